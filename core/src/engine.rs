@@ -1,0 +1,134 @@
+//! The boundary every execution tier implements.
+//!
+//! The boundary sits at instance level: an engine compiles a
+//! [`ValidatedModule`] once, and a [`Store`] owns instances, their memories
+//! and the host state. The spec harness, the CLI and the benchmarks drive any
+//! tier through these two traits alone.
+
+use std::any::Any;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::error::{CallError, LinkError};
+use crate::features::Features;
+use crate::host::HostItem;
+use crate::module::ValidatedModule;
+use crate::types::{FuncType, Val};
+
+/// The execution tiers wasmtier knows about. Which ones a build contains is
+/// decided by the CLI's cargo features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    Interp,
+    Jit,
+    Aot,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Interp => "interp",
+            Self::Jit => "jit",
+            Self::Aot => "aot",
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "interp" => Ok(Self::Interp),
+            "jit" => Ok(Self::Jit),
+            "aot" => Ok(Self::Aot),
+            other => Err(format!("unknown engine `{other}`")),
+        }
+    }
+}
+
+/// Limits and choices fixed when an engine is created.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EngineConfig {
+    pub features: Features,
+    /// Units of fuel each store starts with; `None` means unmetered.
+    pub fuel: Option<u64>,
+    /// Cap on each linear memory, in bytes; growth beyond it fails (-1).
+    pub max_memory: Option<u64>,
+    /// Cap on the guest's call stack, in bytes of engine stack.
+    pub max_stack: Option<usize>,
+    /// Favour a small footprint over speed (lazy translation, small stacks).
+    pub low_memory: bool,
+}
+
+/// An engine's compiled form of a module, ready to instantiate in any store
+/// of the engine that made it.
+pub trait CompiledModule: Send + Sync {
+    fn module(&self) -> &Arc<ValidatedModule>;
+    /// For the engine to recover its own type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// An execution tier.
+pub trait Engine: Send + Sync {
+    fn kind(&self) -> EngineKind;
+    fn config(&self) -> &EngineConfig;
+    /// Prepares a validated module for instantiation (translation, codegen).
+    fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError>;
+    /// A fresh store holding `state`, which host functions receive.
+    fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store>;
+}
+
+/// Names an instance within its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InstanceId(pub usize);
+
+/// Owns instances and everything they reach.
+pub trait Store {
+    /// Makes `item` importable as `module::name`.
+    fn define(&mut self, module: &str, name: &str, item: HostItem) -> Result<(), LinkError>;
+    /// Resolves imports by name (host definitions, then registered
+    /// instances), initializes, and runs the start function.
+    fn instantiate(&mut self, module: &dyn CompiledModule) -> Result<InstanceId, LinkError>;
+    /// Makes every export of `instance` importable under module name `name`.
+    fn register(&mut self, name: &str, instance: InstanceId);
+    /// The signature of an exported function.
+    fn func_type(&self, instance: InstanceId, export: &str) -> Result<FuncType, CallError>;
+    fn call(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, CallError>;
+    /// The current value of an exported global.
+    fn global(&mut self, instance: InstanceId, export: &str) -> Result<Val, CallError>;
+    fn state_mut(&mut self) -> &mut (dyn Any + Send);
+}
+
+/// Checks `args` against `ty` before a call.
+pub fn check_arguments(name: &str, ty: &FuncType, args: &[Val]) -> Result<(), CallError> {
+    if ty.params.len() != args.len() {
+        return Err(CallError::ArgumentCount {
+            name: name.to_string(),
+            expected: ty.params.len(),
+            got: args.len(),
+        });
+    }
+    for (index, (expected, arg)) in ty.params.iter().zip(args).enumerate() {
+        if *expected != arg.ty() {
+            return Err(CallError::ArgumentType {
+                name: name.to_string(),
+                index,
+                expected: *expected,
+                got: arg.ty(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Typed errors of the loader and the engine boundary.
+
+use crate::trap::Trap;
+use crate::types::{ExternType, ValType};
+use thiserror::Error;
+
+/// A module that could not be decoded or validated.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum LoadError {
+    /// The bytes are not a valid module; `offset` is where the problem is.
+    #[error("invalid module at byte offset {offset:#x}: {message}")]
+    Invalid { offset: usize, message: String },
+    /// WebAssembly text that does not parse.
+    #[error("invalid WebAssembly text: {0}")]
+    Text(String),
+    /// A component or another kind of binary we do not run.
+    #[error("unsupported binary: {0}")]
+    Unsupported(String),
+}
+
+impl LoadError {
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            Self::Invalid { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
+
+    /// The message without its offset prefix (what spec scripts compare).
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Invalid { message, .. } | Self::Text(message) | Self::Unsupported(message) => {
+                message
+            }
+        }
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for LoadError {
+    fn from(err: wasmparser::BinaryReaderError) -> Self {
+        Self::Invalid {
+            offset: err.offset(),
+            message: err.message().to_string(),
+        }
+    }
+}
+
+/// Instantiation failed before or while running the module's initializers.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum LinkError {
+    #[error("unknown import `{module}::{name}`")]
+    UnknownImport { module: String, name: String },
+    #[error(
+        "incompatible import type for `{module}::{name}`: expected {expected:?}, found {found:?}"
+    )]
+    IncompatibleImportType {
+        module: String,
+        name: String,
+        expected: Box<ExternType>,
+        found: Box<ExternType>,
+    },
+    /// A limit (`--max-memory`, table cap, …) refused the module's initial sizes.
+    #[error("resource limit exceeded: {0}")]
+    ResourceLimit(String),
+    /// A data or element segment, or the start function, trapped.
+    #[error("instantiation trapped: {0}")]
+    Trap(Trap),
+    /// The engine cannot run this module (an unsupported feature, say).
+    #[error("{0}")]
+    Engine(String),
+}
+
+/// A call into an instance failed.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum CallError {
+    #[error("no export named `{0}`")]
+    NoSuchExport(String),
+    #[error("export `{name}` is a {kind}, not a {wanted}")]
+    WrongExportKind {
+        name: String,
+        kind: &'static str,
+        wanted: &'static str,
+    },
+    #[error("`{name}` expects {expected} argument(s), got {got}")]
+    ArgumentCount {
+        name: String,
+        expected: usize,
+        got: usize,
+    },
+    #[error("argument {index} of `{name}` must be {expected}, got {got}")]
+    ArgumentType {
+        name: String,
+        index: usize,
+        expected: ValType,
+        got: ValType,
+    },
+    #[error("{0}")]
+    Trap(Trap),
+}
+
+impl From<Trap> for CallError {
+    fn from(trap: Trap) -> Self {
+        Self::Trap(trap)
+    }
+}

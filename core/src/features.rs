@@ -1,0 +1,112 @@
+//! Which WebAssembly proposals a module may use.
+
+use wasmparser::WasmFeatures;
+
+/// The proposals the loader accepts on top of WebAssembly 2.0.
+///
+/// Wasm 2.0 itself (multi-value, bulk memory, reference types, sign
+/// extension, saturating conversions, mutable globals, SIMD) is always on:
+/// every engine must support it. The flags below are the post-2.0 proposals;
+/// an engine that lacks one must refuse the flag rather than misbehave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Features {
+    pub tail_call: bool,
+    pub extended_const: bool,
+    pub multi_memory: bool,
+    pub memory64: bool,
+    pub relaxed_simd: bool,
+    pub custom_page_sizes: bool,
+    pub wide_arithmetic: bool,
+}
+
+impl Default for Features {
+    /// Wasm 2.0 with SIMD plus the finished proposals every engine supports.
+    fn default() -> Self {
+        Self {
+            tail_call: true,
+            extended_const: true,
+            multi_memory: true,
+            memory64: true,
+            relaxed_simd: false,
+            custom_page_sizes: false,
+            wide_arithmetic: false,
+        }
+    }
+}
+
+impl Features {
+    /// Plain Wasm 2.0 (including SIMD), nothing newer.
+    pub const fn wasm2() -> Self {
+        Self {
+            tail_call: false,
+            extended_const: false,
+            multi_memory: false,
+            memory64: false,
+            relaxed_simd: false,
+            custom_page_sizes: false,
+            wide_arithmetic: false,
+        }
+    }
+
+    /// Every proposal the loader knows.
+    pub const fn all() -> Self {
+        Self {
+            tail_call: true,
+            extended_const: true,
+            multi_memory: true,
+            memory64: true,
+            relaxed_simd: true,
+            custom_page_sizes: true,
+            wide_arithmetic: true,
+        }
+    }
+
+    /// The same set in wasmparser's terms.
+    pub fn to_wasmparser(self) -> WasmFeatures {
+        let mut features = WasmFeatures::WASM2;
+        features.set(WasmFeatures::TAIL_CALL, self.tail_call);
+        features.set(WasmFeatures::EXTENDED_CONST, self.extended_const);
+        features.set(WasmFeatures::MULTI_MEMORY, self.multi_memory);
+        features.set(WasmFeatures::MEMORY64, self.memory64);
+        features.set(WasmFeatures::RELAXED_SIMD, self.relaxed_simd);
+        features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
+        features.set(WasmFeatures::WIDE_ARITHMETIC, self.wide_arithmetic);
+        features
+    }
+
+    /// Names of the enabled post-2.0 proposals, for messages and artifact headers.
+    pub fn enabled_names(self) -> Vec<&'static str> {
+        [
+            ("tail-call", self.tail_call),
+            ("extended-const", self.extended_const),
+            ("multi-memory", self.multi_memory),
+            ("memory64", self.memory64),
+            ("relaxed-simd", self.relaxed_simd),
+            ("custom-page-sizes", self.custom_page_sizes),
+            ("wide-arithmetic", self.wide_arithmetic),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasm2_includes_simd_and_reference_types_but_no_later_proposal() {
+        let f = Features::wasm2().to_wasmparser();
+        assert!(f.simd() && f.reference_types() && f.bulk_memory() && f.multi_value());
+        assert!(!f.tail_call() && !f.memory64() && !f.gc() && !f.threads());
+    }
+
+    #[test]
+    fn default_enables_the_finished_proposals() {
+        assert_eq!(
+            Features::default().enabled_names(),
+            ["tail-call", "extended-const", "multi-memory", "memory64"]
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! The engine-neutral heart of wasmtier.
+//!
+//! A module's life starts in [`ValidatedModule::new`], the one loader: it
+//! validates the bytes once and records what every engine needs. An
+//! [`Engine`] then compiles it, a [`Store`] instantiates it with imports
+//! resolved by name, and callers drive exports with [`Val`]s. Everything an
+//! engine reports back — traps, exits, link failures — uses the types of this
+//! crate, so the CLI, the spec harness and the benchmarks never see an
+//! engine's own vocabulary.
+
+pub mod engine;
+pub mod error;
+pub mod features;
+pub mod host;
+pub mod module;
+pub mod trap;
+pub mod types;
+
+pub use engine::{
+    CompiledModule, Engine, EngineConfig, EngineKind, InstanceId, Store, check_arguments,
+};
+pub use error::{CallError, LinkError, LoadError};
+pub use features::Features;
+pub use host::{HostContext, HostFn, HostFunc, HostItem};
+pub use module::{
+    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, ValidatedModule,
+};
+pub use trap::{Frame, Trap, TrapCode, TrapKind};
+pub use types::{
+    ExternType, FuncRefHandle, FuncType, GlobalType, MemoryType, TableType, Val, ValType,
+};

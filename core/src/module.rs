@@ -1,0 +1,402 @@
+//! The one loader: decode and validate a module once, record what engines need.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use wasmparser::{
+    CompositeInnerType, ExternalKind, KnownCustom, Name, Parser, Payload, TypeRef, ValidPayload,
+    Validator,
+};
+
+use crate::error::LoadError;
+use crate::features::Features;
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+
+/// What an export or import refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExternKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+impl ExternKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Func => "function",
+            Self::Table => "table",
+            Self::Memory => "memory",
+            Self::Global => "global",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub ty: ExternType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub name: String,
+    pub kind: ExternKind,
+    /// Index in the module's space of that kind (imports first).
+    pub index: u32,
+}
+
+/// A defined global: its type and the byte range of its constant initializer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalInfo {
+    pub ty: GlobalType,
+    pub init: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementSegmentInfo {
+    /// The whole segment's bytes within [`ValidatedModule::bytes`].
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSegmentInfo {
+    pub range: Range<usize>,
+    /// Where the segment's payload bytes are.
+    pub data: Range<usize>,
+}
+
+/// A module that passed validation, with the facts every engine needs.
+///
+/// Constructing one is the only place wasmtier validates Wasm; engines take it
+/// as proof and never validate again.
+#[derive(Debug, Clone)]
+pub struct ValidatedModule {
+    bytes: Arc<[u8]>,
+    features: Features,
+    pub name: Option<String>,
+    /// The type section (function types only: GC types are not enabled).
+    pub types: Vec<FuncType>,
+    pub imports: Vec<Import>,
+    pub exports: Vec<Export>,
+    /// Type index of every function, imported ones first.
+    pub func_types: Vec<u32>,
+    pub num_imported_funcs: u32,
+    pub num_imported_tables: u32,
+    pub num_imported_memories: u32,
+    pub num_imported_globals: u32,
+    /// Defined (not imported) items.
+    pub tables: Vec<TableType>,
+    pub memories: Vec<MemoryType>,
+    pub globals: Vec<GlobalInfo>,
+    pub start: Option<u32>,
+    pub elements: Vec<ElementSegmentInfo>,
+    pub data: Vec<DataSegmentInfo>,
+    /// Byte range of each defined function's body (locals and code).
+    pub func_bodies: Vec<Range<usize>>,
+    /// Function names from the name section, by function index.
+    pub func_names: HashMap<u32, String>,
+}
+
+impl ValidatedModule {
+    /// Accepts a binary module, or WebAssembly text (converted first).
+    pub fn from_bytes_or_text(input: &[u8], features: Features) -> Result<Self, LoadError> {
+        if input.starts_with(WASM_MAGIC) {
+            return Self::new(input, features);
+        }
+        let binary = wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))?;
+        Self::new(&binary, features)
+    }
+
+    /// Decodes and validates `bytes` in one pass.
+    pub fn new(bytes: &[u8], features: Features) -> Result<Self, LoadError> {
+        let mut validator = Validator::new_with_features(features.to_wasmparser());
+        let mut module = Self::empty(bytes.into(), features);
+        let mut allocations = Default::default();
+        let mut saw_header = false;
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload?;
+            if let Payload::Version { encoding, .. } = &payload {
+                if *encoding != wasmparser::Encoding::Module {
+                    return Err(LoadError::Unsupported(
+                        "this is a component; wasmtier runs core modules".into(),
+                    ));
+                }
+                saw_header = true;
+            }
+            match validator.payload(&payload)? {
+                ValidPayload::Func(func, body) => {
+                    let mut func_validator = func.into_validator(allocations);
+                    func_validator.validate(&body)?;
+                    allocations = func_validator.into_allocations();
+                }
+                ValidPayload::Parser(_) => {
+                    return Err(LoadError::Unsupported(
+                        "nested modules are not supported".into(),
+                    ));
+                }
+                ValidPayload::Ok | ValidPayload::End(_) => {}
+            }
+            module.record(payload)?;
+        }
+        if !saw_header {
+            return Err(LoadError::Invalid {
+                offset: 0,
+                message: "empty input".into(),
+            });
+        }
+        Ok(module)
+    }
+
+    fn empty(bytes: Arc<[u8]>, features: Features) -> Self {
+        Self {
+            bytes,
+            features,
+            name: None,
+            types: Vec::new(),
+            imports: Vec::new(),
+            exports: Vec::new(),
+            func_types: Vec::new(),
+            num_imported_funcs: 0,
+            num_imported_tables: 0,
+            num_imported_memories: 0,
+            num_imported_globals: 0,
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            start: None,
+            elements: Vec::new(),
+            data: Vec::new(),
+            func_bodies: Vec::new(),
+            func_names: HashMap::new(),
+        }
+    }
+
+    /// Records one already-validated payload.
+    fn record(&mut self, payload: Payload<'_>) -> Result<(), LoadError> {
+        match payload {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group?.into_types() {
+                        let CompositeInnerType::Func(ft) = &sub.composite_type.inner else {
+                            return Err(unsupported_at(0, "non-function types"));
+                        };
+                        self.types.push(convert_func_type(ft)?);
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader {
+                    let import = import?;
+                    let ty = match import.ty {
+                        TypeRef::Func(index) => {
+                            self.func_types.push(index);
+                            self.num_imported_funcs += 1;
+                            ExternType::Func(self.types[index as usize].clone())
+                        }
+                        TypeRef::Table(t) => {
+                            self.num_imported_tables += 1;
+                            ExternType::Table(convert_table_type(&t)?)
+                        }
+                        TypeRef::Memory(m) => {
+                            self.num_imported_memories += 1;
+                            ExternType::Memory(convert_memory_type(&m))
+                        }
+                        TypeRef::Global(g) => {
+                            self.num_imported_globals += 1;
+                            ExternType::Global(convert_global_type(&g)?)
+                        }
+                        TypeRef::Tag(_) => return Err(unsupported_at(0, "exception tags")),
+                    };
+                    self.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        ty,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    self.func_types.push(ty?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    self.tables.push(convert_table_type(&table?.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    self.memories.push(convert_memory_type(&memory?));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    let init = global.init_expr.get_binary_reader().range();
+                    self.globals.push(GlobalInfo {
+                        ty: convert_global_type(&global.ty)?,
+                        init,
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let kind = match export.kind {
+                        ExternalKind::Func => ExternKind::Func,
+                        ExternalKind::Table => ExternKind::Table,
+                        ExternalKind::Memory => ExternKind::Memory,
+                        ExternalKind::Global => ExternKind::Global,
+                        ExternalKind::Tag => return Err(unsupported_at(0, "exception tags")),
+                    };
+                    self.exports.push(Export {
+                        name: export.name.to_string(),
+                        kind,
+                        index: export.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => self.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    self.elements.push(ElementSegmentInfo {
+                        range: element?.range,
+                    });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let payload_end = data.range.end;
+                    let payload_start = payload_end - data.data.len();
+                    self.data.push(DataSegmentInfo {
+                        range: data.range,
+                        data: payload_start..payload_end,
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => self.func_bodies.push(body.range()),
+            Payload::CustomSection(reader) => {
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    // A malformed name section does not make a module invalid:
+                    // keep whatever names decoded before the damage.
+                    for name in names.into_iter().map_while(Result::ok) {
+                        self.record_name(name);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn record_name(&mut self, name: Name<'_>) {
+        match name {
+            Name::Module { name, .. } => self.name = Some(name.to_string()),
+            Name::Function(map) => {
+                for naming in map.into_iter().map_while(Result::ok) {
+                    self.func_names
+                        .insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The original binary.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// A cheap shared handle to the binary, for engines that keep it.
+    pub fn shared_bytes(&self) -> Arc<[u8]> {
+        self.bytes.clone()
+    }
+
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// The signature of function `index` (imports first).
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.types[self.func_types[index as usize] as usize]
+    }
+
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
+    }
+
+    /// Whether the module imports anything from `module`.
+    pub fn imports_from(&self, module: &str) -> bool {
+        self.imports.iter().any(|i| i.module == module)
+    }
+
+    /// The name-section name of a function, if any.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        self.func_names.get(&index).map(String::as_str)
+    }
+
+    /// The function whose body contains byte `offset`, if any.
+    pub fn func_at_offset(&self, offset: usize) -> Option<u32> {
+        let defined = self.func_bodies.partition_point(|r| r.end <= offset);
+        let body = self.func_bodies.get(defined)?;
+        body.contains(&offset)
+            .then(|| self.num_imported_funcs + defined as u32)
+    }
+}
+
+fn unsupported_at(offset: usize, what: &str) -> LoadError {
+    LoadError::Invalid {
+        offset,
+        message: format!("{what} are not supported"),
+    }
+}
+
+fn convert_val_type(ty: wasmparser::ValType) -> Result<ValType, LoadError> {
+    ValType::from_wasmparser(ty).ok_or_else(|| unsupported_at(0, "typed function references"))
+}
+
+fn convert_func_type(ft: &wasmparser::FuncType) -> Result<FuncType, LoadError> {
+    let params = ft
+        .params()
+        .iter()
+        .map(|t| convert_val_type(*t))
+        .collect::<Result<_, _>>()?;
+    let results = ft
+        .results()
+        .iter()
+        .map(|t| convert_val_type(*t))
+        .collect::<Result<_, _>>()?;
+    Ok(FuncType { params, results })
+}
+
+fn convert_table_type(t: &wasmparser::TableType) -> Result<TableType, LoadError> {
+    Ok(TableType {
+        element: convert_val_type(wasmparser::ValType::Ref(t.element_type))?,
+        minimum: t.initial,
+        maximum: t.maximum,
+        table64: t.table64,
+    })
+}
+
+fn convert_memory_type(m: &wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+        memory64: m.memory64,
+        shared: m.shared,
+        page_size_log2: m.page_size_log2.unwrap_or(16),
+    }
+}
+
+fn convert_global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, LoadError> {
+    Ok(GlobalType {
+        content: convert_val_type(g.content_type)?,
+        mutable: g.mutable,
+    })
+}

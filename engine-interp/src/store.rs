@@ -1,0 +1,375 @@
+//! `Store` over a `wasmi::Store`: instances, host definitions, calls.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+
+use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
+use wasmtier_core::{
+    CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncType, GlobalType,
+    HostContext, HostFunc, HostItem, InstanceId, LinkError, MemoryType, Store, TableType, Trap,
+    Val, ValType, check_arguments,
+};
+
+use crate::InterpModule;
+use crate::convert;
+
+/// What wasmi's store carries for us.
+struct StoreData {
+    state: Box<dyn Any + Send>,
+    limits: StoreLimits,
+    /// Functions handed out as `Val::FuncRef`; the handle is the index.
+    func_refs: Vec<Func>,
+}
+
+/// Our trap, carried through wasmi as a host error and recovered intact.
+#[derive(Debug)]
+struct HostTrap(Trap);
+
+impl fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl wasmi::errors::HostError for HostTrap {}
+
+pub struct InterpStore {
+    store: wasmi::Store<StoreData>,
+    instances: Vec<wasmi::Instance>,
+    definitions: HashMap<(String, String), Extern>,
+    registered: HashMap<String, wasmi::Instance>,
+}
+
+impl InterpStore {
+    pub(crate) fn new(
+        engine: &wasmi::Engine,
+        config: &EngineConfig,
+        state: Box<dyn Any + Send>,
+    ) -> Self {
+        let mut limits = StoreLimitsBuilder::new();
+        if let Some(max) = config.max_memory {
+            limits = limits.memory_size(usize::try_from(max).unwrap_or(usize::MAX));
+        }
+        let data = StoreData {
+            state,
+            limits: limits.build(),
+            func_refs: Vec::new(),
+        };
+        let mut store = wasmi::Store::new(engine, data);
+        store.limiter(|data| &mut data.limits);
+        if let Some(fuel) = config.fuel {
+            store
+                .set_fuel(fuel)
+                .expect("fuel metering is enabled whenever a fuel amount is configured");
+        }
+        Self {
+            store,
+            instances: Vec::new(),
+            definitions: HashMap::new(),
+            registered: HashMap::new(),
+        }
+    }
+
+    fn instance(&self, id: InstanceId) -> wasmi::Instance {
+        self.instances[id.0]
+    }
+
+    fn export_func(&self, instance: InstanceId, name: &str) -> Result<Func, CallError> {
+        match self.instance(instance).get_export(&self.store, name) {
+            Some(Extern::Func(func)) => Ok(func),
+            Some(other) => Err(CallError::WrongExportKind {
+                name: name.to_string(),
+                kind: extern_kind_name(&other),
+                wanted: "function",
+            }),
+            None => Err(CallError::NoSuchExport(name.to_string())),
+        }
+    }
+
+    fn resolve_import(&self, module: &str, name: &str) -> Option<Extern> {
+        if let Some(instance) = self.registered.get(module) {
+            return instance.get_export(&self.store, name);
+        }
+        self.definitions
+            .get(&(module.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    fn host_func(&mut self, host: HostFunc) -> Func {
+        let ty = convert::func_type(&host.ty);
+        let result_types = host.ty.results.clone();
+        Func::new(&mut self.store, ty, move |mut caller, params, results| {
+            let args: Vec<Val> = params.iter().map(|p| to_val(&mut caller, p)).collect();
+            let mut outs: Vec<Val> = result_types.iter().map(|t| Val::default_for(*t)).collect();
+            let outcome = match caller.get_export("memory") {
+                Some(Extern::Memory(memory)) => {
+                    let (bytes, data) = memory.data_and_store_mut(&mut caller);
+                    let mut cx = HostContext {
+                        memory: Some(bytes),
+                        state: &mut *data.state,
+                    };
+                    (host.func)(&mut cx, &args, &mut outs)
+                }
+                _ => {
+                    let data = caller.data_mut();
+                    let mut cx = HostContext {
+                        memory: None,
+                        state: &mut *data.state,
+                    };
+                    (host.func)(&mut cx, &args, &mut outs)
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    for (slot, out) in results.iter_mut().zip(&outs) {
+                        *slot = from_val(&mut caller, out);
+                    }
+                    Ok(())
+                }
+                Err(trap) => Err(match trap.exit_status() {
+                    Some(status) => wasmi::Error::i32_exit(status),
+                    None => wasmi::Error::host(HostTrap(trap)),
+                }),
+            }
+        })
+    }
+}
+
+impl Store for InterpStore {
+    fn define(&mut self, module: &str, name: &str, item: HostItem) -> Result<(), LinkError> {
+        let definition = match item {
+            HostItem::Func(host) => Extern::Func(self.host_func(host)),
+            HostItem::Global { ty, value } => {
+                let value = from_val(&mut self.store, &value);
+                Extern::Global(wasmi::Global::new(
+                    &mut self.store,
+                    value,
+                    convert::mutability(ty),
+                ))
+            }
+            HostItem::Table(ty) => {
+                let init = match ty.element {
+                    ValType::ExternRef => wasmi::Ref::Extern(Nullable::Null),
+                    _ => wasmi::Ref::Func(Nullable::Null),
+                };
+                let table = wasmi::Table::new(&mut self.store, convert::table_type(ty), init)
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
+                Extern::Table(table)
+            }
+            HostItem::Memory(ty) => {
+                let ty = convert::memory_type(ty).map_err(LinkError::Engine)?;
+                let memory = wasmi::Memory::new(&mut self.store, ty)
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
+                Extern::Memory(memory)
+            }
+        };
+        self.definitions
+            .insert((module.to_string(), name.to_string()), definition);
+        Ok(())
+    }
+
+    fn instantiate(&mut self, compiled: &dyn CompiledModule) -> Result<InstanceId, LinkError> {
+        let compiled = compiled
+            .as_any()
+            .downcast_ref::<InterpModule>()
+            .ok_or_else(|| LinkError::Engine("module was compiled by another engine".into()))?;
+        let mut externs = Vec::with_capacity(compiled.module.imports.len());
+        for import in &compiled.module.imports {
+            let unknown = || LinkError::UnknownImport {
+                module: import.module.clone(),
+                name: import.name.clone(),
+            };
+            let definition = self
+                .resolve_import(&import.module, &import.name)
+                .ok_or_else(unknown)?;
+            let found = extern_type(&self.store, &definition);
+            // wasmi does not report memory page sizes, so trust it to check those.
+            let found_adjusted = match (&found, &import.ty) {
+                (ExternType::Memory(f), ExternType::Memory(e)) => ExternType::Memory(MemoryType {
+                    page_size_log2: e.page_size_log2,
+                    ..*f
+                }),
+                _ => found.clone(),
+            };
+            if !found_adjusted.matches(&import.ty) {
+                return Err(LinkError::IncompatibleImportType {
+                    module: import.module.clone(),
+                    name: import.name.clone(),
+                    expected: Box::new(import.ty.clone()),
+                    found: Box::new(found),
+                });
+            }
+            externs.push(definition);
+        }
+        let instance = wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs)
+            .map_err(instantiation_error)?;
+        self.instances.push(instance);
+        Ok(InstanceId(self.instances.len() - 1))
+    }
+
+    fn register(&mut self, name: &str, instance: InstanceId) {
+        let instance = self.instance(instance);
+        self.registered.insert(name.to_string(), instance);
+    }
+
+    fn func_type(&self, instance: InstanceId, export: &str) -> Result<FuncType, CallError> {
+        let func = self.export_func(instance, export)?;
+        Ok(convert::from_func_type(&func.ty(&self.store)))
+    }
+
+    fn call(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, CallError> {
+        let func = self.export_func(instance, export)?;
+        let ty = convert::from_func_type(&func.ty(&self.store));
+        check_arguments(export, &ty, args)?;
+        let params: Vec<wasmi::Val> = args.iter().map(|a| from_val(&mut self.store, a)).collect();
+        let mut results: Vec<wasmi::Val> = ty
+            .results
+            .iter()
+            .map(|t| wasmi::Val::default_for_ty(convert::val_type(*t)))
+            .collect();
+        func.call(&mut self.store, &params, &mut results)
+            .map_err(|e| CallError::Trap(to_trap(e)))?;
+        Ok(results.iter().map(|r| to_val(&mut self.store, r)).collect())
+    }
+
+    fn global(&mut self, instance: InstanceId, export: &str) -> Result<Val, CallError> {
+        match self.instance(instance).get_export(&self.store, export) {
+            Some(Extern::Global(global)) => {
+                let value = global.get(&self.store);
+                Ok(to_val(&mut self.store, &value))
+            }
+            Some(other) => Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: extern_kind_name(&other),
+                wanted: "global",
+            }),
+            None => Err(CallError::NoSuchExport(export.to_string())),
+        }
+    }
+
+    fn state_mut(&mut self) -> &mut (dyn Any + Send) {
+        &mut *self.store.data_mut().state
+    }
+}
+
+fn extern_kind_name(ext: &Extern) -> &'static str {
+    match ext {
+        Extern::Func(_) => "function",
+        Extern::Global(_) => "global",
+        Extern::Table(_) => "table",
+        Extern::Memory(_) => "memory",
+    }
+}
+
+fn extern_type(store: &impl AsContext, ext: &Extern) -> ExternType {
+    match ext {
+        Extern::Func(f) => ExternType::Func(convert::from_func_type(&f.ty(store))),
+        Extern::Global(g) => {
+            let ty = g.ty(store);
+            ExternType::Global(GlobalType {
+                content: convert::from_val_type(ty.content()),
+                mutable: ty.mutability().is_mut(),
+            })
+        }
+        Extern::Table(t) => {
+            let ty = t.ty(store);
+            ExternType::Table(TableType {
+                element: match ty.element() {
+                    wasmi::RefType::Extern => ValType::ExternRef,
+                    wasmi::RefType::Func => ValType::FuncRef,
+                },
+                minimum: t.size(store),
+                maximum: ty.maximum(),
+                table64: ty.is_64(),
+            })
+        }
+        Extern::Memory(m) => {
+            let ty = m.ty(store);
+            ExternType::Memory(MemoryType {
+                minimum: m.size(store),
+                maximum: ty.maximum(),
+                memory64: ty.is_64(),
+                shared: false,
+                page_size_log2: 16,
+            })
+        }
+    }
+}
+
+/// Turns a wasmi error out of a call into our trap.
+fn to_trap(error: wasmi::Error) -> Trap {
+    if let Some(code) = error.as_trap_code() {
+        return Trap::code(convert::trap_code(code));
+    }
+    if let Some(status) = error.i32_exit_status() {
+        return Trap::exit(status);
+    }
+    if let Some(HostTrap(trap)) = error.downcast_ref::<HostTrap>() {
+        return trap.clone();
+    }
+    Trap::host(error.to_string())
+}
+
+fn instantiation_error(error: wasmi::Error) -> LinkError {
+    use wasmi::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::TrapCode(_) | ErrorKind::I32ExitStatus(_) | ErrorKind::Host(_) => {
+            LinkError::Trap(to_trap(error))
+        }
+        ErrorKind::Memory(_) | ErrorKind::Table(_) => LinkError::ResourceLimit(error.to_string()),
+        _ => LinkError::Engine(error.to_string()),
+    }
+}
+
+fn to_val(mut ctx: impl AsContextMut<Data = StoreData>, value: &wasmi::Val) -> Val {
+    match value {
+        wasmi::Val::I32(v) => Val::I32(*v),
+        wasmi::Val::I64(v) => Val::I64(*v),
+        wasmi::Val::F32(v) => Val::F32(v.to_bits()),
+        wasmi::Val::F64(v) => Val::F64(v.to_bits()),
+        wasmi::Val::V128(v) => Val::V128(v.as_u128()),
+        wasmi::Val::FuncRef(func) => Val::FuncRef(func.val().map(|func| {
+            let mut store = ctx.as_context_mut();
+            let refs = &mut store.data_mut().func_refs;
+            refs.push(*func);
+            FuncRefHandle((refs.len() - 1) as u64)
+        })),
+        wasmi::Val::ExternRef(ext) => Val::ExternRef(ext.val().map(|ext| {
+            // Every extern reference we create holds a u32; others (none
+            // today) would show as 0.
+            ext.data(ctx.as_context())
+                .downcast_ref::<u32>()
+                .copied()
+                .unwrap_or(0)
+        })),
+    }
+}
+
+fn from_val(mut ctx: impl AsContextMut<Data = StoreData>, value: &Val) -> wasmi::Val {
+    match *value {
+        Val::I32(v) => wasmi::Val::I32(v),
+        Val::I64(v) => wasmi::Val::I64(v),
+        Val::F32(bits) => wasmi::Val::F32(convert::f32(bits)),
+        Val::F64(bits) => wasmi::Val::F64(convert::f64(bits)),
+        Val::V128(bits) => wasmi::Val::V128(convert::v128(bits)),
+        Val::FuncRef(None) => wasmi::Val::FuncRef(Nullable::Null),
+        Val::FuncRef(Some(FuncRefHandle(index))) => {
+            let store = ctx.as_context();
+            match store.data().func_refs.get(index as usize) {
+                Some(func) => wasmi::Val::FuncRef(Nullable::Val(*func)),
+                None => wasmi::Val::FuncRef(Nullable::Null),
+            }
+        }
+        Val::ExternRef(None) => wasmi::Val::ExternRef(Nullable::Null),
+        Val::ExternRef(Some(payload)) => {
+            let ext = wasmi::ExternRef::new(ctx.as_context_mut(), payload);
+            wasmi::Val::ExternRef(Nullable::Val(ext))
+        }
+    }
+}
