@@ -8,7 +8,7 @@ use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreL
 use wasmtier_core::{
     CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncType, GlobalType,
     HostContext, HostFunc, HostItem, InstanceId, LinkError, MemoryType, Store, TableType, Trap,
-    Val, ValType, check_arguments,
+    TrapCode, Val, ValType, check_arguments,
 };
 
 use crate::InterpModule;
@@ -184,15 +184,7 @@ impl Store for InterpStore {
                 .resolve_import(&import.module, &import.name)
                 .ok_or_else(unknown)?;
             let found = extern_type(&self.store, &definition);
-            // wasmi does not report memory page sizes, so trust it to check those.
-            let found_adjusted = match (&found, &import.ty) {
-                (ExternType::Memory(f), ExternType::Memory(e)) => ExternType::Memory(MemoryType {
-                    page_size_log2: e.page_size_log2,
-                    ..*f
-                }),
-                _ => found.clone(),
-            };
-            if !found_adjusted.matches(&import.ty) {
+            if !found.matches(&import.ty) {
                 return Err(LinkError::IncompatibleImportType {
                     module: import.module.clone(),
                     name: import.name.clone(),
@@ -202,6 +194,15 @@ impl Store for InterpStore {
             }
             externs.push(definition);
         }
+        // wasmi lists a module's imports by kind (functions, tables,
+        // memories, globals), keeping the module's order within each kind,
+        // and pairs them with `externs` in that order.
+        externs.sort_by_key(|e| match e {
+            Extern::Func(_) => 0,
+            Extern::Table(_) => 1,
+            Extern::Memory(_) => 2,
+            Extern::Global(_) => 3,
+        });
         let instance = wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs)
             .map_err(instantiation_error)?;
         self.instances.push(instance);
@@ -296,9 +297,27 @@ fn extern_type(store: &impl AsContext, ext: &Extern) -> ExternType {
                 maximum: ty.maximum(),
                 memory64: ty.is_64(),
                 shared: false,
-                page_size_log2: 16,
+                page_size_log2: page_size_log2(ty),
             })
         }
+    }
+}
+
+/// The page size of a memory type, as a power of two.
+///
+/// wasmi does not expose it, but the custom-page-sizes proposal allows only
+/// 1-byte and 64 KiB pages: rebuild the type with 1-byte pages and compare.
+fn page_size_log2(ty: wasmi::MemoryType) -> u32 {
+    let mut one_byte_pages = wasmi::MemoryType::builder();
+    one_byte_pages
+        .memory64(ty.is_64())
+        .min(ty.minimum())
+        .max(ty.maximum())
+        .page_size_log2(0);
+    if one_byte_pages.build().ok() == Some(ty) {
+        0
+    } else {
+        16
     }
 }
 
@@ -317,10 +336,19 @@ fn to_trap(error: wasmi::Error) -> Trap {
 }
 
 fn instantiation_error(error: wasmi::Error) -> LinkError {
-    use wasmi::errors::ErrorKind;
+    use wasmi::errors::{ErrorKind, InstantiationError, MemoryError, TableError};
     match error.kind() {
         ErrorKind::TrapCode(_) | ErrorKind::I32ExitStatus(_) | ErrorKind::Host(_) => {
             LinkError::Trap(to_trap(error))
+        }
+        // A data or element segment that does not fit traps, as the spec
+        // says; wasmi reports it as a memory or table error.
+        ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => {
+            LinkError::Trap(Trap::code(TrapCode::MemoryOutOfBounds))
+        }
+        ErrorKind::Table(TableError::InitOutOfBounds | TableError::SetOutOfBounds)
+        | ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) => {
+            LinkError::Trap(Trap::code(TrapCode::TableOutOfBounds))
         }
         ErrorKind::Memory(_) | ErrorKind::Table(_) => LinkError::ResourceLimit(error.to_string()),
         _ => LinkError::Engine(error.to_string()),

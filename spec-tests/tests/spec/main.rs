@@ -1,0 +1,135 @@
+//! The official WebAssembly test suite against every engine: one trial per
+//! (engine, file), named `engine::suite::file.wast`, then a summary per
+//! engine and suite.
+//!
+//! `cargo test -p wasmtier-spec-tests --release -- interp::simd` runs a
+//! subset; `-- --list` lists the trials.
+
+mod expectations;
+mod suites;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use wasmtier_engine_interp::InterpEngine;
+use wasmtier_spec_tests::{EngineFactory, FileReport, Summary, render_summary, run_wast};
+
+/// Every engine the suite runs against. Adding one is one line here plus
+/// its entries in `expectations.txt`.
+const ENGINES: &[(&str, EngineFactory)] =
+    &[("interp", |config| Box::new(InterpEngine::new(config)))];
+
+const EXPECTATIONS: &str = include_str!("../../expectations.txt");
+
+/// How many failures a failing trial prints.
+const SHOWN_FAILURES: usize = 40;
+
+type Reports = Arc<Mutex<Vec<(usize, &'static str, usize, FileReport)>>>;
+
+fn main() {
+    let args = Arguments::from_args();
+    let expectations = match expectations::parse(EXPECTATIONS) {
+        Ok(entries) => Arc::new(entries),
+        Err(e) => {
+            eprintln!("expectations.txt: {e}");
+            std::process::exit(2);
+        }
+    };
+    let suites = suites::all();
+    let reports: Reports = Arc::default();
+    let mut trials = Vec::new();
+    let mut names = Vec::new();
+    for (engine_index, &(engine, factory)) in ENGINES.iter().enumerate() {
+        for (suite_index, suite) in suites.iter().enumerate() {
+            for file in &suite.files {
+                let name = format!("{engine}::{}::{}", suite.name, file.name);
+                let expected = expectations.iter().position(|e| e.matches(&name));
+                names.push(name.clone());
+                let expectations = expectations.clone();
+                let reports = reports.clone();
+                let (features, suite_name) = (file.features, suite.name);
+                let (file_name, text) = (file.name.clone(), file.text);
+                trials.push(Trial::test(name, move || {
+                    let report = run_wast(&factory, &file_name, text, features);
+                    let outcome = judge(&report, expected.map(|i| &expectations[i]));
+                    reports
+                        .lock()
+                        .expect("a trial panicked while holding the report list")
+                        .push((engine_index, suite_name, suite_index, report));
+                    outcome
+                }));
+            }
+        }
+    }
+    trials.push(stale_entries_trial(&expectations, &names));
+
+    let conclusion = libtest_mimic::run(&args, trials);
+    if !args.list {
+        print_summary(&reports.lock().expect("all trials finished"));
+    }
+    conclusion.exit();
+}
+
+/// A trial passes when its file passed and is not listed, or failed and is.
+fn judge(report: &FileReport, expected: Option<&expectations::Entry>) -> Result<(), Failed> {
+    match (report.passed(), expected) {
+        (true, None) => Ok(()),
+        (false, Some(_)) => Ok(()),
+        (true, Some(entry)) => Err(format!(
+            "passed, but expectations.txt lists it as failing (`{}`: {}); remove the entry",
+            entry.pattern(),
+            entry.reason
+        )
+        .into()),
+        (false, None) => Err(format!(
+            "{} of {} directives failed:\n{}",
+            report.failures.len(),
+            report.tallies.all().total(),
+            report.failure_list(SHOWN_FAILURES)
+        )
+        .into()),
+    }
+}
+
+/// Fails when an expectations entry names no trial (a renamed file, say).
+fn stale_entries_trial(entries: &Arc<Vec<expectations::Entry>>, names: &[String]) -> Trial {
+    let stale: Vec<String> = entries
+        .iter()
+        .filter(|e| !names.iter().any(|n| e.matches(n)))
+        .map(|e| e.pattern().to_string())
+        .collect();
+    Trial::test("expectations::every-entry-names-a-trial", move || {
+        if stale.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("entries matching no trial: {}", stale.join(", ")).into())
+        }
+    })
+}
+
+fn print_summary(reports: &[(usize, &'static str, usize, FileReport)]) {
+    if reports.is_empty() {
+        return;
+    }
+    // (engine, suite order) → (suite name, totals)
+    let mut groups: BTreeMap<(usize, usize), (&str, Summary)> = BTreeMap::new();
+    let mut engines: BTreeMap<usize, Summary> = BTreeMap::new();
+    for (engine, suite, suite_index, report) in reports {
+        groups
+            .entry((*engine, *suite_index))
+            .or_insert_with(|| (suite, Summary::default()))
+            .1
+            .add(report);
+        engines.entry(*engine).or_default().add(report);
+    }
+    let mut rows: Vec<(String, Summary)> = Vec::new();
+    for ((engine, _), (suite, summary)) in groups {
+        rows.push((format!("{} {suite}", ENGINES[engine].0), summary));
+    }
+    for (engine, summary) in engines {
+        rows.push((format!("{} TOTAL", ENGINES[engine].0), summary));
+    }
+    println!("\nspec-test summary (passed/failed per kind):");
+    print!("{}", render_summary(&rows));
+}
