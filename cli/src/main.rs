@@ -1,0 +1,82 @@
+//! `wasmtier`: run, validate and test WebAssembly modules.
+
+mod engines;
+mod run;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use wasmtier_core::{Features, ValidatedModule};
+
+use crate::run::RunArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "wasmtier",
+    version,
+    about = "A WebAssembly runtime with an interpreter, a JIT and an AOT tier"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WebAssembly module (binary or text): its `_start`, or `--invoke` an export.
+    Run(RunArgs),
+    /// Validate a module and report the first error with its byte offset.
+    Validate {
+        /// The module to check (`.wasm` or `.wat`).
+        file: PathBuf,
+    },
+}
+
+/// Exit status for a trap, as for a process killed by SIGABRT.
+pub const TRAP_EXIT_STATUS: u8 = 134;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with status 0; usage errors are
+            // user errors, status 1.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate { file } => validate(&file).map(|()| ExitCode::SUCCESS),
+    };
+    outcome.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::from(1)
+    })
+}
+
+/// Reads a module from disk and validates it with `features`.
+pub fn load_module(path: &Path, features: Features) -> Result<ValidatedModule> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    ValidatedModule::from_bytes_or_text(&bytes, features)
+        .with_context(|| format!("failed to load `{}`", path.display()))
+}
+
+fn validate(path: &Path) -> Result<()> {
+    let module = load_module(path, Features::all())?;
+    println!(
+        "{}: valid ({} functions, {} imports, {} exports)",
+        path.display(),
+        module.func_types.len(),
+        module.imports.len(),
+        module.exports.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! `wasmtier run`: instantiate a module with the capabilities granted on the
+//! command line and run its `_start` or an `--invoke`d export.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use wasmtier_core::{CallError, EngineConfig, Features, LinkError, Store, Trap, TrapKind};
+use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
+
+use crate::engines::EngineChoice;
+use crate::{TRAP_EXIT_STATUS, load_module, values};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Execution tier.
+    #[arg(long, value_enum, default_value_t = EngineChoice::DEFAULT)]
+    engine: EngineChoice,
+    /// Call this export instead of `_start`; the arguments after FILE are its
+    /// typed arguments, and its results are printed one per line.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Stop the guest with a trap after this many units of fuel.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// Cap on each linear memory (bytes; K, M, G suffixes allowed).
+    /// `memory.grow` beyond it returns -1.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    max_memory: Option<u64>,
+    /// Cap on the guest's value stack (bytes; K, M, G suffixes allowed).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    max_stack: Option<u64>,
+    /// Grant access to a host directory, seen by the guest as GUEST
+    /// (default: the host path). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Like --dir, but the guest may only read.
+    #[arg(long = "dir-ro", value_name = "HOST[::GUEST]")]
+    dirs_read_only: Vec<String>,
+    /// Set a guest environment variable; `NAME` alone passes the host's value.
+    /// Repeatable. The guest sees no host environment otherwise.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// Pass the whole host environment to the guest.
+    #[arg(long)]
+    inherit_env: bool,
+    /// The module: `.wasm` or `.wat`.
+    file: PathBuf,
+    /// Arguments for the program (after `--` if they start with `-`), or
+    /// for the `--invoke`d function.
+    #[arg(allow_negative_numbers = true)]
+    args: Vec<String>,
+}
+
+/// Parses `4096`, `64K`, `16M`, `1G` (binary multiples).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, multiplier) = match text.trim_end_matches(['B', 'b', 'i']).chars().last() {
+        Some('K' | 'k') => (&text[..text.find(['K', 'k']).unwrap_or(0)], 1u64 << 10),
+        Some('M' | 'm') => (&text[..text.find(['M', 'm']).unwrap_or(0)], 1 << 20),
+        Some('G' | 'g') => (&text[..text.find(['G', 'g']).unwrap_or(0)], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("`{text}` is not a size (examples: 65536, 64K, 16M, 1G)"))
+}
+
+fn split_dir(spec: &str, read_only: bool) -> Preopen {
+    let (host, guest) = match spec.split_once("::") {
+        Some((host, guest)) => (host, guest),
+        None => (spec, spec),
+    };
+    Preopen {
+        host: PathBuf::from(host),
+        guest: guest.to_string(),
+        read_only,
+    }
+}
+
+impl RunArgs {
+    fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            features: Features::default(),
+            fuel: self.fuel,
+            max_memory: self.max_memory,
+            max_stack: self
+                .max_stack
+                .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+            low_memory: false,
+        }
+    }
+
+    fn wasi_config(&self) -> Result<WasiConfig> {
+        let mut env = Vec::new();
+        if self.inherit_env {
+            env.extend(std::env::vars());
+        }
+        for spec in &self.envs {
+            match spec.split_once('=') {
+                Some((name, value)) => env.push((name.to_string(), value.to_string())),
+                None => {
+                    let value = std::env::var(spec).with_context(|| {
+                        format!("--env {spec}: not set in the host environment")
+                    })?;
+                    env.push((spec.clone(), value));
+                }
+            }
+        }
+        let preopens = self
+            .dirs
+            .iter()
+            .map(|d| split_dir(d, false))
+            .chain(self.dirs_read_only.iter().map(|d| split_dir(d, true)))
+            .collect();
+        let program = self.file.to_string_lossy().into_owned();
+        let args = if self.invoke.is_some() {
+            vec![program]
+        } else {
+            std::iter::once(program)
+                .chain(self.args.iter().cloned())
+                .collect()
+        };
+        Ok(WasiConfig {
+            args,
+            env,
+            preopens,
+            inherit_stdio: true,
+        })
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let config = args.engine_config();
+    let module = Arc::new(load_module(&args.file, config.features)?);
+    let wasi = WasiState::new(&args.wasi_config()?)?;
+    let uses_wasi = module.imports_from(wasmtier_wasi::MODULE);
+    if uses_wasi && module.export("memory").is_none() {
+        bail!("the module imports WASI functions but exports no memory named `memory`");
+    }
+    let engine = args.engine.create(config);
+    let compiled = engine.compile(module.clone())?;
+    let mut store = engine.new_store(Box::new(wasi));
+    if uses_wasi {
+        wasmtier_wasi::define_imports(store.as_mut())?;
+    }
+    let instance = match store.instantiate(compiled.as_ref()) {
+        Ok(instance) => instance,
+        Err(LinkError::Trap(trap)) => return Ok(report_trap(&trap)),
+        Err(err) => return Err(err).context("failed to instantiate the module"),
+    };
+    let call = |store: &mut dyn Store, name: &str, call_args: &[wasmtier_core::Val]| {
+        store.call(instance, name, call_args)
+    };
+    let outcome = match &args.invoke {
+        Some(name) => {
+            if module.export("_initialize").is_some()
+                && let Err(err) = call(store.as_mut(), "_initialize", &[])
+            {
+                return finish(err);
+            }
+            let ty = store.func_type(instance, name)?;
+            let call_args = values::parse_args(name, &ty, &args.args)?;
+            call(store.as_mut(), name, &call_args).map(|results| {
+                for value in results {
+                    println!("{value}");
+                }
+            })
+        }
+        None if module.export("_start").is_some() => call(store.as_mut(), "_start", &[]).map(drop),
+        None => Ok(()),
+    };
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) => finish(err),
+    }
+}
+
+fn finish(err: CallError) -> Result<ExitCode> {
+    match err {
+        CallError::Trap(trap) => Ok(report_trap(&trap)),
+        other => Err(other.into()),
+    }
+}
+
+/// A guest exit becomes our exit status; a trap is reported with status 134.
+fn report_trap(trap: &Trap) -> ExitCode {
+    match trap.kind {
+        TrapKind::Exit(status) => ExitCode::from(status as u8),
+        _ => {
+            eprintln!("error: {trap}");
+            ExitCode::from(TRAP_EXIT_STATUS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn dir_specs_split_host_and_guest() {
+        let p = split_dir("/tmp/data::/data", false);
+        assert_eq!(
+            (p.host.to_str(), p.guest.as_str()),
+            (Some("/tmp/data"), "/data")
+        );
+        let p = split_dir(".", true);
+        assert_eq!(
+            (p.host.to_str(), p.guest.as_str(), p.read_only),
+            (Some("."), ".", true)
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! `wasmtier run` and `validate` on plain modules: invoke, traps, limits, errors.
+
+mod common;
+
+use common::{ENGINES, s, wasmtier, write_wasm};
+
+const MATH: &str = r#"(module
+  (func (export "add_i32") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "mul_i64") (param i64 i64) (result i64) (i64.mul (local.get 0) (local.get 1)))
+  (func (export "half_f32") (param f32) (result f32) (f32.div (local.get 0) (f32.const 2)))
+  (func (export "sqrt_f64") (param f64) (result f64) (f64.sqrt (local.get 0)))
+  (func (export "pair") (result i32 i64) (i32.const 7) (i64.const -8))
+)"#;
+
+#[test]
+fn invoke_passes_typed_arguments_and_prints_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "math.wasm", MATH);
+    for engine in ENGINES {
+        let run = |args: &[&str]| {
+            let mut full = vec!["run", "--engine", engine, s(&wasm), "--invoke"];
+            full.extend_from_slice(args);
+            wasmtier(&full)
+        };
+        let out = run(&["add_i32", "40", "2"]);
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (Some(0), "42\n"),
+            "{}",
+            out.stderr
+        );
+        let out = run(&["mul_i64", "-3", "3000000000"]);
+        assert_eq!(out.stdout, "-9000000000\n", "{}", out.stderr);
+        let out = run(&["half_f32", "3"]);
+        assert_eq!(out.stdout, "1.5\n");
+        let out = run(&["sqrt_f64", "2"]);
+        assert_eq!(out.stdout, "1.4142135623730951\n");
+        let out = run(&["pair"]);
+        assert_eq!(out.stdout, "7\n-8\n");
+    }
+}
+
+#[test]
+fn wat_text_runs_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.wat");
+    std::fs::write(&path, MATH).unwrap();
+    let out = wasmtier(&["run", s(&path), "--invoke", "add_i32", "1", "2"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(0), "3\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_invoke_arguments_are_user_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "math.wasm", MATH);
+    let out = wasmtier(&["run", s(&wasm), "--invoke", "add_i32", "1"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("takes 2 argument(s) (i32, i32)"),
+        "{}",
+        out.stderr
+    );
+    let out = wasmtier(&["run", s(&wasm), "--invoke", "add_i32", "1", "two"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("`two` is not a valid i32"),
+        "{}",
+        out.stderr
+    );
+    let out = wasmtier(&["run", s(&wasm), "--invoke", "nope"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("no export named `nope`"),
+        "{}",
+        out.stderr
+    );
+}
+
+const TRAPS: &str = r#"(module
+  (memory 1)
+  (func $inner (export "unreachable") unreachable)
+  (func $middle (call $inner))
+  (func (export "nested") (call $middle))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+  (func (export "oob") (result i32) (i32.load (i32.const 65536)))
+  (func (export "spin") (loop $l (br $l)))
+  (func $rec (export "recurse") (call $rec))
+)"#;
+
+#[test]
+fn traps_exit_134_with_the_spec_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "traps.wasm", TRAPS);
+    let cases: &[(&[&str], &str)] = &[
+        (&["unreachable"], "wasm trap: unreachable"),
+        (&["div", "1", "0"], "wasm trap: integer divide by zero"),
+        (&["oob"], "wasm trap: out of bounds memory access"),
+        (&["recurse"], "wasm trap: call stack exhausted"),
+    ];
+    for engine in ENGINES {
+        for (invoke, message) in cases {
+            let mut args = vec!["run", "--engine", engine, s(&wasm), "--invoke"];
+            args.extend_from_slice(invoke);
+            let out = wasmtier(&args);
+            assert_eq!(out.status, Some(134), "{engine} {invoke:?}: {}", out.stderr);
+            assert!(
+                out.stderr.starts_with(&format!("error: {message}")),
+                "{}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        }
+    }
+}
+
+#[test]
+fn fuel_stops_an_infinite_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "traps.wasm", TRAPS);
+    for engine in ENGINES {
+        let out = wasmtier(&[
+            "run",
+            "--engine",
+            engine,
+            "--fuel",
+            "100000",
+            s(&wasm),
+            "--invoke",
+            "spin",
+        ]);
+        assert_eq!(out.status, Some(134), "{}", out.stderr);
+        assert!(out.stderr.contains("all fuel consumed"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn max_memory_makes_growth_beyond_the_cap_fail_with_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(
+        dir.path(),
+        "grow.wasm",
+        r#"(module (memory 1)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    for engine in ENGINES {
+        let grow = |pages: &str| {
+            wasmtier(&[
+                "run",
+                "--engine",
+                engine,
+                "--max-memory",
+                "4M",
+                s(&wasm),
+                "--invoke",
+                "grow",
+                pages,
+            ])
+        };
+        // 1 + 63 pages = 4 MiB fits exactly; one more page does not.
+        let out = grow("63");
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (Some(0), "1\n"),
+            "{}",
+            out.stderr
+        );
+        let out = grow("64");
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (Some(0), "-1\n"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn invalid_module_reports_the_byte_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    // A function whose body adds an i64 to an i32.
+    let wasm = write_wasm(
+        dir.path(),
+        "bad.wasm",
+        "(module (func (result i32) (i32.add (i32.const 1) (i64.const 2))))",
+    );
+    for sub in [&["validate"][..], &["run"][..]] {
+        let mut args = sub.to_vec();
+        args.push(s(&wasm));
+        let out = wasmtier(&args);
+        assert_eq!(out.status, Some(1), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("invalid module at byte offset 0x"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("type mismatch"), "{}", out.stderr);
+        assert_eq!(
+            out.stderr.lines().count(),
+            1,
+            "one line, no panic: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn truncated_module_reports_the_byte_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = wat::parse_str(MATH).unwrap();
+    let path = dir.path().join("cut.wasm");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let out = wasmtier(&["validate", s(&path)]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("invalid module at byte offset 0x"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn user_errors_exit_1_with_one_line() {
+    let out = wasmtier(&["run", "/no/such/file.wasm"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("cannot read `/no/such/file.wasm`"),
+        "{}",
+        out.stderr
+    );
+    let out = wasmtier(&["run", "--no-such-flag", "x.wasm"]);
+    assert_eq!(out.status, Some(1));
+    let out = wasmtier(&["run", "--engine", "warp", "x.wasm"]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("invalid value 'warp'"),
+        "{}",
+        out.stderr
+    );
+    let out = wasmtier(&["run", "--max-memory", "lots", "x.wasm"]);
+    assert_eq!(out.status, Some(1));
+    assert!(out.stderr.contains("is not a size"), "{}", out.stderr);
+}
+
+#[test]
+fn validate_accepts_a_good_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "math.wasm", MATH);
+    let out = wasmtier(&["validate", s(&wasm)]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("valid (5 functions, 0 imports, 5 exports)"),
+        "{}",
+        out.stdout
+    );
+}
