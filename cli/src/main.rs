@@ -3,6 +3,7 @@
 mod engines;
 mod run;
 mod values;
+mod wast;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 use wasmtier_core::{Features, ValidatedModule};
 
 use crate::run::RunArgs;
+use crate::wast::WastArgs;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +35,8 @@ enum Command {
         /// The module to check (`.wasm` or `.wat`).
         file: PathBuf,
     },
+    /// Run `.wast` spec scripts and report per-file pass/fail counts.
+    Wast(WastArgs),
 }
 
 /// Exit status for a trap, as for a process killed by SIGABRT.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { file } => validate(&file).map(|()| ExitCode::SUCCESS),
+        Command::Wast(args) => wast::wast(args),
     };
     outcome.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -74,6 +74,49 @@ impl Features {
         features
     }
 
+    /// Parses a comma-separated list: `wasm2`, `default` or `all` as a
+    /// starting point, then proposal names (`tail-call`, `memory64`, …) to
+    /// add, each optionally prefixed with `-` to remove it.
+    pub fn parse_list(list: &str) -> Result<Self, String> {
+        let mut features = Self::wasm2();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (enable, name) = match item.strip_prefix('-') {
+                Some(name) => (false, name),
+                None => (true, item),
+            };
+            let flag = match name {
+                "wasm2" if enable => {
+                    features = Self::wasm2();
+                    continue;
+                }
+                "default" if enable => {
+                    features = Self::default();
+                    continue;
+                }
+                "all" if enable => {
+                    features = Self::all();
+                    continue;
+                }
+                "tail-call" => &mut features.tail_call,
+                "extended-const" => &mut features.extended_const,
+                "multi-memory" => &mut features.multi_memory,
+                "memory64" => &mut features.memory64,
+                "relaxed-simd" => &mut features.relaxed_simd,
+                "custom-page-sizes" => &mut features.custom_page_sizes,
+                "wide-arithmetic" => &mut features.wide_arithmetic,
+                other => {
+                    return Err(format!(
+                        "unknown feature `{other}` (known: wasm2, default, all, tail-call, \
+                         extended-const, multi-memory, memory64, relaxed-simd, \
+                         custom-page-sizes, wide-arithmetic)"
+                    ));
+                }
+            };
+            *flag = enable;
+        }
+        Ok(features)
+    }
+
     /// Names of the enabled post-2.0 proposals, for messages and artifact headers.
     pub fn enabled_names(self) -> Vec<&'static str> {
         [
@@ -100,6 +143,20 @@ mod tests {
         let f = Features::wasm2().to_wasmparser();
         assert!(f.simd() && f.reference_types() && f.bulk_memory() && f.multi_value());
         assert!(!f.tail_call() && !f.memory64() && !f.gc() && !f.threads());
+    }
+
+    #[test]
+    fn lists_start_from_wasm2_and_add_or_remove_proposals() {
+        assert_eq!(Features::parse_list(""), Ok(Features::wasm2()));
+        let f = Features::parse_list("tail-call, memory64").unwrap();
+        assert!(f.tail_call && f.memory64 && !f.multi_memory);
+        let f = Features::parse_list("all,-relaxed-simd").unwrap();
+        assert!(f.wide_arithmetic && !f.relaxed_simd);
+        assert!(
+            Features::parse_list("gc")
+                .unwrap_err()
+                .contains("unknown feature `gc`")
+        );
     }
 
     #[test]
