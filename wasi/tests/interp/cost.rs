@@ -36,7 +36,7 @@ fn cost_of_one_call() {
     // (wasmi-labs/wasmi#2039): there, each loop iteration that calls an
     // import grows the native stack. Give the measurement room either way.
     std::thread::Builder::new()
-        .stack_size(2 << 20)
+        .stack_size(1 << 30)
         .spawn(measure)
         .unwrap()
         .join()

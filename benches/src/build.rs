@@ -1,0 +1,101 @@
+//! Builds every workload twice: for wasm32-wasi with clang (Debian's clang,
+//! lld, wasi-libc, libclang-rt-14-dev-wasm32) and natively with gcc, the
+//! reference whose checksums every runtime must reproduce.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::large_module;
+use crate::workloads::{WORKLOADS, Workload};
+
+pub struct Built {
+    pub wasm: PathBuf,
+    pub native: Option<PathBuf>,
+}
+
+pub fn source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads")
+}
+
+pub fn build_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-build")
+}
+
+fn newer(output: &Path, input: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(output), modified(input)), (Some(o), Some(i)) if o >= i)
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Compiles `workload` (skipping outputs newer than their source).
+pub fn build(workload: &Workload) -> Result<Built> {
+    let dir = build_dir();
+    std::fs::create_dir_all(&dir)?;
+    let source = source_dir().join(format!("{}.c", workload.name));
+    let wasm = dir.join(format!("{}.wasm", workload.name));
+    if !newer(&wasm, &source) {
+        run(
+            Command::new("clang")
+                .args(["--target=wasm32-wasi", "-O2"])
+                .args(workload.wasm_flags)
+                .arg("-o")
+                .arg(&wasm)
+                .arg(&source),
+            &format!(
+                "clang for {} (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)",
+                workload.name
+            ),
+        )?;
+    }
+    let native = dir.join(format!("{}.native", workload.name));
+    if !newer(&native, &source) {
+        // -fno-math-errno: clang's wasm build has no errno around sqrt, so
+        // plain -O2 would make the native reference look slower than it is.
+        let built = run(
+            Command::new("gcc")
+                .args(["-O2", "-fno-math-errno", "-o"])
+                .arg(&native)
+                .arg(&source),
+            &format!("gcc for {}", workload.name),
+        );
+        if let Err(err) = built {
+            eprintln!("note: no native reference for {}: {err:#}", workload.name);
+            return Ok(Built { wasm, native: None });
+        }
+    }
+    Ok(Built {
+        wasm,
+        native: Some(native),
+    })
+}
+
+pub fn build_all(only: &[String]) -> Result<Vec<(&'static Workload, Built)>> {
+    WORKLOADS
+        .iter()
+        .filter(|w| only.is_empty() || only.iter().any(|o| o == w.name))
+        .map(|w| Ok((w, build(w)?)))
+        .collect()
+}
+
+/// The generated large module, for compile throughput.
+pub fn build_large_module(functions: usize) -> Result<PathBuf> {
+    let path = build_dir().join(format!("large-{functions}.wasm"));
+    if !path.exists() {
+        std::fs::create_dir_all(build_dir())?;
+        let text = large_module::generate(functions);
+        let bytes = wat::parse_str(&text).context("the generated large module parses")?;
+        std::fs::write(&path, bytes)?;
+    }
+    Ok(path)
+}

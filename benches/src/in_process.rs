@@ -1,0 +1,75 @@
+//! In-process timing: load (validate), compile, instantiate and run measured
+//! separately for each of wasmtier's engines, through the library API.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use wasmtier_core::{CallError, Engine, EngineConfig, Features, LinkError, ValidatedModule};
+use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
+
+pub struct Phases {
+    pub load: Duration,
+    pub compile: Duration,
+    pub instantiate: Duration,
+    pub run: Duration,
+}
+
+/// Every engine the benches crate links, by name.
+pub fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
+    let config = EngineConfig {
+        features: Features::default(),
+        ..EngineConfig::default()
+    };
+    vec![(
+        "interp",
+        Box::new(wasmtier_engine_interp::InterpEngine::new(config)) as Box<dyn Engine>,
+    )]
+}
+
+/// Runs `_start` of `wasm` once; the guest's output is discarded.
+pub fn measure(
+    engine: &dyn Engine,
+    wasm: &Path,
+    args: &[&str],
+    scratch: Option<&Path>,
+) -> Result<Phases> {
+    let bytes = std::fs::read(wasm)?;
+    let t = Instant::now();
+    let module = Arc::new(ValidatedModule::new(&bytes, engine.config().features)?);
+    let load = t.elapsed();
+
+    let t = Instant::now();
+    let compiled = engine.compile(module)?;
+    let compile = t.elapsed();
+
+    let mut config = WasiConfig::new()
+        .arg(wasm.display().to_string())
+        .args(args.iter().copied())
+        .inherit_stdio(false);
+    if let Some(dir) = scratch {
+        config = config.preopen(Preopen::new(dir, "."));
+    }
+    let t = Instant::now();
+    let mut store = engine.new_store(Box::new(WasiState::new(&config)?));
+    wasmtier_wasi::define_imports(store.as_mut())?;
+    let instance = store
+        .instantiate(compiled.as_ref())
+        .map_err(|e: LinkError| anyhow!(e))?;
+    let instantiate = t.elapsed();
+
+    let t = Instant::now();
+    match store.call(instance, "_start", &[]) {
+        Ok(_) => {}
+        Err(CallError::Trap(trap)) if trap.exit_status() == Some(0) => {}
+        Err(err) => return Err(anyhow!(err)),
+    }
+    let run = t.elapsed();
+    Ok(Phases {
+        load,
+        compile,
+        instantiate,
+        run,
+    })
+}

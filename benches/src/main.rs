@@ -1,0 +1,393 @@
+//! The benchmark harness: every workload on every wasmtier engine and every
+//! peer found on this machine, as whole processes, in one run.
+//!
+//!     cargo build --release -p wasmtier-cli
+//!     cargo run --release -p wasmtier-benches -- --write docs/benchmarks.md
+//!     cargo run --release -p wasmtier-benches -- --smoke     # CI: checksums only
+
+mod build;
+mod in_process;
+mod large_module;
+mod measure;
+mod report;
+mod runners;
+mod workloads;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use crate::measure::{checksums, median, run_once};
+use crate::report::{Cell, Table};
+use crate::runners::{NODE_SCRIPT, Runner};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks wasmtier's engines against peers and native code")]
+struct Args {
+    /// Run each workload once, small, on each wasmtier engine and check its
+    /// checksums against native code (seconds; what CI runs).
+    #[arg(long)]
+    smoke: bool,
+    /// Measured runs per (workload, runner); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Only these workloads (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Write the report (markdown) to this file, e.g. docs/benchmarks.md.
+    #[arg(long)]
+    write: Option<PathBuf>,
+    /// The wasmtier binary (default: next to this harness).
+    #[arg(long)]
+    wasmtier: Option<PathBuf>,
+    /// Functions in the generated large module.
+    #[arg(long, default_value_t = 20000)]
+    large_functions: usize,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn wasmtier_binary(given: Option<PathBuf>) -> Result<PathBuf> {
+    let path = match given {
+        Some(path) => path,
+        None => std::env::current_exe()?.with_file_name("wasmtier"),
+    };
+    if !path.exists() {
+        bail!(
+            "{} not found: build it first with `cargo build --release -p wasmtier-cli`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The engines the binary offers, from its `run --help`.
+fn engines_of(binary: &Path) -> Result<Vec<String>> {
+    let help = Command::new(binary).args(["run", "--help"]).output()?;
+    let text = String::from_utf8_lossy(&help.stdout);
+    let engines: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.contains("--engine"))
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with("--"))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- ")?
+                .split(':')
+                .next()
+                .map(|s| s.trim().to_string())
+        })
+        .collect();
+    if engines.is_empty() {
+        bail!(
+            "could not read the engine list from `{} run --help`",
+            binary.display()
+        );
+    }
+    Ok(engines)
+}
+
+fn scratch_dir(name: &str) -> Result<PathBuf> {
+    let dir = build::build_dir().join("scratch").join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn run(args: Args) -> Result<ExitCode> {
+    let binary = wasmtier_binary(args.wasmtier.clone())?;
+    let engines = engines_of(&binary)?;
+    let engine_refs: Vec<&str> = engines.iter().map(String::as_str).collect();
+    let built = build::build_all(&args.only)?;
+    let ours = runners::wasmtier_runners(&binary, &engine_refs);
+    if args.smoke {
+        return smoke(&built, &ours);
+    }
+
+    let node_script = build::build_dir().join("node-wasi.mjs");
+    std::fs::write(&node_script, NODE_SCRIPT)?;
+    let mut notes = Vec::new();
+    let mut all_runners = ours;
+    all_runners.extend(runners::peer_runners(&node_script, &mut notes));
+
+    let mut table = Table {
+        runners: all_runners
+            .iter()
+            .map(|r| (r.name.clone(), r.tier, r.is_peer))
+            .collect(),
+        rows: Vec::new(),
+    };
+    for (workload, built) in &built {
+        let mut cells = BTreeMap::new();
+        let mut reference: Option<Vec<String>> = None;
+        // Native first: its checksums are the reference.
+        for runner in all_runners.iter().rev() {
+            let Some((program, argv)) = runner.command(
+                &built.wasm,
+                built.native.as_deref(),
+                workload.args,
+                workload.needs_dir,
+            ) else {
+                continue;
+            };
+            let result = measure_runner(&program, &argv, workload.name, args.runs, &mut reference);
+            eprintln!(
+                "{:>10} {:>16}: {}",
+                workload.name,
+                runner.name,
+                match &result {
+                    Ok(cell) => format!(
+                        "{:.3} s, {:.1} MiB",
+                        cell.median.as_secs_f64(),
+                        cell.max_rss_kib as f64 / 1024.0
+                    ),
+                    Err(e) => format!("FAILED: {e}"),
+                }
+            );
+            cells.insert(runner.name.clone(), result);
+        }
+        table.rows.push((workload.name.to_string(), cells));
+    }
+    let large = build::build_large_module(args.large_functions)?;
+    let mut cells = BTreeMap::new();
+    for runner in all_runners.iter().filter(|r| r.name != "native") {
+        let Some((program, argv)) = runner.command(&large, None, &[], false) else {
+            continue;
+        };
+        let mut reference = Some(Vec::new());
+        let result = measure_runner(&program, &argv, "large", args.runs.min(3), &mut reference);
+        cells.insert(runner.name.clone(), result);
+    }
+    table.rows.push((
+        format!("large module ({} functions)", args.large_functions),
+        cells,
+    ));
+
+    let in_process = in_process_table(&built)?;
+    let markdown = render(&table, &in_process, &notes, &args);
+    println!("{markdown}");
+    if let Some(path) = &args.write {
+        std::fs::write(path, &markdown)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn measure_runner(
+    program: &Path,
+    argv: &[String],
+    workload: &str,
+    runs: usize,
+    reference: &mut Option<Vec<String>>,
+) -> Result<Cell, String> {
+    let mut walls = Vec::new();
+    let mut max_rss = 0;
+    for _ in 0..runs.max(1) {
+        let cwd = scratch_dir(workload).map_err(|e| e.to_string())?;
+        let sample = run_once(program, argv, &cwd).map_err(|e| format!("{e:#}"))?;
+        let sums: Vec<String> = checksums(&sample.stdout)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        match reference {
+            Some(expected) if !expected.is_empty() && *expected != sums => {
+                return Err(format!(
+                    "wrong checksum: {sums:?}, native printed {expected:?}"
+                ));
+            }
+            Some(_) => {}
+            None => *reference = Some(sums),
+        }
+        walls.push(sample.wall);
+        max_rss = max_rss.max(sample.max_rss_kib);
+    }
+    Ok(Cell {
+        median: median(walls),
+        max_rss_kib: max_rss,
+    })
+}
+
+/// Each workload once, small, per engine; checksums must equal native's.
+fn smoke(built: &[(&workloads::Workload, build::Built)], ours: &[Runner]) -> Result<ExitCode> {
+    let mut failures = 0;
+    for (workload, built) in built {
+        let native = built
+            .native
+            .as_ref()
+            .context("smoke mode needs gcc for the native reference")?;
+        let cwd = scratch_dir(workload.name)?;
+        let expected = run_once(
+            native,
+            &workload
+                .smoke_args
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>(),
+            &cwd,
+        )?;
+        let expected = checksums(&expected.stdout)
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        for runner in ours {
+            let (program, argv) = runner
+                .command(&built.wasm, None, workload.smoke_args, workload.needs_dir)
+                .expect("wasmtier runners always have a command");
+            let cwd = scratch_dir(workload.name)?;
+            let verdict = match run_once(&program, &argv, &cwd) {
+                Ok(sample) if checksums(&sample.stdout) == expected => "ok".to_string(),
+                Ok(sample) => format!(
+                    "MISMATCH: {:?} vs native {expected:?}",
+                    checksums(&sample.stdout)
+                ),
+                Err(err) => format!("FAILED: {err:#}"),
+            };
+            if verdict != "ok" {
+                failures += 1;
+            }
+            println!(
+                "smoke {:>10} on {:<16} {verdict}",
+                workload.name, runner.name
+            );
+        }
+    }
+    println!(
+        "smoke: {} passed, {failures} failed",
+        built.len() * ours.len() - failures
+    );
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn in_process_table(built: &[(&workloads::Workload, build::Built)]) -> Result<String> {
+    let mut out = String::from(
+        "| workload | engine | load+validate | compile | instantiate | run |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    for (name, engine) in in_process::engines() {
+        for (workload, built) in built {
+            let scratch = scratch_dir(workload.name)?;
+            let dir = workload.needs_dir.then_some(scratch.as_path());
+            match in_process::measure(engine.as_ref(), &built.wasm, workload.args, dir) {
+                Ok(p) => writeln!(
+                    out,
+                    "| {} | {name} | {} | {} | {} | {} |",
+                    workload.name,
+                    ms(p.load),
+                    ms(p.compile),
+                    ms(p.instantiate),
+                    ms(p.run)
+                )?,
+                Err(err) => writeln!(
+                    out,
+                    "| {} | {name} | failed: {err:#} | | | |",
+                    workload.name
+                )?,
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "not found".into())
+}
+
+fn render(table: &Table, in_process: &str, notes: &[String], args: &Args) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let mut out = String::new();
+    writeln!(out, "# wasmtier benchmarks\n").unwrap();
+    writeln!(out, "Generated by `cargo run --release -p wasmtier-benches -- --write docs/benchmarks.md` (after `cargo build --release -p wasmtier-cli`); do not edit by hand.\n").unwrap();
+    writeln!(
+        out,
+        "- date: {}",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "- machine: {cpu}, {} cores, {}",
+        command_output("nproc", &[]),
+        command_output("uname", &["-sm"])
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "- wasmtier {} · {} · {} · node {} · {}",
+        env!("CARGO_PKG_VERSION"),
+        command_output("wasmtime", &["--version"]),
+        command_output("wasmi", &["--version"]),
+        command_output("node", &["--version"]),
+        command_output("gcc", &["--version"])
+            .lines()
+            .next()
+            .unwrap_or("")
+    )
+    .unwrap();
+    writeln!(out, "- {} runs per cell, median wall time of the whole process in seconds; ratios compare each wasmtier engine with the fastest peer of its tier (interpreter: wasmi; compiled: wasmtime, node) and with native `gcc -O2 -fno-math-errno`; below 1.00× is faster.\n", args.runs).unwrap();
+    writeln!(
+        out,
+        "## Workloads\n\n| workload | stresses | arguments |\n| --- | --- | --- |"
+    )
+    .unwrap();
+    for w in workloads::WORKLOADS
+        .iter()
+        .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o == w.name))
+    {
+        writeln!(
+            out,
+            "| {} | {} | `{}` |",
+            w.name,
+            w.stresses,
+            w.args.join(" ")
+        )
+        .unwrap();
+    }
+    writeln!(out, "| large module | compile throughput: {} generated functions, `_start` calls each once | |\n", args.large_functions).unwrap();
+    writeln!(out, "## Wall time (s)\n\n{}", table.render_times()).unwrap();
+    writeln!(out, "## Peak RSS (MiB)\n\n{}", table.render_rss()).unwrap();
+    writeln!(
+        out,
+        "## In-process phases (one run, guest output discarded)\n\n{in_process}"
+    )
+    .unwrap();
+    let failures = table.failures();
+    if !notes.is_empty() || !failures.is_empty() {
+        writeln!(out, "## Notes\n").unwrap();
+        for note in notes.iter().chain(&failures) {
+            writeln!(out, "- {note}").unwrap();
+        }
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! The workload suite: C programs built for wasm32-wasi and natively, each
+//! printing `checksum:` lines so a fast wrong answer is caught.
+
+/// One benchmark program.
+pub struct Workload {
+    pub name: &'static str,
+    /// What it stresses, for the report.
+    pub stresses: &'static str,
+    /// Arguments for a measured run (sized for ~0.3–1 s under a JIT).
+    pub args: &'static [&'static str],
+    /// Arguments for the CI smoke run (milliseconds).
+    pub smoke_args: &'static [&'static str],
+    /// Extra clang flags for the wasm build (target features).
+    pub wasm_flags: &'static [&'static str],
+    /// Runs in a scratch directory preopened as `.`.
+    pub needs_dir: bool,
+}
+
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "hello",
+        stresses: "start-up: a WASI hello world",
+        args: &[],
+        smoke_args: &[],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "coremark",
+        stresses: "CoreMark-like mix: lists, matrices, state machine, CRC",
+        args: &["20000"],
+        smoke_args: &["50"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "sha256",
+        stresses: "integer hashing: i32 rotates, adds, logic",
+        args: &["40"],
+        smoke_args: &["1"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "nbody",
+        stresses: "f64 arithmetic and sqrt",
+        args: &["2000000"],
+        smoke_args: &["1000"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "matmul",
+        stresses: "f64 loads, stores, multiply-add",
+        args: &["256", "10"],
+        smoke_args: &["16", "1"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "sieve",
+        stresses: "byte stores and branches",
+        args: &["16777216", "3"],
+        smoke_args: &["10000", "1"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "hashtable",
+        stresses: "a 16 MiB hash table with random access",
+        args: &["5000000"],
+        smoke_args: &["10000"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "qsort",
+        stresses: "sorting through a comparator (call_indirect)",
+        args: &["1000000", "2"],
+        smoke_args: &["1000", "1"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "fib",
+        stresses: "direct calls and call_indirect",
+        args: &["35", "30"],
+        smoke_args: &["15", "12"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "recursion",
+        stresses: "deep recursion: call/return overhead, stack use",
+        args: &["20000"],
+        smoke_args: &["10"],
+        wasm_flags: &[],
+        needs_dir: false,
+    },
+    Workload {
+        name: "bulkmem",
+        stresses: "bulk memory: memory.copy and memory.fill",
+        args: &["1000"],
+        smoke_args: &["2"],
+        wasm_flags: &["-mbulk-memory"],
+        needs_dir: false,
+    },
+    Workload {
+        name: "simd",
+        stresses: "a v128 f32x4 kernel (saxpy + dot product)",
+        args: &["20000"],
+        smoke_args: &["10"],
+        wasm_flags: &["-msimd128"],
+        needs_dir: false,
+    },
+    Workload {
+        name: "fileio",
+        stresses: "WASI file I/O in a preopened directory",
+        args: &["10", "32", "262144"],
+        smoke_args: &["1", "4", "16384"],
+        wasm_flags: &[],
+        needs_dir: true,
+    },
+];
