@@ -73,3 +73,39 @@ pub fn measure(
         run,
     })
 }
+
+/// Why the interpreter skips wasmi's validation: `wasmi::Module::new`
+/// (validation plus wasmi's lazy-translation setup), against our loader's
+/// validation and then `InterpEngine::compile` (the same setup, unchecked). Medians of `runs`, in that order.
+pub fn validation_cost(wasm: &Path, runs: usize) -> Result<(Duration, Duration, Duration)> {
+    let bytes = std::fs::read(wasm)?;
+    let features = Features::default();
+    let mut config = wasmi::Config::default();
+    config
+        .wasm_tail_call(features.tail_call)
+        .wasm_extended_const(features.extended_const)
+        .wasm_multi_memory(features.multi_memory)
+        .wasm_memory64(features.memory64);
+    let wasmi_engine = wasmi::Engine::new(&config);
+    let ours = wasmtier_engine_interp::InterpEngine::new(EngineConfig {
+        features,
+        ..EngineConfig::default()
+    });
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (mut checked, mut load, mut unchecked) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        wasmi::Module::new(&wasmi_engine, &bytes[..]).map_err(|e| anyhow!("{e}"))?;
+        checked.push(t.elapsed());
+        let t = Instant::now();
+        let module = Arc::new(ValidatedModule::new(&bytes, features)?);
+        load.push(t.elapsed());
+        let t = Instant::now();
+        ours.compile(module)?;
+        unchecked.push(t.elapsed());
+    }
+    Ok((median(checked), median(load), median(unchecked)))
+}

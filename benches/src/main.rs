@@ -177,7 +177,8 @@ fn run(args: Args) -> Result<ExitCode> {
         cells,
     ));
 
-    let in_process = in_process_table(&built)?;
+    let mut in_process = in_process_table(&built)?;
+    in_process.push_str(&validation_table(&large, &built)?);
     let markdown = render(&table, &in_process, &notes, &args);
     println!("{markdown}");
     if let Some(path) = &args.write {
@@ -303,6 +304,39 @@ fn in_process_table(built: &[(&workloads::Workload, build::Built)]) -> Result<St
                 )?,
             }
         }
+    }
+    Ok(out)
+}
+
+/// wasmi validating by itself against our loader plus unchecked handover.
+fn validation_table(
+    large: &Path,
+    built: &[(&workloads::Workload, build::Built)],
+) -> Result<String> {
+    let mut out = String::from(
+        "\n### Validation: wasmi's own vs wasmtier's loader + unchecked handover (median of 5)\n\n\
+         | module | size | wasmi::Module::new | wasmtier load | InterpEngine::compile | saved |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    let candidates = built
+        .iter()
+        .map(|(w, b)| (w.name.to_string(), b.wasm.clone()));
+    for (name, path) in
+        std::iter::once(("large module".to_string(), large.to_path_buf())).chain(candidates.take(3))
+    {
+        let (checked, load, unchecked) = in_process::validation_cost(&path, 5)?;
+        let size = std::fs::metadata(&path)?.len();
+        let saved = checked.as_secs_f64() - unchecked.as_secs_f64();
+        writeln!(
+            out,
+            "| {name} | {:.0} KiB | {} | {} | {} | {:.2} ms |",
+            size as f64 / 1024.0,
+            ms(checked),
+            ms(load),
+            ms(unchecked),
+            saved * 1e3
+        )?;
     }
     Ok(out)
 }

@@ -32,6 +32,11 @@ pub struct RunArgs {
     /// Cap on the guest's value stack (bytes; K, M, G suffixes allowed).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_stack: Option<u64>,
+    /// Small-footprint mode for tiny devices (interpreter only): functions
+    /// are translated on first call, stacks start small and are capped at
+    /// 64 KiB unless --max-stack says otherwise.
+    #[arg(long)]
+    low_memory: bool,
     /// Grant access to a host directory, seen by the guest as GUEST
     /// (default: the host path). Repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
@@ -90,7 +95,7 @@ impl RunArgs {
             max_stack: self
                 .max_stack
                 .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
-            low_memory: false,
+            low_memory: self.low_memory,
         }
     }
 
@@ -134,6 +139,12 @@ impl RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    if args.low_memory && !args.engine.supports_low_memory() {
+        bail!(
+            "--low-memory runs on the interpreter only; use --engine interp (not --engine {})",
+            args.engine.name()
+        );
+    }
     let config = args.engine_config();
     let module = Arc::new(load_module(&args.file, config.features)?);
     let wasi = WasiState::new(&args.wasi_config()?)?;
@@ -192,6 +203,9 @@ fn report_trap(trap: &Trap) -> ExitCode {
         TrapKind::Exit(status) => ExitCode::from(status as u8),
         _ => {
             eprintln!("error: {trap}");
+            if trap.backtrace.is_empty() {
+                eprintln!("note: this engine records no wasm backtrace");
+            }
             ExitCode::from(TRAP_EXIT_STATUS)
         }
     }

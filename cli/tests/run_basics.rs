@@ -259,3 +259,33 @@ fn validate_accepts_a_good_module() {
         out.stdout
     );
 }
+
+#[test]
+fn low_memory_mode_runs_programs_and_caps_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "traps.wasm", TRAPS);
+    let math = write_wasm(dir.path(), "math.wasm", MATH);
+    let out = wasmtier(&[
+        "run",
+        "--low-memory",
+        s(&math),
+        "--invoke",
+        "add_i32",
+        "2",
+        "3",
+    ]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(0), "5\n"),
+        "{}",
+        out.stderr
+    );
+    let out = wasmtier(&["run", "--low-memory", s(&wasm), "--invoke", "recurse"]);
+    assert_eq!(out.status, Some(134), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: wasm trap: call stack exhausted"),
+        "{}",
+        out.stderr
+    );
+}
