@@ -22,10 +22,13 @@ pub fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
         features: Features::default(),
         ..EngineConfig::default()
     };
-    vec![(
+    let mut engines: Vec<(&'static str, Box<dyn Engine>)> = vec![(
         "interp",
-        Box::new(wasmtier_engine_interp::InterpEngine::new(config)) as Box<dyn Engine>,
-    )]
+        Box::new(wasmtier_engine_interp::InterpEngine::new(config.clone())),
+    )];
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    engines.push(("jit", Box::new(wasmtier_engine_jit::JitEngine::new(config))));
+    engines
 }
 
 /// Runs `_start` of `wasm` once; the guest's output is discarded.

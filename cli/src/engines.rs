@@ -3,21 +3,33 @@
 use clap::ValueEnum;
 use wasmtier_core::{Engine, EngineConfig};
 
+#[cfg(not(any(feature = "interp", feature = "jit")))]
+compile_error!("wasmtier needs at least one engine: enable the `interp` or `jit` feature");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineChoice {
-    /// The wasmi-based interpreter: instant start-up, runs everywhere.
+    /// The wasmi-based interpreter: instant start-up, small footprint, runs everywhere.
     #[cfg(feature = "interp")]
     Interp,
+    /// The Cranelift JIT: compiles to native code first, then runs at native speed.
+    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    Jit,
 }
 
 impl EngineChoice {
-    /// The engine used when `--engine` is not given.
+    /// The engine used when `--engine` is not given: the JIT where this
+    /// build has it for the host, the interpreter elsewhere.
+    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    pub const DEFAULT: EngineChoice = EngineChoice::Jit;
+    #[cfg(not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")))]
     pub const DEFAULT: EngineChoice = EngineChoice::Interp;
 
     pub fn name(self) -> &'static str {
         match self {
             #[cfg(feature = "interp")]
             Self::Interp => "interp",
+            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+            Self::Jit => "jit",
         }
     }
 
@@ -27,6 +39,8 @@ impl EngineChoice {
         match self {
             #[cfg(feature = "interp")]
             Self::Interp => true,
+            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+            Self::Jit => false,
         }
     }
 
@@ -34,6 +48,14 @@ impl EngineChoice {
         match self {
             #[cfg(feature = "interp")]
             Self::Interp => Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
+            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+            Self::Jit => Box::new(wasmtier_engine_jit::JitEngine::new(config)),
         }
+    }
+}
+
+impl std::fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -15,9 +15,10 @@ use crate::{TRAP_EXIT_STATUS, load_module, values};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Execution tier.
-    #[arg(long, value_enum, default_value_t = EngineChoice::DEFAULT)]
-    engine: EngineChoice,
+    /// Execution tier [default: jit where this build has it for the host,
+    /// otherwise interp; interp with --low-memory].
+    #[arg(long, value_enum)]
+    engine: Option<EngineChoice>,
     /// Call this export instead of `_start`; the arguments after FILE are its
     /// typed arguments, and its results are printed one per line.
     #[arg(long, value_name = "NAME")]
@@ -138,11 +139,23 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// The engine asked for, or the default for this mode.
+    fn engine(&self) -> EngineChoice {
+        match self.engine {
+            Some(engine) => engine,
+            #[cfg(feature = "interp")]
+            None if self.low_memory => EngineChoice::Interp,
+            None => EngineChoice::DEFAULT,
+        }
+    }
+}
+
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    if args.low_memory && !args.engine.supports_low_memory() {
+    let engine_choice = args.engine();
+    if args.low_memory && !engine_choice.supports_low_memory() {
         bail!(
-            "--low-memory runs on the interpreter only; use --engine interp (not --engine {})",
-            args.engine.name()
+            "--low-memory runs on the interpreter only; use --engine interp (not --engine {engine_choice})"
         );
     }
     let config = args.engine_config();
@@ -152,7 +165,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if uses_wasi && module.export("memory").is_none() {
         bail!("the module imports WASI functions but exports no memory named `memory`");
     }
-    let engine = args.engine.create(config);
+    let engine = engine_choice.create(config);
     let compiled = engine.compile(module.clone())?;
     let mut store = engine.new_store(Box::new(wasi));
     if uses_wasi {

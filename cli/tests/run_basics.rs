@@ -260,6 +260,7 @@ fn validate_accepts_a_good_module() {
     );
 }
 
+#[cfg(feature = "interp")]
 #[test]
 fn low_memory_mode_runs_programs_and_caps_the_stack() {
     let dir = tempfile::tempdir().unwrap();
@@ -287,5 +288,41 @@ fn low_memory_mode_runs_programs_and_caps_the_stack() {
             .starts_with("error: wasm trap: call stack exhausted"),
         "{}",
         out.stderr
+    );
+}
+
+#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn low_memory_mode_refuses_the_jit() {
+    let dir = tempfile::tempdir().unwrap();
+    let math = write_wasm(dir.path(), "math.wasm", MATH);
+    let out = wasmtier(&[
+        "run",
+        "--low-memory",
+        "--engine",
+        "jit",
+        s(&math),
+        "--invoke",
+        "add_i32",
+        "2",
+        "3",
+    ]);
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr
+            .contains("--low-memory runs on the interpreter only"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn help_names_the_default_engine() {
+    let out = wasmtier(&["run", "--help"]);
+    assert_eq!(out.status, Some(0));
+    assert!(
+        out.stdout.contains("default: jit where this build has it"),
+        "{}",
+        out.stdout
     );
 }

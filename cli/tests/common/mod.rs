@@ -46,7 +46,12 @@ pub fn s(path: &Path) -> &str {
 }
 
 /// Every engine this build of the CLI offers, by its `--engine` name.
-pub const ENGINES: &[&str] = &["interp"];
+pub const ENGINES: &[&str] = &[
+    #[cfg(feature = "interp")]
+    "interp",
+    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    "jit",
+];
 
 /// Compiles `cli/tests/wasi-programs/NAME.c` to wasm32-wasi once per test
 /// binary (clang, lld and wasi-libc come from Debian; `.ci/run` installs them).

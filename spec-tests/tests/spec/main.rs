@@ -13,12 +13,15 @@ use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use wasmtier_engine_interp::InterpEngine;
+use wasmtier_engine_jit::JitEngine;
 use wasmtier_spec_tests::{EngineFactory, FileReport, Summary, render_summary, run_wast};
 
 /// Every engine the suite runs against. Adding one is one line here plus
 /// its entries in `expectations.txt`.
-const ENGINES: &[(&str, EngineFactory)] =
-    &[("interp", |config| Box::new(InterpEngine::new(config)))];
+const ENGINES: &[(&str, EngineFactory)] = &[
+    ("interp", |config| Box::new(InterpEngine::new(config))),
+    ("jit", |config| Box::new(JitEngine::new(config))),
+];
 
 const EXPECTATIONS: &str = include_str!("../../expectations.txt");
 

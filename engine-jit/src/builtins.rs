@@ -1,0 +1,329 @@
+//! The functions generated code calls through `VMBuiltins`, and the one
+//! host trampoline.
+//!
+//! Each builtin turns its `vmctx` back into the owning [`Instance`], does
+//! its work in an inner function that returns `Result`, and only then, with
+//! nothing left to drop, leaves through `signals::raise` on failure.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use wasmtier_core::{HostContext, HostFunc, Trap, TrapCode, Val};
+
+use crate::instance::Instance;
+use crate::signals;
+use crate::store::StoreRuntime;
+use crate::values::from_raw;
+use crate::vmcontext::{VMBuiltins, VMContext, VMHostFunc};
+
+pub static BUILTINS: VMBuiltins = VMBuiltins {
+    memory_grow,
+    memory_fill,
+    memory_copy,
+    memory_init,
+    data_drop,
+    table_grow,
+    table_fill,
+    table_copy,
+    table_init,
+    elem_drop,
+    host_call,
+};
+
+/// A host function as the store keeps it: `VMHostFunc` first, so the
+/// pointer in a `VMFuncRef` leads here.
+#[repr(C)]
+pub struct HostFuncRecord {
+    pub vm: VMHostFunc,
+    pub func: HostFunc,
+}
+
+/// # Safety
+/// `vmctx` must be the context of a live instance, passed by generated code.
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a mut Instance {
+    // SAFETY: `instance` points back at the boxed instance owning `vmctx`.
+    unsafe { &mut *(*vmctx).instance.cast::<Instance>() }
+}
+
+/// Leaves Wasm with `code` if `result` failed.
+///
+/// # Safety
+/// Only for builtins invoked by generated code with their own `vmctx`,
+/// whose frames hold nothing to drop at this point.
+unsafe fn check(vmctx: *mut VMContext, result: Result<(), TrapCode>) {
+    if let Err(code) = result {
+        // SAFETY: the caller's contract; the store context is live and
+        // holds the exit frame generated code recorded before the call.
+        unsafe {
+            let store = &*(*vmctx).store;
+            signals::raise(Trap::code(code), store.last_exit_fp, store.last_exit_pc)
+        }
+    }
+}
+
+/// `start..start + len` within `size`, as a range, or the trap.
+fn span(
+    start: u64,
+    len: u64,
+    size: usize,
+    trap: TrapCode,
+) -> Result<std::ops::Range<usize>, TrapCode> {
+    let end = start.checked_add(len).ok_or(trap)?;
+    if end > size as u64 {
+        return Err(trap);
+    }
+    Ok(start as usize..end as usize)
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
+    // SAFETY: generated code passes its own live vmctx.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: store-owned memory; generated code holds no reference.
+    let memory = unsafe { &mut *instance.memory(memory) };
+    memory.grow(delta).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut VMContext,
+    memory: u32,
+    dst: u64,
+    value: u32,
+    len: u64,
+) {
+    // SAFETY: as in `memory_grow`.
+    let memory = unsafe { &mut *instance(vmctx).memory(memory) };
+    let bytes = memory.bytes_mut();
+    let result = span(dst, len, bytes.len(), TrapCode::MemoryOutOfBounds)
+        .map(|range| bytes[range].fill(value as u8));
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_memory: u32,
+    src_memory: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    let (d, s) = (instance.memory(dst_memory), instance.memory(src_memory));
+    // SAFETY: both memories are live; only raw pointers are used, so the
+    // same memory on both sides does not alias mutable references, and
+    // `ptr::copy` allows overlap.
+    let result = unsafe {
+        let (d_len, s_len) = ((*d).vm.length as usize, (*s).vm.length as usize);
+        span(dst, len, d_len, TrapCode::MemoryOutOfBounds).and_then(|to| {
+            let from = span(src, len, s_len, TrapCode::MemoryOutOfBounds)?;
+            std::ptr::copy(
+                (*s).vm.base.add(from.start),
+                (*d).vm.base.add(to.start),
+                to.len(),
+            );
+            Ok(())
+        })
+    };
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut VMContext,
+    memory: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    let segment = instance.data[data as usize].clone();
+    let module = instance.module.clone();
+    let source = &module.info.module.bytes()[segment];
+    // SAFETY: store-owned memory; generated code holds no reference.
+    let memory = unsafe { &mut *instance.memory(memory) };
+    let bytes = memory.bytes_mut();
+    let result = span(
+        u64::from(src),
+        u64::from(len),
+        source.len(),
+        TrapCode::MemoryOutOfBounds,
+    )
+    .and_then(|from| {
+        let to = span(
+            dst,
+            u64::from(len),
+            bytes.len(),
+            TrapCode::MemoryOutOfBounds,
+        )?;
+        bytes[to].copy_from_slice(&source[from]);
+        Ok(())
+    });
+    drop(module);
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+    // SAFETY: as in `memory_grow`.
+    unsafe { instance(vmctx) }.data[data as usize] = 0..0;
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, init: u64) -> u64 {
+    // SAFETY: as in `memory_grow`; the table is store-owned.
+    let table = unsafe { &mut *instance(vmctx).table(table) };
+    table.grow(delta, init).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) {
+    // SAFETY: as in `table_grow`.
+    let table = unsafe { &mut *instance(vmctx).table(table) };
+    let elements = table.elements_mut();
+    let result = span(dst, len, elements.len(), TrapCode::TableOutOfBounds)
+        .map(|range| elements[range].fill(value));
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    let (d, s) = (instance.table(dst_table), instance.table(src_table));
+    // SAFETY: both tables are live; raw-pointer copy allows them to be the
+    // same table and the ranges to overlap.
+    let result = unsafe {
+        let (d_len, s_len) = ((*d).vm.length as usize, (*s).vm.length as usize);
+        span(dst, len, d_len, TrapCode::TableOutOfBounds).and_then(|to| {
+            let from = span(src, len, s_len, TrapCode::TableOutOfBounds)?;
+            std::ptr::copy(
+                (*s).vm.base.add(from.start),
+                (*d).vm.base.add(to.start),
+                to.len(),
+            );
+            Ok(())
+        })
+    };
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut VMContext,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: store-owned table; the segment is in the instance, disjoint.
+    let table = unsafe { &mut *instance.table(table) };
+    let source = &instance.elements[elem as usize];
+    let elements = table.elements_mut();
+    let result = span(
+        u64::from(src),
+        u64::from(len),
+        source.len(),
+        TrapCode::TableOutOfBounds,
+    )
+    .and_then(|from| {
+        let to = span(
+            dst,
+            u64::from(len),
+            elements.len(),
+            TrapCode::TableOutOfBounds,
+        )?;
+        elements[to].copy_from_slice(&source[from]);
+        Ok(())
+    });
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+    // SAFETY: as in `memory_grow`.
+    unsafe { instance(vmctx) }.elements[elem as usize] = Vec::new();
+}
+
+/// The one way from generated code into a host function.
+unsafe extern "C" fn host_call(func: *mut VMHostFunc, caller: *mut VMContext, values: *mut u128) {
+    // SAFETY: generated code passes a live host function record, its own
+    // vmctx, and a buffer sized for the function's signature.
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
+        call_host(func, caller, values)
+    }));
+    let trap = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(trap)) => trap,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "host function panicked".into());
+            drop(payload);
+            Trap::host(message)
+        }
+    };
+    // SAFETY: nothing on this frame needs dropping; `trap` moves out. The
+    // host adapter recorded its frame pointer before calling us.
+    unsafe {
+        let exit_fp = (*(*caller).store).last_exit_fp;
+        signals::raise(trap, exit_fp, 0)
+    }
+}
+
+unsafe fn call_host(
+    func: *mut VMHostFunc,
+    caller: *mut VMContext,
+    values: *mut u128,
+) -> Result<(), Trap> {
+    // SAFETY: `func` is the `vm` field of a store-owned `HostFuncRecord`.
+    let record = unsafe { &*func.cast::<HostFuncRecord>() };
+    let ty = &record.func.ty;
+    let slots = ty.params.len().max(ty.results.len()).max(1);
+    // SAFETY: the host adapter's buffer has `slots` 16-byte slots.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, slots) };
+    let args: Vec<Val> = ty
+        .params
+        .iter()
+        .zip(values.iter())
+        .map(|(t, raw)| from_raw(*t, *raw))
+        .collect();
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    // SAFETY: the caller's instance and its store runtime are live; neither
+    // is otherwise borrowed while the host function runs.
+    let (instance, runtime) = unsafe {
+        (
+            instance(caller),
+            &mut *(*caller).store.cast::<StoreRuntime>(),
+        )
+    };
+    // SAFETY: the exported memory is store-owned and not otherwise borrowed.
+    let memory = instance
+        .exported_memory
+        .map(|m| unsafe { (*m).bytes_mut() });
+    let mut cx = HostContext {
+        memory,
+        state: &mut *runtime.state,
+    };
+    (record.func.func)(&mut cx, &args, &mut results)?;
+    for (slot, (value, ty)) in values.iter_mut().zip(results.iter().zip(&ty.results)) {
+        if value.ty() != *ty {
+            return Err(Trap::host(
+                "host function returned a value of the wrong type",
+            ));
+        }
+        *slot = runtime.to_slot(value);
+    }
+    Ok(())
+}

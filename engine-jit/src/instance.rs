@@ -1,0 +1,326 @@
+//! Instances: building the VM context from resolved imports, evaluating
+//! constant expressions, and applying element and data segments.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use wasmtier_core::{
+    ExternType, FuncType, GlobalType, LinkError, MemoryType, TableType, Trap, TrapCode, ValType,
+};
+
+use crate::JitModule;
+use crate::builtins::BUILTINS;
+use crate::linear_memory::{LinearMemory, Table};
+use crate::module_info::{ConstExpr, ConstOp, ElementMode};
+use crate::vmcontext::{
+    VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
+};
+
+/// Something an instance can import.
+#[derive(Debug, Clone)]
+pub enum Extern {
+    /// A Wasm function (or a host function re-exported by an instance).
+    Func {
+        funcref: VMFuncRef,
+        ty: FuncType,
+    },
+    /// A host function: its code is the importing module's adapter.
+    HostFunc {
+        func: *mut VMHostFunc,
+        ty: FuncType,
+    },
+    Memory(*mut LinearMemory),
+    Table(*mut Table),
+    Global {
+        global: *mut VMGlobal,
+        ty: GlobalType,
+    },
+}
+
+impl Extern {
+    /// The type import matching compares (current sizes as minimums).
+    pub fn ty(&self) -> ExternType {
+        match self {
+            Self::Func { ty, .. } | Self::HostFunc { ty, .. } => ExternType::Func(ty.clone()),
+            Self::Global { ty, .. } => ExternType::Global(*ty),
+            Self::Memory(memory) => {
+                // SAFETY: store-owned objects live as long as the store.
+                let memory = unsafe { &**memory };
+                ExternType::Memory(MemoryType {
+                    minimum: memory.pages(),
+                    ..memory.ty
+                })
+            }
+            Self::Table(table) => {
+                // SAFETY: as above.
+                let table = unsafe { &**table };
+                ExternType::Table(TableType {
+                    minimum: table.vm.length,
+                    ..table.ty
+                })
+            }
+        }
+    }
+}
+
+/// One instance. Boxed and never moved: its VM context is handed to code.
+pub struct Instance {
+    pub vmctx: VMContext,
+    pub module: Arc<JitModule>,
+    pub funcs: Box<[VMFuncRef]>,
+    memories: Box<[*mut VMMemory]>,
+    tables: Box<[*mut VMTable]>,
+    globals: Box<[*mut VMGlobal]>,
+    defined_globals: Box<[VMGlobal]>,
+    sig_ids: Box<[u64]>,
+    /// Payload range of each data segment within the module's bytes;
+    /// empty once dropped.
+    pub data: Vec<Range<usize>>,
+    /// Values of each element segment; empty once dropped.
+    pub elements: Vec<Vec<u64>>,
+    /// The memory host functions see: this instance's export `memory`.
+    pub exported_memory: Option<*mut LinearMemory>,
+}
+
+/// What instantiation creates that the store must own (and free, from
+/// `Box::into_raw`).
+pub struct Created {
+    pub memories: Vec<*mut LinearMemory>,
+    pub tables: Vec<*mut Table>,
+}
+
+impl Instance {
+    /// Builds an instance from resolved `imports` (in the module's import
+    /// order). Segments and the start function are applied by `initialize`.
+    pub fn new(
+        module: Arc<JitModule>,
+        imports: &[Extern],
+        sig_ids: Vec<u64>,
+        store: *mut VMStoreContext,
+        created: &mut Created,
+        max_memory: Option<u64>,
+    ) -> Result<Box<Self>, LinkError> {
+        let info = &module.info;
+        let wasm = &*info.module;
+        let code_base = module.code.memory.base();
+        let mut funcs = Vec::with_capacity(wasm.func_types.len());
+        let mut memories = Vec::new();
+        let mut tables = Vec::new();
+        let mut globals = Vec::new();
+        for (import, ext) in wasm.imports.iter().zip(imports) {
+            match (ext, &import.ty) {
+                (Extern::Func { funcref, .. }, _) => funcs.push(*funcref),
+                (Extern::HostFunc { func, .. }, _) => {
+                    let type_index = wasm.func_types[funcs.len()] as usize;
+                    funcs.push(VMFuncRef {
+                        code: (code_base + module.code.host_adapters[type_index] as usize)
+                            as *const u8,
+                        vmctx: func.cast(),
+                        type_id: sig_ids[type_index],
+                    });
+                }
+                (Extern::Memory(m), _) => {
+                    // Code that elides bounds checks must only see memories
+                    // with the guard region it relies on.
+                    // SAFETY: store-owned memory, alive as long as the store.
+                    let strategy = unsafe { (**m).strategy };
+                    if strategy != info.memory_strategies[memories.len()] {
+                        return Err(LinkError::Engine(format!(
+                            "memory `{}::{}` was created for another engine configuration",
+                            import.module, import.name
+                        )));
+                    }
+                    memories.push(*m as *mut VMMemory)
+                }
+                (Extern::Table(t), _) => tables.push(*t as *mut VMTable),
+                (Extern::Global { global, .. }, _) => globals.push(*global),
+            }
+        }
+        for (defined, range) in module.code.functions.iter().enumerate() {
+            let type_index = wasm.func_types[wasm.num_imported_funcs as usize + defined] as usize;
+            funcs.push(VMFuncRef {
+                code: (code_base + range.start as usize) as *const u8,
+                vmctx: std::ptr::null_mut(),
+                type_id: sig_ids[type_index],
+            });
+        }
+        for ty in &wasm.memories {
+            let index = memories.len();
+            let memory = LinearMemory::new(*ty, info.memory_strategies[index], max_memory)
+                .map_err(LinkError::ResourceLimit)?;
+            let memory = Box::into_raw(memory);
+            memories.push(memory.cast::<VMMemory>());
+            created.memories.push(memory);
+        }
+        for ty in &wasm.tables {
+            let table = Box::into_raw(Table::new(*ty, 0).map_err(LinkError::ResourceLimit)?);
+            tables.push(table.cast::<VMTable>());
+            created.tables.push(table);
+        }
+        let exported_memory = wasm
+            .exports
+            .iter()
+            .find(|e| e.name == "memory" && e.kind == wasmtier_core::ExternKind::Memory)
+            .map(|e| memories[e.index as usize] as *mut LinearMemory);
+        let mut instance = Box::new(Self {
+            vmctx: VMContext {
+                store,
+                builtins: &BUILTINS,
+                funcs: std::ptr::null(),
+                memories: std::ptr::null(),
+                tables: std::ptr::null(),
+                globals: std::ptr::null(),
+                sig_ids: std::ptr::null(),
+                instance: std::ptr::null_mut(),
+            },
+            module: module.clone(),
+            funcs: funcs.into_boxed_slice(),
+            memories: memories.into_boxed_slice(),
+            tables: tables.into_boxed_slice(),
+            globals: Box::new([]),
+            defined_globals: vec![VMGlobal::default(); wasm.globals.len()].into_boxed_slice(),
+            sig_ids: sig_ids.into_boxed_slice(),
+            data: Vec::new(),
+            elements: Vec::new(),
+            exported_memory,
+        });
+        let vmctx: *mut VMContext = &mut instance.vmctx;
+        for func in instance.funcs[wasm.num_imported_funcs as usize..].iter_mut() {
+            func.vmctx = vmctx.cast();
+        }
+        // Globals: imported ones first, then each initializer in order (an
+        // initializer may read earlier globals and take function refs).
+        instance.globals = globals.clone().into_boxed_slice();
+        for (defined, init) in info.global_inits.iter().enumerate() {
+            let value = instance.eval(init);
+            instance.defined_globals[defined] = VMGlobal::from_bits(value);
+            let ptr: *mut VMGlobal = &mut instance.defined_globals[defined];
+            globals.push(ptr);
+            instance.globals = globals.clone().into_boxed_slice();
+        }
+        let instance_ptr: *mut Instance = &mut *instance;
+        instance.vmctx.funcs = instance.funcs.as_ptr();
+        instance.vmctx.memories = instance.memories.as_ptr();
+        instance.vmctx.tables = instance.tables.as_ptr();
+        instance.vmctx.globals = instance.globals.as_ptr();
+        instance.vmctx.sig_ids = instance.sig_ids.as_ptr();
+        instance.vmctx.instance = instance_ptr.cast();
+        instance.data = info.data.iter().map(|d| d.bytes.clone()).collect();
+        instance.elements = info
+            .elements
+            .iter()
+            .map(|segment| {
+                segment
+                    .items
+                    .iter()
+                    .map(|item| instance.eval(item) as u64)
+                    .collect()
+            })
+            .collect();
+        Ok(instance)
+    }
+
+    /// Evaluates a constant expression to its raw slot value.
+    pub fn eval(&self, expr: &ConstExpr) -> u128 {
+        let mut stack: Vec<u128> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let value = match *op {
+                ConstOp::I32(v) => u128::from(v as u32),
+                ConstOp::I64(v) => u128::from(v as u64),
+                ConstOp::F32(bits) => u128::from(bits),
+                ConstOp::F64(bits) => u128::from(bits),
+                ConstOp::V128(bits) => bits,
+                ConstOp::RefNull => 0,
+                ConstOp::RefFunc(index) => &self.funcs[index as usize] as *const VMFuncRef as u128,
+                ConstOp::GlobalGet(index) => {
+                    // SAFETY: global pointers are set before any
+                    // initializer that may read them runs.
+                    unsafe { (*self.globals[index as usize]).bits() }
+                }
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let b = stack.pop().unwrap_or(0) as u32;
+                    let a = stack.pop().unwrap_or(0) as u32;
+                    u128::from(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let b = stack.pop().unwrap_or(0) as u64;
+                    let a = stack.pop().unwrap_or(0) as u64;
+                    u128::from(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(value);
+        }
+        stack.pop().unwrap_or(0)
+    }
+
+    pub fn memory(&self, index: u32) -> *mut LinearMemory {
+        self.memories[index as usize].cast()
+    }
+
+    pub fn table(&self, index: u32) -> *mut Table {
+        self.tables[index as usize].cast()
+    }
+
+    pub fn global(&self, index: u32) -> *mut VMGlobal {
+        self.globals[index as usize]
+    }
+
+    /// Applies active element then data segments, in order, and drops
+    /// active and declared segments. The first that does not fit traps.
+    pub fn apply_segments(&mut self) -> Result<(), Trap> {
+        let info = &self.module.clone().info;
+        for (index, segment) in info.elements.iter().enumerate() {
+            match &segment.mode {
+                ElementMode::Passive => continue,
+                ElementMode::Declared => {}
+                ElementMode::Active { table, offset } => {
+                    let offset = self.eval(offset) as u64;
+                    // SAFETY: store-owned table, no other reference live.
+                    let table = unsafe { &mut *self.table(*table) };
+                    let items = &self.elements[index];
+                    let end = offset
+                        .checked_add(items.len() as u64)
+                        .filter(|end| *end <= table.vm.length)
+                        .ok_or(Trap::code(TrapCode::TableOutOfBounds))?;
+                    table.elements_mut()[offset as usize..end as usize].copy_from_slice(items);
+                }
+            }
+            self.elements[index].clear();
+        }
+        for (index, segment) in info.data.iter().enumerate() {
+            let Some((memory, offset)) = &segment.active else {
+                continue;
+            };
+            let offset = self.eval(offset) as u64;
+            let offset = if info.memory_types[*memory as usize].memory64 {
+                offset
+            } else {
+                offset & 0xffff_ffff
+            };
+            // SAFETY: store-owned memory, no other reference live.
+            let memory = unsafe { &mut *self.memory(*memory) };
+            let bytes = &info.module.bytes()[segment.bytes.clone()];
+            let target = memory.bytes_mut();
+            let end = offset
+                .checked_add(bytes.len() as u64)
+                .filter(|end| *end <= target.len() as u64)
+                .ok_or(Trap::code(TrapCode::MemoryOutOfBounds))?;
+            target[offset as usize..end as usize].copy_from_slice(bytes);
+            self.data[index] = 0..0;
+        }
+        Ok(())
+    }
+
+    /// The type of global `index` (imports first).
+    pub fn global_type(&self, index: u32) -> ValType {
+        self.module.info.global_types[index as usize].content
+    }
+}

@@ -1,0 +1,130 @@
+//! The JIT tier: WebAssembly to Cranelift IR to native code, run in place.
+//!
+//! The story of a module:
+//! 1. [`JitEngine::compile`] translates every function in one pass over its
+//!    operators (`translate/`), adds an entry trampoline and a host adapter
+//!    per signature (`trampolines.rs`), and lays the code out in one
+//!    read+execute mapping (`code_memory.rs`) with a sorted trap table
+//!    (`traps.rs`).
+//! 2. [`JitStore`] instantiates it: resolves imports by name, builds the
+//!    instance's `VMContext` (`vmcontext.rs`, `instance.rs`) over
+//!    store-owned memories and tables (`linear_memory.rs`), applies
+//!    segments and runs the start function.
+//! 3. Calls enter through `signals::call`; traps come back through the
+//!    signal handler or `signals::raise` (`signals.rs`), builtins and host
+//!    functions are reached through tables in the VM context
+//!    (`builtins.rs`), never through addresses in the code.
+//!
+//! Design decisions are in `RATIONALE.md`.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod builtins;
+mod code_memory;
+mod compile;
+mod instance;
+mod linear_memory;
+mod module_info;
+mod signals;
+mod store;
+mod trampolines;
+mod translate;
+mod traps;
+mod values;
+mod vmcontext;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use cranelift_codegen::isa::OwnedTargetIsa;
+use wasmtier_core::{
+    CompiledModule, Engine, EngineConfig, EngineKind, LinkError, Store, ValidatedModule,
+};
+
+pub use store::JitStore;
+
+use compile::CompiledCode;
+use module_info::ModuleInfo;
+
+pub struct JitEngine {
+    config: EngineConfig,
+    isa: Result<OwnedTargetIsa, String>,
+}
+
+impl JitEngine {
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            isa: compile::host_isa(),
+        }
+    }
+}
+
+/// A compiled module: metadata plus code.
+pub(crate) struct JitModule {
+    pub info: ModuleInfo,
+    pub code: CompiledCode,
+}
+
+impl JitModule {
+    /// The function whose code contains `offset` (relative to the code
+    /// base), if it is a Wasm function.
+    pub fn func_at(&self, offset: u32) -> Option<u32> {
+        let functions = &self.code.functions;
+        let i = functions.partition_point(|r| r.end <= offset);
+        let range = functions.get(i)?;
+        range
+            .contains(&offset)
+            .then(|| self.info.module.num_imported_funcs + i as u32)
+    }
+}
+
+pub(crate) struct JitCompiled {
+    module: Arc<ValidatedModule>,
+    inner: Arc<JitModule>,
+}
+
+impl CompiledModule for JitCompiled {
+    fn module(&self) -> &Arc<ValidatedModule> {
+        &self.module
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Engine for JitEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Jit
+    }
+
+    fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
+        let wanted = module.features().to_wasmparser();
+        if !self.config.features.to_wasmparser().contains(wanted) {
+            return Err(LinkError::Engine(format!(
+                "module was validated with features {:?}, but this engine was configured for {:?}",
+                module.features().enabled_names(),
+                self.config.features.enabled_names()
+            )));
+        }
+        let isa = self
+            .isa
+            .as_ref()
+            .map_err(|e| LinkError::Engine(e.clone()))?;
+        let (info, code) =
+            compile::compile_module(&**isa, &module, &self.config).map_err(LinkError::Engine)?;
+        Ok(Arc::new(JitCompiled {
+            module,
+            inner: Arc::new(JitModule { info, code }),
+        }))
+    }
+
+    fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store> {
+        Box::new(JitStore::new(&self.config, state))
+    }
+}

@@ -1,0 +1,249 @@
+//! Linear memories and tables, owned by the store.
+//!
+//! A `Reserved` memory (see `translate/bounds_checks.rs`) maps its whole
+//! reservation inaccessible and makes the first `length` bytes read+write;
+//! growing changes protection and never moves the base. An `Explicit`
+//! memory is a plain heap buffer that may move when it grows (generated code
+//! reloads its base after every call for that strategy).
+
+use wasmtier_core::{MemoryType, TableType};
+
+use crate::translate::MemoryStrategy;
+use crate::vmcontext::{VMMemory, VMTable};
+
+/// The most pages a 32-bit memory can have.
+const MAX_PAGES_32: u64 = 1 << 16;
+
+#[repr(C)]
+pub struct LinearMemory {
+    /// First, so that a `*mut VMMemory` is a `*mut LinearMemory`.
+    pub vm: VMMemory,
+    pub ty: MemoryType,
+    /// How generated code checks accesses to this memory.
+    pub strategy: MemoryStrategy,
+    /// Pages (of the type's page size) the memory may grow to.
+    max_pages: u64,
+    storage: Storage,
+}
+
+enum Storage {
+    Reserved { base: *mut u8, reserved: usize },
+    Heap(Vec<u8>),
+}
+
+impl LinearMemory {
+    /// A zeroed memory of `ty.minimum` pages; `cap` caps its size in bytes.
+    pub fn new(
+        ty: MemoryType,
+        strategy: MemoryStrategy,
+        cap: Option<u64>,
+    ) -> Result<Box<Self>, String> {
+        let page = 1u64 << ty.page_size_log2;
+        let type_max = if ty.memory64 {
+            u64::MAX / page
+        } else {
+            MAX_PAGES_32 * 65536 / page
+        };
+        let mut max_pages = ty.maximum.unwrap_or(type_max).min(type_max);
+        if let Some(cap) = cap {
+            max_pages = max_pages.min(cap / page);
+        }
+        let length = ty.minimum.checked_mul(page).ok_or("memory too large")?;
+        if ty.minimum > max_pages {
+            return Err(format!("memory of {} pages exceeds the limit", ty.minimum));
+        }
+        let storage = match strategy.reservation() {
+            Some(reserved) => {
+                let reserved = usize::try_from(reserved).map_err(|_| "reservation too large")?;
+                let base = reserve(reserved)?;
+                let memory = Storage::Reserved { base, reserved };
+                make_accessible(base, 0, length as usize)?;
+                memory
+            }
+            None => {
+                let length = usize::try_from(length).map_err(|_| "memory too large")?;
+                Storage::Heap(vec![0; length])
+            }
+        };
+        let mut memory = Box::new(Self {
+            vm: VMMemory {
+                base: std::ptr::null_mut(),
+                length,
+            },
+            ty,
+            strategy,
+            max_pages,
+            storage,
+        });
+        memory.vm.base = memory.base();
+        Ok(memory)
+    }
+
+    fn base(&mut self) -> *mut u8 {
+        match &mut self.storage {
+            Storage::Reserved { base, .. } => *base,
+            Storage::Heap(bytes) => bytes.as_mut_ptr(),
+        }
+    }
+
+    pub fn page_size(&self) -> u64 {
+        1 << self.ty.page_size_log2
+    }
+
+    pub fn pages(&self) -> u64 {
+        self.vm.length >> self.ty.page_size_log2
+    }
+
+    /// Grows by `delta` pages; the old size in pages, or `None` if the
+    /// memory cannot grow that far.
+    pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta)?;
+        if new > self.max_pages {
+            return None;
+        }
+        let old_length = self.vm.length as usize;
+        let new_length = usize::try_from(new.checked_mul(self.page_size())?).ok()?;
+        match &mut self.storage {
+            Storage::Reserved { base, reserved } => {
+                if new_length > *reserved {
+                    return None;
+                }
+                make_accessible(*base, old_length, new_length).ok()?;
+            }
+            Storage::Heap(bytes) => {
+                bytes.try_reserve(new_length - old_length).ok()?;
+                bytes.resize(new_length, 0);
+            }
+        }
+        self.vm.length = new_length as u64;
+        self.vm.base = self.base();
+        Some(old)
+    }
+
+    /// The accessible bytes.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `base..base + length` is mapped read+write (or is the
+        // heap buffer) and owned by this memory; `&mut self` makes the
+        // borrow exclusive on the Rust side.
+        unsafe { std::slice::from_raw_parts_mut(self.vm.base, self.vm.length as usize) }
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        if let Storage::Reserved { base, reserved } = self.storage {
+            // SAFETY: unmaps exactly the reservation made in `new`.
+            unsafe {
+                libc::munmap(base.cast(), reserved);
+            }
+        }
+    }
+}
+
+/// Reserves `size` bytes of inaccessible address space.
+fn reserve(size: usize) -> Result<*mut u8, String> {
+    // SAFETY: a fresh anonymous mapping at an address the kernel picks.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(format!(
+            "cannot reserve {size} bytes for a linear memory: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(ptr.cast())
+}
+
+/// Makes `[from, to)` of the reservation at `base` read+write.
+fn make_accessible(base: *mut u8, from: usize, to: usize) -> Result<(), String> {
+    if to <= from {
+        return Ok(());
+    }
+    let page = crate::code_memory::page_size();
+    let start = from / page * page;
+    let end = to.div_ceil(page) * page;
+    // SAFETY: `[start, end)` lies inside the reservation (callers check
+    // `to <= reserved`, which is page-aligned), so only our mapping changes.
+    let rc = unsafe {
+        libc::mprotect(
+            base.add(start).cast(),
+            end - start,
+            libc::PROT_READ | libc::PROT_WRITE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
+}
+
+/// Most elements a table may have, whatever its type says.
+const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+#[repr(C)]
+pub struct Table {
+    /// First, so that a `*mut VMTable` is a `*mut Table`.
+    pub vm: VMTable,
+    pub ty: TableType,
+    elements: Vec<u64>,
+}
+
+impl Table {
+    pub fn new(ty: TableType, init: u64) -> Result<Box<Self>, String> {
+        if ty.minimum > MAX_TABLE_ELEMENTS {
+            return Err(format!("table of {} elements is too large", ty.minimum));
+        }
+        let mut table = Box::new(Self {
+            vm: VMTable {
+                base: std::ptr::null_mut(),
+                length: 0,
+            },
+            ty,
+            elements: vec![init; ty.minimum as usize],
+        });
+        table.sync();
+        Ok(table)
+    }
+
+    fn sync(&mut self) {
+        self.vm.base = self.elements.as_mut_ptr();
+        self.vm.length = self.elements.len() as u64;
+    }
+
+    pub fn elements_mut(&mut self) -> &mut [u64] {
+        &mut self.elements
+    }
+
+    /// Grows by `delta` elements set to `init`; the old size, or `None`.
+    pub fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.elements.len() as u64;
+        let new = old.checked_add(delta)?;
+        let max = self
+            .ty
+            .maximum
+            .unwrap_or(u64::MAX)
+            .min(MAX_TABLE_ELEMENTS)
+            .min(if self.ty.table64 {
+                u64::MAX
+            } else {
+                u32::MAX as u64
+            });
+        if new > max {
+            return None;
+        }
+        self.elements.try_reserve(delta as usize).ok()?;
+        self.elements.resize(new as usize, init);
+        self.sync();
+        Some(old)
+    }
+}

@@ -1,0 +1,212 @@
+//! What instantiation needs from a module beyond `ValidatedModule`:
+//! decoded constant expressions, element and data segments, the type of
+//! every memory/table/global (imports first), and each memory's
+//! bounds-check strategy.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use wasmparser::{
+    BinaryReader, ConstExpr as RawConstExpr, DataKind, Element, ElementItems, ElementKind,
+    FromReader, Operator,
+};
+use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType, ValidatedModule};
+
+use crate::translate::MemoryStrategy;
+
+/// One operator of a constant expression.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression, evaluated at instantiation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstExpr {
+    pub ops: Vec<ConstOp>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ElementMode {
+    Passive,
+    Declared,
+    Active { table: u32, offset: ConstExpr },
+}
+
+#[derive(Debug, Clone)]
+pub struct ElementSegment {
+    pub mode: ElementMode,
+    pub items: Vec<ConstExpr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataSegment {
+    /// `None` for a passive segment.
+    pub active: Option<(u32, ConstExpr)>,
+    /// The payload within the module's bytes.
+    pub bytes: Range<usize>,
+}
+
+#[derive(Debug)]
+pub struct ModuleInfo {
+    pub module: Arc<ValidatedModule>,
+    pub memory_types: Vec<MemoryType>,
+    pub memory_strategies: Vec<MemoryStrategy>,
+    pub table_types: Vec<TableType>,
+    pub global_types: Vec<GlobalType>,
+    /// Initializers of the defined globals.
+    pub global_inits: Vec<ConstExpr>,
+    pub elements: Vec<ElementSegment>,
+    pub data: Vec<DataSegment>,
+    /// Whether generated code meters fuel.
+    pub fuel: bool,
+}
+
+impl ModuleInfo {
+    pub fn new(module: Arc<ValidatedModule>, config: &EngineConfig) -> Result<Self, String> {
+        let mut memory_types = Vec::new();
+        let mut table_types = Vec::new();
+        let mut global_types = Vec::new();
+        for import in &module.imports {
+            match &import.ty {
+                ExternType::Memory(m) => memory_types.push(*m),
+                ExternType::Table(t) => table_types.push(*t),
+                ExternType::Global(g) => global_types.push(*g),
+                ExternType::Func(_) => {}
+            }
+        }
+        memory_types.extend(module.memories.iter().copied());
+        table_types.extend(module.tables.iter().copied());
+        global_types.extend(module.globals.iter().map(|g| g.ty));
+        let memory_strategies = memory_types
+            .iter()
+            .map(|ty| MemoryStrategy::choose(ty, config))
+            .collect();
+        let bytes = module.bytes();
+        let global_inits = module
+            .globals
+            .iter()
+            .map(|g| {
+                let reader = BinaryReader::new(&bytes[g.init.clone()], g.init.start);
+                const_expr(RawConstExpr::new(reader))
+            })
+            .collect::<Result<_, _>>()?;
+        let elements = module
+            .elements
+            .iter()
+            .map(|e| element(bytes, e.range.clone()))
+            .collect::<Result<_, _>>()?;
+        let data = module
+            .data
+            .iter()
+            .map(|d| data_segment(bytes, d.range.clone(), d.data.clone()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            module,
+            memory_types,
+            memory_strategies,
+            table_types,
+            global_types,
+            global_inits,
+            elements,
+            data,
+            fuel: config.fuel.is_some(),
+        })
+    }
+}
+
+fn err(e: wasmparser::BinaryReaderError) -> String {
+    e.to_string()
+}
+
+fn const_expr(expr: RawConstExpr<'_>) -> Result<ConstExpr, String> {
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let op = match reader.read().map_err(err)? {
+            Operator::I32Const { value } => ConstOp::I32(value),
+            Operator::I64Const { value } => ConstOp::I64(value),
+            Operator::F32Const { value } => ConstOp::F32(value.bits()),
+            Operator::F64Const { value } => ConstOp::F64(value.bits()),
+            Operator::V128Const { value } => ConstOp::V128(u128::from_le_bytes(*value.bytes())),
+            Operator::RefNull { .. } => ConstOp::RefNull,
+            Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            Operator::I32Add => ConstOp::I32Add,
+            Operator::I32Sub => ConstOp::I32Sub,
+            Operator::I32Mul => ConstOp::I32Mul,
+            Operator::I64Add => ConstOp::I64Add,
+            Operator::I64Sub => ConstOp::I64Sub,
+            Operator::I64Mul => ConstOp::I64Mul,
+            Operator::End => continue,
+            other => return Err(format!("unsupported constant operator {other:?}")),
+        };
+        ops.push(op);
+    }
+    Ok(ConstExpr { ops })
+}
+
+fn element(bytes: &[u8], range: Range<usize>) -> Result<ElementSegment, String> {
+    let mut reader = BinaryReader::new(&bytes[range.clone()], range.start);
+    let element = Element::from_reader(&mut reader).map_err(err)?;
+    let mode = match element.kind {
+        ElementKind::Passive => ElementMode::Passive,
+        ElementKind::Declared => ElementMode::Declared,
+        ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => ElementMode::Active {
+            table: table_index.unwrap_or(0),
+            offset: const_expr(offset_expr)?,
+        },
+    };
+    let items = match element.items {
+        ElementItems::Functions(indices) => indices
+            .into_iter()
+            .map(|i| {
+                i.map(|i| ConstExpr {
+                    ops: vec![ConstOp::RefFunc(i)],
+                })
+                .map_err(err)
+            })
+            .collect::<Result<_, _>>()?,
+        ElementItems::Expressions(_, exprs) => exprs
+            .into_iter()
+            .map(|e| const_expr(e.map_err(err)?))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(ElementSegment { mode, items })
+}
+
+fn data_segment(
+    bytes: &[u8],
+    range: Range<usize>,
+    payload: Range<usize>,
+) -> Result<DataSegment, String> {
+    let mut reader = BinaryReader::new(&bytes[range.clone()], range.start);
+    let data = wasmparser::Data::from_reader(&mut reader).map_err(err)?;
+    let active = match data.kind {
+        DataKind::Passive => None,
+        DataKind::Active {
+            memory_index,
+            offset_expr,
+        } => Some((memory_index, const_expr(offset_expr)?)),
+    };
+    Ok(DataSegment {
+        active,
+        bytes: payload,
+    })
+}

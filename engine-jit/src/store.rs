@@ -1,0 +1,433 @@
+//! `Store` for the JIT: instances, store-owned memories, tables, globals
+//! and host functions, and calls into Wasm.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use wasmtier_core::{
+    CallError, CompiledModule, EngineConfig, Export, ExternKind, Frame, FuncType, HostItem,
+    InstanceId, LinkError, Store, Trap, TrapCode, Val, check_arguments,
+};
+
+use crate::JitModule;
+use crate::builtins::HostFuncRecord;
+use crate::instance::{Created, Extern, Instance};
+use crate::linear_memory::{LinearMemory, Table};
+use crate::signals::{self, CodeLookup};
+use crate::translate::MemoryStrategy;
+use crate::values::{from_raw, to_raw};
+
+use crate::vmcontext::{VMGlobal, VMHostFunc, VMStoreContext};
+
+/// Stack bytes kept free below the Wasm stack limit for host code.
+const HOST_STACK_RESERVE: usize = 256 * 1024;
+
+/// Store-wide runtime data reached from generated code and builtins.
+/// `VMStoreContext` first: a `*mut VMStoreContext` is a `*mut StoreRuntime`.
+#[repr(C)]
+pub struct StoreRuntime {
+    pub vm: VMStoreContext,
+    pub state: Box<dyn Any + Send>,
+    /// Address ranges of the instances' `VMFuncRef` arrays: the only valid
+    /// function references of this store.
+    func_refs: Vec<std::ops::Range<usize>>,
+}
+
+impl StoreRuntime {
+    /// `value` in slot form; a function reference that is not one of this
+    /// store's becomes null (as in the interpreter), so generated code never
+    /// follows a pointer the host made up.
+    pub fn to_slot(&self, value: &Val) -> u128 {
+        if let Val::FuncRef(Some(handle)) = value {
+            let address = handle.0 as usize;
+            let known = self.func_refs.iter().any(|r| {
+                r.contains(&address)
+                    && (address - r.start).is_multiple_of(size_of::<crate::vmcontext::VMFuncRef>())
+            });
+            if !known {
+                return 0;
+            }
+        }
+        to_raw(value)
+    }
+}
+
+/// The modules whose code may run in a store, for the signal handler.
+#[derive(Default)]
+struct StoreCode {
+    modules: Vec<Arc<JitModule>>,
+}
+
+impl StoreCode {
+    fn find(&self, pc: usize) -> Option<(&JitModule, u32)> {
+        self.modules.iter().find_map(|m| {
+            let range = m.code.memory.range();
+            range
+                .contains(&pc)
+                .then(|| (&**m, (pc - range.start) as u32))
+        })
+    }
+}
+
+impl CodeLookup for StoreCode {
+    fn trap_at(&self, pc: usize) -> Option<TrapCode> {
+        let (module, offset) = self.find(pc)?;
+        module.code.traps.lookup(offset)
+    }
+
+    fn is_wasm(&self, pc: usize) -> bool {
+        self.find(pc)
+            .is_some_and(|(module, offset)| module.func_at(offset).is_some())
+    }
+}
+
+pub struct JitStore {
+    config: EngineConfig,
+    runtime: *mut StoreRuntime,
+    code: StoreCode,
+    instances: Vec<*mut Instance>,
+    memories: Vec<*mut LinearMemory>,
+    tables: Vec<*mut Table>,
+    globals: Vec<*mut VMGlobal>,
+    host_funcs: Vec<*mut HostFuncRecord>,
+    definitions: HashMap<(String, String), Extern>,
+    registered: HashMap<String, InstanceId>,
+    signatures: HashMap<FuncType, u64>,
+}
+
+// SAFETY: every raw pointer is owned by the store alone and only used
+// through `&mut self` (or by Wasm code running inside such a call).
+unsafe impl Send for JitStore {}
+
+impl JitStore {
+    pub(crate) fn new(config: &EngineConfig, state: Box<dyn Any + Send>) -> Self {
+        let vm = VMStoreContext {
+            fuel: config
+                .fuel
+                .map_or(i64::MAX, |fuel| i64::try_from(fuel).unwrap_or(i64::MAX)),
+            ..VMStoreContext::default()
+        };
+        let runtime = Box::into_raw(Box::new(StoreRuntime {
+            vm,
+            state,
+            func_refs: Vec::new(),
+        }));
+        Self {
+            config: config.clone(),
+            runtime,
+            code: StoreCode::default(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            host_funcs: Vec::new(),
+            definitions: HashMap::new(),
+            registered: HashMap::new(),
+            signatures: HashMap::new(),
+        }
+    }
+
+    fn signature_id(&mut self, ty: &FuncType) -> u64 {
+        let next = self.signatures.len() as u64;
+        *self.signatures.entry(ty.clone()).or_insert(next)
+    }
+
+    fn instance(&self, id: InstanceId) -> &Instance {
+        // SAFETY: instances live as long as the store.
+        unsafe { &*self.instances[id.0] }
+    }
+
+    fn export(&self, id: InstanceId, name: &str) -> Result<Export, CallError> {
+        self.instance(id)
+            .module
+            .info
+            .module
+            .export(name)
+            .cloned()
+            .ok_or_else(|| CallError::NoSuchExport(name.to_string()))
+    }
+
+    fn export_extern(&self, id: InstanceId, export: &Export) -> Extern {
+        let instance = self.instance(id);
+        match export.kind {
+            ExternKind::Func => Extern::Func {
+                funcref: instance.funcs[export.index as usize],
+                ty: instance.module.info.module.func_type(export.index).clone(),
+            },
+            ExternKind::Memory => Extern::Memory(instance.memory(export.index)),
+            ExternKind::Table => Extern::Table(instance.table(export.index)),
+            ExternKind::Global => Extern::Global {
+                global: instance.global(export.index),
+                ty: instance.module.info.global_types[export.index as usize],
+            },
+        }
+    }
+
+    fn resolve(&self, module: &str, name: &str) -> Option<Extern> {
+        if let Some(id) = self.registered.get(module) {
+            let export = self.export(*id, name).ok()?;
+            return Some(self.export_extern(*id, &export));
+        }
+        self.definitions
+            .get(&(module.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// Calls function `index` of `id` with raw argument slots.
+    fn call_function(
+        &mut self,
+        id: InstanceId,
+        index: u32,
+        values: &mut [u128],
+    ) -> Result<(), Trap> {
+        let instance = self.instance(id);
+        let funcref = instance.funcs[index as usize];
+        let module = &instance.module;
+        let type_index = module.info.module.func_types[index as usize] as usize;
+        let trampoline =
+            module.code.memory.base() + module.code.entry_trampolines[type_index] as usize;
+        let caller = &instance.vmctx as *const _ as usize;
+        // SAFETY: the runtime is live; no Wasm is running on this store.
+        unsafe {
+            (*self.runtime).vm.stack_limit =
+                signals::stack_limit(self.config.max_stack, HOST_STACK_RESERVE);
+        }
+        // SAFETY: the trampoline matches the function's type, both contexts
+        // are live, and `values` has a slot per parameter and result.
+        let outcome = unsafe {
+            signals::call(
+                &self.code,
+                trampoline,
+                funcref.vmctx as usize,
+                caller,
+                funcref.code as usize,
+                values.as_mut_ptr(),
+            )
+        };
+        outcome.map_err(|unwound| {
+            let mut trap = unwound.trap;
+            trap.backtrace = unwound
+                .pcs
+                .iter()
+                .enumerate()
+                .filter_map(|(depth, pc)| {
+                    // Return addresses point after the call instruction.
+                    let pc = if depth == 0 { *pc } else { pc - 1 };
+                    let (module, offset) = self.code.find(pc)?;
+                    let func_index = module.func_at(offset)?;
+                    Some(Frame {
+                        func_index,
+                        name: module.info.module.func_name(func_index).map(str::to_string),
+                    })
+                })
+                .collect();
+            trap
+        })
+    }
+
+    fn instantiate_module(&mut self, module: Arc<JitModule>) -> Result<InstanceId, LinkError> {
+        let wasm = module.info.module.clone();
+        let mut imports = Vec::with_capacity(wasm.imports.len());
+        for import in &wasm.imports {
+            let ext = self.resolve(&import.module, &import.name).ok_or_else(|| {
+                LinkError::UnknownImport {
+                    module: import.module.clone(),
+                    name: import.name.clone(),
+                }
+            })?;
+            let found = ext.ty();
+            if !found.matches(&import.ty) {
+                return Err(LinkError::IncompatibleImportType {
+                    module: import.module.clone(),
+                    name: import.name.clone(),
+                    expected: Box::new(import.ty.clone()),
+                    found: Box::new(found),
+                });
+            }
+            imports.push(ext);
+        }
+        let sig_ids = wasm.types.iter().map(|t| self.signature_id(t)).collect();
+        let mut created = Created {
+            memories: Vec::new(),
+            tables: Vec::new(),
+        };
+        let instance = Instance::new(
+            module.clone(),
+            &imports,
+            sig_ids,
+            self.runtime.cast(),
+            &mut created,
+            self.config.max_memory,
+        );
+        self.memories.extend(created.memories);
+        self.tables.extend(created.tables);
+        let instance = Box::into_raw(instance?);
+        // SAFETY: the instance and the runtime are live and not borrowed.
+        unsafe {
+            let funcs = (*instance).funcs.as_ptr_range();
+            (*self.runtime)
+                .func_refs
+                .push(funcs.start as usize..funcs.end as usize);
+        }
+        if !self.code.modules.iter().any(|m| Arc::ptr_eq(m, &module)) {
+            self.code.modules.push(module);
+        }
+        // Kept even if initialization traps: tables of other instances
+        // may already point at its functions.
+        self.instances.push(instance);
+        let id = InstanceId(self.instances.len() - 1);
+        // SAFETY: the instance was just created and is not borrowed.
+        unsafe { (*instance).apply_segments() }.map_err(LinkError::Trap)?;
+        if let Some(start) = wasm.start {
+            self.call_function(id, start, &mut [0])
+                .map_err(LinkError::Trap)?;
+        }
+        Ok(id)
+    }
+}
+
+impl Store for JitStore {
+    fn define(&mut self, module: &str, name: &str, item: HostItem) -> Result<(), LinkError> {
+        let ext = match item {
+            HostItem::Func(func) => {
+                let ty = func.ty.clone();
+                let record = Box::into_raw(Box::new(HostFuncRecord {
+                    vm: VMHostFunc {
+                        index: self.host_funcs.len() as u64,
+                    },
+                    func,
+                }));
+                self.host_funcs.push(record);
+                Extern::HostFunc {
+                    func: record.cast(),
+                    ty,
+                }
+            }
+            HostItem::Global { ty, value } => {
+                // SAFETY: the runtime is live; no Wasm runs during `&mut self`.
+                let bits = unsafe { (*self.runtime).to_slot(&value) };
+                let global = Box::into_raw(Box::new(VMGlobal::from_bits(bits)));
+                self.globals.push(global);
+                Extern::Global { global, ty }
+            }
+            HostItem::Table(ty) => {
+                let table = Box::into_raw(Table::new(ty, 0).map_err(LinkError::ResourceLimit)?);
+                self.tables.push(table);
+                Extern::Table(table)
+            }
+            HostItem::Memory(ty) => {
+                let strategy = MemoryStrategy::choose(&ty, &self.config);
+                let memory = LinearMemory::new(ty, strategy, self.config.max_memory)
+                    .map_err(LinkError::ResourceLimit)?;
+                let memory = Box::into_raw(memory);
+                self.memories.push(memory);
+                Extern::Memory(memory)
+            }
+        };
+        self.definitions
+            .insert((module.to_string(), name.to_string()), ext);
+        Ok(())
+    }
+
+    fn instantiate(&mut self, module: &dyn CompiledModule) -> Result<InstanceId, LinkError> {
+        let module = module
+            .as_any()
+            .downcast_ref::<crate::JitCompiled>()
+            .ok_or_else(|| LinkError::Engine("module was compiled by another engine".into()))?;
+        self.instantiate_module(module.inner.clone())
+    }
+
+    fn register(&mut self, name: &str, instance: InstanceId) {
+        self.registered.insert(name.to_string(), instance);
+    }
+
+    fn func_type(&self, instance: InstanceId, export: &str) -> Result<FuncType, CallError> {
+        let e = self.export(instance, export)?;
+        if e.kind != ExternKind::Func {
+            return Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: e.kind.name(),
+                wanted: "function",
+            });
+        }
+        Ok(self
+            .instance(instance)
+            .module
+            .info
+            .module
+            .func_type(e.index)
+            .clone())
+    }
+
+    fn call(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, CallError> {
+        let ty = self.func_type(instance, export)?;
+        check_arguments(export, &ty, args)?;
+        let index = self.export(instance, export)?.index;
+        let slots = ty.params.len().max(ty.results.len()).max(1);
+        let mut values = vec![0u128; slots];
+        // SAFETY: the runtime is live; no Wasm runs during `&mut self`.
+        let runtime = unsafe { &*self.runtime };
+        for (slot, arg) in values.iter_mut().zip(args) {
+            *slot = runtime.to_slot(arg);
+        }
+        self.call_function(instance, index, &mut values)?;
+        Ok(ty
+            .results
+            .iter()
+            .zip(&values)
+            .map(|(t, raw)| from_raw(*t, *raw))
+            .collect())
+    }
+
+    fn global(&mut self, instance: InstanceId, export: &str) -> Result<Val, CallError> {
+        let e = self.export(instance, export)?;
+        if e.kind != ExternKind::Global {
+            return Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: e.kind.name(),
+                wanted: "global",
+            });
+        }
+        let instance = self.instance(instance);
+        let ty = instance.global_type(e.index);
+        // SAFETY: globals live as long as the store.
+        let bits = unsafe { (*instance.global(e.index)).bits() };
+        Ok(from_raw(ty, bits))
+    }
+
+    fn state_mut(&mut self) -> &mut (dyn Any + Send) {
+        // SAFETY: the runtime is live and no Wasm runs during `&mut self`.
+        unsafe { &mut *(*self.runtime).state }
+    }
+}
+
+impl Drop for JitStore {
+    fn drop(&mut self) {
+        // SAFETY: each pointer came from `Box::into_raw` and is freed once;
+        // no Wasm can run any more.
+        unsafe {
+            for instance in self.instances.drain(..) {
+                drop(Box::from_raw(instance));
+            }
+            for memory in self.memories.drain(..) {
+                drop(Box::from_raw(memory));
+            }
+            for table in self.tables.drain(..) {
+                drop(Box::from_raw(table));
+            }
+            for global in self.globals.drain(..) {
+                drop(Box::from_raw(global));
+            }
+            for func in self.host_funcs.drain(..) {
+                drop(Box::from_raw(func));
+            }
+            drop(Box::from_raw(self.runtime));
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `call`, `call_indirect` and their tail-call forms.
+//!
+//! Every Wasm function takes `(callee_vmctx, caller_vmctx, params…)`.
+//! Functions of this module are called directly (a `colocated`, PC-relative
+//! call patched when the module's code is laid out); imported ones through
+//! their `VMFuncRef` in the VM context; `call_indirect` through a table
+//! element after checking bounds, null and the signature id.
+
+use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC, types};
+use wasmparser::Operator;
+
+use super::Translator;
+use crate::traps;
+
+impl Translator<'_, '_> {
+    pub(super) fn calls(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+        match *op {
+            Operator::Call { function_index } => self.call(function_index),
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index),
+            Operator::ReturnCall { function_index } => self.return_call(function_index),
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.return_call_indirect(type_index, table_index),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn call(&mut self, function_index: u32) {
+        let module = self.env.module();
+        let type_index = module.func_types[function_index as usize];
+        let arity = module.types[type_index as usize].params.len();
+        let args = self.popn(arity);
+        let vmctx = self.env.vmctx;
+        let call = if function_index >= module.num_imported_funcs {
+            let callee = self.env.direct_callee(&mut self.b, function_index);
+            let mut all = vec![vmctx, vmctx];
+            all.extend(args);
+            self.b.ins().call(callee, &all)
+        } else {
+            let funcref = self.env.funcref(&mut self.b, function_index);
+            let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, true);
+            let sig = self.env.signature(&mut self.b, type_index);
+            let mut all = vec![callee_vmctx, vmctx];
+            all.extend(args);
+            self.b.ins().call_indirect(sig, code, &all)
+        };
+        let results = self.b.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+
+    /// `return_call`: a Cranelift tail call (both sides use the `tail`
+    /// convention), so the caller's frame is gone before the callee runs.
+    fn return_call(&mut self, function_index: u32) {
+        let module = self.env.module();
+        let type_index = module.func_types[function_index as usize];
+        let arity = module.types[type_index as usize].params.len();
+        let args = self.popn(arity);
+        let vmctx = self.env.vmctx;
+        if function_index >= module.num_imported_funcs {
+            let callee = self.env.direct_callee(&mut self.b, function_index);
+            let mut all = vec![vmctx, vmctx];
+            all.extend(args);
+            self.b.ins().return_call(callee, &all);
+        } else {
+            let funcref = self.env.funcref(&mut self.b, function_index);
+            let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, true);
+            let sig = self.env.signature(&mut self.b, type_index);
+            let mut all = vec![callee_vmctx, vmctx];
+            all.extend(args);
+            self.b.ins().return_call_indirect(sig, code, &all);
+        }
+        self.reachable = false;
+    }
+
+    fn return_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        let (sig, code, all) = self.indirect_callee(type_index, table_index);
+        self.b.ins().return_call_indirect(sig, code, &all);
+        self.reachable = false;
+    }
+
+    /// Pops the table index and arguments of an indirect call, checks the
+    /// element, and returns `(signature, code, arguments)`.
+    fn indirect_callee(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+    ) -> (cranelift_codegen::ir::SigRef, Value, Vec<Value>) {
+        let index = self.pop();
+        let funcref = self.table_element_funcref(table_index, index);
+        let (code, callee_vmctx, type_id) = self.env.funcref_fields(&mut self.b, funcref, false);
+        let expected = self.env.signature_id(&mut self.b, type_index);
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, type_id, expected);
+        self.b.ins().trapnz(mismatch, traps::BAD_SIGNATURE);
+        let arity = self.env.module().types[type_index as usize].params.len();
+        let args = self.popn(arity);
+        let sig = self.env.signature(&mut self.b, type_index);
+        let mut all = vec![callee_vmctx, self.env.vmctx];
+        all.extend(args);
+        (sig, code, all)
+    }
+
+    fn call_indirect(&mut self, type_index: u32, table_index: u32) {
+        let (sig, code, all) = self.indirect_callee(type_index, table_index);
+        let call = self.b.ins().call_indirect(sig, code, &all);
+        let results = self.b.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+
+    /// The non-null `VMFuncRef` pointer at `index` of a funcref table,
+    /// trapping on out-of-bounds and null.
+    fn table_element_funcref(&mut self, table_index: u32, index: Value) -> Value {
+        let address = self.table_element_address(table_index, index, traps::TABLE_OUT_OF_BOUNDS);
+        let element = self.b.ins().load(
+            types::I64,
+            cranelift_codegen::ir::MemFlagsData::trusted(),
+            address,
+            0,
+        );
+        self.b.ins().trapz(element, traps::INDIRECT_CALL_TO_NULL);
+        element
+    }
+}

@@ -1,0 +1,73 @@
+//! Locals, globals, `drop` and `select`.
+
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData};
+use wasmparser::Operator;
+use wasmtier_core::ValType;
+
+use super::{Translator, ir_type};
+
+impl Translator<'_, '_> {
+    pub(super) fn locals_globals(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+        match *op {
+            Operator::LocalGet { local_index } => {
+                let (var, _) = self.locals[local_index as usize];
+                let value = self.b.use_var(var);
+                self.push(value);
+            }
+            Operator::LocalSet { local_index } => {
+                let value = self.pop();
+                let (var, _) = self.locals[local_index as usize];
+                self.b.def_var(var, value);
+            }
+            Operator::LocalTee { local_index } => {
+                let value = *self.stack.last().expect("validated: tee operand");
+                let (var, _) = self.locals[local_index as usize];
+                self.b.def_var(var, value);
+            }
+            Operator::GlobalGet { global_index } => {
+                let ty = self.global_type(global_index);
+                let address = self.env.global(&mut self.b, global_index);
+                let value = self
+                    .b
+                    .ins()
+                    .load(ir_type(ty), MemFlagsData::trusted(), address, 0);
+                self.push(value);
+            }
+            Operator::GlobalSet { global_index } => {
+                let value = self.pop();
+                let address = self.env.global(&mut self.b, global_index);
+                self.b
+                    .ins()
+                    .store(MemFlagsData::trusted(), value, address, 0);
+            }
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } => {
+                let (a, b, condition) = self.pop3();
+                let value = self.b.ins().select(condition, a, b);
+                self.push(value);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn global_type(&self, index: u32) -> ValType {
+        let module = self.env.module();
+        let imported = module.num_imported_globals;
+        if index < imported {
+            module
+                .imports
+                .iter()
+                .filter_map(|i| match &i.ty {
+                    wasmtier_core::ExternType::Global(g) => Some(g.content),
+                    _ => None,
+                })
+                .nth(index as usize)
+                .expect("validated: imported global exists")
+        } else {
+            module.globals[(index - imported) as usize].ty.content
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Wasm function bodies to Cranelift IR, in one pass over the operators.
+//!
+//! The walk and the value/control stacks live here; each family of
+//! operators is translated in its own file. Only [`func_env::FuncEnv`] knows
+//! where things are in the VM context.
+
+mod bounds_checks;
+mod calls;
+mod control;
+mod conversions;
+mod fuel;
+pub(crate) mod func_env;
+mod locals_globals;
+mod memory;
+mod numeric;
+mod simd;
+mod simd_arith;
+mod tables_refs;
+
+use cranelift_codegen::ir::{
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, GlobalValueData, InstBuilder,
+    Signature, Type, UserFuncName, Value, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use wasmparser::{BinaryReader, FunctionBody, Operator};
+use wasmtier_core::{FuncType, ValType};
+
+pub(crate) use bounds_checks::MemoryStrategy;
+use control::Frame;
+use func_env::FuncEnv;
+
+use crate::module_info::ModuleInfo;
+use crate::vmcontext::offsets;
+
+/// The calling convention of every Wasm function (and host adapter).
+pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
+
+/// Cranelift's type for a Wasm value type. References are pointer-sized.
+pub fn ir_type(ty: ValType) -> Type {
+    match ty {
+        ValType::I32 => types::I32,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::V128 => types::I8X16,
+    }
+}
+
+/// `(callee_vmctx, caller_vmctx, params…) -> results`.
+pub fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(WASM_CALL_CONV);
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}
+
+/// Translates defined function `func_index` into a Cranelift function.
+pub fn translate_function(
+    module_info: &ModuleInfo,
+    func_index: u32,
+    builder_context: &mut FunctionBuilderContext,
+    frontend: TargetFrontendConfig,
+) -> Result<Function, String> {
+    let module = &*module_info.module;
+    let ty = module.func_type(func_index);
+    let mut func =
+        Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
+    // Prologue stack check: vmctx -> store context -> stack limit.
+    let readonly = func
+        .dfg
+        .mem_flags
+        .insert_unchecked(ir::MemFlagsData::trusted().with_readonly());
+    let trusted = func
+        .dfg
+        .mem_flags
+        .insert_unchecked(ir::MemFlagsData::trusted());
+    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let store_gv = func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: offsets::VMCTX_STORE.into(),
+        global_type: types::I64,
+        flags: readonly,
+    });
+    let limit_gv = func.create_global_value(GlobalValueData::Load {
+        base: store_gv,
+        offset: offsets::STORE_STACK_LIMIT.into(),
+        global_type: types::I64,
+        flags: trusted,
+    });
+    func.stack_limit = Some(limit_gv);
+
+    let defined = (func_index - module.num_imported_funcs) as usize;
+    let range = module.func_bodies[defined].clone();
+    let body = FunctionBody::new(BinaryReader::new(
+        &module.bytes()[range.clone()],
+        range.start,
+    ));
+
+    let mut b = FunctionBuilder::new(&mut func, builder_context);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let vmctx = b.block_params(entry)[0];
+    let params: Vec<Value> = b.block_params(entry)[2..].to_vec();
+
+    let mut t = Translator {
+        env: FuncEnv::new(module_info, func_index, vmctx),
+        b,
+        stack: Vec::new(),
+        frames: Vec::new(),
+        locals: Vec::new(),
+        reachable: true,
+        dead_depth: 0,
+        pending_fuel: 0,
+    };
+    for (param, value) in ty.params.iter().zip(params) {
+        let var = t.b.declare_var(ir_type(*param));
+        t.b.def_var(var, value);
+        t.locals.push((var, *param));
+    }
+    let locals = body.get_locals_reader().map_err(|e| e.to_string())?;
+    for local in locals {
+        let (count, ty) = local.map_err(|e| e.to_string())?;
+        let ty = ValType::from_wasmparser(ty).ok_or("unsupported local type")?;
+        for _ in 0..count {
+            let var = t.b.declare_var(ir_type(ty));
+            let zero = t.zero(ty);
+            t.b.def_var(var, zero);
+            t.locals.push((var, ty));
+        }
+    }
+    t.begin_function(&ty.results);
+
+    let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+    while !reader.eof() {
+        let op = reader.read().map_err(|e| e.to_string())?;
+        t.operator(&op)?;
+    }
+    t.b.finalize(frontend);
+    Ok(func)
+}
+
+/// The state of one function's translation.
+pub(crate) struct Translator<'a, 'f> {
+    pub b: FunctionBuilder<'f>,
+    pub env: FuncEnv<'a>,
+    /// The Wasm operand stack.
+    pub stack: Vec<Value>,
+    pub frames: Vec<Frame>,
+    pub locals: Vec<(Variable, ValType)>,
+    /// Whether the current position can execute.
+    pub reachable: bool,
+    /// Blocks opened inside unreachable code, not yet closed.
+    pub dead_depth: u32,
+    /// Fuel used by operators translated since the last charge.
+    pub pending_fuel: i64,
+}
+
+impl Translator<'_, '_> {
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), String> {
+        if !self.reachable {
+            return self.skip_unreachable(op);
+        }
+        self.consume_fuel(op);
+        let handled = self.control(op)?
+            || self.locals_globals(op)?
+            || self.memory(op)?
+            || self.numeric(op)?
+            || self.conversions(op)?
+            || self.calls(op)?
+            || self.tables_refs(op)?
+            || self.simd(op)?;
+        if handled {
+            Ok(())
+        } else {
+            Err(format!("unsupported operator {op:?}"))
+        }
+    }
+
+    pub fn push(&mut self, value: Value) {
+        self.stack.push(value);
+    }
+
+    pub fn pop(&mut self) -> Value {
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
+    }
+
+    pub fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    pub fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    pub fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    pub fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    /// The zero value (null for references) of `ty`.
+    pub fn zero(&mut self, ty: ValType) -> Value {
+        match ty {
+            ValType::I32 => self.b.ins().iconst(types::I32, 0),
+            ValType::I64 | ValType::FuncRef | ValType::ExternRef => {
+                self.b.ins().iconst(types::I64, 0)
+            }
+            ValType::F32 => self.b.ins().f32const(0.0),
+            ValType::F64 => self.b.ins().f64const(0.0),
+            ValType::V128 => {
+                let zero = self.b.ins().iconst(types::I64, 0);
+                let wide = self.b.ins().splat(types::I64X2, zero);
+                self.b.ins().bitcast(
+                    types::I8X16,
+                    ir::MemFlagsData::new().with_endianness(ir::Endianness::Little),
+                    wide,
+                )
+            }
+        }
+    }
+
+    /// Jumps to `block` passing `args`.
+    pub fn jump(&mut self, block: Block, args: &[Value]) {
+        let args: Vec<BlockArg> = args.iter().map(|v| BlockArg::from(*v)).collect();
+        self.b.ins().jump(block, &args);
+    }
+
+    /// A boolean (`i8` 0/1) widened to an `i32` Wasm result.
+    pub fn bool_to_i32(&mut self, flag: Value) -> Value {
+        self.b.ins().uextend(types::I32, flag)
+    }
+}

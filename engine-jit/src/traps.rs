@@ -1,0 +1,87 @@
+//! Trap codes in generated code and the per-module table that maps a
+//! faulting instruction back to one.
+
+use cranelift_codegen::ir;
+use wasmtier_core::TrapCode;
+
+/// Cranelift's reserved codes cover stack overflow, heap out of bounds,
+/// integer overflow, division by zero and bad conversions; the rest of
+/// Wasm's traps get user codes.
+pub const UNREACHABLE: ir::TrapCode = ir::TrapCode::unwrap_user(1);
+pub const TABLE_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::unwrap_user(2);
+pub const INDIRECT_CALL_TO_NULL: ir::TrapCode = ir::TrapCode::unwrap_user(3);
+pub const BAD_SIGNATURE: ir::TrapCode = ir::TrapCode::unwrap_user(4);
+pub const NULL_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(5);
+pub const OUT_OF_FUEL: ir::TrapCode = ir::TrapCode::unwrap_user(6);
+pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
+
+/// The Wasm trap a Cranelift trap code stands for.
+pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
+    match code {
+        ir::TrapCode::STACK_OVERFLOW => TrapCode::StackOverflow,
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+        ir::TrapCode::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivideByZero,
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+        UNREACHABLE => TrapCode::Unreachable,
+        TABLE_OUT_OF_BOUNDS => TrapCode::TableOutOfBounds,
+        INDIRECT_CALL_TO_NULL => TrapCode::IndirectCallToNull,
+        BAD_SIGNATURE => TrapCode::IndirectCallTypeMismatch,
+        NULL_REFERENCE => TrapCode::NullReference,
+        OUT_OF_FUEL => TrapCode::OutOfFuel,
+        // Codes we never emit; report the most generic one.
+        _ => TrapCode::Unreachable,
+    }
+}
+
+/// `(code offset, trap)` for every trapping instruction of a module, sorted
+/// by offset.
+#[derive(Debug, Default, Clone)]
+pub struct TrapTable {
+    entries: Vec<(u32, TrapCode)>,
+}
+
+impl TrapTable {
+    pub fn new(mut entries: Vec<(u32, TrapCode)>) -> Self {
+        entries.sort_unstable_by_key(|e| e.0);
+        Self { entries }
+    }
+
+    /// The trap recorded at exactly `offset`.
+    pub fn lookup(&self, offset: u32) -> Option<TrapCode> {
+        self.entries
+            .binary_search_by_key(&offset, |e| e.0)
+            .ok()
+            .map(|i| self.entries[i].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_exact_offsets_only() {
+        let table = TrapTable::new(vec![
+            (40, TrapCode::Unreachable),
+            (8, TrapCode::MemoryOutOfBounds),
+        ]);
+        assert_eq!(table.lookup(8), Some(TrapCode::MemoryOutOfBounds));
+        assert_eq!(table.lookup(40), Some(TrapCode::Unreachable));
+        assert_eq!(table.lookup(9), None);
+    }
+
+    #[test]
+    fn user_codes_map_to_distinct_wasm_traps() {
+        let codes = [
+            UNREACHABLE,
+            TABLE_OUT_OF_BOUNDS,
+            INDIRECT_CALL_TO_NULL,
+            BAD_SIGNATURE,
+            NULL_REFERENCE,
+            OUT_OF_FUEL,
+        ];
+        let mapped: std::collections::HashSet<_> = codes.iter().map(|c| to_wasm(*c)).collect();
+        assert_eq!(mapped.len(), codes.len());
+    }
+}

@@ -1,0 +1,248 @@
+//! The data structures generated code reads and writes at fixed offsets.
+//!
+//! Everything here is `#[repr(C)]` and its layout is pinned by the tests at
+//! the bottom. Only `translate::func_env` turns these offsets into Cranelift
+//! IR; the runtime side (`instance`, `builtins`) uses the Rust fields.
+//!
+//! A VM context is per instance. It holds pointers to arrays that stay put
+//! for the instance's whole life (boxed slices that are never resized):
+//! entries of those arrays point at store-owned objects, so an imported
+//! memory, table or global is the same object the exporter uses.
+
+use std::mem::offset_of;
+
+/// State shared by every instance of one store.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreContext {
+    /// Generated code traps with "call stack exhausted" when the stack
+    /// pointer would go below this address (checked in every prologue).
+    pub stack_limit: usize,
+    /// Fuel left; generated code traps when it drops below zero (only
+    /// code compiled with fuel metering reads it).
+    pub fuel: i64,
+    /// Frame pointer of the generated frame that last called a builtin or
+    /// host function (for backtraces of traps raised there).
+    pub last_exit_fp: usize,
+    /// Start of the Wasm function that last called a builtin (0 when the
+    /// caller was a host adapter).
+    pub last_exit_pc: usize,
+}
+
+/// A linear memory as generated code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemory {
+    pub base: *mut u8,
+    /// Accessible bytes.
+    pub length: u64,
+}
+
+/// A table as generated code sees it: `length` 8-byte elements. A funcref
+/// element is a `*const VMFuncRef` (0 = null); an externref element is the
+/// host's number plus one (0 = null).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTable {
+    pub base: *mut u64,
+    pub length: u64,
+}
+
+/// One global's storage, wide enough for a `v128`.
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VMGlobal {
+    pub bytes: [u8; 16],
+}
+
+impl VMGlobal {
+    pub fn from_bits(bits: u128) -> Self {
+        Self {
+            bytes: bits.to_le_bytes(),
+        }
+    }
+
+    pub fn bits(&self) -> u128 {
+        u128::from_le_bytes(self.bytes)
+    }
+}
+
+/// A callable function: its code, the context it expects as its first
+/// argument, and its store-wide signature id (checked by `call_indirect`).
+///
+/// Code follows the Wasm calling convention of this crate:
+/// `(callee_vmctx, caller_vmctx, params…) -> results`, Cranelift's `tail`
+/// convention.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    pub code: *const u8,
+    /// A `VMContext` for Wasm functions, a `VMHostFunc` for host functions.
+    pub vmctx: *mut u8,
+    pub type_id: u64,
+}
+
+/// The builtin functions generated code calls, in a fixed table reached
+/// through every VM context. All use the platform's C calling convention.
+#[repr(C)]
+pub struct VMBuiltins {
+    /// `(vmctx, memory, delta_pages) -> old_pages or -1`
+    pub memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u64) -> u64,
+    /// `(vmctx, memory, dst, byte, len)`; traps when out of bounds.
+    pub memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64),
+    /// `(vmctx, dst_memory, src_memory, dst, src, len)`
+    pub memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64),
+    /// `(vmctx, memory, data, dst, src, len)`
+    pub memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32),
+    /// `(vmctx, data)`
+    pub data_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    /// `(vmctx, table, delta, init) -> old_size or -1`
+    pub table_grow: unsafe extern "C" fn(*mut VMContext, u32, u64, u64) -> u64,
+    /// `(vmctx, table, dst, value, len)`
+    pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u64, u64),
+    /// `(vmctx, dst_table, src_table, dst, src, len)`
+    pub table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64),
+    /// `(vmctx, table, elem, dst, src, len)`
+    pub table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32),
+    /// `(vmctx, elem)`
+    pub elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    /// `(host_func, caller_vmctx, values)`: the one path into host code.
+    pub host_call: unsafe extern "C" fn(*mut VMHostFunc, *mut VMContext, *mut u128),
+}
+
+/// What a host function's `VMFuncRef::vmctx` points at.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMHostFunc {
+    /// Index of the function in the store's host-function list.
+    pub index: u64,
+}
+
+/// One instance's context: the first argument of every Wasm function.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContext {
+    pub store: *mut VMStoreContext,
+    pub builtins: *const VMBuiltins,
+    /// Every function of the module, imports first.
+    pub funcs: *const VMFuncRef,
+    /// Every memory, imports first.
+    pub memories: *const *mut VMMemory,
+    pub tables: *const *mut VMTable,
+    pub globals: *const *mut VMGlobal,
+    /// Store-wide signature id of each type index.
+    pub sig_ids: *const u64,
+    /// The runtime instance that owns this context (opaque to generated code).
+    pub instance: *mut u8,
+}
+
+/// Byte offsets generated code uses, in one place.
+pub mod offsets {
+    use super::*;
+
+    pub const STORE_STACK_LIMIT: i32 = offset_of!(VMStoreContext, stack_limit) as i32;
+    pub const STORE_FUEL: i32 = offset_of!(VMStoreContext, fuel) as i32;
+    pub const STORE_LAST_EXIT_FP: i32 = offset_of!(VMStoreContext, last_exit_fp) as i32;
+    pub const STORE_LAST_EXIT_PC: i32 = offset_of!(VMStoreContext, last_exit_pc) as i32;
+
+    pub const VMCTX_STORE: i32 = offset_of!(VMContext, store) as i32;
+    pub const VMCTX_BUILTINS: i32 = offset_of!(VMContext, builtins) as i32;
+    pub const VMCTX_FUNCS: i32 = offset_of!(VMContext, funcs) as i32;
+    pub const VMCTX_MEMORIES: i32 = offset_of!(VMContext, memories) as i32;
+    pub const VMCTX_TABLES: i32 = offset_of!(VMContext, tables) as i32;
+    pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
+    pub const VMCTX_SIG_IDS: i32 = offset_of!(VMContext, sig_ids) as i32;
+
+    pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
+    pub const MEMORY_LENGTH: i32 = offset_of!(VMMemory, length) as i32;
+    pub const TABLE_BASE: i32 = offset_of!(VMTable, base) as i32;
+    pub const TABLE_LENGTH: i32 = offset_of!(VMTable, length) as i32;
+
+    pub const FUNCREF_CODE: i32 = offset_of!(VMFuncRef, code) as i32;
+    pub const FUNCREF_VMCTX: i32 = offset_of!(VMFuncRef, vmctx) as i32;
+    pub const FUNCREF_TYPE_ID: i32 = offset_of!(VMFuncRef, type_id) as i32;
+    pub const FUNCREF_SIZE: i64 = size_of::<VMFuncRef>() as i64;
+
+    pub const POINTER_SIZE: i64 = 8;
+    pub const TABLE_ELEMENT_SIZE: i64 = 8;
+    /// Bytes per slot of the values buffer of trampolines and host calls.
+    pub const VALUE_SLOT_SIZE: i64 = 16;
+
+    /// Offset of a builtin in [`VMBuiltins`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Builtin {
+        MemoryGrow,
+        MemoryFill,
+        MemoryCopy,
+        MemoryInit,
+        DataDrop,
+        TableGrow,
+        TableFill,
+        TableCopy,
+        TableInit,
+        ElemDrop,
+        HostCall,
+    }
+
+    impl Builtin {
+        pub const fn offset(self) -> i32 {
+            (match self {
+                Self::MemoryGrow => offset_of!(VMBuiltins, memory_grow),
+                Self::MemoryFill => offset_of!(VMBuiltins, memory_fill),
+                Self::MemoryCopy => offset_of!(VMBuiltins, memory_copy),
+                Self::MemoryInit => offset_of!(VMBuiltins, memory_init),
+                Self::DataDrop => offset_of!(VMBuiltins, data_drop),
+                Self::TableGrow => offset_of!(VMBuiltins, table_grow),
+                Self::TableFill => offset_of!(VMBuiltins, table_fill),
+                Self::TableCopy => offset_of!(VMBuiltins, table_copy),
+                Self::TableInit => offset_of!(VMBuiltins, table_init),
+                Self::ElemDrop => offset_of!(VMBuiltins, elem_drop),
+                Self::HostCall => offset_of!(VMBuiltins, host_call),
+            }) as i32
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offsets::*;
+    use super::*;
+
+    #[test]
+    fn vmcontext_layout_is_pinned() {
+        assert_eq!(VMCTX_STORE, 0);
+        assert_eq!(VMCTX_BUILTINS, 8);
+        assert_eq!(VMCTX_FUNCS, 16);
+        assert_eq!(VMCTX_MEMORIES, 24);
+        assert_eq!(VMCTX_TABLES, 32);
+        assert_eq!(VMCTX_GLOBALS, 40);
+        assert_eq!(VMCTX_SIG_IDS, 48);
+        assert_eq!(offset_of!(VMContext, instance), 56);
+        assert_eq!(size_of::<VMContext>(), 64);
+    }
+
+    #[test]
+    fn store_context_layout_is_pinned() {
+        assert_eq!(STORE_STACK_LIMIT, 0);
+        assert_eq!(STORE_FUEL, 8);
+        assert_eq!((STORE_LAST_EXIT_FP, STORE_LAST_EXIT_PC), (16, 24));
+        assert_eq!(size_of::<VMStoreContext>(), 32);
+    }
+
+    #[test]
+    fn memory_table_and_funcref_layouts_are_pinned() {
+        assert_eq!((MEMORY_BASE, MEMORY_LENGTH), (0, 8));
+        assert_eq!((TABLE_BASE, TABLE_LENGTH), (0, 8));
+        assert_eq!((FUNCREF_CODE, FUNCREF_VMCTX, FUNCREF_TYPE_ID), (0, 8, 16));
+        assert_eq!(FUNCREF_SIZE, 24);
+        assert_eq!(size_of::<VMGlobal>(), 16);
+        assert_eq!(align_of::<VMGlobal>(), 16);
+    }
+
+    #[test]
+    fn builtins_are_consecutive_pointers() {
+        assert_eq!(Builtin::MemoryGrow.offset(), 0);
+        assert_eq!(Builtin::HostCall.offset(), 80);
+        assert_eq!(size_of::<VMBuiltins>(), 88);
+    }
+}
