@@ -6,7 +6,7 @@ pub struct Workload {
     pub name: &'static str,
     /// What it stresses, for the report.
     pub stresses: &'static str,
-    /// Arguments for a measured run (sized for ~0.3–1 s under a JIT).
+    /// Arguments for a measured run (sized for ~0.5 s of native code).
     pub args: &'static [&'static str],
     /// Arguments for the CI smoke run (milliseconds).
     pub smoke_args: &'static [&'static str],
@@ -28,7 +28,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "coremark",
         stresses: "CoreMark-like mix: lists, matrices, state machine, CRC",
-        args: &["20000"],
+        args: &["5000"],
         smoke_args: &["50"],
         wasm_flags: &[],
         needs_dir: false,
@@ -36,7 +36,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "sha256",
         stresses: "integer hashing: i32 rotates, adds, logic",
-        args: &["40"],
+        args: &["100"],
         smoke_args: &["1"],
         wasm_flags: &[],
         needs_dir: false,
@@ -44,7 +44,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "nbody",
         stresses: "f64 arithmetic and sqrt",
-        args: &["2000000"],
+        args: &["8000000"],
         smoke_args: &["1000"],
         wasm_flags: &[],
         needs_dir: false,
@@ -52,7 +52,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "matmul",
         stresses: "f64 loads, stores, multiply-add",
-        args: &["256", "10"],
+        args: &["512", "8"],
         smoke_args: &["16", "1"],
         wasm_flags: &[],
         needs_dir: false,
@@ -60,7 +60,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "sieve",
         stresses: "byte stores and branches",
-        args: &["16777216", "3"],
+        args: &["16777216", "10"],
         smoke_args: &["10000", "1"],
         wasm_flags: &[],
         needs_dir: false,
@@ -68,7 +68,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "hashtable",
         stresses: "a 16 MiB hash table with random access",
-        args: &["5000000"],
+        args: &["8000000"],
         smoke_args: &["10000"],
         wasm_flags: &[],
         needs_dir: false,
@@ -76,7 +76,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "qsort",
         stresses: "sorting through a comparator (call_indirect)",
-        args: &["1000000", "2"],
+        args: &["1000000", "3"],
         smoke_args: &["1000", "1"],
         wasm_flags: &[],
         needs_dir: false,
@@ -84,7 +84,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "fib",
         stresses: "direct calls and call_indirect",
-        args: &["35", "30"],
+        args: &["40", "34"],
         smoke_args: &["15", "12"],
         wasm_flags: &[],
         needs_dir: false,
@@ -92,7 +92,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "recursion",
         stresses: "deep recursion: call/return overhead, stack use",
-        args: &["20000"],
+        args: &["75000"],
         smoke_args: &["10"],
         wasm_flags: &[],
         needs_dir: false,
@@ -100,7 +100,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "bulkmem",
         stresses: "bulk memory: memory.copy and memory.fill",
-        args: &["1000"],
+        args: &["5000"],
         smoke_args: &["2"],
         wasm_flags: &["-mbulk-memory"],
         needs_dir: false,
@@ -108,7 +108,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "simd",
         stresses: "a v128 f32x4 kernel (saxpy + dot product)",
-        args: &["20000"],
+        args: &["400000"],
         smoke_args: &["10"],
         wasm_flags: &["-msimd128"],
         needs_dir: false,
@@ -116,7 +116,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "fileio",
         stresses: "WASI file I/O in a preopened directory",
-        args: &["10", "32", "262144"],
+        args: &["100", "32", "262144"],
         smoke_args: &["1", "4", "16384"],
         wasm_flags: &[],
         needs_dir: true,
