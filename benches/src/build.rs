@@ -88,6 +88,26 @@ pub fn build_all(only: &[String]) -> Result<Vec<(&'static Workload, Built)>> {
         .collect()
 }
 
+/// The RSS-measuring launcher (see `measure::Probe`).
+pub fn build_probe() -> Result<crate::measure::Probe> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/rss-probe.c");
+    let launcher = build_dir().join("rss-probe");
+    std::fs::create_dir_all(build_dir())?;
+    if !newer(&launcher, &source) {
+        run(
+            Command::new("gcc")
+                .args(["-O2", "-o"])
+                .arg(&launcher)
+                .arg(&source),
+            "gcc for rss-probe",
+        )?;
+    }
+    Ok(crate::measure::Probe {
+        launcher,
+        report: build_dir().join("rss-probe.report"),
+    })
+}
+
 /// The generated large module, for compile throughput.
 pub fn build_large_module(functions: usize) -> Result<PathBuf> {
     let path = build_dir().join(format!("large-{functions}.wasm"));

@@ -5,6 +5,8 @@
 //!     cargo run --release -p wasmtier-benches -- --write docs/benchmarks.md
 //!     cargo run --release -p wasmtier-benches -- --smoke     # CI: checksums only
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod aot_load;
 mod build;
 mod in_process;
 mod large_module;
@@ -21,7 +23,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use crate::measure::{checksums, median, run_once};
+use crate::measure::{Probe, checksums, median};
 use crate::report::{Cell, Table};
 use crate::runners::{NODE_SCRIPT, Runner};
 
@@ -113,9 +115,10 @@ fn run(args: Args) -> Result<ExitCode> {
     let engines = engines_of(&binary)?;
     let engine_refs: Vec<&str> = engines.iter().map(String::as_str).collect();
     let built = build::build_all(&args.only)?;
+    let probe = build::build_probe()?;
     let ours = runners::wasmtier_runners(&binary, &engine_refs);
     if args.smoke {
-        return smoke(&built, &ours);
+        return smoke(&probe, &built, &ours);
     }
 
     let node_script = build::build_dir().join("node-wasi.mjs");
@@ -144,7 +147,14 @@ fn run(args: Args) -> Result<ExitCode> {
             ) else {
                 continue;
             };
-            let result = measure_runner(&program, &argv, workload.name, args.runs, &mut reference);
+            let result = measure_runner(
+                &probe,
+                &program,
+                &argv,
+                workload.name,
+                args.runs,
+                &mut reference,
+            );
             eprintln!(
                 "{:>10} {:>16}: {}",
                 workload.name,
@@ -169,7 +179,14 @@ fn run(args: Args) -> Result<ExitCode> {
             continue;
         };
         let mut reference = Some(Vec::new());
-        let result = measure_runner(&program, &argv, "large", args.runs.min(3), &mut reference);
+        let result = measure_runner(
+            &probe,
+            &program,
+            &argv,
+            "large",
+            args.runs.min(3),
+            &mut reference,
+        );
         cells.insert(runner.name.clone(), result);
     }
     table.rows.push((
@@ -179,6 +196,20 @@ fn run(args: Args) -> Result<ExitCode> {
 
     let mut in_process = in_process_table(&built)?;
     in_process.push_str(&validation_table(&large, &built)?);
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        let mut modules = vec![(
+            format!("large module ({} functions)", args.large_functions),
+            large.as_path(),
+        )];
+        modules.extend(
+            built
+                .iter()
+                .take(1)
+                .map(|(w, b)| (w.name.to_string(), b.wasm.as_path())),
+        );
+        in_process.push_str(&aot_load::table(&modules, &scratch_dir("aot-load")?)?);
+    }
     let markdown = render(&table, &in_process, &notes, &args);
     println!("{markdown}");
     if let Some(path) = &args.write {
@@ -190,6 +221,7 @@ fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn measure_runner(
+    probe: &Probe,
     program: &Path,
     argv: &[String],
     workload: &str,
@@ -200,7 +232,9 @@ fn measure_runner(
     let mut max_rss = 0;
     for _ in 0..runs.max(1) {
         let cwd = scratch_dir(workload).map_err(|e| e.to_string())?;
-        let sample = run_once(program, argv, &cwd).map_err(|e| format!("{e:#}"))?;
+        let sample = probe
+            .run_once(program, argv, &cwd)
+            .map_err(|e| format!("{e:#}"))?;
         let sums: Vec<String> = checksums(&sample.stdout)
             .into_iter()
             .map(String::from)
@@ -224,7 +258,11 @@ fn measure_runner(
 }
 
 /// Each workload once, small, per engine; checksums must equal native's.
-fn smoke(built: &[(&workloads::Workload, build::Built)], ours: &[Runner]) -> Result<ExitCode> {
+fn smoke(
+    probe: &Probe,
+    built: &[(&workloads::Workload, build::Built)],
+    ours: &[Runner],
+) -> Result<ExitCode> {
     let mut failures = 0;
     for (workload, built) in built {
         let native = built
@@ -232,7 +270,7 @@ fn smoke(built: &[(&workloads::Workload, build::Built)], ours: &[Runner]) -> Res
             .as_ref()
             .context("smoke mode needs gcc for the native reference")?;
         let cwd = scratch_dir(workload.name)?;
-        let expected = run_once(
+        let expected = probe.run_once(
             native,
             &workload
                 .smoke_args
@@ -250,7 +288,7 @@ fn smoke(built: &[(&workloads::Workload, build::Built)], ours: &[Runner]) -> Res
                 .command(&built.wasm, None, workload.smoke_args, workload.needs_dir)
                 .expect("wasmtier runners always have a command");
             let cwd = scratch_dir(workload.name)?;
-            let verdict = match run_once(&program, &argv, &cwd) {
+            let verdict = match probe.run_once(&program, &argv, &cwd) {
                 Ok(sample) if checksums(&sample.stdout) == expected => "ok".to_string(),
                 Ok(sample) => format!(
                     "MISMATCH: {:?} vs native {expected:?}",
@@ -389,7 +427,7 @@ fn render(table: &Table, in_process: &str, notes: &[String], args: &Args) -> Str
             .unwrap_or("")
     )
     .unwrap();
-    writeln!(out, "- {} runs per cell, median wall time of the whole process in seconds; ratios compare each wasmtier engine with the fastest peer of its tier (interpreter: wasmi; compiled: wasmtime, node) and with native `gcc -O2 -fno-math-errno`; below 1.00× is faster.\n", args.runs).unwrap();
+    writeln!(out, "- {} runs per cell, median wall time of the whole process in seconds; ratios compare each wasmtier engine with the fastest peer of its tier (interpreter: wasmi, wasm3; compiled: wasmtime, node) and with native `gcc -O2 -fno-math-errno`; below 1.00× is faster.\n", args.runs).unwrap();
     writeln!(
         out,
         "## Workloads\n\n| workload | stresses | arguments |\n| --- | --- | --- |"
@@ -409,6 +447,28 @@ fn render(table: &Table, in_process: &str, notes: &[String], args: &Args) -> Str
         .unwrap();
     }
     writeln!(out, "| large module | compile throughput: {} generated functions, `_start` calls each once | |\n", args.large_functions).unwrap();
+    writeln!(out, "## Binary sizes\n").unwrap();
+    for (what, path) in [
+        (
+            "default build (`cargo build --release -p wasmtier-cli`)",
+            build::build_dir().join("../release/wasmtier"),
+        ),
+        (
+            "interp-only size build (`cargo build --profile release-small -p wasmtier-cli --no-default-features --features interp`)",
+            build::build_dir().join("../release-small/wasmtier"),
+        ),
+    ] {
+        match std::fs::metadata(&path) {
+            Ok(meta) => writeln!(
+                out,
+                "- {what}: {:.2} MiB",
+                meta.len() as f64 / (1024.0 * 1024.0)
+            )
+            .unwrap(),
+            Err(_) => writeln!(out, "- {what}: not built").unwrap(),
+        }
+    }
+    writeln!(out).unwrap();
     writeln!(out, "## Wall time (s)\n\n{}", table.render_times()).unwrap();
     writeln!(out, "## Peak RSS (MiB)\n\n{}", table.render_rss()).unwrap();
     writeln!(

@@ -1,6 +1,6 @@
 //! Runs a whole process and measures its wall time and peak RSS.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,65 +13,50 @@ pub struct Sample {
     pub stdout: String,
 }
 
-/// Runs `program args` in `cwd` to completion.
-pub fn run_once(program: &Path, args: &[String], cwd: &Path) -> Result<Sample> {
-    let start = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start {}", program.display()))?;
-    let pid = child.id() as libc::pid_t;
-    // Read the pipes on threads so a chatty child cannot block on a full pipe
-    // while we wait for it.
-    let mut stdout_pipe = child.stdout.expect("stdout is piped");
-    let mut stderr_pipe = child.stderr.expect("stderr is piped");
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout_pipe, &mut s).map(|_| s)
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stderr_pipe, &mut s).map(|_| s)
-    });
-    let mut status: libc::c_int = 0;
-    // SAFETY: all-zero bytes are a valid `rusage` (plain integers and timevals).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet reaped (we dropped the `Child`
-    // handle without waiting); `status` and `usage` are valid for writes.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    if reaped != pid {
-        bail!(
-            "wait4 failed for {}: {}",
-            program.display(),
-            std::io::Error::last_os_error()
-        );
+/// Launches measured processes through `tools/rss-probe.c`, a tiny C
+/// launcher: the kernel carries a parent's memory high-water mark into its
+/// child across exec, so launching straight from this (large) harness would
+/// put a floor of several MiB under every RSS reading.
+pub struct Probe {
+    pub launcher: PathBuf,
+    pub report: PathBuf,
+}
+
+impl Probe {
+    /// Runs `program args` in `cwd` to completion.
+    pub fn run_once(&self, program: &Path, args: &[String], cwd: &Path) -> Result<Sample> {
+        let start = Instant::now();
+        let out = Command::new(&self.launcher)
+            .arg(&self.report)
+            .arg(program)
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot start {}", program.display()))?;
+        let wall = start.elapsed();
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            bail!(
+                "{} failed ({}): {}",
+                program.display(),
+                out.status,
+                tail.join(" | ")
+            );
+        }
+        let report = std::fs::read_to_string(&self.report)
+            .with_context(|| format!("rss-probe wrote no report to {}", self.report.display()))?;
+        let max_rss_kib = report
+            .trim()
+            .parse()
+            .context("rss-probe report is a number")?;
+        Ok(Sample {
+            wall,
+            max_rss_kib,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        })
     }
-    let stdout = out_thread
-        .join()
-        .expect("reader thread")
-        .unwrap_or_default();
-    let stderr = err_thread
-        .join()
-        .expect("reader thread")
-        .unwrap_or_default();
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if !exited_ok {
-        let tail: String = stderr.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
-        bail!(
-            "{} failed (wait status {status:#x}): {tail}",
-            program.display()
-        );
-    }
-    Ok(Sample {
-        wall,
-        max_rss_kib: usage.ru_maxrss as u64,
-        stdout,
-    })
 }
 
 /// The lines that must match native output: the `checksum:` lines, or the

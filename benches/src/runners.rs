@@ -9,6 +9,8 @@ use std::process::Command;
 pub enum Tier {
     Interpreter,
     Compiled,
+    /// Compiled ahead of time, run from the artifact (a cache or a file).
+    Precompiled,
     Native,
 }
 
@@ -24,6 +26,9 @@ pub struct Runner {
     /// Arguments between the module and the program's own arguments.
     separator: Vec<String>,
     native: bool,
+    /// A peer that runs ahead-of-time compiled modules: this program's
+    /// `compile` makes `<module>.<runner>.cwasm` once, and the runs use it.
+    precompile: Option<PathBuf>,
 }
 
 impl Runner {
@@ -46,11 +51,30 @@ impl Runner {
         if needs_dir {
             full.extend(self.grant_dir.iter().cloned());
         }
-        full.push(wasm.display().to_string());
+        match &self.precompile {
+            Some(compiler) => full.push(precompiled(compiler, wasm)?.display().to_string()),
+            None => full.push(wasm.display().to_string()),
+        }
         full.extend(self.separator.iter().cloned());
         full.extend(args.iter().map(|a| a.to_string()));
         Some((self.program.clone(), full))
     }
+}
+
+/// `wasm` compiled ahead of time by `compiler compile`, made once.
+fn precompiled(compiler: &Path, wasm: &Path) -> Option<PathBuf> {
+    let out = wasm.with_extension("wasmtime.cwasm");
+    if !out.exists() {
+        let status = Command::new(compiler)
+            .arg("compile")
+            .arg(wasm)
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .ok()?;
+        status.success().then_some(())?;
+    }
+    Some(out)
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
@@ -62,25 +86,46 @@ fn on_path(name: &str) -> Option<PathBuf> {
     (found.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
 }
 
-/// wasmtier's engines, through the given binary.
+/// wasmtier's engines, through the given binary, plus the interpreter's
+/// low-memory mode.
 pub fn wasmtier_runners(binary: &Path, engines: &[&str]) -> Vec<Runner> {
-    engines
-        .iter()
-        .map(|engine| Runner {
-            name: format!("wasmtier {engine}"),
-            tier: if *engine == "interp" {
-                Tier::Interpreter
-            } else {
-                Tier::Compiled
-            },
-            is_peer: false,
-            program: binary.to_path_buf(),
-            prefix: vec!["run".into(), format!("--engine={engine}")],
-            grant_dir: vec!["--dir=.".into()],
-            separator: vec!["--".into()],
-            native: false,
-        })
-        .collect()
+    let runner = |name: String, tier, mode: &[&str]| Runner {
+        name,
+        tier,
+        is_peer: false,
+        program: binary.to_path_buf(),
+        prefix: std::iter::once("run")
+            .chain(mode.iter().copied())
+            .map(String::from)
+            .collect(),
+        grant_dir: vec!["--dir=.".into()],
+        separator: vec!["--".into()],
+        native: false,
+        precompile: None,
+    };
+    let mut runners = Vec::new();
+    for engine in engines {
+        let tier = if *engine == "interp" {
+            Tier::Interpreter
+        } else if *engine == "aot" {
+            Tier::Precompiled
+        } else {
+            Tier::Compiled
+        };
+        runners.push(runner(
+            format!("wasmtier {engine}"),
+            tier,
+            &[&format!("--engine={engine}")],
+        ));
+        if *engine == "interp" {
+            runners.push(runner(
+                "wasmtier low-memory".into(),
+                Tier::Interpreter,
+                &["--engine=interp", "--low-memory"],
+            ));
+        }
+    }
+    runners
 }
 
 /// Peers present on this machine; each missing one is reported in `notes`.
@@ -95,12 +140,29 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             // No compilation cache: every run compiles, as ours does.
             prefix: vec!["run".into(), "-C".into(), "cache=n".into()],
             grant_dir: vec!["--dir=.".into()],
-            separator: vec!["--".into()],
+            // wasmtime passes a `--` after the module on to the guest.
+            separator: vec![],
             native: false,
+            precompile: None,
         }),
         None => notes.push(
             "wasmtime not found (cargo install wasmtime-cli --version 48.0.8 --locked)".into(),
         ),
+    }
+    // Ahead of time, against `wasmtier run --engine=aot` (whose cache the
+    // first of the measured runs fills).
+    if let Some(program) = on_path("wasmtime") {
+        runners.push(Runner {
+            name: "wasmtime precompiled".into(),
+            tier: Tier::Precompiled,
+            is_peer: true,
+            program: program.clone(),
+            prefix: vec!["run".into(), "--allow-precompiled".into()],
+            grant_dir: vec!["--dir=.".into()],
+            separator: vec!["--".into()],
+            native: false,
+            precompile: Some(program),
+        });
     }
     // wasmi_cli installs its binary as `wasmi`.
     match on_path("wasmi") {
@@ -113,9 +175,25 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             grant_dir: vec!["--dir=.".into()],
             separator: vec![],
             native: false,
+            precompile: None,
         }),
         None => notes
             .push("wasmi_cli not found (cargo install wasmi_cli --version 2.0.0 --locked)".into()),
+    }
+    // wasm3, built from source; its "simple" WASI preopens the working directory.
+    match on_path("wasm3") {
+        Some(program) => runners.push(Runner {
+            name: "wasm3".into(),
+            tier: Tier::Interpreter,
+            is_peer: true,
+            program,
+            prefix: vec![],
+            grant_dir: vec![],
+            separator: vec![],
+            native: false,
+            precompile: None,
+        }),
+        None => notes.push("wasm3 not found (build it from source and put `wasm3` on PATH)".into()),
     }
     match on_path("node") {
         Some(program) => runners.push(Runner {
@@ -132,6 +210,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             grant_dir: vec![],
             separator: vec![],
             native: false,
+            precompile: None,
         }),
         None => notes.push("node not found".into()),
     }
@@ -144,6 +223,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
         grant_dir: vec![],
         separator: vec![],
         native: true,
+        precompile: None,
     });
     runners
 }
