@@ -159,7 +159,8 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             program: program.clone(),
             prefix: vec!["run".into(), "--allow-precompiled".into()],
             grant_dir: vec!["--dir=.".into()],
-            separator: vec!["--".into()],
+            // As above: no `--` between the module and its arguments.
+            separator: vec![],
             native: false,
             precompile: Some(program),
         });

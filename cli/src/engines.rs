@@ -14,6 +14,9 @@ pub enum EngineChoice {
     /// The Cranelift JIT: compiles to native code first, then runs at native speed.
     #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
     Jit,
+    /// Ahead of time: the JIT's code, compiled once (cached, or by `wasmtier compile`), then mapped from disk.
+    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    Aot,
 }
 
 impl EngineChoice {
@@ -30,6 +33,8 @@ impl EngineChoice {
             Self::Interp => "interp",
             #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
             Self::Jit => "jit",
+            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+            Self::Aot => "aot",
         }
     }
 
@@ -41,6 +46,8 @@ impl EngineChoice {
             Self::Interp => true,
             #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
             Self::Jit => false,
+            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+            Self::Aot => false,
         }
     }
 
@@ -50,6 +57,11 @@ impl EngineChoice {
             Self::Interp => Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
             #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
             Self::Jit => Box::new(wasmtier_engine_jit::JitEngine::new(config)),
+            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+            Self::Aot => Box::new(wasmtier_engine_aot::AotEngine::with_cache(
+                config,
+                crate::compile::CacheOptions::default().mode(),
+            )),
         }
     }
 }

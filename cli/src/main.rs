@@ -1,8 +1,12 @@
 //! `wasmtier`: run, validate and test WebAssembly modules.
 
+mod compile;
 mod engines;
+#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+mod inspect;
 mod run;
 mod values;
+#[cfg(feature = "wast")]
 mod wast;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +17,7 @@ use clap::{Parser, Subcommand};
 use wasmtier_core::{Features, ValidatedModule};
 
 use crate::run::RunArgs;
+#[cfg(feature = "wast")]
 use crate::wast::WastArgs;
 
 #[derive(Parser)]
@@ -26,6 +31,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of `RunArgs` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run a WebAssembly module (binary or text): its `_start`, or `--invoke` an export.
@@ -36,7 +43,14 @@ enum Command {
         file: PathBuf,
     },
     /// Run `.wast` spec scripts and report per-file pass/fail counts.
+    #[cfg(feature = "wast")]
     Wast(WastArgs),
+    /// Compile a module ahead of time into a `.cwasm` artifact for `run`.
+    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    Compile(compile::CompileArgs),
+    /// Describe a `.cwasm` artifact: its header, functions and sizes.
+    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    Inspect(inspect::InspectArgs),
 }
 
 /// Exit status for a trap, as for a process killed by SIGABRT.
@@ -59,7 +73,12 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { file } => validate(&file).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "wast")]
         Command::Wast(args) => wast::wast(args),
+        #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+        Command::Compile(args) => compile::compile(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+        Command::Inspect(args) => inspect::inspect(args).map(|()| ExitCode::SUCCESS),
     };
     outcome.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -11,7 +11,7 @@ use wasmtier_core::{CallError, EngineConfig, Features, LinkError, Store, Trap, T
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
 use crate::engines::EngineChoice;
-use crate::{TRAP_EXIT_STATUS, load_module, values};
+use crate::{TRAP_EXIT_STATUS, values};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -31,8 +31,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_memory: Option<u64>,
     /// Cap on the guest's value stack (bytes; K, M, G suffixes allowed).
+    /// Recursion past it traps with "call stack exhausted".
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_stack: Option<u64>,
+    /// Stop the guest with a trap once this much wall-clock time has passed
+    /// (`500ms`, `2s`, `1m`; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Cap on the number of elements of each table; `table.grow` beyond it
+    /// returns -1.
+    #[arg(long, value_name = "N")]
+    max_table_elements: Option<u64>,
     /// Small-footprint mode for tiny devices (interpreter only): functions
     /// are translated on first call, stacks start small and are capped at
     /// 64 KiB unless --max-stack says otherwise.
@@ -52,7 +61,15 @@ pub struct RunArgs {
     /// Pass the whole host environment to the guest.
     #[arg(long)]
     inherit_env: bool,
-    /// The module: `.wasm` or `.wat`.
+    /// Where `--engine aot` keeps compiled modules [default:
+    /// `$XDG_CACHE_HOME/wasmtier/aot`, else `~/.cache/wasmtier/aot`].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// With `--engine aot`: compile afresh and keep nothing.
+    #[arg(long)]
+    no_cache: bool,
+    /// The module: `.wasm`, `.wat`, or a `.cwasm` artifact from `wasmtier
+    /// compile` (detected by its contents; runs on the aot engine).
     file: PathBuf,
     /// Arguments for the program (after `--` if they start with `-`), or
     /// for the `--invoke`d function.
@@ -73,6 +90,25 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(multiplier))
         .ok_or_else(|| format!("`{text}` is not a size (examples: 65536, 64K, 16M, 1G)"))
+}
+
+/// Parses `250ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("`{text}` is not a duration (examples: 500ms, 2s, 1m)");
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| invalid())?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(invalid()),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
 }
 
 fn split_dir(spec: &str, read_only: bool) -> Preopen {
@@ -96,6 +132,8 @@ impl RunArgs {
             max_stack: self
                 .max_stack
                 .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+            timeout: self.timeout,
+            max_table_elements: self.max_table_elements,
             low_memory: self.low_memory,
         }
     }
@@ -159,14 +197,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         );
     }
     let config = args.engine_config();
-    let module = Arc::new(load_module(&args.file, config.features)?);
+    let cache = crate::compile::CacheOptions {
+        dir: args.cache_dir.clone(),
+        disabled: args.no_cache,
+    };
+    let (engine, compiled) = crate::compile::prepare(
+        &args.file,
+        engine_choice,
+        args.engine.is_some(),
+        config,
+        &cache,
+    )?;
+    let module = compiled.module().clone();
     let wasi = WasiState::new(&args.wasi_config()?)?;
     let uses_wasi = module.imports_from(wasmtier_wasi::MODULE);
     if uses_wasi && module.export("memory").is_none() {
         bail!("the module imports WASI functions but exports no memory named `memory`");
     }
-    let engine = engine_choice.create(config);
-    let compiled = engine.compile(module.clone())?;
     let mut store = engine.new_store(Box::new(wasi));
     if uses_wasi {
         wasmtier_wasi::define_imports(store.as_mut())?;
@@ -236,6 +283,17 @@ mod tests {
         assert_eq!(parse_size("1G"), Ok(1 << 30));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
     }
 
     #[test]

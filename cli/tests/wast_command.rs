@@ -1,5 +1,7 @@
 //! `wasmtier wast`: per-file counts and a failing exit status on any failure.
 
+#![cfg(feature = "wast")]
+
 mod common;
 
 use common::{ENGINES, s, wasmtier};

@@ -9,6 +9,7 @@ use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::{CallError, LinkError};
 use crate::features::Features;
@@ -63,8 +64,34 @@ pub struct EngineConfig {
     pub max_memory: Option<u64>,
     /// Cap on the guest's call stack, in bytes of engine stack.
     pub max_stack: Option<usize>,
+    /// Wall-clock budget of each store, counted from its creation: once it
+    /// has passed, running Wasm stops with [`TrapCode::Interrupted`]. Like
+    /// fuel it is per store, not per call. `None` costs nothing at run time.
+    ///
+    /// [`TrapCode::Interrupted`]: crate::TrapCode::Interrupted
+    pub timeout: Option<Duration>,
+    /// Cap on the number of elements of each table; `table.grow` beyond it
+    /// fails (-1), and a module whose tables start larger fails to
+    /// instantiate.
+    pub max_table_elements: Option<u64>,
     /// Favour a small footprint over speed (lazy translation, small stacks).
     pub low_memory: bool,
+}
+
+impl EngineConfig {
+    /// Refuses a module validated with proposals this configuration does not
+    /// enable: an engine must never run code it was not set up to run.
+    pub fn check_features_of(&self, module: &ValidatedModule) -> Result<(), LinkError> {
+        let wanted = module.features().to_wasmparser();
+        if self.features.to_wasmparser().contains(wanted) {
+            return Ok(());
+        }
+        Err(LinkError::Engine(format!(
+            "module was validated with features {:?}, but this engine was configured for {:?}",
+            module.features().enabled_names(),
+            self.features.enabled_names()
+        )))
+    }
 }
 
 /// An engine's compiled form of a module, ready to instantiate in any store
@@ -108,6 +135,13 @@ pub trait Store {
     ) -> Result<Vec<Val>, CallError>;
     /// The current value of an exported global.
     fn global(&mut self, instance: InstanceId, export: &str) -> Result<Val, CallError>;
+    /// A copy of the current contents of an exported memory (for tools and
+    /// the differential tests). Engines that cannot show it report the
+    /// export as missing.
+    fn memory_data(&mut self, instance: InstanceId, export: &str) -> Result<Vec<u8>, CallError> {
+        let _ = instance;
+        Err(CallError::NoSuchExport(export.to_string()))
+    }
     fn state_mut(&mut self) -> &mut (dyn Any + Send);
 }
 

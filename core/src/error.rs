@@ -10,6 +10,10 @@ pub enum LoadError {
     /// The bytes are not a valid module; `offset` is where the problem is.
     #[error("invalid module at byte offset {offset:#x}: {message}")]
     Invalid { offset: usize, message: String },
+    /// The module is larger than a [`LoadLimits`](crate::LoadLimits) cap
+    /// allows; `offset` is where the loader noticed.
+    #[error("module refused at byte offset {offset:#x}: {message}")]
+    LimitExceeded { offset: usize, message: String },
     /// WebAssembly text that does not parse.
     #[error("invalid WebAssembly text: {0}")]
     Text(String),
@@ -21,7 +25,7 @@ pub enum LoadError {
 impl LoadError {
     pub fn offset(&self) -> Option<usize> {
         match self {
-            Self::Invalid { offset, .. } => Some(*offset),
+            Self::Invalid { offset, .. } | Self::LimitExceeded { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -29,9 +33,10 @@ impl LoadError {
     /// The message without its offset prefix (what spec scripts compare).
     pub fn message(&self) -> &str {
         match self {
-            Self::Invalid { message, .. } | Self::Text(message) | Self::Unsupported(message) => {
-                message
-            }
+            Self::Invalid { message, .. }
+            | Self::LimitExceeded { message, .. }
+            | Self::Text(message)
+            | Self::Unsupported(message) => message,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod features;
 pub mod host;
+pub mod limits;
 pub mod module;
 pub mod trap;
 pub mod types;
@@ -22,6 +23,7 @@ pub use engine::{
 pub use error::{CallError, LinkError, LoadError};
 pub use features::Features;
 pub use host::{HostContext, HostFn, HostFunc, HostItem};
+pub use limits::LoadLimits;
 pub use module::{
     DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, ValidatedModule,
 };

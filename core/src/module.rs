@@ -11,6 +11,7 @@ use wasmparser::{
 
 use crate::error::LoadError;
 use crate::features::Features;
+use crate::limits::{LimitCheck, LoadLimits};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
@@ -112,8 +113,21 @@ impl ValidatedModule {
         Self::new(&binary, features)
     }
 
-    /// Decodes and validates `bytes` in one pass.
+    /// Decodes and validates `bytes` in one pass, within the default
+    /// [`LoadLimits`].
     pub fn new(bytes: &[u8], features: Features) -> Result<Self, LoadError> {
+        Self::with_limits(bytes, features, &LoadLimits::default())
+    }
+
+    /// Like [`new`](Self::new), refusing modules over `limits` before
+    /// validating the part that exceeds them.
+    pub fn with_limits(
+        bytes: &[u8],
+        features: Features,
+        limits: &LoadLimits,
+    ) -> Result<Self, LoadError> {
+        LimitCheck::check_size(limits, bytes)?;
+        let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
         let mut module = Self::empty(bytes.into(), features);
         let mut allocations = Default::default();
@@ -128,6 +142,7 @@ impl ValidatedModule {
                 }
                 saw_header = true;
             }
+            check.check(limits, &payload)?;
             match validator.payload(&payload)? {
                 ValidPayload::Func(func, body) => {
                     let mut func_validator = func.into_validator(allocations);
@@ -148,6 +163,19 @@ impl ValidatedModule {
                 offset: 0,
                 message: "empty input".into(),
             });
+        }
+        Ok(module)
+    }
+
+    /// Decodes `bytes` without validating them again: for a module this
+    /// build already validated with `features`, whose bytes come back
+    /// integrity-checked (the AOT tier's artifacts embed the module under a
+    /// checksum). Function bodies are only skipped over, so the cost grows
+    /// with the number of declarations, not with the size of the code.
+    pub fn from_prevalidated(bytes: &[u8], features: Features) -> Result<Self, LoadError> {
+        let mut module = Self::empty(bytes.into(), features);
+        for payload in Parser::new(0).parse_all(bytes) {
+            module.record(payload?)?;
         }
         Ok(module)
     }

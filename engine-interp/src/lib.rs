@@ -6,6 +6,7 @@
 //! unchecked (see `RATIONALE.md` for the measured saving).
 
 mod convert;
+mod deadline;
 mod store;
 
 use std::any::Any;
@@ -38,7 +39,14 @@ impl InterpEngine {
             .wasm_wide_arithmetic(features.wide_arithmetic)
             .wasm_simd(true)
             .wasm_relaxed_simd(features.relaxed_simd)
-            .consume_fuel(config.fuel.is_some());
+            // A deadline is enforced through fuel slices (see `deadline.rs`).
+            .consume_fuel(config.fuel.is_some() || config.timeout.is_some());
+        if config.timeout.is_some() {
+            // Calls run in fuel slices, and wasmi cannot pause a call that
+            // runs out of fuel while translating a function lazily: translate
+            // everything up front (see `deadline.rs`).
+            wasmi_config.compilation_mode(wasmi::CompilationMode::Eager);
+        }
         if config.low_memory {
             // Translate a function only when it is first called, keep one
             // cached stack, and start the value stack small.
@@ -85,14 +93,7 @@ impl Engine for InterpEngine {
     }
 
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
-        let wanted = module.features().to_wasmparser();
-        if !self.config.features.to_wasmparser().contains(wanted) {
-            return Err(LinkError::Engine(format!(
-                "module was validated with features {:?}, but this engine was configured for {:?}",
-                module.features().enabled_names(),
-                self.config.features.enabled_names()
-            )));
-        }
+        self.config.check_features_of(&module)?;
         // SAFETY: `ValidatedModule` can only be built by the core loader,
         // which validated these exact bytes with a feature set the check above
         // proved is enabled in this engine. That is wasmi's precondition for

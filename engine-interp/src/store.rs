@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::time::Instant;
 
 use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
 use wasmtier_core::{
@@ -13,6 +14,7 @@ use wasmtier_core::{
 
 use crate::InterpModule;
 use crate::convert;
+use crate::deadline::{self, Deadline, Outcome};
 
 /// What wasmi's store carries for us.
 struct StoreData {
@@ -39,6 +41,8 @@ pub struct InterpStore {
     instances: Vec<wasmi::Instance>,
     definitions: HashMap<(String, String), Extern>,
     registered: HashMap<String, wasmi::Instance>,
+    /// Set when the engine has a timeout: calls then run in fuel slices.
+    deadline: Option<Deadline>,
 }
 
 impl InterpStore {
@@ -51,6 +55,9 @@ impl InterpStore {
         if let Some(max) = config.max_memory {
             limits = limits.memory_size(usize::try_from(max).unwrap_or(usize::MAX));
         }
+        if let Some(max) = config.max_table_elements {
+            limits = limits.table_elements(usize::try_from(max).unwrap_or(usize::MAX));
+        }
         let data = StoreData {
             state,
             limits: limits.build(),
@@ -58,7 +65,15 @@ impl InterpStore {
         };
         let mut store = wasmi::Store::new(engine, data);
         store.limiter(|data| &mut data.limits);
-        if let Some(fuel) = config.fuel {
+        let deadline = config.timeout.map(|timeout| Deadline {
+            at: Instant::now() + timeout,
+            fuel_left: config.fuel,
+        });
+        // With a deadline, fuel is set per call (in slices); without one the
+        // user's budget goes to wasmi once and carries over between calls.
+        if deadline.is_none()
+            && let Some(fuel) = config.fuel
+        {
             store
                 .set_fuel(fuel)
                 .expect("fuel metering is enabled whenever a fuel amount is configured");
@@ -68,6 +83,7 @@ impl InterpStore {
             instances: Vec::new(),
             definitions: HashMap::new(),
             registered: HashMap::new(),
+            deadline,
         }
     }
 
@@ -203,8 +219,19 @@ impl Store for InterpStore {
             Extern::Memory(_) => 2,
             Extern::Global(_) => 3,
         });
-        let instance = wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs)
-            .map_err(instantiation_error)?;
+        // wasmi runs the start function without a resumable handle, so under
+        // a deadline it gets the whole remaining fuel budget instead of a
+        // slice: only `--fuel` bounds a start function on this engine.
+        if let Some(deadline) = &self.deadline {
+            self.store
+                .set_fuel(deadline.unpausable_budget())
+                .expect("fuel metering is enabled whenever a deadline is configured");
+        }
+        let instance = wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs);
+        if let Some(deadline) = &mut self.deadline {
+            deadline.after_unpausable(self.store.get_fuel().unwrap_or(0));
+        }
+        let instance = instance.map_err(instantiation_error)?;
         self.instances.push(instance);
         Ok(InstanceId(self.instances.len() - 1))
     }
@@ -234,8 +261,18 @@ impl Store for InterpStore {
             .iter()
             .map(|t| wasmi::Val::default_for_ty(convert::val_type(*t)))
             .collect();
-        func.call(&mut self.store, &params, &mut results)
-            .map_err(|e| CallError::Trap(to_trap(e)))?;
+        match &mut self.deadline {
+            None => func
+                .call(&mut self.store, &params, &mut results)
+                .map_err(|e| CallError::Trap(to_trap(e)))?,
+            Some(deadline) => {
+                match deadline::call(&mut self.store, deadline, func, &params, &mut results) {
+                    Outcome::Finished => {}
+                    Outcome::Error(e) => return Err(CallError::Trap(to_trap(e))),
+                    Outcome::Stopped(trap) => return Err(CallError::Trap(trap)),
+                }
+            }
+        }
         Ok(results.iter().map(|r| to_val(&mut self.store, r)).collect())
     }
 
@@ -249,6 +286,18 @@ impl Store for InterpStore {
                 name: export.to_string(),
                 kind: extern_kind_name(&other),
                 wanted: "global",
+            }),
+            None => Err(CallError::NoSuchExport(export.to_string())),
+        }
+    }
+
+    fn memory_data(&mut self, instance: InstanceId, export: &str) -> Result<Vec<u8>, CallError> {
+        match self.instance(instance).get_export(&self.store, export) {
+            Some(Extern::Memory(memory)) => Ok(memory.data(&self.store).to_vec()),
+            Some(other) => Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: extern_kind_name(&other),
+                wanted: "memory",
             }),
             None => Err(CallError::NoSuchExport(export.to_string())),
         }

@@ -1,32 +1,19 @@
-//! One module's machine code in one mapping: written while read+write, then
-//! switched to read+execute before anything runs. The AOT tier is meant to
-//! load its artifacts through this same type.
+//! One module's machine code in one mapping, made read+execute before
+//! anything runs. Fresh code (the JIT) and code mapped from an artifact
+//! file (the AOT tier) both end up as a [`CodeMemory`]: the same type, the
+//! same publishing step, the same lookups afterwards.
 
-use std::ptr::NonNull;
+use std::fs::File;
 
-/// Page-aligned executable memory holding a module's code.
+use memmap2::{Mmap, MmapMut, MmapOptions};
+
+/// Page-aligned read+execute memory holding a module's code.
 #[derive(Debug)]
 pub struct CodeMemory {
-    ptr: NonNull<u8>,
-    /// Mapped bytes (a whole number of pages, at least one).
-    mapped: usize,
-    /// Bytes of code.
+    /// Read+execute; at least one page.
+    map: Mmap,
+    /// Bytes of code at the start of the mapping.
     len: usize,
-}
-
-// SAFETY: after `publish` the mapping is immutable (read+execute) and owned
-// by this value alone; sharing or sending the address is sound.
-unsafe impl Send for CodeMemory {}
-// SAFETY: as above, `&CodeMemory` only allows reading immutable bytes.
-unsafe impl Sync for CodeMemory {}
-
-/// A relocation to apply before publishing: write `target - site + addend`
-/// as a 32-bit little-endian value at `site` (x86-64 PC-relative call).
-#[derive(Debug, Clone, Copy)]
-pub struct PcRel32 {
-    pub site: usize,
-    pub target: usize,
-    pub addend: i64,
 }
 
 pub fn page_size() -> usize {
@@ -36,78 +23,59 @@ pub fn page_size() -> usize {
 }
 
 impl CodeMemory {
-    /// Maps `code`, patches `relocs` (offsets into `code`), and makes the
-    /// result read+execute.
-    pub fn new(code: &[u8], relocs: &[PcRel32]) -> Result<Self, String> {
-        let page = page_size();
-        let mapped = code.len().max(1).div_ceil(page) * page;
-        // SAFETY: an anonymous private mapping at an address of the kernel's
-        // choosing touches no existing memory.
-        let raw = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapped,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if raw == libc::MAP_FAILED {
-            return Err(format!(
-                "cannot map {mapped} bytes for code: {}",
-                std::io::Error::last_os_error()
-            ));
+    /// Copies finished code (relocations already applied) into a fresh
+    /// anonymous mapping and makes it read+execute.
+    pub fn new(code: &[u8]) -> Result<Self, String> {
+        let mut map = MmapMut::map_anon(code.len().max(1))
+            .map_err(|e| format!("cannot map {} bytes for code: {e}", code.len()))?;
+        map[..code.len()].copy_from_slice(code);
+        Self::publish(map, code.len())
+    }
+
+    /// Maps `len` bytes of code at `offset` (a multiple of the page size)
+    /// of `file`, privately (copy-on-write: the file is never modified),
+    /// and makes them read+execute without copying.
+    ///
+    /// The caller has verified the bytes: this makes them executable.
+    pub fn map_file(file: &File, offset: u64, len: usize) -> Result<Self, String> {
+        if !offset.is_multiple_of(page_size() as u64) {
+            return Err(format!("code offset {offset} is not page-aligned"));
         }
-        let ptr = NonNull::new(raw.cast::<u8>()).ok_or("mmap returned null")?;
-        let memory = Self {
-            ptr,
-            mapped,
-            len: code.len(),
-        };
-        // SAFETY: the mapping is `mapped >= code.len()` bytes, writable, and
-        // exclusively ours until published.
-        let bytes = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), mapped) };
-        bytes[..code.len()].copy_from_slice(code);
-        for reloc in relocs {
-            let value = reloc.target as i64 - reloc.site as i64 + reloc.addend;
-            let value = i32::try_from(value).map_err(|_| "relocation out of range")?;
-            let site = bytes
-                .get_mut(reloc.site..reloc.site + 4)
-                .ok_or("relocation outside the code")?;
-            site.copy_from_slice(&value.to_le_bytes());
+        // SAFETY: a private (copy-on-write) mapping: writes would never
+        // reach the file, and none are made before it becomes read+execute; and a concurrent truncation of the file
+        // can only fault inside generated code (reported as a crash of
+        // this process, never as memory unsafety in Rust code), because
+        // Rust code only reads the mapping through `base`/`range`.
+        let map = unsafe {
+            MmapOptions::new()
+                .offset(offset)
+                .len(len.max(1))
+                .map_copy(file)
         }
-        // SAFETY: changes the protection of our own mapping only; no
-        // reference into it is used for writing after this point.
-        let rc = unsafe { libc::mprotect(raw, mapped, libc::PROT_READ | libc::PROT_EXEC) };
-        if rc != 0 {
-            return Err(format!(
-                "cannot make code executable: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(memory)
+        .map_err(|e| format!("cannot map code from the artifact: {e}"))?;
+        Self::publish(map, len)
+    }
+
+    fn publish(map: MmapMut, len: usize) -> Result<Self, String> {
+        let map = map
+            .make_exec()
+            .map_err(|e| format!("cannot make code executable: {e}"))?;
+        Ok(Self { map, len })
     }
 
     /// Address of the first byte of code.
     pub fn base(&self) -> usize {
-        self.ptr.as_ptr() as usize
+        self.map.as_ptr() as usize
     }
 
     /// The address range the code occupies.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.base()..self.base() + self.len
     }
-}
 
-impl Drop for CodeMemory {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`; no code in it
-        // can be running because every instance using it keeps an `Arc` of
-        // the module alive for as long as its store lives.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr().cast(), self.mapped);
-        }
+    /// The code bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map[..self.len]
     }
 }
 
@@ -116,20 +84,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn relocations_are_pc_relative() {
-        let code = [0u8; 16];
-        let memory = CodeMemory::new(
-            &code,
-            &[PcRel32 {
-                site: 4,
-                target: 12,
-                addend: -4,
-            }],
-        )
-        .unwrap();
-        // SAFETY: the mapping is readable and 16 bytes long.
-        let bytes = unsafe { std::slice::from_raw_parts(memory.base() as *const u8, 16) };
-        assert_eq!(i32::from_le_bytes(bytes[4..8].try_into().unwrap()), 4);
+    fn fresh_code_is_copied_and_published() {
+        let code = [0xc3u8; 16];
+        let memory = CodeMemory::new(&code).unwrap();
+        assert_eq!(memory.bytes(), &code);
         assert_eq!(memory.range().len(), 16);
+        assert!(memory.base().is_multiple_of(page_size()));
+    }
+
+    #[test]
+    fn file_code_is_mapped_in_place() {
+        use std::io::Write;
+        let page = page_size();
+        let mut file = tempfile_in_target();
+        let mut bytes = vec![0u8; page];
+        bytes.extend_from_slice(&[0xc3; 32]);
+        file.write_all(&bytes).unwrap();
+        let memory = CodeMemory::map_file(&file, page as u64, 32).unwrap();
+        assert_eq!(memory.bytes(), &[0xc3; 32]);
+        assert!(CodeMemory::map_file(&file, 1, 32).is_err());
+    }
+
+    fn tempfile_in_target() -> File {
+        let path = std::env::temp_dir().join(format!(
+            "wasmtier-code-memory-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
     }
 }

@@ -1,6 +1,8 @@
 //! Compiling a whole module: every defined function, an entry trampoline
-//! and a host adapter per signature, laid out in one `CodeMemory` with
-//! calls between functions patched and every trap site recorded.
+//! and a host adapter per signature, laid out in one buffer with calls
+//! between functions patched and every trap site recorded. The finished
+//! image goes into a `CodeMemory` here (JIT) or into an artifact file
+//! (AOT, which maps it back into a `CodeMemory`).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -12,9 +14,9 @@ use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
-use wasmtier_core::{EngineConfig, TrapCode, ValidatedModule};
+use wasmtier_core::{EngineConfig, ValidatedModule};
 
-use crate::code_memory::{CodeMemory, PcRel32};
+use crate::code_memory::CodeMemory;
 use crate::module_info::ModuleInfo;
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::translate_function;
@@ -25,6 +27,13 @@ const FUNCTION_ALIGNMENT: usize = 16;
 
 /// The host's instruction set with the flags every tier shares.
 pub fn host_isa() -> Result<OwnedTargetIsa, String> {
+    target_isa(None)
+}
+
+/// The instruction set for `triple` (the host's, with the host CPU's
+/// features, when `None`; the triple's baseline features otherwise) with
+/// the flags every tier shares.
+pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
         flags
@@ -45,7 +54,16 @@ pub fn host_isa() -> Result<OwnedTargetIsa, String> {
             "false"
         },
     )?;
-    let builder = cranelift_native::builder().map_err(|e| e.to_string())?;
+    let builder = match triple {
+        None => cranelift_native::builder().map_err(|e| e.to_string())?,
+        Some(name) => {
+            let triple: target_lexicon::Triple = name
+                .parse()
+                .map_err(|e| format!("unknown target `{name}`: {e}"))?;
+            cranelift_codegen::isa::lookup(triple)
+                .map_err(|e| format!("cannot compile for `{name}`: {e}"))?
+        }
+    };
     builder
         .finish(settings::Flags::new(flags))
         .map_err(|e| e.to_string())
@@ -63,13 +81,125 @@ pub struct CompiledCode {
     pub traps: TrapTable,
 }
 
+/// Everything about a module's code except the bytes: what an artifact
+/// stores next to them. Offsets are relative to the code base.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodeLayout {
+    /// Code range of each defined function.
+    pub functions: Vec<Range<u32>>,
+    /// Entry trampoline offset per type index.
+    pub entry_trampolines: Vec<u32>,
+    /// Host adapter offset per type index.
+    pub host_adapters: Vec<u32>,
+    /// `(offset, raw Cranelift trap code)`, sorted by offset.
+    pub traps: Vec<(u32, u8)>,
+}
+
+/// A module's finished code: position-independent bytes (calls within the
+/// module already patched) and their layout.
+pub struct CodeImage {
+    pub code: Vec<u8>,
+    pub layout: CodeLayout,
+}
+
+impl CompiledCode {
+    /// Puts `layout` over code already in `memory`, checking that every
+    /// offset lies inside the code and every trap code is one we emit.
+    pub fn new(
+        memory: CodeMemory,
+        layout: &CodeLayout,
+        module: &ValidatedModule,
+    ) -> Result<Self, String> {
+        let len = memory.range().len();
+        let inside = |offset: u32| (offset as usize) < len;
+        if layout.functions.len() != module.func_bodies.len()
+            || layout.entry_trampolines.len() != module.types.len()
+            || layout.host_adapters.len() != module.types.len()
+        {
+            return Err("code layout does not match the module".into());
+        }
+        let functions_ok = layout
+            .functions
+            .iter()
+            .all(|r| r.start <= r.end && r.end as usize <= len)
+            && layout.functions.windows(2).all(|w| w[0].end <= w[1].start);
+        let offsets_ok = layout
+            .entry_trampolines
+            .iter()
+            .chain(&layout.host_adapters)
+            .all(|&o| inside(o));
+        if !functions_ok || !offsets_ok {
+            return Err("code layout points outside the code".into());
+        }
+        let traps = layout
+            .traps
+            .iter()
+            .map(|&(offset, raw)| {
+                let code = traps::from_raw(raw).ok_or("unknown trap code in the trap table")?;
+                inside(offset)
+                    .then_some((offset, code))
+                    .ok_or("trap table points outside the code")
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            memory,
+            functions: layout.functions.clone(),
+            entry_trampolines: layout.entry_trampolines.clone(),
+            host_adapters: layout.host_adapters.clone(),
+            traps: TrapTable::new(traps),
+        })
+    }
+}
+
+/// How a call site inside the module is patched once its callee is placed.
+#[derive(Debug, Clone, Copy)]
+enum CallReloc {
+    /// x86-64: a 32-bit little-endian `target - site + addend`.
+    PcRel32,
+    /// aarch64 `bl`: `(target - site + addend) / 4` in the low 26 bits.
+    Arm64Call,
+}
+
+impl CallReloc {
+    fn of(kind: Reloc) -> Option<Self> {
+        match kind {
+            Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => Some(Self::PcRel32),
+            Reloc::Arm64Call => Some(Self::Arm64Call),
+            _ => None,
+        }
+    }
+
+    fn apply(self, code: &mut [u8], site: usize, target: usize, addend: i64) -> Result<(), String> {
+        let delta = target as i64 - site as i64 + addend;
+        let bytes: &mut [u8; 4] = code
+            .get_mut(site..site + 4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or("relocation outside the code")?;
+        match self {
+            Self::PcRel32 => {
+                let value = i32::try_from(delta).map_err(|_| "relocation out of range")?;
+                *bytes = value.to_le_bytes();
+            }
+            Self::Arm64Call => {
+                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                    return Err("relocation out of range".into());
+                }
+                let insn = u32::from_le_bytes(*bytes);
+                let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
+                *bytes = ((insn & !0x03ff_ffff) | imm).to_le_bytes();
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One function's machine code before it is placed.
 struct FunctionCode {
     bytes: Vec<u8>,
-    /// `(offset, trap)` relative to the function.
-    traps: Vec<(u32, TrapCode)>,
-    /// `(offset, callee function index, addend)` of PC-relative calls.
-    calls: Vec<(u32, u32, i64)>,
+    /// `(offset, raw Cranelift trap code)` relative to the function.
+    traps: Vec<(u32, u8)>,
+    /// `(offset, callee function index, addend, kind)` of calls.
+    calls: Vec<(u32, u32, i64, CallReloc)>,
 }
 
 fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode, String> {
@@ -82,15 +212,15 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
         .buffer
         .traps()
         .iter()
-        .map(|trap| (trap.offset, traps::to_wasm(trap.code)))
+        .map(|trap| (trap.offset, trap.code.as_raw().get()))
         .collect();
     let relocs = compiled.buffer.relocs().to_vec();
     let bytes = compiled.code_buffer().to_vec();
     let mut calls = Vec::new();
     for reloc in relocs {
-        if !matches!(reloc.kind, Reloc::X86CallPCRel4 | Reloc::X86PCRel4) {
+        let Some(kind) = CallReloc::of(reloc.kind) else {
             return Err(format!("{name}: unsupported relocation {:?}", reloc.kind));
-        }
+        };
         let FinalizedRelocTarget::ExternalName(ExternalName::User(r)) = reloc.target else {
             return Err(format!(
                 "{name}: unsupported relocation target {:?}",
@@ -98,7 +228,7 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
             ));
         };
         let UserExternalName { index, .. } = context.func.params.user_named_funcs()[r];
-        calls.push((reloc.offset, index, reloc.addend));
+        calls.push((reloc.offset, index, reloc.addend, kind));
     }
     Ok(FunctionCode {
         bytes,
@@ -160,9 +290,9 @@ fn compile_defined(
 #[derive(Default)]
 struct Layout {
     code: Vec<u8>,
-    /// `(site, callee function index, addend)`.
-    relocs: Vec<(usize, u32, i64)>,
-    traps: Vec<(u32, TrapCode)>,
+    /// `(site, callee function index, addend, kind)`.
+    relocs: Vec<(usize, u32, i64, CallReloc)>,
+    traps: Vec<(u32, u8)>,
 }
 
 impl Layout {
@@ -184,21 +314,24 @@ impl Layout {
             function
                 .calls
                 .iter()
-                .map(|&(offset, callee, addend)| (start + offset as usize, callee, addend)),
+                .map(|&(offset, callee, addend, kind)| {
+                    (start + offset as usize, callee, addend, kind)
+                }),
         );
         Ok(base..end)
     }
 }
 
-pub fn compile_module(
+/// Compiles `module` into position-independent code and its layout.
+pub fn compile_image(
     isa: &dyn TargetIsa,
-    module: &Arc<ValidatedModule>,
+    info: &ModuleInfo,
     config: &EngineConfig,
-) -> Result<(ModuleInfo, CompiledCode), String> {
-    let info = ModuleInfo::new(module.clone(), config)?;
+) -> Result<CodeImage, String> {
+    let module = &info.module;
     let mut layout = Layout::default();
     let mut functions = Vec::with_capacity(module.func_bodies.len());
-    for function in compile_defined(isa, &info, config)? {
+    for function in compile_defined(isa, info, config)? {
         functions.push(layout.place(function)?);
     }
     let mut builder_context = FunctionBuilderContext::new();
@@ -211,29 +344,34 @@ pub fn compile_module(
         let adapter = host_adapter(ty, type_index as u32, &mut builder_context, frontend);
         host_adapters.push(layout.place(compile_function(isa, adapter)?)?.start);
     }
-    let relocs = layout
-        .relocs
-        .iter()
-        .map(|&(site, func, addend)| {
-            let defined = func
-                .checked_sub(module.num_imported_funcs)
-                .ok_or("direct call to an imported function")?;
-            Ok(PcRel32 {
-                site,
-                target: functions[defined as usize].start as usize,
-                addend,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let memory = CodeMemory::new(&layout.code, &relocs)?;
-    Ok((
-        info,
-        CompiledCode {
-            memory,
+    for &(site, func, addend, kind) in &layout.relocs {
+        let defined = func
+            .checked_sub(module.num_imported_funcs)
+            .ok_or("direct call to an imported function")?;
+        let target = functions[defined as usize].start as usize;
+        kind.apply(&mut layout.code, site, target, addend)?;
+    }
+    let mut traps = layout.traps;
+    traps.sort_unstable_by_key(|t| t.0);
+    Ok(CodeImage {
+        code: layout.code,
+        layout: CodeLayout {
             functions,
             entry_trampolines,
             host_adapters,
-            traps: TrapTable::new(layout.traps),
+            traps,
         },
-    ))
+    })
+}
+
+pub fn compile_module(
+    isa: &dyn TargetIsa,
+    module: &Arc<ValidatedModule>,
+    config: &EngineConfig,
+) -> Result<(ModuleInfo, CompiledCode), String> {
+    let info = ModuleInfo::new(module.clone(), config)?;
+    let image = compile_image(isa, &info, config)?;
+    let memory = CodeMemory::new(&image.code)?;
+    let code = CompiledCode::new(memory, &image.layout, module)?;
+    Ok((info, code))
 }

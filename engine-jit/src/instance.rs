@@ -99,6 +99,7 @@ impl Instance {
         store: *mut VMStoreContext,
         created: &mut Created,
         max_memory: Option<u64>,
+        max_table_elements: Option<u64>,
     ) -> Result<Box<Self>, LinkError> {
         let info = &module.info;
         let wasm = &*info.module;
@@ -153,7 +154,9 @@ impl Instance {
             created.memories.push(memory);
         }
         for ty in &wasm.tables {
-            let table = Box::into_raw(Table::new(*ty, 0).map_err(LinkError::ResourceLimit)?);
+            let table = Box::into_raw(
+                Table::new(*ty, 0, max_table_elements).map_err(LinkError::ResourceLimit)?,
+            );
             tables.push(table.cast::<VMTable>());
             created.tables.push(table);
         }

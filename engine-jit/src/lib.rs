@@ -23,6 +23,7 @@ mod builtins;
 mod code_memory;
 mod compile;
 mod instance;
+mod interrupt;
 mod linear_memory;
 mod module_info;
 mod signals;
@@ -42,6 +43,49 @@ use wasmtier_core::{
 };
 
 pub use store::JitStore;
+
+/// What the AOT tier builds on: the same instruction-set setup, the same
+/// compiler, and the same code-loading path (`CodeMemory`) as the JIT.
+pub mod aot {
+    use std::sync::Arc;
+
+    use cranelift_codegen::isa::TargetIsa;
+    use wasmtier_core::{CompiledModule, EngineConfig, ValidatedModule};
+
+    pub use crate::code_memory::{CodeMemory, page_size};
+    pub use crate::compile::{CodeImage, CodeLayout, host_isa, target_isa};
+
+    use crate::compile::{self, CompiledCode};
+    use crate::module_info::ModuleInfo;
+    use crate::{JitCompiled, JitModule};
+
+    /// Compiles `module` to position-independent code for `isa`.
+    pub fn compile_image(
+        isa: &dyn TargetIsa,
+        module: &Arc<ValidatedModule>,
+        config: &EngineConfig,
+    ) -> Result<CodeImage, String> {
+        let info = ModuleInfo::new(module.clone(), config)?;
+        compile::compile_image(isa, &info, config)
+    }
+
+    /// A module ready to instantiate in a [`crate::JitStore`] from code
+    /// already in `memory` (for example mapped from an artifact) and its
+    /// layout, which is checked against the code and the module.
+    pub fn load(
+        module: Arc<ValidatedModule>,
+        config: &EngineConfig,
+        memory: CodeMemory,
+        layout: &CodeLayout,
+    ) -> Result<Arc<dyn CompiledModule>, String> {
+        let info = ModuleInfo::new(module.clone(), config)?;
+        let code = CompiledCode::new(memory, layout, &module)?;
+        Ok(Arc::new(JitCompiled {
+            module,
+            inner: Arc::new(JitModule { info, code }),
+        }))
+    }
+}
 
 use compile::CompiledCode;
 use module_info::ModuleInfo;
@@ -104,14 +148,7 @@ impl Engine for JitEngine {
     }
 
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
-        let wanted = module.features().to_wasmparser();
-        if !self.config.features.to_wasmparser().contains(wanted) {
-            return Err(LinkError::Engine(format!(
-                "module was validated with features {:?}, but this engine was configured for {:?}",
-                module.features().enabled_names(),
-                self.config.features.enabled_names()
-            )));
-        }
+        self.config.check_features_of(&module)?;
         let isa = self
             .isa
             .as_ref()

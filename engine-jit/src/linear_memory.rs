@@ -196,11 +196,25 @@ pub struct Table {
     pub vm: VMTable,
     pub ty: TableType,
     elements: Vec<u64>,
+    /// Most elements this table may reach: the type's maximum, the
+    /// engine's `max_table_elements` and our own cap, whichever is least.
+    limit: u64,
 }
 
 impl Table {
-    pub fn new(ty: TableType, init: u64) -> Result<Box<Self>, String> {
-        if ty.minimum > MAX_TABLE_ELEMENTS {
+    pub fn new(ty: TableType, init: u64, max_elements: Option<u64>) -> Result<Box<Self>, String> {
+        let index_limit = if ty.table64 {
+            u64::MAX
+        } else {
+            u32::MAX as u64
+        };
+        let limit = ty
+            .maximum
+            .unwrap_or(u64::MAX)
+            .min(MAX_TABLE_ELEMENTS)
+            .min(max_elements.unwrap_or(u64::MAX))
+            .min(index_limit);
+        if ty.minimum > MAX_TABLE_ELEMENTS.min(max_elements.unwrap_or(u64::MAX)) {
             return Err(format!("table of {} elements is too large", ty.minimum));
         }
         let mut table = Box::new(Self {
@@ -210,6 +224,7 @@ impl Table {
             },
             ty,
             elements: vec![init; ty.minimum as usize],
+            limit,
         });
         table.sync();
         Ok(table)
@@ -228,17 +243,7 @@ impl Table {
     pub fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
         let old = self.elements.len() as u64;
         let new = old.checked_add(delta)?;
-        let max = self
-            .ty
-            .maximum
-            .unwrap_or(u64::MAX)
-            .min(MAX_TABLE_ELEMENTS)
-            .min(if self.ty.table64 {
-                u64::MAX
-            } else {
-                u32::MAX as u64
-            });
-        if new > max {
+        if new > self.limit {
             return None;
         }
         self.elements.try_reserve(delta as usize).ok()?;

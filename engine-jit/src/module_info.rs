@@ -73,6 +73,9 @@ pub struct ModuleInfo {
     pub data: Vec<DataSegment>,
     /// Whether generated code meters fuel.
     pub fuel: bool,
+    /// Whether generated code checks the interrupt counter (a timeout is
+    /// configured) at function entry and loop headers.
+    pub interrupts: bool,
 }
 
 impl ModuleInfo {
@@ -124,6 +127,7 @@ impl ModuleInfo {
             elements,
             data,
             fuel: config.fuel.is_some(),
+            interrupts: config.timeout.is_some(),
         })
     }
 }

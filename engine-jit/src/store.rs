@@ -13,6 +13,7 @@ use wasmtier_core::{
 use crate::JitModule;
 use crate::builtins::HostFuncRecord;
 use crate::instance::{Created, Extern, Instance};
+use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::signals::{self, CodeLookup};
 use crate::translate::MemoryStrategy;
@@ -94,6 +95,9 @@ pub struct JitStore {
     definitions: HashMap<(String, String), Extern>,
     registered: HashMap<String, InstanceId>,
     signatures: HashMap<FuncType, u64>,
+    /// The deadline's timer, when the engine has a timeout; generated code
+    /// reads its counter through `VMStoreContext::interrupt`.
+    _interrupt: Option<Interrupt>,
 }
 
 // SAFETY: every raw pointer is owned by the store alone and only used
@@ -102,10 +106,12 @@ unsafe impl Send for JitStore {}
 
 impl JitStore {
     pub(crate) fn new(config: &EngineConfig, state: Box<dyn Any + Send>) -> Self {
+        let interrupt = config.timeout.map(Interrupt::start);
         let vm = VMStoreContext {
             fuel: config
                 .fuel
                 .map_or(i64::MAX, |fuel| i64::try_from(fuel).unwrap_or(i64::MAX)),
+            interrupt: interrupt.as_ref().map_or(0, Interrupt::address),
             ..VMStoreContext::default()
         };
         let runtime = Box::into_raw(Box::new(StoreRuntime {
@@ -125,6 +131,7 @@ impl JitStore {
             definitions: HashMap::new(),
             registered: HashMap::new(),
             signatures: HashMap::new(),
+            _interrupt: interrupt,
         }
     }
 
@@ -259,6 +266,7 @@ impl JitStore {
             self.runtime.cast(),
             &mut created,
             self.config.max_memory,
+            self.config.max_table_elements,
         );
         self.memories.extend(created.memories);
         self.tables.extend(created.tables);
@@ -312,7 +320,10 @@ impl Store for JitStore {
                 Extern::Global { global, ty }
             }
             HostItem::Table(ty) => {
-                let table = Box::into_raw(Table::new(ty, 0).map_err(LinkError::ResourceLimit)?);
+                let table = Box::into_raw(
+                    Table::new(ty, 0, self.config.max_table_elements)
+                        .map_err(LinkError::ResourceLimit)?,
+                );
                 self.tables.push(table);
                 Extern::Table(table)
             }
@@ -399,6 +410,21 @@ impl Store for JitStore {
         // SAFETY: globals live as long as the store.
         let bits = unsafe { (*instance.global(e.index)).bits() };
         Ok(from_raw(ty, bits))
+    }
+
+    fn memory_data(&mut self, instance: InstanceId, export: &str) -> Result<Vec<u8>, CallError> {
+        let e = self.export(instance, export)?;
+        if e.kind != ExternKind::Memory {
+            return Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: e.kind.name(),
+                wanted: "memory",
+            });
+        }
+        // SAFETY: memories live as long as the store, and no Wasm runs
+        // during `&mut self`.
+        let memory = unsafe { &mut *self.instance(instance).memory(e.index) };
+        Ok(memory.bytes_mut().to_vec())
     }
 
     fn state_mut(&mut self) -> &mut (dyn Any + Send) {

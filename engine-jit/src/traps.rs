@@ -13,6 +13,7 @@ pub const INDIRECT_CALL_TO_NULL: ir::TrapCode = ir::TrapCode::unwrap_user(3);
 pub const BAD_SIGNATURE: ir::TrapCode = ir::TrapCode::unwrap_user(4);
 pub const NULL_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(5);
 pub const OUT_OF_FUEL: ir::TrapCode = ir::TrapCode::unwrap_user(6);
+pub const INTERRUPTED: ir::TrapCode = ir::TrapCode::unwrap_user(7);
 pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
 
 /// The Wasm trap a Cranelift trap code stands for.
@@ -29,9 +30,31 @@ pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
         BAD_SIGNATURE => TrapCode::IndirectCallTypeMismatch,
         NULL_REFERENCE => TrapCode::NullReference,
         OUT_OF_FUEL => TrapCode::OutOfFuel,
+        INTERRUPTED => TrapCode::Interrupted,
         // Codes we never emit; report the most generic one.
         _ => TrapCode::Unreachable,
     }
+}
+
+/// The Wasm trap for a raw Cranelift trap code (as stored in an artifact),
+/// if it is one we emit.
+pub fn from_raw(raw: u8) -> Option<TrapCode> {
+    let code = ir::TrapCode::from_raw(std::num::NonZeroU8::new(raw)?);
+    let known = [
+        ir::TrapCode::STACK_OVERFLOW,
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+        ir::TrapCode::INTEGER_OVERFLOW,
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
+        UNREACHABLE,
+        TABLE_OUT_OF_BOUNDS,
+        INDIRECT_CALL_TO_NULL,
+        BAD_SIGNATURE,
+        NULL_REFERENCE,
+        OUT_OF_FUEL,
+        INTERRUPTED,
+    ];
+    known.contains(&code).then(|| to_wasm(code))
 }
 
 /// `(code offset, trap)` for every trapping instruction of a module, sorted
@@ -80,6 +103,7 @@ mod tests {
             BAD_SIGNATURE,
             NULL_REFERENCE,
             OUT_OF_FUEL,
+            INTERRUPTED,
         ];
         let mapped: std::collections::HashSet<_> = codes.iter().map(|c| to_wasm(*c)).collect();
         assert_eq!(mapped.len(), codes.len());

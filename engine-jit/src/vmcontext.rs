@@ -27,6 +27,11 @@ pub struct VMStoreContext {
     /// Start of the Wasm function that last called a builtin (0 when the
     /// caller was a host adapter).
     pub last_exit_pc: usize,
+    /// Address of the store's interrupt counter (an `AtomicU64` the timer
+    /// thread bumps when the deadline passes); 0 without a deadline. Code
+    /// compiled with interrupt checks traps with "interrupted" when the
+    /// counter is not zero.
+    pub interrupt: usize,
 }
 
 /// A linear memory as generated code sees it.
@@ -144,6 +149,7 @@ pub mod offsets {
     pub const STORE_FUEL: i32 = offset_of!(VMStoreContext, fuel) as i32;
     pub const STORE_LAST_EXIT_FP: i32 = offset_of!(VMStoreContext, last_exit_fp) as i32;
     pub const STORE_LAST_EXIT_PC: i32 = offset_of!(VMStoreContext, last_exit_pc) as i32;
+    pub const STORE_INTERRUPT: i32 = offset_of!(VMStoreContext, interrupt) as i32;
 
     pub const VMCTX_STORE: i32 = offset_of!(VMContext, store) as i32;
     pub const VMCTX_BUILTINS: i32 = offset_of!(VMContext, builtins) as i32;
@@ -226,7 +232,8 @@ mod tests {
         assert_eq!(STORE_STACK_LIMIT, 0);
         assert_eq!(STORE_FUEL, 8);
         assert_eq!((STORE_LAST_EXIT_FP, STORE_LAST_EXIT_PC), (16, 24));
-        assert_eq!(size_of::<VMStoreContext>(), 32);
+        assert_eq!(STORE_INTERRUPT, 32);
+        assert_eq!(size_of::<VMStoreContext>(), 40);
     }
 
     #[test]

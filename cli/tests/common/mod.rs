@@ -27,7 +27,9 @@ pub fn wasmtier(args: &[&str]) -> Run {
 
 pub fn wasmtier_in(dir: Option<&Path>, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmtier"));
-    cmd.args(args).env_remove("RUST_BACKTRACE");
+    cmd.args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env("XDG_CACHE_HOME", test_cache_home());
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
@@ -51,7 +53,14 @@ pub const ENGINES: &[&str] = &[
     "interp",
     #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
     "jit",
+    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    "aot",
 ];
+
+/// The aot engine's cache for test runs, kept out of the user's home.
+fn test_cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache-home")
+}
 
 /// Compiles `cli/tests/wasi-programs/NAME.c` to wasm32-wasi once per test
 /// binary (clang, lld and wasi-libc come from Debian; `.ci/run` installs them).
@@ -85,6 +94,7 @@ pub fn wasmtier_with_stdin(args: &[&str], input: &[u8]) -> Run {
     use std::process::Stdio;
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmtier"))
         .args(args)
+        .env("XDG_CACHE_HOME", test_cache_home())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

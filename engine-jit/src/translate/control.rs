@@ -114,6 +114,7 @@ impl Translator<'_, '_> {
                 let args = self.popn(params.len());
                 self.jump(header, &args);
                 self.b.switch_to_block(header);
+                self.check_interrupt();
                 let height = self.stack.len();
                 self.stack.extend_from_slice(self.b.block_params(header));
                 self.frames.push(Frame {

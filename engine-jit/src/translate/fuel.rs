@@ -1,8 +1,17 @@
+//! The guest's budgets: fuel and interruption.
+//!
 //! Fuel metering (when `EngineConfig::fuel` is set): every operator costs
 //! one unit. Costs are summed over straight-line code and charged to
 //! `VMStoreContext::fuel` before each control transfer (branch, call,
 //! return, block boundary), so a loop pays on every iteration; when the
 //! counter drops below zero the code traps with "all fuel consumed".
+//!
+//! Interruption (when `EngineConfig::timeout` is set): at function entry
+//! and at every loop header the code reads the store's interrupt counter,
+//! which a timer thread bumps at the deadline, and traps with
+//! "interrupted" when it is not zero. Every unbounded execution passes
+//! through one of the two (recursion through entries, iteration through
+//! headers), so the guest stops within one loop iteration or call.
 
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, condcodes::IntCC, types};
 use wasmparser::Operator;
@@ -41,6 +50,15 @@ impl Translator<'_, '_> {
         if ends_region(op) {
             self.charge_fuel();
         }
+    }
+
+    /// Traps with "interrupted" if the deadline has passed.
+    pub(super) fn check_interrupt(&mut self) {
+        if !self.env.interrupts_enabled() {
+            return;
+        }
+        let count = self.env.interrupt_count(&mut self.b);
+        self.b.ins().trapnz(count, traps::INTERRUPTED);
     }
 
     fn charge_fuel(&mut self) {

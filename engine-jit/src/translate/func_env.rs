@@ -77,6 +77,27 @@ impl<'a> FuncEnv<'a> {
         self.info.fuel
     }
 
+    /// Whether generated code checks for interruption.
+    pub fn interrupts_enabled(&self) -> bool {
+        self.info.interrupts
+    }
+
+    /// The store's interrupt counter: non-zero once the deadline passed.
+    /// Its address never changes, so that load may be hoisted. The counter
+    /// itself is written by another thread: it is read with an atomic load,
+    /// because Cranelift would otherwise treat a plain load in a loop
+    /// without stores as redundant and reuse the value read before the
+    /// loop (a spinning guest would never see the deadline). On x86-64
+    /// the atomic load is a plain `mov`.
+    pub fn interrupt_count(&self, b: &mut FunctionBuilder) -> Value {
+        let store = self.store_context(b);
+        let counter = b
+            .ins()
+            .load(types::I64, immutable(), store, offsets::STORE_INTERRUPT);
+        b.ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), counter)
+    }
+
     /// Pointer to the store's `VMStoreContext`.
     pub fn store_context(&self, b: &mut FunctionBuilder) -> Value {
         self.vmctx_field(b, offsets::VMCTX_STORE)

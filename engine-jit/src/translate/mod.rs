@@ -137,6 +137,7 @@ pub fn translate_function(
         }
     }
     t.begin_function(&ty.results);
+    t.check_interrupt();
 
     let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
     while !reader.eof() {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use wasmtier_engine_aot::AotEngine;
 use wasmtier_engine_interp::InterpEngine;
 use wasmtier_engine_jit::JitEngine;
 use wasmtier_spec_tests::{EngineFactory, FileReport, Summary, render_summary, run_wast};
@@ -21,6 +22,8 @@ use wasmtier_spec_tests::{EngineFactory, FileReport, Summary, render_summary, ru
 const ENGINES: &[(&str, EngineFactory)] = &[
     ("interp", |config| Box::new(InterpEngine::new(config))),
     ("jit", |config| Box::new(JitEngine::new(config))),
+    // Each module is compiled to an artifact file, mapped back and run.
+    ("aot", |config| Box::new(AotEngine::new(config))),
 ];
 
 const EXPECTATIONS: &str = include_str!("../../expectations.txt");

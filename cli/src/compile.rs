@@ -1,0 +1,166 @@
+//! `wasmtier compile`: write an AOT artifact; and how `run` turns a file
+//! into compiled code (a `.cwasm` artifact is detected by its magic and
+//! loaded with no compilation).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+use wasmtier_core::{CompiledModule, Engine, EngineConfig};
+
+use crate::engines::EngineChoice;
+use crate::load_module;
+
+/// Whether this build has the AOT tier for its host.
+macro_rules! with_aot {
+    ($($item:item)*) => {
+        $(#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))] $item)*
+    };
+}
+
+/// `run`'s cache flags, for the aot engine.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    not(all(feature = "aot", target_arch = "x86_64", target_os = "linux")),
+    allow(dead_code)
+)]
+pub struct CacheOptions {
+    pub dir: Option<PathBuf>,
+    pub disabled: bool,
+}
+
+with_aot! {
+    use anyhow::Context;
+    use clap::Args;
+    use wasmtier_engine_aot::{AotEngine, CacheMode};
+
+    impl CacheOptions {
+        /// `--no-cache`, else `--cache-dir`, else the user's cache dir
+        /// (no cache when there is none, e.g. without `$HOME`).
+        pub fn mode(&self) -> CacheMode {
+            match (&self.dir, self.disabled) {
+                (_, true) => CacheMode::Off,
+                (Some(dir), false) => CacheMode::Dir(dir.clone()),
+                (None, false) => wasmtier_aot_default_dir().map_or(CacheMode::Off, CacheMode::Dir),
+            }
+        }
+    }
+
+    fn wasmtier_aot_default_dir() -> Option<PathBuf> {
+        wasmtier_engine_aot::default_cache_dir()
+    }
+
+    #[derive(Args)]
+    pub struct CompileArgs {
+        /// The module to compile (`.wasm` or `.wat`).
+        file: PathBuf,
+        /// Where to write the artifact [default: FILE with extension `.cwasm`].
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Compile for another target, e.g. `aarch64-unknown-linux-gnu`
+        /// (baseline CPU features of that target) [default: this host, with
+        /// its CPU's features].
+        #[arg(long, value_name = "TRIPLE")]
+        target: Option<String>,
+        /// Meter fuel in the code, for runs with `--fuel`.
+        #[arg(long)]
+        fuel: bool,
+        /// Check for interruption in the code, for runs with `--timeout`.
+        #[arg(long)]
+        interruptible: bool,
+    }
+
+    pub fn compile(args: CompileArgs) -> Result<()> {
+        let config = EngineConfig {
+            fuel: args.fuel.then_some(u64::MAX),
+            timeout: args.interruptible.then_some(std::time::Duration::MAX),
+            ..EngineConfig::default()
+        };
+        let module = Arc::new(load_module(&args.file, config.features)?);
+        let output = args
+            .output
+            .unwrap_or_else(|| args.file.with_extension("cwasm"));
+        AotEngine::new(config)
+            .compile_to_file(&module, args.target.as_deref(), &output)
+            .with_context(|| format!("cannot compile `{}`", args.file.display()))?;
+        Ok(())
+    }
+
+    /// Whether `path` starts with an artifact's magic.
+    pub fn is_artifact_file(path: &Path) -> bool {
+        use std::io::Read;
+        let mut prefix = [0u8; 8];
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut prefix))
+            .is_ok_and(|()| wasmtier_engine_aot::is_artifact(&prefix))
+    }
+}
+
+type Prepared = (Box<dyn Engine>, Arc<dyn CompiledModule>);
+
+/// The engine for `run` and the module compiled (or loaded) for it.
+pub fn prepare(
+    file: &Path,
+    choice: EngineChoice,
+    explicit: bool,
+    config: EngineConfig,
+    cache: &CacheOptions,
+) -> Result<Prepared> {
+    let config = match prepare_aot(file, choice, explicit, config, cache)? {
+        Ok(prepared) => return Ok(prepared),
+        Err(config) => config,
+    };
+    let module = Arc::new(load_module(file, config.features)?);
+    let engine = choice.create(config);
+    let compiled = engine.compile(module)?;
+    Ok((engine, compiled))
+}
+
+with_aot! {
+    /// An artifact (by its magic) or `--engine aot`; the config back otherwise.
+    fn prepare_aot(
+        file: &Path,
+        choice: EngineChoice,
+        explicit: bool,
+        config: EngineConfig,
+        cache: &CacheOptions,
+    ) -> Result<Result<Prepared, EngineConfig>> {
+        if is_artifact_file(file) {
+            if explicit && choice != EngineChoice::Aot {
+                anyhow::bail!(
+                    "`{}` is a compiled artifact, which runs on the aot engine only (not --engine {choice})",
+                    file.display()
+                );
+            }
+            let engine = AotEngine::with_cache(config, CacheMode::Off);
+            let compiled = engine
+                .load_file(file)
+                .with_context(|| format!("cannot load `{}`", file.display()))?;
+            return Ok(Ok((Box::new(engine), compiled)));
+        }
+        if choice != EngineChoice::Aot {
+            return Ok(Err(config));
+        }
+        let engine = AotEngine::with_cache(config, cache.mode());
+        // A cache hit needs neither validation nor compilation.
+        if let Ok(bytes) = std::fs::read(file)
+            && let Some(compiled) = engine.cached(&bytes)
+        {
+            return Ok(Ok((Box::new(engine), compiled)));
+        }
+        let module = Arc::new(load_module(file, engine.config().features)?);
+        let compiled = engine.compile(module)?;
+        Ok(Ok((Box::new(engine), compiled)))
+    }
+}
+
+#[cfg(not(all(feature = "aot", target_arch = "x86_64", target_os = "linux")))]
+fn prepare_aot(
+    _file: &Path,
+    _choice: EngineChoice,
+    _explicit: bool,
+    config: EngineConfig,
+    _cache: &CacheOptions,
+) -> Result<Result<Prepared, EngineConfig>> {
+    Ok(Err(config))
+}

@@ -1,0 +1,92 @@
+//! `wasmtier inspect`: what an artifact holds, read without running it.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use wasmtier_core::{ExternKind, Features, ValidatedModule};
+use wasmtier_engine_aot::artifact;
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The artifact (`.cwasm`) to describe.
+    file: PathBuf,
+}
+
+pub fn inspect(args: InspectArgs) -> Result<()> {
+    let path = &args.file;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let (artifact, intact) = artifact::parse_unverified(&bytes)
+        .with_context(|| format!("cannot inspect `{}`", path.display()))?;
+    let header = &artifact.header;
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let enabled: Vec<&str> = header
+        .target
+        .cpu_features
+        .split(',')
+        .filter_map(|f| f.strip_suffix("=true"))
+        .collect();
+    let mut out = String::new();
+    writeln!(out, "artifact:         {}", path.display())?;
+    writeln!(out, "format version:   {}", header.format_version)?;
+    writeln!(out, "wasmtier version: {}", header.wasmtier_version)?;
+    writeln!(out, "target:           {}", header.target.triple)?;
+    writeln!(out, "cpu features:     {}", enabled.join(" "))?;
+    writeln!(out, "flags:            {}", header.target.flags)?;
+    writeln!(out, "wasm features:    {}", header.wasm_features)?;
+    writeln!(out, "source sha256:    {}", hex(&header.source_hash))?;
+    writeln!(
+        out,
+        "checksum:         crc32 {:08x} ({})",
+        header.checksum,
+        if intact { "ok" } else { "MISMATCH: corrupted" }
+    )?;
+    let code_len = header.code.end - header.code.start;
+    writeln!(
+        out,
+        "size:             {} bytes (module {} bytes, code {} bytes at offset {:#x}, {} trap sites)",
+        header.file_len,
+        artifact.wasm.len(),
+        code_len,
+        header.code.start,
+        artifact.layout.traps.len()
+    )?;
+    let features = Features::parse_list(&header.wasm_features).unwrap_or_else(|_| Features::all());
+    let module = ValidatedModule::from_prevalidated(artifact.wasm, features).ok();
+    let imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
+    writeln!(out, "functions:        {}", artifact.layout.functions.len())?;
+    writeln!(
+        out,
+        "  {:>6}  {:>10}  {:>8}  name",
+        "index", "offset", "size"
+    )?;
+    for (i, range) in artifact.layout.functions.iter().enumerate() {
+        let index = imported + i as u32;
+        let name = module
+            .as_ref()
+            .and_then(|m| {
+                m.func_name(index).or_else(|| {
+                    m.exports
+                        .iter()
+                        .find(|e| e.kind == ExternKind::Func && e.index == index)
+                        .map(|e| e.name.as_str())
+                })
+            })
+            .unwrap_or("");
+        writeln!(
+            out,
+            "  {index:>6}  {:>#10x}  {:>8}  {name}",
+            range.start,
+            range.end - range.start
+        )?;
+    }
+    // A closed pipe (`inspect … | head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    if !intact {
+        return Err(wasmtier_engine_aot::AotError::Checksum)
+            .with_context(|| format!("`{}`", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Every resource limit, on every engine: the guest is stopped (or its
+//! request refused) and the host process stays healthy — it exits with the
+//! expected status instead of crashing, hanging or being killed.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{ENGINES, Run, s, wasmtier, write_wasm};
+
+const GUEST: &str = r#"(module
+  (memory 1)
+  (table 1 funcref)
+  (func $spin (export "spin") (loop $l (br $l)))
+  (func $tick (result i32) (i32.const 1))
+  (func (export "spin_calls") (local i32)
+    (loop $l (local.set 0 (i32.add (local.get 0) (call $tick))) (br $l)))
+  (func $down (export "recurse") (param i64) (result i64)
+    (i64.add (call $down (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+  (func (export "grow_memory") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "grow_table") (param i32) (result i32)
+    (table.grow (ref.null func) (local.get 0)))
+  (func (export "quick") (result i32) (i32.const 42))
+)"#;
+
+fn run_guest(engine: &str, limits: &[&str], invoke: &[&str]) -> (Run, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "guest.wasm", GUEST);
+    let mut args = vec!["run", "--engine", engine];
+    args.extend_from_slice(limits);
+    args.extend_from_slice(&[s(&wasm), "--invoke"]);
+    args.extend_from_slice(invoke);
+    let start = Instant::now();
+    let run = wasmtier_watched(&args);
+    (run, start.elapsed())
+}
+
+/// Runs the binary, killing it (and failing) if it is still running after
+/// a minute: a limit that does not stop the guest must not hang the suite.
+fn wasmtier_watched(args: &[&str]) -> Run {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmtier"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the wasmtier binary runs");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("wasmtier {args:?} still ran after a minute; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap().into()
+}
+
+/// The guest trapped with `message` and the process reported it normally.
+fn assert_trapped(run: &Run, message: &str, engine: &str) {
+    assert_eq!(run.status, Some(134), "{engine}: {}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("wasm trap: {message}")),
+        "{engine}: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn timeout_interrupts_a_tight_loop_and_a_loop_of_calls() {
+    for engine in ENGINES {
+        for export in ["spin", "spin_calls"] {
+            let (run, took) = run_guest(engine, &["--timeout", "300ms"], &[export]);
+            assert_trapped(&run, "interrupted", engine);
+            assert!(took >= Duration::from_millis(250), "{engine}: {took:?}");
+            assert!(took < Duration::from_secs(20), "{engine}: {took:?}");
+        }
+    }
+}
+
+#[test]
+fn timeout_leaves_a_quick_guest_alone() {
+    for engine in ENGINES {
+        let (run, _) = run_guest(engine, &["--timeout", "1m"], &["quick"]);
+        assert_eq!(
+            (run.status, run.stdout.as_str()),
+            (Some(0), "42\n"),
+            "{engine}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn fuel_and_timeout_together_stop_at_whichever_comes_first() {
+    for engine in ENGINES {
+        let (run, _) = run_guest(engine, &["--timeout", "1m", "--fuel", "100000"], &["spin"]);
+        assert_trapped(&run, "all fuel consumed", engine);
+        let (run, _) = run_guest(
+            engine,
+            &["--timeout", "200ms", "--fuel", "1000000000000"],
+            &["spin"],
+        );
+        assert_trapped(&run, "interrupted", engine);
+        let (run, _) = run_guest(engine, &["--timeout", "1m", "--fuel", "1000"], &["quick"]);
+        assert_eq!(run.stdout, "42\n", "{engine}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn fuel_stops_a_loop_of_calls() {
+    for engine in ENGINES {
+        let (run, _) = run_guest(engine, &["--fuel", "50000"], &["spin_calls"]);
+        assert_trapped(&run, "all fuel consumed", engine);
+    }
+}
+
+#[test]
+fn deep_recursion_is_a_trap_with_and_without_max_stack() {
+    for engine in ENGINES {
+        for limits in [
+            &[][..],
+            &["--max-stack", "64K"][..],
+            &["--max-stack", "4M"][..],
+        ] {
+            let (run, _) = run_guest(engine, limits, &["recurse", "0"]);
+            assert_trapped(&run, "call stack exhausted", engine);
+        }
+    }
+}
+
+#[test]
+fn max_memory_refuses_growth_beyond_the_cap() {
+    for engine in ENGINES {
+        let (run, _) = run_guest(engine, &["--max-memory", "128K"], &["grow_memory", "1"]);
+        assert_eq!(run.stdout, "1\n", "{engine}: {}", run.stderr);
+        let (run, _) = run_guest(engine, &["--max-memory", "128K"], &["grow_memory", "2"]);
+        assert_eq!(run.stdout, "-1\n", "{engine}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn max_table_elements_refuses_growth_beyond_the_cap() {
+    for engine in ENGINES {
+        let (run, _) = run_guest(
+            engine,
+            &["--max-table-elements", "100"],
+            &["grow_table", "99"],
+        );
+        assert_eq!(run.stdout, "1\n", "{engine}: {}", run.stderr);
+        let (run, _) = run_guest(
+            engine,
+            &["--max-table-elements", "100"],
+            &["grow_table", "100"],
+        );
+        assert_eq!(run.stdout, "-1\n", "{engine}: {}", run.stderr);
+        // Without the flag the spec's limits apply and the growth succeeds.
+        let (run, _) = run_guest(engine, &[], &["grow_table", "100"]);
+        assert_eq!(run.stdout, "1\n", "{engine}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_table_larger_than_the_cap_fails_to_instantiate() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(
+        dir.path(),
+        "big.wasm",
+        r#"(module (table 1000 funcref) (func (export "_start")))"#,
+    );
+    for engine in ENGINES {
+        let out = wasmtier(&[
+            "run",
+            "--engine",
+            engine,
+            "--max-table-elements",
+            "10",
+            s(&wasm),
+        ]);
+        assert_eq!(out.status, Some(1), "{engine}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("instantiate"),
+            "{engine}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// A function declaring more locals than the loader allows is refused
+/// before any engine sees it, with the offset of the function body.
+#[test]
+fn a_locals_bomb_is_refused_by_the_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("bomb.wasm");
+    #[rustfmt::skip]
+    let bytes = [
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+        0x03, 0x02, 0x01, 0x00,             // function section: one function
+        0x0a, 0x09, 0x01, 0x07,             // code section: one 7-byte body
+        0x01, 0x80, 0x92, 0xf4, 0x01, 0x7f, // 4,000,000 locals of i32
+        0x0b,
+    ];
+    std::fs::write(&wasm, bytes).unwrap();
+    for engine in ENGINES {
+        let out = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+        assert_eq!(out.status, Some(1), "{engine}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("over 50000 locals"),
+            "{engine}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("byte offset 0x"),
+            "{engine}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// Regression: with `--timeout` the interpreter runs calls in fuel slices,
+/// and wasmi charged lazy translation of a function's first call to the
+/// slice, failing the call ("all fuel consumed") when a slice ran out
+/// there. Found by timing a benchmark with `--timeout`. Many fresh, large
+/// functions, called between busy loops, make some first call straddle a
+/// slice boundary.
+#[test]
+fn timeout_does_not_fail_first_calls_that_straddle_a_fuel_slice() {
+    let body: String = "(drop (i32.add (local.get 0) (i32.const 1)))\n".repeat(400);
+    let mut text = String::from("(module\n");
+    for i in 0..150 {
+        text.push_str(&format!("(func $f{i} (param i32) {body})\n"));
+    }
+    text.push_str("(func $spin (local i32) (loop $l (br_if $l (i32.lt_u (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (i32.const 3000)))))\n");
+    text.push_str("(func (export \"main\") (result i32)\n");
+    for i in 0..150 {
+        text.push_str(&format!("(call $spin) (call $f{i} (i32.const {i}))\n"));
+    }
+    text.push_str("(i32.const 7)))");
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fresh.wasm", &text);
+    for engine in ENGINES {
+        for limits in [
+            &["--timeout", "1m"][..],
+            &["--timeout", "1m", "--fuel", "1000000000"][..],
+        ] {
+            let mut args = vec!["run", "--engine", engine];
+            args.extend_from_slice(limits);
+            args.extend_from_slice(&[s(&wasm), "--invoke", "main"]);
+            let out = wasmtier_watched(&args);
+            assert_eq!(
+                (out.status, out.stdout.as_str()),
+                (Some(0), "7\n"),
+                "{engine} {limits:?}: {}",
+                out.stderr
+            );
+        }
+    }
+}

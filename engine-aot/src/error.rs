@@ -1,0 +1,62 @@
+//! Everything that can go wrong compiling, writing or loading an artifact.
+//! Each message is one line and says what to do where there is something
+//! to do.
+
+use std::path::PathBuf;
+
+use crate::artifact::FORMAT_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AotError {
+    #[error("not a wasmtier artifact (no `\\0wtier` magic)")]
+    NotArtifact,
+    #[error("truncated artifact: {found} of {expected} bytes")]
+    Truncated { expected: u64, found: u64 },
+    #[error("artifact checksum mismatch: the file is corrupted")]
+    Checksum,
+    #[error(
+        "artifact has format version {found}, made by another wasmtier version (this one reads format {FORMAT_VERSION}); recompile it"
+    )]
+    FormatVersion { found: u32 },
+    #[error(
+        "artifact was made by wasmtier {found}, this is wasmtier {}; recompile it",
+        env!("CARGO_PKG_VERSION")
+    )]
+    Version { found: String },
+    #[error("artifact was compiled for target {found}, but this host is {host}")]
+    Target { found: String, host: String },
+    #[error("artifact needs CPU feature `{feature}`, which this host's CPU lacks")]
+    Cpu { feature: String },
+    #[error(
+        "artifact was compiled with other code-generation settings (Cranelift flags, fuel, timeout or low-memory) than this run uses; recompile it with the same options"
+    )]
+    Flags,
+    #[error("artifact uses Wasm features this build lacks: {0}")]
+    FeaturesLacking(String),
+    #[error("artifact uses Wasm features not enabled for this run: {0}")]
+    FeaturesDisabled(String),
+    #[error("malformed artifact: {0}")]
+    Malformed(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("compilation failed: {0}")]
+    Compile(String),
+    #[error("cannot load the artifact's code: {0}")]
+    Load(String),
+}
+
+impl AotError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+
+    /// Whether the file itself is unusable (as opposed to the system):
+    /// a cache entry failing this way is replaced.
+    pub fn is_stale_artifact(&self) -> bool {
+        !matches!(self, Self::Io { .. } | Self::Compile(_))
+    }
+}

@@ -1,0 +1,319 @@
+//! Run one module on every engine and compare what each observed.
+
+use std::sync::Arc;
+
+use wasmtier_core::{
+    CallError, Engine, EngineConfig, ExternKind, Features, FuncRefHandle, LinkError, Store, Trap,
+    TrapCode, TrapKind, Val, ValidatedModule,
+};
+
+/// An engine under test. Adding a tier is one more entry in [`ENGINES`].
+pub struct EngineSpec {
+    pub name: &'static str,
+    pub create: fn(EngineConfig) -> Box<dyn Engine>,
+}
+
+pub const ENGINES: &[EngineSpec] = &[
+    EngineSpec {
+        name: "interp",
+        create: |config| Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
+    },
+    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    EngineSpec {
+        name: "jit",
+        create: |config| Box::new(wasmtier_engine_jit::JitEngine::new(config)),
+    },
+    // The AOT tier joins with one entry here (and a dependency) once
+    // `engine-aot` has landed.
+];
+
+/// The same limits for every engine. Memories and tables are also bounded
+/// by the generator; these caps make growth beyond them fail identically.
+pub fn engine_config(fuel: Option<u64>) -> EngineConfig {
+    EngineConfig {
+        features: Features::default(),
+        fuel,
+        max_memory: Some(16 << 20),
+        max_table_elements: Some(10_000),
+        ..EngineConfig::default()
+    }
+}
+
+/// Something one engine observed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Instantiate(Result<(), String>),
+    Call {
+        export: String,
+        outcome: Result<Vec<Val>, String>,
+        /// Exported globals and (length, hash) of exported memories after
+        /// the call, by export name.
+        globals: Vec<(String, Val)>,
+        memories: Vec<(String, usize, u64)>,
+    },
+}
+
+/// What one engine observed, in order. `cut` is set when the last step
+/// ended on a limit engines count differently (fuel units, stack depth,
+/// host memory); that step and anything after it are not compared.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub steps: Vec<Step>,
+    pub cut: bool,
+}
+
+/// How two engines disagreed.
+#[derive(Debug, Clone)]
+pub struct Divergence {
+    pub engines: (&'static str, &'static str),
+    pub step: usize,
+    pub left: Option<Step>,
+    pub right: Option<Step>,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} and {} diverge at step {}:\n  {}: {:?}\n  {}: {:?}",
+            self.engines.0,
+            self.engines.1,
+            self.step,
+            self.engines.0,
+            self.left,
+            self.engines.1,
+            self.right
+        )
+    }
+}
+
+/// What came of one module.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Our loader refused it (the generator made something we do not accept).
+    Rejected(String),
+    /// Every engine agreed on every compared step.
+    Agree {
+        steps: usize,
+    },
+    Diverged(Box<Divergence>),
+}
+
+/// Runs `bytes` on every engine with `fuel` and compares the traces.
+pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
+    let module = match ValidatedModule::new(bytes, Features::default()) {
+        Ok(module) => Arc::new(module),
+        Err(err) => return Verdict::Rejected(err.to_string()),
+    };
+    let traces: Vec<(&'static str, Trace)> = ENGINES
+        .iter()
+        .map(|spec| (spec.name, run((spec.create)(engine_config(fuel)), &module)))
+        .collect();
+    let (first_name, first) = &traces[0];
+    let mut compared = first.steps.len();
+    for (name, other) in &traces[1..] {
+        match compare(first, other) {
+            Ok(steps) => compared = compared.min(steps),
+            Err(step) => {
+                return Verdict::Diverged(Box::new(Divergence {
+                    engines: (first_name, name),
+                    step,
+                    left: first.steps.get(step).cloned(),
+                    right: other.steps.get(step).cloned(),
+                }));
+            }
+        }
+    }
+    Verdict::Agree { steps: compared }
+}
+
+/// The number of steps compared, or the first step that differs. A cut
+/// step (and anything after it) is not compared.
+fn compare(a: &Trace, b: &Trace) -> Result<usize, usize> {
+    let end = |t: &Trace| {
+        if t.cut {
+            t.steps.len().saturating_sub(1)
+        } else {
+            usize::MAX
+        }
+    };
+    let limit = end(a).min(end(b));
+    let len = if limit == usize::MAX {
+        a.steps.len().max(b.steps.len())
+    } else {
+        limit
+    };
+    match (0..len).find(|&i| a.steps.get(i) != b.steps.get(i)) {
+        Some(i) => Err(i),
+        None => Ok(len),
+    }
+}
+
+/// Instantiates and calls every exported function with default arguments,
+/// recording each observation.
+pub fn run(engine: Box<dyn Engine>, module: &Arc<ValidatedModule>) -> Trace {
+    let mut trace = Trace::default();
+    let compiled = match engine.compile(module.clone()) {
+        Ok(compiled) => compiled,
+        Err(err) => {
+            trace.steps.push(Step::Instantiate(Err(link_error(&err))));
+            return trace;
+        }
+    };
+    let mut store = engine.new_store(Box::new(()));
+    let instance = match store.instantiate(compiled.as_ref()) {
+        Ok(instance) => instance,
+        Err(err) => {
+            trace.cut = matches!(&err, LinkError::Trap(t) if engine_dependent(t));
+            trace.steps.push(Step::Instantiate(Err(link_error(&err))));
+            return trace;
+        }
+    };
+    trace.steps.push(Step::Instantiate(Ok(())));
+    for export in module.exports.iter().filter(|e| e.kind == ExternKind::Func) {
+        let ty = module.func_type(export.index);
+        let args: Vec<Val> = ty.params.iter().map(|t| Val::default_for(*t)).collect();
+        let outcome = store.call(instance, &export.name, &args);
+        let cut = matches!(&outcome, Err(CallError::Trap(t)) if engine_dependent(t));
+        let outcome = outcome
+            .map(|values| values.iter().map(normalize).collect())
+            .map_err(|err| call_error(&err));
+        let (globals, memories) = snapshot(store.as_mut(), module, instance);
+        trace.steps.push(Step::Call {
+            export: export.name.clone(),
+            outcome,
+            globals,
+            memories,
+        });
+        if cut {
+            trace.cut = true;
+            break;
+        }
+    }
+    trace
+}
+
+type Snapshot = (Vec<(String, Val)>, Vec<(String, usize, u64)>);
+
+fn snapshot(
+    store: &mut dyn Store,
+    module: &ValidatedModule,
+    instance: wasmtier_core::InstanceId,
+) -> Snapshot {
+    let mut globals = Vec::new();
+    let mut memories = Vec::new();
+    for export in &module.exports {
+        match export.kind {
+            ExternKind::Global => {
+                if let Ok(value) = store.global(instance, &export.name) {
+                    globals.push((export.name.clone(), normalize(&value)));
+                }
+            }
+            ExternKind::Memory => {
+                let data = store
+                    .memory_data(instance, &export.name)
+                    .unwrap_or_default();
+                memories.push((export.name.clone(), data.len(), hash(&data)));
+            }
+            _ => {}
+        }
+    }
+    (globals, memories)
+}
+
+/// Traps whose moment depends on how an engine counts: fuel units, stack
+/// frame sizes, host memory.
+fn engine_dependent(trap: &Trap) -> bool {
+    matches!(
+        trap.trap_code(),
+        Some(TrapCode::OutOfFuel | TrapCode::StackOverflow | TrapCode::OutOfSystemMemory)
+    )
+}
+
+/// Function references are engine-specific handles: compare null-ness only.
+fn normalize(value: &Val) -> Val {
+    match value {
+        Val::FuncRef(Some(_)) => Val::FuncRef(Some(FuncRefHandle(0))),
+        other => *other,
+    }
+}
+
+fn trap_text(trap: &Trap) -> String {
+    match &trap.kind {
+        TrapKind::Code(code) => format!("trap: {code}"),
+        TrapKind::Exit(status) => format!("exit {status}"),
+        TrapKind::Host(message) => format!("host: {message}"),
+    }
+}
+
+fn call_error(err: &CallError) -> String {
+    match err {
+        CallError::Trap(trap) => trap_text(trap),
+        other => other.to_string(),
+    }
+}
+
+fn link_error(err: &LinkError) -> String {
+    match err {
+        LinkError::Trap(trap) => format!("instantiation {}", trap_text(trap)),
+        // The wording of a refused limit is the engine's own; that it was
+        // refused is what must agree.
+        LinkError::ResourceLimit(_) => "resource limit".into(),
+        other => other.to_string(),
+    }
+}
+
+/// FNV-1a over the bytes: stable across runs and machines.
+fn hash(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(value: i32) -> Step {
+        Step::Call {
+            export: "f".into(),
+            outcome: Ok(vec![Val::I32(value)]),
+            globals: vec![],
+            memories: vec![],
+        }
+    }
+
+    fn trace(steps: Vec<Step>, cut: bool) -> Trace {
+        Trace { steps, cut }
+    }
+
+    #[test]
+    fn a_different_result_is_a_divergence_at_its_step() {
+        let a = trace(vec![Step::Instantiate(Ok(())), call(1), call(2)], false);
+        let b = trace(vec![Step::Instantiate(Ok(())), call(1), call(3)], false);
+        assert_eq!(compare(&a, &b), Err(2));
+        assert_eq!(compare(&a, &a), Ok(3));
+    }
+
+    #[test]
+    fn a_cut_trace_is_compared_up_to_the_cut_step_only() {
+        let a = trace(vec![Step::Instantiate(Ok(())), call(1), call(2)], true);
+        let b = trace(
+            vec![Step::Instantiate(Ok(())), call(1), call(9), call(4)],
+            false,
+        );
+        assert_eq!(compare(&a, &b), Ok(2));
+        let c = trace(vec![Step::Instantiate(Ok(())), call(5)], false);
+        assert_eq!(compare(&a, &c), Err(1));
+        let d = trace(vec![Step::Instantiate(Ok(()))], false);
+        assert_eq!(compare(&a, &d), Err(1));
+    }
+
+    #[test]
+    fn function_references_compare_by_nullness() {
+        let a = normalize(&Val::FuncRef(Some(FuncRefHandle(17))));
+        let b = normalize(&Val::FuncRef(Some(FuncRefHandle(99))));
+        assert_eq!(a, b);
+        assert_ne!(a, normalize(&Val::FuncRef(None)));
+    }
+}

@@ -1,0 +1,89 @@
+//! Seeds to modules with `wasm-smith`.
+
+use arbitrary::Unstructured;
+use wasm_smith::{Config, Module};
+
+use crate::Rng;
+
+/// The loop/call budget of the fuel global `ensure_termination` adds:
+/// enough for real work, small enough that every module ends quickly.
+const MODULE_FUEL: u32 = 5_000;
+
+/// The generator configuration: everything every engine supports
+/// (Wasm 2.0 with SIMD, tail calls, extended constants, multi-memory,
+/// memory64), nothing whose result may legally differ between engines
+/// (relaxed SIMD), NaNs canonicalized, no imports (nothing to link), small
+/// memories and tables.
+pub fn config() -> Config {
+    Config {
+        max_imports: 0,
+        export_everything: true,
+        canonicalize_nans: true,
+        simd_enabled: true,
+        relaxed_simd_enabled: false,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        tail_call_enabled: true,
+        extended_const_enabled: true,
+        memory64_enabled: true,
+        max_memories: 2,
+        max_tables: 3,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        threads_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        max_memory32_bytes: 16 << 16,
+        max_memory64_bytes: 16 << 16,
+        memory_max_size_required: true,
+        max_table_elements: 1_000,
+        table_max_size_required: true,
+        // Random bytes often pick "no functions"; insist on some, and on a
+        // memory and globals for the calls to leave traces in.
+        min_funcs: 3,
+        max_funcs: 30,
+        min_memories: 1,
+        min_globals: 1,
+        max_instructions: 300,
+        max_data_segments: 10,
+        max_element_segments: 10,
+        ..Config::default()
+    }
+}
+
+/// Builds a module from arbitrary bytes (what a fuzzer hands us).
+pub fn from_bytes(data: &[u8]) -> Option<Vec<u8>> {
+    build(config(), data)
+}
+
+/// The module for `seed`: the same bytes on every machine.
+///
+/// wasm-smith decides "one more?" with a coin flip, so uniformly random
+/// input makes small modules; a fuzzer learns to steer it, a seed replay
+/// does not. The seed therefore also picks the minimum counts.
+pub fn from_seed(seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut config = config();
+    config.min_types = 1 + rng.below(8) as usize;
+    config.min_funcs = 1 + rng.below(20) as usize;
+    config.min_globals = rng.below(6) as usize;
+    config.min_exports = rng.below(4) as usize;
+    config.min_data_segments = rng.below(3) as usize;
+    config.min_element_segments = rng.below(3) as usize;
+    config.min_tables = rng.below(2) as u32;
+    let len = 4096 + rng.below(28 * 1024) as usize;
+    let data = rng.bytes(len);
+    build(config, &data)
+        .or_else(|| from_bytes(&data))
+        .expect("wasm-smith makes a module from any input with the default counts")
+}
+
+fn build(config: Config, data: &[u8]) -> Option<Vec<u8>> {
+    let mut u = Unstructured::new(data);
+    let mut module = Module::new(config, &mut u).ok()?;
+    module.ensure_termination(MODULE_FUEL).ok()?;
+    Some(module.to_bytes())
+}

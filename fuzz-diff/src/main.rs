@@ -1,0 +1,191 @@
+//! The long differential run: `cargo run --release -p wasmtier-fuzz-diff --
+//! [--seconds N | --seeds START..END] [--loader]`.
+//!
+//! Seeds are consecutive from START (default 0, or a clock-derived start
+//! with `--seconds`, printed so the run can be replayed). Every divergence
+//! or loader panic is written to `fuzz-diff/found/` and ends the run with
+//! status 1.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use wasmtier_fuzz_diff::diff::{self, Verdict};
+use wasmtier_fuzz_diff::{Rng, generate, mutate};
+
+struct Options {
+    seeds: Option<Range<u64>>,
+    seconds: Option<u64>,
+    loader: bool,
+}
+
+fn parse() -> Result<Options, String> {
+    let mut options = Options {
+        seeds: None,
+        seconds: None,
+        loader: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seeds" => {
+                let value = args.next().ok_or("--seeds needs START..END")?;
+                let (start, end) = value.split_once("..").ok_or("--seeds START..END")?;
+                let number = |s: &str| s.parse::<u64>().map_err(|e| format!("{s}: {e}"));
+                options.seeds = Some(number(start)?..number(end)?);
+            }
+            "--seconds" => {
+                let value = args.next().ok_or("--seconds needs N")?;
+                options.seconds = Some(value.parse().map_err(|e| format!("{value}: {e}"))?);
+            }
+            "--loader" => options.loader = true,
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse() {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!(
+                "error: {err}\nusage: wasmtier-fuzz-diff [--seconds N | --seeds START..END] [--loader]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let start_seed = match (&options.seeds, options.seconds) {
+        (Some(range), _) => range.start,
+        (None, Some(_)) => SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() << 20),
+        (None, None) => 0,
+    };
+    let end_seed = options.seeds.as_ref().map_or(u64::MAX, |r| r.end);
+    let deadline = options
+        .seconds
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    println!(
+        "engines: {:?}; seeds from {start_seed}",
+        diff::ENGINES.iter().map(|e| e.name).collect::<Vec<_>>()
+    );
+    let started = Instant::now();
+    let mut counts = Counts::default();
+    let mut seed = start_seed;
+    while seed < end_seed && deadline.is_none_or(|d| Instant::now() < d) {
+        let bytes = generate::from_seed(seed);
+        let fuel = fuel_for(seed);
+        if !counts.record_diff(seed, &bytes, diff::check(&bytes, fuel)) {
+            return ExitCode::FAILURE;
+        }
+        if options.loader && !counts.loader(seed, &bytes) {
+            return ExitCode::FAILURE;
+        }
+        seed += 1;
+        if (seed - start_seed).is_multiple_of(1000) {
+            counts.print(seed, started.elapsed());
+        }
+    }
+    counts.print(seed, started.elapsed());
+    ExitCode::SUCCESS
+}
+
+/// Even seeds run with engine fuel (metered code), odd ones without.
+pub fn fuel_for(seed: u64) -> Option<u64> {
+    seed.is_multiple_of(2).then_some(50_000_000)
+}
+
+#[derive(Default)]
+struct Counts {
+    modules: u64,
+    rejected: u64,
+    steps: u64,
+    mutants: u64,
+    mutants_valid: u64,
+}
+
+impl Counts {
+    fn print(&self, next_seed: u64, elapsed: Duration) {
+        println!(
+            "{:>8.1}s  next seed {next_seed}: {} modules agreed ({} calls compared), {} rejected; {} loader mutants ({} valid)",
+            elapsed.as_secs_f64(),
+            self.modules,
+            self.steps,
+            self.rejected,
+            self.mutants,
+            self.mutants_valid
+        );
+    }
+
+    fn record_diff(&mut self, seed: u64, bytes: &[u8], verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Agree { steps } => {
+                self.modules += 1;
+                self.steps += steps as u64;
+                true
+            }
+            Verdict::Rejected(why) => {
+                self.rejected += 1;
+                eprintln!("seed {seed}: loader refused the generated module: {why}");
+                true
+            }
+            Verdict::Diverged(d) => {
+                let path = save(&format!("diverge-{seed}.wasm"), bytes);
+                eprintln!(
+                    "seed {seed}: DIVERGENCE (module saved to {})\n{d}",
+                    path.display()
+                );
+                false
+            }
+        }
+    }
+
+    fn loader(&mut self, seed: u64, bytes: &[u8]) -> bool {
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        for _ in 0..8 {
+            let mutant = mutate::mutate(bytes, &mut rng);
+            self.mutants += 1;
+            match mutate::load(&mutant) {
+                Ok(mutate::LoadOutcome::Refused(err)) if !mutate::names_an_offset(&err) => {
+                    let path = save(&format!("no-offset-{seed}.wasm"), &mutant);
+                    eprintln!(
+                        "seed {seed}: error without offset: {err} ({})",
+                        path.display()
+                    );
+                    return false;
+                }
+                Ok(mutate::LoadOutcome::Valid(_)) => {
+                    self.mutants_valid += 1;
+                    // A mutant that still validates must run without
+                    // crashing anywhere (its results may differ from the
+                    // original's, not between engines).
+                    if let Verdict::Diverged(d) = diff::check(&mutant, fuel_for(seed)) {
+                        let path = save(&format!("diverge-mutant-{seed}.wasm"), &mutant);
+                        eprintln!(
+                            "seed {seed}: DIVERGENCE on a mutant ({})\n{d}",
+                            path.display()
+                        );
+                        return false;
+                    }
+                }
+                Ok(mutate::LoadOutcome::Refused(_)) => {}
+                Err(panic) => {
+                    let path = save(&format!("panic-{seed}.wasm"), &mutant);
+                    eprintln!("seed {seed}: LOADER PANIC: {panic} ({})", path.display());
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+fn save(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("found");
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(name);
+    let _ = std::fs::write(&path, bytes);
+    path
+}
