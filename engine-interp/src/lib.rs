@@ -5,6 +5,7 @@
 //! already validated by `wasmtier-core`, so they are handed to wasmi
 //! unchecked (see `RATIONALE.md` for the measured saving).
 
+mod contain;
 mod convert;
 mod deadline;
 mod store;
@@ -98,8 +99,11 @@ impl Engine for InterpEngine {
         // which validated these exact bytes with a feature set the check above
         // proved is enabled in this engine. That is wasmi's precondition for
         // skipping its own validation.
-        let wasmi = unsafe { wasmi::Module::new_unchecked(&self.engine, module.bytes()) }
-            .map_err(|e| LinkError::Engine(e.to_string()))?;
+        let wasmi = contain::contained(|| unsafe {
+            wasmi::Module::new_unchecked(&self.engine, module.bytes())
+        })
+        .map_err(LinkError::Engine)?
+        .map_err(|e| LinkError::Engine(e.to_string()))?;
         Ok(Arc::new(InterpModule { module, wasmi }))
     }
 

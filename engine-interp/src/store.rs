@@ -13,6 +13,7 @@ use wasmtier_core::{
 };
 
 use crate::InterpModule;
+use crate::contain::contained;
 use crate::convert;
 use crate::deadline::{self, Deadline, Outcome};
 
@@ -227,7 +228,9 @@ impl Store for InterpStore {
                 .set_fuel(deadline.unpausable_budget())
                 .expect("fuel metering is enabled whenever a deadline is configured");
         }
-        let instance = wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs);
+        let instance =
+            contained(|| wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs))
+                .map_err(|message| LinkError::Trap(Trap::host(message)))?;
         if let Some(deadline) = &mut self.deadline {
             deadline.after_unpausable(self.store.get_fuel().unwrap_or(0));
         }
@@ -261,17 +264,20 @@ impl Store for InterpStore {
             .iter()
             .map(|t| wasmi::Val::default_for_ty(convert::val_type(*t)))
             .collect();
-        match &mut self.deadline {
-            None => func
-                .call(&mut self.store, &params, &mut results)
-                .map_err(|e| CallError::Trap(to_trap(e)))?,
+        let outcome = contained(|| match &mut self.deadline {
+            None => match func.call(&mut self.store, &params, &mut results) {
+                Ok(()) => Outcome::Finished,
+                Err(e) => Outcome::Error(e),
+            },
             Some(deadline) => {
-                match deadline::call(&mut self.store, deadline, func, &params, &mut results) {
-                    Outcome::Finished => {}
-                    Outcome::Error(e) => return Err(CallError::Trap(to_trap(e))),
-                    Outcome::Stopped(trap) => return Err(CallError::Trap(trap)),
-                }
+                deadline::call(&mut self.store, deadline, func, &params, &mut results)
             }
+        })
+        .map_err(|message| CallError::Trap(Trap::host(message)))?;
+        match outcome {
+            Outcome::Finished => {}
+            Outcome::Error(e) => return Err(CallError::Trap(to_trap(e))),
+            Outcome::Stopped(trap) => return Err(CallError::Trap(trap)),
         }
         Ok(results.iter().map(|r| to_val(&mut self.store, r)).collect())
     }

@@ -97,6 +97,29 @@ pub enum Verdict {
         steps: usize,
     },
     Diverged(Box<Divergence>),
+    /// An engine panicked: a host crash in the making, always a bug.
+    Panicked {
+        engine: &'static str,
+        message: String,
+    },
+}
+
+impl Verdict {
+    /// A finding: a divergence or a panic.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Diverged(_) | Self::Panicked { .. })
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rejected(why) => write!(f, "rejected by the loader: {why}"),
+            Self::Agree { steps } => write!(f, "agreed on {steps} steps"),
+            Self::Diverged(d) => write!(f, "{d}"),
+            Self::Panicked { engine, message } => write!(f, "{engine} panicked: {message}"),
+        }
+    }
 }
 
 /// Runs `bytes` on every engine with `fuel` and compares the traces.
@@ -105,10 +128,26 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
         Ok(module) => Arc::new(module),
         Err(err) => return Verdict::Rejected(err.to_string()),
     };
-    let traces: Vec<(&'static str, Trace)> = ENGINES
-        .iter()
-        .map(|spec| (spec.name, run((spec.create)(engine_config(fuel)), &module)))
-        .collect();
+    let mut traces: Vec<(&'static str, Trace)> = Vec::new();
+    for spec in ENGINES {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run((spec.create)(engine_config(fuel)), &module)
+        }));
+        match outcome {
+            Ok(trace) => traces.push((spec.name, trace)),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic".into());
+                return Verdict::Panicked {
+                    engine: spec.name,
+                    message,
+                };
+            }
+        }
+    }
     let (first_name, first) = &traces[0];
     let mut compared = first.steps.len();
     for (name, other) in &traces[1..] {

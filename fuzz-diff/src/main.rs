@@ -131,10 +131,10 @@ impl Counts {
                 eprintln!("seed {seed}: loader refused the generated module: {why}");
                 true
             }
-            Verdict::Diverged(d) => {
-                let path = save(&format!("diverge-{seed}.wasm"), bytes);
+            failure => {
+                let path = save(&format!("fail-{seed}.wasm"), bytes);
                 eprintln!(
-                    "seed {seed}: DIVERGENCE (module saved to {})\n{d}",
+                    "seed {seed}: FAILURE (module saved to {})\n{failure}",
                     path.display()
                 );
                 false
@@ -161,10 +161,11 @@ impl Counts {
                     // A mutant that still validates must run without
                     // crashing anywhere (its results may differ from the
                     // original's, not between engines).
-                    if let Verdict::Diverged(d) = diff::check(&mutant, fuel_for(seed)) {
-                        let path = save(&format!("diverge-mutant-{seed}.wasm"), &mutant);
+                    let verdict = diff::check(&mutant, fuel_for(seed));
+                    if verdict.is_failure() {
+                        let path = save(&format!("fail-mutant-{seed}.wasm"), &mutant);
                         eprintln!(
-                            "seed {seed}: DIVERGENCE on a mutant ({})\n{d}",
+                            "seed {seed}: FAILURE on a mutant ({})\n{verdict}",
                             path.display()
                         );
                         return false;

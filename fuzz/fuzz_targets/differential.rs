@@ -13,9 +13,12 @@ fuzz_target!(|data: &[u8]| {
     };
     // The first byte decides whether engines meter fuel, so both kinds of
     // generated code are covered.
-    let fuel = data.first().is_some_and(|b| b & 1 == 0).then_some(50_000_000);
+    let fuel = data
+        .first()
+        .is_some_and(|b| b & 1 == 0)
+        .then_some(50_000_000);
     match diff::check(&bytes, fuel) {
-        Verdict::Diverged(d) => panic!("{d}"),
+        failure @ (Verdict::Diverged(_) | Verdict::Panicked { .. }) => panic!("{failure}"),
         Verdict::Rejected(why) => panic!("the loader refused a generated module: {why}"),
         Verdict::Agree { .. } => {}
     }

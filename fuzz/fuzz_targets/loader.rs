@@ -4,16 +4,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasmtier_fuzz_diff::diff::{self, Verdict};
+use wasmtier_fuzz_diff::diff;
 use wasmtier_fuzz_diff::mutate::{self, LoadOutcome};
 
 fuzz_target!(|data: &[u8]| {
     match mutate::load(data) {
         Ok(LoadOutcome::Refused(err)) => assert!(mutate::names_an_offset(&err), "{err}"),
         Ok(LoadOutcome::Valid(_)) => {
-            if let Verdict::Diverged(d) = diff::check(data, None) {
-                panic!("{d}");
-            }
+            let verdict = diff::check(data, None);
+            assert!(!verdict.is_failure(), "{verdict}");
         }
         Err(panic) => panic!("the loader panicked: {panic}"),
     }
