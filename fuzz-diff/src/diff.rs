@@ -23,8 +23,12 @@ pub const ENGINES: &[EngineSpec] = &[
         name: "jit",
         create: |config| Box::new(wasmtier_engine_jit::JitEngine::new(config)),
     },
-    // The AOT tier joins with one entry here (and a dependency) once
-    // `engine-aot` has landed.
+    // Every module goes through an artifact file: written, checked, mapped.
+    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    EngineSpec {
+        name: "aot",
+        create: |config| Box::new(wasmtier_engine_aot::AotEngine::new(config)),
+    },
 ];
 
 /// The same limits for every engine. Memories and tables are also bounded
@@ -102,6 +106,14 @@ pub enum Verdict {
         engine: &'static str,
         message: String,
     },
+    /// wasmi panicked inside the interpreter, which contained the panic and
+    /// reported an internal error (see `engine-interp/src/contain.rs`). The
+    /// host is safe, the other tiers ran the module; the bug is upstream's,
+    /// so it is counted and kept, not treated as a wasmtier divergence.
+    UpstreamPanicContained {
+        engine: &'static str,
+        message: String,
+    },
 }
 
 impl Verdict {
@@ -118,6 +130,9 @@ impl std::fmt::Display for Verdict {
             Self::Agree { steps } => write!(f, "agreed on {steps} steps"),
             Self::Diverged(d) => write!(f, "{d}"),
             Self::Panicked { engine, message } => write!(f, "{engine} panicked: {message}"),
+            Self::UpstreamPanicContained { engine, message } => {
+                write!(f, "{engine}: contained upstream panic: {message}")
+            }
         }
     }
 }
@@ -148,7 +163,29 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
             }
         }
     }
-    let (first_name, first) = &traces[0];
+    // An engine that hit a contained upstream panic leaves the comparison;
+    // the others must still agree among themselves.
+    let mut upstream_panic = None;
+    traces.retain(|(name, trace)| match contained_upstream_panic(trace) {
+        Some(message) => {
+            upstream_panic.get_or_insert((*name, message));
+            false
+        }
+        None => true,
+    });
+    let agreement = compare_all(&traces);
+    match (agreement, upstream_panic) {
+        (Verdict::Agree { .. }, Some((engine, message))) => {
+            Verdict::UpstreamPanicContained { engine, message }
+        }
+        (verdict, _) => verdict,
+    }
+}
+
+fn compare_all(traces: &[(&'static str, Trace)]) -> Verdict {
+    let Some((first_name, first)) = traces.first() else {
+        return Verdict::Agree { steps: 0 };
+    };
     let mut compared = first.steps.len();
     for (name, other) in &traces[1..] {
         match compare(first, other) {
@@ -164,6 +201,23 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
         }
     }
     Verdict::Agree { steps: compared }
+}
+
+/// The message the interpreter gives when it contained a panic in wasmi.
+const CONTAINED_WASMI_PANIC: &str = "internal interpreter error (wasmi panicked";
+
+fn contained_upstream_panic(trace: &Trace) -> Option<String> {
+    trace.steps.iter().find_map(|step| {
+        let error = match step {
+            Step::Instantiate(Err(error)) => error,
+            Step::Call {
+                outcome: Err(error),
+                ..
+            } => error,
+            _ => return None,
+        };
+        error.contains(CONTAINED_WASMI_PANIC).then(|| error.clone())
+    })
 }
 
 /// The number of steps compared, or the first step that differs. A cut

@@ -104,16 +104,18 @@ struct Counts {
     steps: u64,
     mutants: u64,
     mutants_valid: u64,
+    upstream_panics: u64,
 }
 
 impl Counts {
     fn print(&self, next_seed: u64, elapsed: Duration) {
         println!(
-            "{:>8.1}s  next seed {next_seed}: {} modules agreed ({} calls compared), {} rejected; {} loader mutants ({} valid)",
+            "{:>8.1}s  next seed {next_seed}: {} modules agreed ({} calls compared), {} rejected, {} contained wasmi panics; {} loader mutants ({} valid)",
             elapsed.as_secs_f64(),
             self.modules,
             self.steps,
             self.rejected,
+            self.upstream_panics,
             self.mutants,
             self.mutants_valid
         );
@@ -129,6 +131,13 @@ impl Counts {
             Verdict::Rejected(why) => {
                 self.rejected += 1;
                 eprintln!("seed {seed}: loader refused the generated module: {why}");
+                true
+            }
+            upstream @ Verdict::UpstreamPanicContained { .. } => {
+                // Kept for the upstream report; the run goes on.
+                self.upstream_panics += 1;
+                let path = save(&format!("upstream-{seed}.wasm"), bytes);
+                eprintln!("seed {seed}: {upstream} ({})", path.display());
                 true
             }
             failure => {
