@@ -12,6 +12,7 @@ use crate::JitModule;
 use crate::builtins::BUILTINS;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
+use crate::translate::MemoryStrategy;
 use crate::vmcontext::{
     VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
 };
@@ -174,6 +175,8 @@ impl Instance {
                 tables: std::ptr::null(),
                 globals: std::ptr::null(),
                 sig_ids: std::ptr::null(),
+                defined_globals: std::ptr::null_mut(),
+                memory0_base: std::ptr::null_mut(),
                 instance: std::ptr::null_mut(),
             },
             module: module.clone(),
@@ -207,6 +210,14 @@ impl Instance {
         instance.vmctx.tables = instance.tables.as_ptr();
         instance.vmctx.globals = instance.globals.as_ptr();
         instance.vmctx.sig_ids = instance.sig_ids.as_ptr();
+        instance.vmctx.defined_globals = instance.defined_globals.as_mut_ptr();
+        if let (Some(memory), Some(MemoryStrategy::Reserved { .. })) =
+            (instance.memories.first(), info.memory_strategies.first())
+        {
+            // SAFETY: store-owned memory, alive as long as the store; a
+            // reservation's base is fixed for its whole life.
+            instance.vmctx.memory0_base = unsafe { (**memory).base };
+        }
         instance.vmctx.instance = instance_ptr.cast();
         instance.data = info.data.iter().map(|d| d.bytes.clone()).collect();
         instance.elements = info

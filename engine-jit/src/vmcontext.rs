@@ -137,6 +137,13 @@ pub struct VMContext {
     pub globals: *const *mut VMGlobal,
     /// Store-wide signature id of each type index.
     pub sig_ids: *const u64,
+    /// This instance's own globals, contiguous: one load fewer than going
+    /// through `globals` (C's stack pointer is read in most prologues).
+    pub defined_globals: *mut VMGlobal,
+    /// Base of memory 0 when it is a reservation (its base never moves);
+    /// null otherwise. Saves two dependent loads in every function that
+    /// touches memory.
+    pub memory0_base: *mut u8,
     /// The runtime instance that owns this context (opaque to generated code).
     pub instance: *mut u8,
 }
@@ -158,6 +165,8 @@ pub mod offsets {
     pub const VMCTX_TABLES: i32 = offset_of!(VMContext, tables) as i32;
     pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
     pub const VMCTX_SIG_IDS: i32 = offset_of!(VMContext, sig_ids) as i32;
+    pub const VMCTX_DEFINED_GLOBALS: i32 = offset_of!(VMContext, defined_globals) as i32;
+    pub const VMCTX_MEMORY0_BASE: i32 = offset_of!(VMContext, memory0_base) as i32;
 
     pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
     pub const MEMORY_LENGTH: i32 = offset_of!(VMMemory, length) as i32;
@@ -170,6 +179,7 @@ pub mod offsets {
     pub const FUNCREF_SIZE: i64 = size_of::<VMFuncRef>() as i64;
 
     pub const POINTER_SIZE: i64 = 8;
+    pub const GLOBAL_SIZE: i64 = size_of::<VMGlobal>() as i64;
     pub const TABLE_ELEMENT_SIZE: i64 = 8;
     /// Bytes per slot of the values buffer of trampolines and host calls.
     pub const VALUE_SLOT_SIZE: i64 = 16;
@@ -223,8 +233,10 @@ mod tests {
         assert_eq!(VMCTX_TABLES, 32);
         assert_eq!(VMCTX_GLOBALS, 40);
         assert_eq!(VMCTX_SIG_IDS, 48);
-        assert_eq!(offset_of!(VMContext, instance), 56);
-        assert_eq!(size_of::<VMContext>(), 64);
+        assert_eq!(VMCTX_DEFINED_GLOBALS, 56);
+        assert_eq!(VMCTX_MEMORY0_BASE, 64);
+        assert_eq!(offset_of!(VMContext, instance), 72);
+        assert_eq!(size_of::<VMContext>(), 80);
     }
 
     #[test]

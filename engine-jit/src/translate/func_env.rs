@@ -138,10 +138,15 @@ impl<'a> FuncEnv<'a> {
     /// The base address of memory `index`. It never moves when the memory
     /// is a reservation, so the load may be hoisted and shared.
     pub fn memory_base(&self, b: &mut FunctionBuilder, index: u32) -> Value {
+        let reserved = matches!(self.memory_strategy(index), MemoryStrategy::Reserved { .. });
+        if index == 0 && reserved {
+            return self.vmctx_field(b, offsets::VMCTX_MEMORY0_BASE);
+        }
         let memory = self.memory(b, index);
-        let flags = match self.memory_strategy(index) {
-            MemoryStrategy::Reserved { .. } => immutable(),
-            MemoryStrategy::Explicit => MemFlagsData::trusted(),
+        let flags = if reserved {
+            immutable()
+        } else {
+            MemFlagsData::trusted()
         };
         b.ins()
             .load(types::I64, flags, memory, offsets::MEMORY_BASE)
@@ -160,7 +165,13 @@ impl<'a> FuncEnv<'a> {
 
     /// Address of global `index`'s storage.
     pub fn global(&self, b: &mut FunctionBuilder, index: u32) -> Value {
-        self.array_entry(b, offsets::VMCTX_GLOBALS, index)
+        let imported = self.module().num_imported_globals;
+        if index < imported {
+            return self.array_entry(b, offsets::VMCTX_GLOBALS, index);
+        }
+        let defined = self.vmctx_field(b, offsets::VMCTX_DEFINED_GLOBALS);
+        let offset = i64::from(index - imported) * offsets::GLOBAL_SIZE;
+        b.ins().iadd_imm_s(defined, offset)
     }
 
     /// Pointer to table `index`'s `VMTable`.
