@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -173,6 +173,9 @@ impl RunArgs {
             env,
             preopens,
             inherit_stdio: true,
+            // Counted from here, like the engines' deadline (set when the
+            // store is created, right after).
+            deadline: self.timeout.map(|timeout| Instant::now() + timeout),
         })
     }
 }

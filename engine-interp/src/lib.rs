@@ -8,6 +8,7 @@
 mod contain;
 mod convert;
 mod deadline;
+mod start;
 mod store;
 
 use std::any::Any;
@@ -72,6 +73,9 @@ impl InterpEngine {
 pub(crate) struct InterpModule {
     module: Arc<ValidatedModule>,
     wasmi: wasmi::Module,
+    /// The start function was moved to an export (`start::HIDDEN_START_EXPORT`)
+    /// for the store to call after instantiation.
+    deferred_start: bool,
 }
 
 impl CompiledModule for InterpModule {
@@ -99,12 +103,25 @@ impl Engine for InterpEngine {
         // which validated these exact bytes with a feature set the check above
         // proved is enabled in this engine. That is wasmi's precondition for
         // skipping its own validation.
-        let wasmi = contain::contained(|| unsafe {
-            wasmi::Module::new_unchecked(&self.engine, module.bytes())
-        })
-        .map_err(LinkError::Engine)?
-        .map_err(|e| LinkError::Engine(e.to_string()))?;
-        Ok(Arc::new(InterpModule { module, wasmi }))
+        //
+        // Under a deadline a start function is run as a call (`start.rs`):
+        // the rewritten bytes differ from the validated ones only by a
+        // removed start section and one more export of an existing
+        // function under an unused name, which keeps the module valid.
+        let deferred = match (self.config.timeout, module.start) {
+            (Some(_), Some(start)) => start::defer_start(module.bytes(), start),
+            _ => None,
+        };
+        let bytes = deferred.as_deref().unwrap_or(module.bytes());
+        let wasmi =
+            contain::contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, bytes) })
+                .map_err(LinkError::Engine)?
+                .map_err(|e| LinkError::Engine(e.to_string()))?;
+        Ok(Arc::new(InterpModule {
+            module,
+            wasmi,
+            deferred_start: deferred.is_some(),
+        }))
     }
 
     fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store> {

@@ -16,6 +16,7 @@ use crate::InterpModule;
 use crate::contain::contained;
 use crate::convert;
 use crate::deadline::{self, Deadline, Outcome};
+use crate::start;
 
 /// What wasmi's store carries for us.
 struct StoreData {
@@ -101,6 +102,30 @@ impl InterpStore {
                 wanted: "function",
             }),
             None => Err(CallError::NoSuchExport(name.to_string())),
+        }
+    }
+
+    /// Runs a start function that compilation moved to an export, in fuel
+    /// slices under the store's deadline; a trap fails the instantiation.
+    fn run_deferred_start(&mut self, instance: wasmi::Instance) -> Result<(), LinkError> {
+        let Some(func) = instance.get_func(&self.store, start::HIDDEN_START_EXPORT) else {
+            return Err(LinkError::Engine(
+                "the deferred start function is not exported".into(),
+            ));
+        };
+        let store = &mut self.store;
+        let outcome = contained(|| match &mut self.deadline {
+            Some(deadline) => deadline::call(store, deadline, func, &[], &mut []),
+            None => match func.call(&mut *store, &[], &mut []) {
+                Ok(()) => Outcome::Finished,
+                Err(e) => Outcome::Error(e),
+            },
+        })
+        .map_err(|message| LinkError::Trap(Trap::host(message)))?;
+        match outcome {
+            Outcome::Finished => Ok(()),
+            Outcome::Error(e) => Err(instantiation_error(e)),
+            Outcome::Stopped(trap) => Err(LinkError::Trap(trap)),
         }
     }
 
@@ -220,9 +245,11 @@ impl Store for InterpStore {
             Extern::Memory(_) => 2,
             Extern::Global(_) => 3,
         });
-        // wasmi runs the start function without a resumable handle, so under
-        // a deadline it gets the whole remaining fuel budget instead of a
-        // slice: only `--fuel` bounds a start function on this engine.
+        // wasmi runs a start function without a resumable handle. Under a
+        // deadline the module was compiled with its start function moved to
+        // an export (`start.rs`), called below in slices; this budget only
+        // covers instantiation itself (or a start function that could not
+        // be moved).
         if let Some(deadline) = &self.deadline {
             self.store
                 .set_fuel(deadline.unpausable_budget())
@@ -235,6 +262,9 @@ impl Store for InterpStore {
             deadline.after_unpausable(self.store.get_fuel().unwrap_or(0));
         }
         let instance = instance.map_err(instantiation_error)?;
+        if compiled.deferred_start {
+            self.run_deferred_start(instance)?;
+        }
         self.instances.push(instance);
         Ok(InstanceId(self.instances.len() - 1))
     }

@@ -2,6 +2,7 @@
 //! stdio. Nothing is reachable unless it is listed here.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// The capabilities handed to one WASI program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,10 @@ pub struct WasiConfig {
     /// Connect the guest's fds 0–2 to the host's; otherwise stdin reads as
     /// closed and output to stdout/stderr is discarded.
     pub inherit_stdio: bool,
+    /// The run's wall-clock limit (`--timeout`): a WASI call still blocked
+    /// (sleeping, waiting for input) at this instant ends with the
+    /// "interrupted" trap, as guest code does on every engine.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for WasiConfig {
@@ -23,6 +28,7 @@ impl Default for WasiConfig {
             env: Vec::new(),
             preopens: Vec::new(),
             inherit_stdio: true,
+            deadline: None,
         }
     }
 }
@@ -54,6 +60,11 @@ impl WasiConfig {
 
     pub fn inherit_stdio(mut self, inherit: bool) -> Self {
         self.inherit_stdio = inherit;
+        self
+    }
+
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 }

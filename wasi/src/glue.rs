@@ -2,11 +2,11 @@
 //! generated preview1 functions: values in, errno out, exits and failures as
 //! traps. Every one of the 46 imports goes through [`invoke`].
 
-use wasmtier_core::{HostContext, Trap, Val, ValType};
+use wasmtier_core::{HostContext, Trap, TrapCode, Val, ValType};
 use wasmtime_wasi::I32Exit;
 use wiggle::GuestMemory;
 
-use crate::state::WasiState;
+use crate::state::{DeadlinePassed, WasiState};
 
 /// A Wasm parameter type of a preview1 function (`i32` or `i64`).
 pub(crate) trait Param: Sized {
@@ -82,6 +82,9 @@ pub(crate) fn invoke<R: Results>(
         Ok(value) => {
             value.store(results);
             Ok(())
+        }
+        Err(error) if error.downcast_ref::<DeadlinePassed>().is_some() => {
+            Err(Trap::code(TrapCode::Interrupted))
         }
         Err(error) => Err(match error.downcast_ref::<I32Exit>() {
             Some(&I32Exit(status)) => Trap::exit(status),

@@ -12,16 +12,20 @@ use wasmtier_core::{FuncType, HostFunc};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
 
 use crate::glue::{Param, Results, bad_arguments, invoke};
+use crate::state::within_deadline;
 
 /// `sync`: call directly, inside the runtime's context; `async`: drive the
 /// future to completion on the state's current-thread runtime.
 macro_rules! run {
-    (sync, $runtime:ident, $call:expr) => {{
+    // A synchronous function does not wait on anything, so the deadline
+    // cannot find it blocked.
+    (sync, $runtime:ident, $deadline:ident, $call:expr) => {{
+        let _ = $deadline;
         let _entered = $runtime.enter();
         $call
     }};
-    (async, $runtime:ident, $call:expr) => {
-        $runtime.block_on($call)
+    (async, $runtime:ident, $deadline:ident, $call:expr) => {
+        $runtime.block_on(within_deadline($deadline, $call))
     };
 }
 
@@ -52,9 +56,14 @@ macro_rules! wasi_functions {
                         $(let $arg = <$ty as Param>::from_val($arg)
                             .ok_or_else(|| bad_arguments(NAME))?;)*
                         invoke(NAME, cx, results, |state, memory| {
+                            let deadline = state.deadline();
                             let (ctx, runtime) = state.prepare();
-                            let result: wiggle::error::Result<ret!($($ret)?)> =
-                                run!($mode, runtime, p1::$name(ctx, memory $(, $arg)*));
+                            let result: wiggle::error::Result<ret!($($ret)?)> = run!(
+                                $mode,
+                                runtime,
+                                deadline,
+                                p1::$name(ctx, memory $(, $arg)*)
+                            );
                             result
                         })
                     },

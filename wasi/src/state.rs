@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use thiserror::Error;
 use tokio::runtime::Runtime;
@@ -44,6 +45,7 @@ pub struct WasiState {
     /// thread, and wasmtime-wasi's global multi-thread runtime (with its
     /// worker threads) is never started.
     runtime: Runtime,
+    deadline: Option<Instant>,
 }
 
 impl fmt::Debug for WasiState {
@@ -59,7 +61,11 @@ impl WasiState {
         // Must come before the preopens: each directory records the setting
         // when it is opened. File I/O then runs inline on this thread instead
         // of hopping to tokio's blocking pool (~40x faster for a small write).
-        builder.allow_blocking_current_thread(true);
+        // Not under a deadline: a call blocked inline (a `poll_oneoff` sleep
+        // becomes `std::thread::sleep`, a read of a FIFO waits) could not
+        // be abandoned when the deadline passes, while a call waiting on the
+        // pool can (`within_deadline`).
+        builder.allow_blocking_current_thread(config.deadline.is_none());
         builder.args(&config.args);
         builder.envs(&config.env);
         if config.inherit_stdio {
@@ -99,6 +105,7 @@ impl WasiState {
         Ok(Self {
             ctx: builder.build_p1(),
             runtime,
+            deadline: config.deadline,
         })
     }
 
@@ -114,6 +121,30 @@ impl WasiState {
     pub(crate) fn prepare(&mut self) -> (&mut WasiP1Ctx, &Runtime) {
         self.ctx.set_hostcall_fuel(HOSTCALL_FUEL);
         (&mut self.ctx, &self.runtime)
+    }
+
+    /// When blocking calls must give up (`WasiConfig::deadline`).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+/// A WASI call was still blocked when the run's deadline passed.
+#[derive(Debug, Error)]
+#[error("the run's time limit passed during a WASI call")]
+pub(crate) struct DeadlinePassed;
+
+/// Drives `call` to completion, or until `deadline`.
+pub(crate) async fn within_deadline<T>(
+    deadline: Option<Instant>,
+    call: impl Future<Output = wiggle::error::Result<T>>,
+) -> wiggle::error::Result<T> {
+    match deadline {
+        None => call.await,
+        Some(at) => match tokio::time::timeout_at(at.into(), call).await {
+            Ok(result) => result,
+            Err(_) => Err(wiggle::error::Error::new(DeadlinePassed)),
+        },
     }
 }
 
