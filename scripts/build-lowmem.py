@@ -139,7 +139,7 @@ def main():
     ordering.write_text("\n".join(order) + "\n")
     print(f"build-lowmem: {len(order)} symbols first; linking {OUT}", flush=True)
     cargo([
-        f"-C", f"link-arg=-Wl,--symbol-ordering-file={ordering}",
+        "-C", f"link-arg=-Wl,--symbol-ordering-file={ordering}",
         "-C", "link-arg=-Wl,--no-warn-symbol-ordering",
     ])
     print(f"build-lowmem: {OUT} ({OUT.stat().st_size / 2**20:.2f} MiB)")
