@@ -92,6 +92,15 @@ impl Table {
 
     /// Peak RSS per runner, in MiB.
     pub fn render_rss(&self) -> String {
+        self.render_rss_with(1)
+    }
+
+    /// Peak RSS per runner, in MiB with two decimals (for small footprints).
+    pub fn render_rss_precise(&self) -> String {
+        self.render_rss_with(2)
+    }
+
+    fn render_rss_with(&self, decimals: usize) -> String {
         let mut out = String::from("| workload |");
         for (name, _, _) in &self.runners {
             write!(out, " {name} |").unwrap();
@@ -104,7 +113,7 @@ impl Table {
             for (name, _, _) in &self.runners {
                 match cells.get(name) {
                     Some(Ok(cell)) => {
-                        write!(out, " {:.1} |", cell.max_rss_kib as f64 / 1024.0).unwrap()
+                        write!(out, " {:.*} |", decimals, cell.max_rss_kib as f64 / 1024.0).unwrap()
                     }
                     Some(Err(_)) => out.push_str(" failed |"),
                     None => out.push_str(" – |"),

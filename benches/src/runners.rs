@@ -14,6 +14,7 @@ pub enum Tier {
     Native,
 }
 
+#[derive(Clone)]
 pub struct Runner {
     pub name: String,
     pub tier: Tier,
@@ -86,10 +87,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
     (found.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
 }
 
-/// wasmtier's engines, through the given binary, plus the interpreter's
-/// low-memory mode.
-pub fn wasmtier_runners(binary: &Path, engines: &[&str]) -> Vec<Runner> {
-    let runner = |name: String, tier, mode: &[&str]| Runner {
+/// `binary run MODE... FILE -- ARGS...`: one of wasmtier's own runners.
+fn wasmtier_runner(binary: &Path, name: String, tier: Tier, mode: &[&str]) -> Runner {
+    Runner {
         name,
         tier,
         is_peer: false,
@@ -102,7 +102,18 @@ pub fn wasmtier_runners(binary: &Path, engines: &[&str]) -> Vec<Runner> {
         separator: vec!["--".into()],
         native: false,
         precompile: None,
-    };
+    }
+}
+
+/// `--low-memory` through `binary`, e.g. the interpreter-only small build.
+pub fn low_memory_runner(binary: &Path, name: &str) -> Runner {
+    wasmtier_runner(binary, name.into(), Tier::Interpreter, &["--low-memory"])
+}
+
+/// wasmtier's engines, through the given binary, plus the interpreter's
+/// low-memory mode.
+pub fn wasmtier_runners(binary: &Path, engines: &[&str]) -> Vec<Runner> {
+    let runner = |name, tier, mode: &[&str]| wasmtier_runner(binary, name, tier, mode);
     let mut runners = Vec::new();
     for engine in engines {
         let tier = if *engine == "interp" {
