@@ -27,7 +27,9 @@ fn main() {
     );
     for path in std::env::args().skip(1) {
         let bytes = std::fs::read(&path).expect("readable artifact");
-        let header = artifact::parse(&bytes).expect("valid artifact").header;
+        let header = artifact::parse(&bytes.clone().into())
+            .expect("valid artifact")
+            .header;
         let load = median(|| drop(engine.load_file(path.as_ref()).expect("loads")), 51);
         let crc = median(
             || {
