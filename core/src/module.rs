@@ -1,5 +1,6 @@
 //! The one loader: decode and validate a module once, record what engines need.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use wasmparser::{
@@ -156,11 +157,16 @@ fn offsets(range: Range<usize>) -> Result<[u32; 2], LoadError> {
 impl ValidatedModule {
     /// Accepts a binary module, or WebAssembly text (converted first).
     pub fn from_bytes_or_text(input: &[u8], features: Features) -> Result<Self, LoadError> {
+        Self::new(&Self::binary_of(input)?, features)
+    }
+
+    /// The binary module `input` stands for: itself, or WebAssembly text
+    /// converted (not validated). What caches of compiled code are keyed by.
+    pub fn binary_of(input: &[u8]) -> Result<Cow<'_, [u8]>, LoadError> {
         if input.starts_with(WASM_MAGIC) {
-            return Self::new(input, features);
+            return Ok(Cow::Borrowed(input));
         }
-        let binary = wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))?;
-        Self::new(&binary, features)
+        wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))
     }
 
     /// Decodes and validates `bytes` in one pass, within the default
