@@ -141,8 +141,8 @@ impl PerFunctionBuilder {
     }
 }
 
-/// `range` of `within` as `u32` offsets (modules are far below 4 GiB:
-/// `LoadLimits`).
+/// A byte range of a module as `u32` offsets, the width the per-function
+/// tables store (modules are far below 4 GiB: `LoadLimits`).
 fn offsets(range: Range<usize>) -> Result<[u32; 2], LoadError> {
     let too_big = || LoadError::Invalid {
         offset: range.start,
