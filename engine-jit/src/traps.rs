@@ -72,7 +72,9 @@ impl TrapTable {
 
     /// The trap recorded at exactly `offset`: a binary search, so a
     /// damaged (unsorted) table misses sites but reads nothing outside
-    /// itself; unknown codes are not trap sites.
+    /// itself; unknown codes are not trap sites. Called from the signal
+    /// handler: it neither allocates nor locks (the table's bytes are a
+    /// `Vec` or the artifact's mapping, both alive as long as the module).
     pub fn lookup(&self, offset: u32) -> Option<TrapCode> {
         let [found, raw] = self
             .entries
