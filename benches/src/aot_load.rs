@@ -45,7 +45,7 @@ pub fn table(modules: &[(String, &Path)], scratch: &Path) -> Result<String> {
             std::hint::black_box(crc32fast_hash(&file));
         }
         let crc = start.elapsed() / 21;
-        let parsed = wasmtier_engine_aot::artifact::parse(&file)?;
+        let parsed = wasmtier_engine_aot::artifact::parse(&file.clone().into())?;
         let code = parsed.header.code.end - parsed.header.code.start;
         writeln!(
             out,

@@ -32,6 +32,7 @@ pub struct CacheOptions {
 with_aot! {
     use anyhow::Context;
     use clap::Args;
+    use wasmtier_core::ValidatedModule;
     use wasmtier_engine_aot::{AotEngine, CacheMode};
 
     impl CacheOptions {
@@ -142,14 +143,17 @@ with_aot! {
             return Ok(Err(config));
         }
         let engine = AotEngine::with_cache(config, cache.mode());
-        // A cache hit needs neither validation nor compilation.
-        if let Ok(bytes) = std::fs::read(file)
-            && let Some(compiled) = engine.cached(&bytes)
-        {
+        let failed = || format!("failed to load `{}`", file.display());
+        let input =
+            std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        // The cache is keyed by the binary module, so text is converted
+        // first; a hit then needs neither validation nor compilation.
+        let binary = ValidatedModule::binary_of(&input).with_context(failed)?;
+        if let Some(compiled) = engine.cached(&binary) {
             return Ok(Ok((Box::new(engine), compiled)));
         }
-        let module = Arc::new(load_module(file, engine.config().features)?);
-        let compiled = engine.compile(module)?;
+        let module = ValidatedModule::new(&binary, engine.config().features).with_context(failed)?;
+        let compiled = engine.compile(Arc::new(module))?;
         Ok(Ok((Box::new(engine), compiled)))
     }
 }

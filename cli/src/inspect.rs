@@ -18,7 +18,7 @@ pub struct InspectArgs {
 pub fn inspect(args: InspectArgs) -> Result<()> {
     let path = &args.file;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let (artifact, intact) = artifact::parse_unverified(&bytes)
+    let (artifact, intact) = artifact::parse_unverified(&bytes.into())
         .with_context(|| format!("cannot inspect `{}`", path.display()))?;
     let header = &artifact.header;
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
@@ -51,18 +51,20 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
         artifact.wasm.len(),
         code_len,
         header.code.start,
-        artifact.layout.traps.len()
+        artifact.code_tables.traps.len()
     )?;
     let features = Features::parse_list(&header.wasm_features).unwrap_or_else(|_| Features::all());
-    let module = ValidatedModule::from_prevalidated(artifact.wasm, features).ok();
+    let functions = artifact.code_tables.functions.clone();
+    let module =
+        ValidatedModule::from_prevalidated(artifact.wasm, features, artifact.per_function).ok();
     let imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
-    writeln!(out, "functions:        {}", artifact.layout.functions.len())?;
+    writeln!(out, "functions:        {}", functions.len())?;
     writeln!(
         out,
         "  {:>6}  {:>10}  {:>8}  name",
         "index", "offset", "size"
     )?;
-    for (i, range) in artifact.layout.functions.iter().enumerate() {
+    for (i, [start, end]) in functions.iter().enumerate() {
         let index = imported + i as u32;
         let name = module
             .as_ref()
@@ -78,8 +80,8 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
         writeln!(
             out,
             "  {index:>6}  {:>#10x}  {:>8}  {name}",
-            range.start,
-            range.end - range.start
+            start,
+            end.wrapping_sub(start)
         )?;
     }
     // A closed pipe (`inspect … | head`) is not an error worth a panic.

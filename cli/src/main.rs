@@ -98,7 +98,7 @@ fn validate(path: &Path) -> Result<()> {
     println!(
         "{}: valid ({} functions, {} imports, {} exports)",
         path.display(),
-        module.func_types.len(),
+        module.num_funcs(),
         module.imports.len(),
         module.exports.len()
     );

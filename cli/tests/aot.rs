@@ -93,7 +93,7 @@ fn inspect_prints_the_header_and_functions() {
     let run = wasmtier(&["inspect", s(&cwasm)]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     for needle in [
-        "format version:   1",
+        "format version:   2",
         "target:           x86_64",
         "checksum:         crc32",
         "(ok)",
@@ -269,4 +269,33 @@ fn concurrent_runs_fill_one_entry_safely() {
     let left = entries(&cache);
     assert_eq!(left.len(), 1, "temporary files left: {left:?}");
     assert_eq!(wasmtier(&["inspect", s(&left[0])]).status, Some(0));
+}
+
+#[test]
+fn text_modules_share_the_entry_of_their_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("hello.wat");
+    std::fs::write(&wat, HELLO).unwrap();
+    let wasm = hello(dir.path());
+    let cache = dir.path().join("cache");
+    let run_aot =
+        |file: &Path| wasmtier(&["run", "--engine=aot", "--cache-dir", s(&cache), s(file)]);
+    assert_eq!(run_aot(&wat).stdout, "hello from aot\n");
+    let filled = entries(&cache);
+    assert_eq!(filled.len(), 1, "{filled:?}");
+    let modified = std::fs::metadata(&filled[0]).unwrap().modified().unwrap();
+    for file in [&wat, &wasm, &wat] {
+        assert_eq!(run_aot(file).stdout, "hello from aot\n");
+    }
+    assert_eq!(entries(&cache), filled);
+    assert_eq!(
+        std::fs::metadata(&filled[0]).unwrap().modified().unwrap(),
+        modified,
+        "a valid entry was rewritten"
+    );
+    let bad = dir.path().join("bad.wat");
+    std::fs::write(&bad, "(module (func (result i32)))").unwrap();
+    let run = run_aot(&bad);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("failed to load"), "{}", run.stderr);
 }

@@ -14,6 +14,7 @@ pub mod features;
 pub mod host;
 pub mod limits;
 pub mod module;
+pub mod shared;
 pub mod trap;
 pub mod types;
 
@@ -25,8 +26,9 @@ pub use features::Features;
 pub use host::{HostContext, HostFn, HostFunc, HostItem};
 pub use limits::LoadLimits;
 pub use module::{
-    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, ValidatedModule,
+    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, PerFunction, ValidatedModule,
 };
+pub use shared::{SharedBytes, U32Rows};
 pub use trap::{Frame, Trap, TrapCode, TrapKind};
 pub use types::{
     ExternType, FuncRefHandle, FuncType, GlobalType, MemoryType, TableType, Val, ValType,

@@ -1,17 +1,17 @@
 //! The one loader: decode and validate a module once, record what engines need.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::Arc;
 
 use wasmparser::{
-    CompositeInnerType, ExternalKind, KnownCustom, Name, Parser, Payload, TypeRef, ValidPayload,
-    Validator,
+    Chunk, CompositeInnerType, ExternalKind, KnownCustom, Name, Parser, Payload, TypeRef,
+    ValidPayload, Validator,
 };
 
 use crate::error::LoadError;
 use crate::features::Features;
 use crate::limits::{LimitCheck, LoadLimits};
+use crate::shared::{SharedBytes, U32Rows};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
@@ -77,15 +77,13 @@ pub struct DataSegmentInfo {
 /// as proof and never validate again.
 #[derive(Debug, Clone)]
 pub struct ValidatedModule {
-    bytes: Arc<[u8]>,
+    bytes: SharedBytes,
     features: Features,
     pub name: Option<String>,
     /// The type section (function types only: GC types are not enabled).
     pub types: Vec<FuncType>,
     pub imports: Vec<Import>,
     pub exports: Vec<Export>,
-    /// Type index of every function, imported ones first.
-    pub func_types: Vec<u32>,
     pub num_imported_funcs: u32,
     pub num_imported_tables: u32,
     pub num_imported_memories: u32,
@@ -97,20 +95,78 @@ pub struct ValidatedModule {
     pub start: Option<u32>,
     pub elements: Vec<ElementSegmentInfo>,
     pub data: Vec<DataSegmentInfo>,
-    /// Byte range of each defined function's body (locals and code).
-    pub func_bodies: Vec<Range<usize>>,
-    /// Function names from the name section, by function index.
-    pub func_names: HashMap<u32, String>,
+    /// Per-function facts, as tables that can be read in place from an
+    /// artifact: loading one costs nothing per function.
+    per_function: PerFunction,
+}
+
+/// What a module records for every function, as flat tables.
+#[derive(Debug, Clone, Default)]
+pub struct PerFunction {
+    /// Type index of every function, imported ones first.
+    pub types: U32Rows<1>,
+    /// `[start, end)` byte range of each defined function's body (locals
+    /// and code) within the module's bytes.
+    pub bodies: U32Rows<2>,
+    /// `[function index, start, end)` of each name-section function name
+    /// within the module's bytes, sorted by function index, one per index.
+    pub names: U32Rows<3>,
+}
+
+/// Per-function facts while decoding, before they become tables.
+#[derive(Default)]
+struct PerFunctionBuilder {
+    types: Vec<u32>,
+    bodies: Vec<[u32; 2]>,
+    names: Vec<[u32; 3]>,
+}
+
+impl PerFunctionBuilder {
+    fn finish(mut self) -> PerFunction {
+        // Later names win, as they did when this was a map; a module's
+        // name map is sorted already unless it is malformed.
+        self.names.sort_by_key(|n| n[0]);
+        let mut names: Vec<[u32; 3]> = Vec::with_capacity(self.names.len());
+        for name in self.names {
+            match names.last_mut() {
+                Some(last) if last[0] == name[0] => *last = name,
+                _ => names.push(name),
+            }
+        }
+        PerFunction {
+            types: U32Rows::from_rows(self.types.into_iter().map(|t| [t])),
+            bodies: U32Rows::from_rows(self.bodies),
+            names: U32Rows::from_rows(names),
+        }
+    }
+}
+
+/// A byte range of a module as `u32` offsets, the width the per-function
+/// tables store (modules are far below 4 GiB: `LoadLimits`).
+fn offsets(range: Range<usize>) -> Result<[u32; 2], LoadError> {
+    let too_big = || LoadError::Invalid {
+        offset: range.start,
+        message: "module too large".into(),
+    };
+    Ok([
+        u32::try_from(range.start).map_err(|_| too_big())?,
+        u32::try_from(range.end).map_err(|_| too_big())?,
+    ])
 }
 
 impl ValidatedModule {
     /// Accepts a binary module, or WebAssembly text (converted first).
     pub fn from_bytes_or_text(input: &[u8], features: Features) -> Result<Self, LoadError> {
+        Self::new(&Self::binary_of(input)?, features)
+    }
+
+    /// The binary module `input` stands for: itself, or WebAssembly text
+    /// converted (not validated). What caches of compiled code are keyed by.
+    pub fn binary_of(input: &[u8]) -> Result<Cow<'_, [u8]>, LoadError> {
         if input.starts_with(WASM_MAGIC) {
-            return Self::new(input, features);
+            return Ok(Cow::Borrowed(input));
         }
-        let binary = wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))?;
-        Self::new(&binary, features)
+        wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))
     }
 
     /// Decodes and validates `bytes` in one pass, within the default
@@ -129,7 +185,8 @@ impl ValidatedModule {
         LimitCheck::check_size(limits, bytes)?;
         let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
-        let mut module = Self::empty(bytes.into(), features);
+        let mut module = Self::empty(bytes.to_vec().into(), features);
+        let mut per_function = PerFunctionBuilder::default();
         let mut allocations = Default::default();
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
@@ -156,8 +213,9 @@ impl ValidatedModule {
                 }
                 ValidPayload::Ok | ValidPayload::End(_) => {}
             }
-            module.record(payload)?;
+            module.record(payload, bytes, Some(&mut per_function))?;
         }
+        module.per_function = per_function.finish();
         if !saw_header {
             return Err(LoadError::Invalid {
                 offset: 0,
@@ -170,17 +228,49 @@ impl ValidatedModule {
     /// Decodes `bytes` without validating them again: for a module this
     /// build already validated with `features`, whose bytes come back
     /// integrity-checked (the AOT tier's artifacts embed the module under a
-    /// checksum). Function bodies are only skipped over, so the cost grows
-    /// with the number of declarations, not with the size of the code.
-    pub fn from_prevalidated(bytes: &[u8], features: Features) -> Result<Self, LoadError> {
-        let mut module = Self::empty(bytes.into(), features);
-        for payload in Parser::new(0).parse_all(bytes) {
-            module.record(payload?)?;
+    /// checksum) together with the per-function tables recorded then. The
+    /// function, code and name sections are skipped, not read, so the cost
+    /// grows with types, imports, exports, globals and segments only, not
+    /// with the number or size of functions. `bytes` is kept, not copied.
+    ///
+    /// Refuses tables whose sizes do not fit the module; entries are read
+    /// with bounds checks where they are used (a damaged entry gives a
+    /// wrong name or range, never a read outside the bytes).
+    pub fn from_prevalidated(
+        bytes: SharedBytes,
+        features: Features,
+        per_function: PerFunction,
+    ) -> Result<Self, LoadError> {
+        let mut module = Self::empty(bytes.clone(), features);
+        let mut parser = Parser::new(0);
+        let mut at = 0;
+        loop {
+            let (payload, consumed) = match parser.parse(&bytes[at..], true)? {
+                Chunk::NeedMoreData(_) => return Err(malformed(at, "module ends early")),
+                Chunk::Parsed { consumed, payload } => (payload, consumed),
+            };
+            at += consumed;
+            match payload {
+                Payload::CodeSectionStart { size, .. } => {
+                    parser.skip_section();
+                    at = at
+                        .checked_add(size as usize)
+                        .filter(|&end| end <= bytes.len())
+                        .ok_or_else(|| malformed(at, "code section runs past the end"))?;
+                }
+                Payload::End(_) => break,
+                payload => module.record(payload, &bytes, None)?,
+            }
         }
+        let imported = module.num_imported_funcs as usize;
+        if per_function.types.len() != imported + per_function.bodies.len() {
+            return Err(malformed(0, "per-function tables do not fit the module"));
+        }
+        module.per_function = per_function;
         Ok(module)
     }
 
-    fn empty(bytes: Arc<[u8]>, features: Features) -> Self {
+    fn empty(bytes: SharedBytes, features: Features) -> Self {
         Self {
             bytes,
             features,
@@ -188,7 +278,6 @@ impl ValidatedModule {
             types: Vec::new(),
             imports: Vec::new(),
             exports: Vec::new(),
-            func_types: Vec::new(),
             num_imported_funcs: 0,
             num_imported_tables: 0,
             num_imported_memories: 0,
@@ -199,13 +288,19 @@ impl ValidatedModule {
             start: None,
             elements: Vec::new(),
             data: Vec::new(),
-            func_bodies: Vec::new(),
-            func_names: HashMap::new(),
+            per_function: PerFunction::default(),
         }
     }
 
-    /// Records one already-validated payload.
-    fn record(&mut self, payload: Payload<'_>) -> Result<(), LoadError> {
+    /// Records one already-validated payload of `bytes`; per-function facts
+    /// go to `per_function`, or are skipped without being read when it is
+    /// `None`.
+    fn record(
+        &mut self,
+        payload: Payload<'_>,
+        bytes: &[u8],
+        mut per_function: Option<&mut PerFunctionBuilder>,
+    ) -> Result<(), LoadError> {
         match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
@@ -222,7 +317,9 @@ impl ValidatedModule {
                     let import = import?;
                     let ty = match import.ty {
                         TypeRef::Func(index) => {
-                            self.func_types.push(index);
+                            if let Some(per_function) = per_function.as_deref_mut() {
+                                per_function.types.push(index);
+                            }
                             self.num_imported_funcs += 1;
                             ExternType::Func(self.types[index as usize].clone())
                         }
@@ -248,8 +345,10 @@ impl ValidatedModule {
                 }
             }
             Payload::FunctionSection(reader) => {
-                for ty in reader {
-                    self.func_types.push(ty?);
+                if let Some(per_function) = per_function {
+                    for ty in reader {
+                        per_function.types.push(ty?);
+                    }
                 }
             }
             Payload::TableSection(reader) => {
@@ -308,13 +407,17 @@ impl ValidatedModule {
                     });
                 }
             }
-            Payload::CodeSectionEntry(body) => self.func_bodies.push(body.range()),
+            Payload::CodeSectionEntry(body) => {
+                if let Some(per_function) = per_function {
+                    per_function.bodies.push(offsets(body.range())?);
+                }
+            }
             Payload::CustomSection(reader) => {
                 if let KnownCustom::Name(names) = reader.as_known() {
                     // A malformed name section does not make a module invalid:
                     // keep whatever names decoded before the damage.
                     for name in names.into_iter().map_while(Result::ok) {
-                        self.record_name(name);
+                        self.record_name(name, bytes, per_function.as_deref_mut());
                     }
                 }
             }
@@ -323,13 +426,30 @@ impl ValidatedModule {
         Ok(())
     }
 
-    fn record_name(&mut self, name: Name<'_>) {
+    /// Function names are recorded as where they are in `bytes` (the
+    /// slice being decoded, equal to the module's bytes), not copied.
+    fn record_name(
+        &mut self,
+        name: Name<'_>,
+        bytes: &[u8],
+        per_function: Option<&mut PerFunctionBuilder>,
+    ) {
         match name {
             Name::Module { name, .. } => self.name = Some(name.to_string()),
             Name::Function(map) => {
+                let Some(per_function) = per_function else {
+                    return;
+                };
                 for naming in map.into_iter().map_while(Result::ok) {
-                    self.func_names
-                        .insert(naming.index, naming.name.to_string());
+                    // `naming.name` borrows from `bytes`.
+                    let start =
+                        (naming.name.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+                    let end = start.wrapping_add(naming.name.len());
+                    if bytes.get(start..end) == Some(naming.name.as_bytes())
+                        && let Ok([start, end]) = offsets(start..end)
+                    {
+                        per_function.names.push([naming.index, start, end]);
+                    }
                 }
             }
             _ => {}
@@ -342,17 +462,51 @@ impl ValidatedModule {
     }
 
     /// A cheap shared handle to the binary, for engines that keep it.
-    pub fn shared_bytes(&self) -> Arc<[u8]> {
+    pub fn shared_bytes(&self) -> SharedBytes {
         self.bytes.clone()
+    }
+
+    /// The per-function tables, to store next to compiled code.
+    pub fn per_function(&self) -> &PerFunction {
+        &self.per_function
+    }
+
+    /// Number of functions, imported ones included.
+    pub fn num_funcs(&self) -> u32 {
+        self.per_function.types.len() as u32
+    }
+
+    /// Number of functions with a body in this module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.per_function.bodies.len() as u32
+    }
+
+    /// The type index of function `index` (imports first).
+    pub fn func_type_index(&self, index: u32) -> Option<u32> {
+        self.per_function
+            .types
+            .get(index as usize)
+            .map(|[type_index]| type_index)
+    }
+
+    /// The byte range of defined function `defined`'s body (locals and
+    /// code) within [`bytes`](Self::bytes).
+    pub fn func_body(&self, defined: u32) -> Option<Range<usize>> {
+        let [start, end] = self.per_function.bodies.get(defined as usize)?;
+        Some(start as usize..end as usize)
     }
 
     pub fn features(&self) -> Features {
         self.features
     }
 
-    /// The signature of function `index` (imports first).
+    /// The signature of function `index` (imports first), which must be a
+    /// function of this module.
     pub fn func_type(&self, index: u32) -> &FuncType {
-        &self.types[self.func_types[index as usize] as usize]
+        let type_index = self
+            .func_type_index(index)
+            .expect("a function index of this module");
+        &self.types[type_index as usize]
     }
 
     pub fn export(&self, name: &str) -> Option<&Export> {
@@ -365,16 +519,30 @@ impl ValidatedModule {
     }
 
     /// The name-section name of a function, if any.
+    /// Found by binary search in the sorted name table; nothing is built
+    /// for it when a module is loaded.
     pub fn func_name(&self, index: u32) -> Option<&str> {
-        self.func_names.get(&index).map(String::as_str)
+        let names = &self.per_function.names;
+        let [found, start, end] = names.get(names.partition_point(|n| n[0] < index))?;
+        let bytes = self.bytes.get(start as usize..end as usize)?;
+        (found == index).then(|| std::str::from_utf8(bytes).ok())?
     }
 
     /// The function whose body contains byte `offset`, if any.
     pub fn func_at_offset(&self, offset: usize) -> Option<u32> {
-        let defined = self.func_bodies.partition_point(|r| r.end <= offset);
-        let body = self.func_bodies.get(defined)?;
-        body.contains(&offset)
+        let bodies = &self.per_function.bodies;
+        let defined = bodies.partition_point(|[_, end]| (end as usize) <= offset);
+        let [start, end] = bodies.get(defined)?;
+        (start as usize..end as usize)
+            .contains(&offset)
             .then(|| self.num_imported_funcs + defined as u32)
+    }
+}
+
+fn malformed(offset: usize, message: &str) -> LoadError {
+    LoadError::Invalid {
+        offset,
+        message: message.into(),
     }
 }
 

@@ -1,6 +1,6 @@
-//! The artifact format: a fixed prefix, a header, the module and its code
-//! layout, then page-aligned code. Little-endian throughout; strings and
-//! byte strings are length-prefixed.
+//! The artifact format: a fixed prefix, a header with a table of
+//! sections, the sections, then page-aligned code. Little-endian
+//! throughout; strings and byte strings are length-prefixed.
 //!
 //! ```text
 //! 0   magic "\0wtier\r\n"           8 bytes
@@ -11,18 +11,22 @@
 //! 28  reserved (0)                   u32
 //! 32  header: wasmtier version, target triple, CPU features, flags,
 //!     Wasm features (strings), source SHA-256 (32 bytes),
-//!     code offset (u64), code length (u64)
-//!     the module's bytes (u64 length + bytes)
-//!     code layout: function ranges, entry trampolines, host adapters,
-//!     trap table (u32 counts)
+//!     code offset (u64), code length (u64),
+//!     section table: (offset u64, length u64) for each of `Section::ALL`
+//!     the sections, each at a multiple of 8, between the table and the code
 //!     zero padding up to the code offset (a multiple of CODE_ALIGN)
 //!     code, zero-padded to a multiple of CODE_ALIGN
 //! ```
+//!
+//! Every section but the module is a table of little-endian `u32` rows
+//! that the loaded module reads in place from the mapped file: loading
+//! decodes nothing per function.
 
 use std::ops::Range;
 
 use sha2::{Digest, Sha256};
-use wasmtier_engine_jit::aot::{CodeImage, CodeLayout};
+use wasmtier_core::{PerFunction, SharedBytes, U32Rows};
+use wasmtier_engine_jit::aot::{CodeImage, CodeTables};
 
 use crate::error::AotError;
 use crate::target::TargetInfo;
@@ -30,13 +34,66 @@ use crate::target::TargetInfo;
 /// The first bytes of every artifact. The `\r\n` catches line-ending
 /// conversion, the leading NUL a text file.
 pub const MAGIC: [u8; 8] = *b"\0wtier\r\n";
-/// Bumped whenever the layout below changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the layout below changes. 2: per-function tables in
+/// place of decoding them from the module at load.
+pub const FORMAT_VERSION: u32 = 2;
 /// Code starts at, and is padded to, a multiple of this: the largest page
 /// size of the hosts we target (64 KiB aarch64 kernels), so an artifact
 /// maps on any of them.
 pub const CODE_ALIGN: u64 = 64 * 1024;
 const PREFIX_LEN: usize = 32;
+/// Sections start at multiples of this, so that the tables are aligned
+/// for their `u32`s in a mapping (not needed for correctness: rows are
+/// read byte-wise).
+const SECTION_ALIGN: usize = 8;
+
+/// The sections of an artifact, in the order of the section table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The original Wasm module.
+    Wasm,
+    /// `[type index]` per function, imports first.
+    FuncTypes,
+    /// `[start, end)` of each defined function's body in the module.
+    FuncBodies,
+    /// `[function index, start, end)` of each function name in the
+    /// module, sorted by index.
+    FuncNames,
+    /// `[start, end)` of each defined function's code.
+    Functions,
+    /// `[offset]` of the entry trampoline per type.
+    EntryTrampolines,
+    /// `[offset]` of the host adapter per type.
+    HostAdapters,
+    /// `[code offset, raw trap code]`, sorted by offset.
+    Traps,
+}
+
+impl Section {
+    pub const ALL: [Section; 8] = [
+        Self::Wasm,
+        Self::FuncTypes,
+        Self::FuncBodies,
+        Self::FuncNames,
+        Self::Functions,
+        Self::EntryTrampolines,
+        Self::HostAdapters,
+        Self::Traps,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Wasm => "module",
+            Self::FuncTypes => "function types",
+            Self::FuncBodies => "function bodies",
+            Self::FuncNames => "function names",
+            Self::Functions => "function code ranges",
+            Self::EntryTrampolines => "entry trampolines",
+            Self::HostAdapters => "host adapters",
+            Self::Traps => "trap table",
+        }
+    }
+}
 
 /// What an artifact says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +108,17 @@ pub struct Header {
     pub checksum: u32,
     pub file_len: u64,
     pub code: Range<u64>,
+    /// Where each of `Section::ALL` is in the file.
+    pub sections: [Range<u64>; 8],
 }
 
-/// A checked artifact's contents, borrowing the file's bytes.
-pub struct Artifact<'a> {
+/// A checked artifact's contents: views into the file's bytes, nothing
+/// copied.
+pub struct Artifact {
     pub header: Header,
-    pub wasm: &'a [u8],
-    pub layout: CodeLayout,
+    pub wasm: SharedBytes,
+    pub per_function: PerFunction,
+    pub code_tables: CodeTables,
 }
 
 /// Whether `prefix` (the first bytes of a file) starts an artifact.
@@ -75,9 +136,28 @@ pub fn source_hash(wasm: &[u8]) -> [u8; 32] {
     Sha256::digest(wasm).into()
 }
 
-/// Serializes an artifact.
-pub fn write(target: &TargetInfo, wasm_features: &str, wasm: &[u8], image: &CodeImage) -> Vec<u8> {
-    let mut out = Vec::with_capacity(wasm.len() + image.code.len() + 2 * CODE_ALIGN as usize);
+/// Serializes an artifact for a module of `wasm` bytes with the
+/// per-function tables `per_function`, compiled into `image`.
+pub fn write(
+    target: &TargetInfo,
+    wasm_features: &str,
+    wasm: &[u8],
+    per_function: &PerFunction,
+    image: &CodeImage,
+) -> Vec<u8> {
+    let tables = image.layout.tables();
+    let sections: [&[u8]; 8] = Section::ALL.map(|section| match section {
+        Section::Wasm => wasm,
+        Section::FuncTypes => per_function.types.as_bytes(),
+        Section::FuncBodies => per_function.bodies.as_bytes(),
+        Section::FuncNames => per_function.names.as_bytes(),
+        Section::Functions => tables.functions.as_bytes(),
+        Section::EntryTrampolines => tables.entry_trampolines.as_bytes(),
+        Section::HostAdapters => tables.host_adapters.as_bytes(),
+        Section::Traps => tables.traps.as_bytes(),
+    });
+    let metadata: usize = sections.iter().map(|s| s.len() + SECTION_ALIGN).sum();
+    let mut out = Vec::with_capacity(metadata + image.code.len() + 2 * CODE_ALIGN as usize);
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, FORMAT_VERSION);
     put_u32(&mut out, 0);
@@ -93,23 +173,15 @@ pub fn write(target: &TargetInfo, wasm_features: &str, wasm: &[u8], image: &Code
     let code_offset_at = out.len();
     put_u64(&mut out, 0); // code offset, patched below
     put_u64(&mut out, image.code.len() as u64);
-    put_bytes(&mut out, wasm);
-    let layout = &image.layout;
-    put_u32(&mut out, layout.functions.len() as u32);
-    for range in &layout.functions {
-        put_u32(&mut out, range.start);
-        put_u32(&mut out, range.end);
-    }
-    for offsets in [&layout.entry_trampolines, &layout.host_adapters] {
-        put_u32(&mut out, offsets.len() as u32);
-        for &offset in offsets {
-            put_u32(&mut out, offset);
-        }
-    }
-    put_u32(&mut out, layout.traps.len() as u32);
-    for &(offset, code) in &layout.traps {
-        put_u32(&mut out, offset);
-        out.push(code);
+    let table_at = out.len();
+    out.resize(table_at + 16 * sections.len(), 0); // patched below
+    for (i, section) in sections.iter().enumerate() {
+        out.resize(out.len().next_multiple_of(SECTION_ALIGN), 0);
+        let entry = table_at + 16 * i;
+        let offset = out.len() as u64;
+        out[entry..entry + 8].copy_from_slice(&offset.to_le_bytes());
+        out[entry + 8..entry + 16].copy_from_slice(&(section.len() as u64).to_le_bytes());
+        out.extend_from_slice(section);
     }
     let code_offset = (out.len() as u64).next_multiple_of(CODE_ALIGN);
     out.resize(code_offset as usize, 0);
@@ -159,25 +231,30 @@ fn check_prefix(bytes: &[u8]) -> Result<(u64, u32), AotError> {
     Ok((file_len, checksum))
 }
 
-/// Parses `bytes` after checking magic, format version, length and the
+/// Parses `file` after checking magic, format version, length and the
 /// checksum over everything after the prefix (code included).
-pub fn parse(bytes: &[u8]) -> Result<Artifact<'_>, AotError> {
-    let (_, checksum) = check_prefix(bytes)?;
-    if crc32fast::hash(&bytes[PREFIX_LEN..]) != checksum {
+pub fn parse(file: &SharedBytes) -> Result<Artifact, AotError> {
+    let (_, checksum) = check_prefix(file)?;
+    if crc32fast::hash(&file[PREFIX_LEN..]) != checksum {
         return Err(AotError::Checksum);
     }
-    decode(bytes)
+    decode(file)
 }
 
-/// Parses `bytes` without verifying the checksum: only for describing a
+/// Parses `file` without verifying the checksum: only for describing a
 /// file (`inspect`), never for running it.
-pub fn parse_unverified(bytes: &[u8]) -> Result<(Artifact<'_>, bool), AotError> {
-    let (_, checksum) = check_prefix(bytes)?;
-    let intact = crc32fast::hash(&bytes[PREFIX_LEN..]) == checksum;
-    Ok((decode(bytes)?, intact))
+pub fn parse_unverified(file: &SharedBytes) -> Result<(Artifact, bool), AotError> {
+    let (_, checksum) = check_prefix(file)?;
+    let intact = crc32fast::hash(&file[PREFIX_LEN..]) == checksum;
+    Ok((decode(file)?, intact))
 }
 
-fn decode(bytes: &[u8]) -> Result<Artifact<'_>, AotError> {
+/// Reads the header and section table, checking that the code and every
+/// section lie where they must: sections between the section table and
+/// the code, the code page-aligned inside the file. Nothing here depends
+/// on the number of functions.
+fn decode(file: &SharedBytes) -> Result<Artifact, AotError> {
+    let bytes: &[u8] = file;
     let mut r = Reader {
         bytes,
         at: PREFIX_LEN,
@@ -192,21 +269,41 @@ fn decode(bytes: &[u8]) -> Result<Artifact<'_>, AotError> {
     let source_hash: [u8; 32] = r.take(32)?.try_into().expect("32 bytes");
     let code_offset = r.u64()?;
     let code_len = r.u64()?;
-    let wasm = r.bytes()?;
-    let functions = (0..r.u32()?)
-        .map(|_| Ok(r.u32()?..r.u32()?))
-        .collect::<Result<Vec<_>, AotError>>()?;
-    let entry_trampolines = r.u32s()?;
-    let host_adapters = r.u32s()?;
-    let traps = (0..r.u32()?)
-        .map(|_| Ok((r.u32()?, r.take(1)?[0])))
-        .collect::<Result<Vec<_>, AotError>>()?;
+    let mut sections = Section::ALL.map(|_| 0..0);
+    for range in &mut sections {
+        let offset = r.u64()?;
+        *range = offset..offset.saturating_add(r.u64()?);
+    }
     let code = code_offset..code_offset.saturating_add(code_len);
     if !code_offset.is_multiple_of(CODE_ALIGN)
         || code_offset < r.at as u64
         || code.end > bytes.len() as u64
     {
         return Err(AotError::Malformed("code section out of place".into()));
+    }
+    let metadata = r.at as u64..code_offset;
+    let view = |section: Section| -> Result<SharedBytes, AotError> {
+        let range = sections[section as usize].clone();
+        let inside = metadata.start <= range.start && range.end <= metadata.end;
+        if !inside || !range.start.is_multiple_of(SECTION_ALIGN as u64) {
+            return Err(AotError::Malformed(format!(
+                "the {} section is out of place",
+                section.name()
+            )));
+        }
+        // Inside the file (checked above), so the casts are lossless.
+        file.slice(range.start as usize..range.end as usize)
+            .ok_or_else(|| {
+                AotError::Malformed(format!("the {} section is out of place", section.name()))
+            })
+    };
+    fn rows<const W: usize>(section: Section, bytes: SharedBytes) -> Result<U32Rows<W>, AotError> {
+        U32Rows::from_shared(bytes).ok_or_else(|| {
+            AotError::Malformed(format!(
+                "the {} section has a partial entry",
+                section.name()
+            ))
+        })
     }
     Ok(Artifact {
         header: Header {
@@ -218,13 +315,19 @@ fn decode(bytes: &[u8]) -> Result<Artifact<'_>, AotError> {
             checksum: u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes")),
             file_len: bytes.len() as u64,
             code,
+            sections: sections.clone(),
         },
-        wasm,
-        layout: CodeLayout {
-            functions,
-            entry_trampolines,
-            host_adapters,
-            traps,
+        wasm: view(Section::Wasm)?,
+        per_function: PerFunction {
+            types: rows(Section::FuncTypes, view(Section::FuncTypes)?)?,
+            bodies: rows(Section::FuncBodies, view(Section::FuncBodies)?)?,
+            names: rows(Section::FuncNames, view(Section::FuncNames)?)?,
+        },
+        code_tables: CodeTables {
+            functions: rows(Section::Functions, view(Section::Functions)?)?,
+            entry_trampolines: rows(Section::EntryTrampolines, view(Section::EntryTrampolines)?)?,
+            host_adapters: rows(Section::HostAdapters, view(Section::HostAdapters)?)?,
+            traps: rows(Section::Traps, view(Section::Traps)?)?,
         },
     })
 }
@@ -263,20 +366,10 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
-    fn u32(&mut self) -> Result<u32, AotError> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
     fn u64(&mut self) -> Result<u64, AotError> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
-    }
-
-    fn u32s(&mut self) -> Result<Vec<u32>, AotError> {
-        (0..self.u32()?).map(|_| self.u32()).collect()
     }
 
     fn bytes(&mut self) -> Result<&'a [u8], AotError> {
@@ -293,7 +386,12 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    use wasmtier_core::{Features, ValidatedModule};
+    use wasmtier_engine_jit::aot::CodeLayout;
+
     use super::*;
+
+    const WASM: &[u8] = b"\0asm\x01\0\0\0";
 
     fn sample() -> Vec<u8> {
         let image = CodeImage {
@@ -310,17 +408,24 @@ mod tests {
             cpu_features: "has_avx=true".into(),
             flags: "opt_level=speed".into(),
         };
-        write(&target, "wasm2", b"\0asm\x01\0\0\0", &image)
+        let module = ValidatedModule::new(WASM, Features::default()).unwrap();
+        write(&target, "wasm2", WASM, module.per_function(), &image)
+    }
+
+    fn parse_vec(bytes: &[u8]) -> Result<Artifact, AotError> {
+        parse(&bytes.to_vec().into())
     }
 
     #[test]
     fn round_trips() {
         let bytes = sample();
         assert!(bytes.len().is_multiple_of(CODE_ALIGN as usize));
-        let artifact = parse(&bytes).unwrap();
-        assert_eq!(artifact.wasm, b"\0asm\x01\0\0\0");
-        assert_eq!(artifact.layout.functions, vec![0..10, 16..40]);
-        assert_eq!(artifact.layout.traps, vec![(3, 1), (20, 7)]);
+        let artifact = parse_vec(&bytes).unwrap();
+        assert_eq!(&*artifact.wasm, WASM);
+        let functions: Vec<_> = artifact.code_tables.functions.iter().collect();
+        assert_eq!(functions, vec![[0, 10], [16, 40]]);
+        let traps: Vec<_> = artifact.code_tables.traps.iter().collect();
+        assert_eq!(traps, vec![[3, 1], [20, 7]]);
         assert_eq!(artifact.header.wasmtier_version, env!("CARGO_PKG_VERSION"));
         let code = artifact.header.code.clone();
         assert_eq!(&bytes[code.start as usize..code.end as usize], &[0xc3; 100]);
@@ -329,14 +434,14 @@ mod tests {
     #[test]
     fn every_flipped_byte_is_caught() {
         let bytes = sample();
-        let code_start = parse(&bytes).unwrap().header.code.start as usize;
+        let code_start = parse_vec(&bytes).unwrap().header.code.start as usize;
         for at in (0..bytes.len())
             .step_by(97)
             .chain([0, 8, 20, 40, code_start + 5])
         {
             let mut bad = bytes.clone();
             bad[at] ^= 0x55;
-            assert!(parse(&bad).is_err(), "flip at {at} accepted");
+            assert!(parse_vec(&bad).is_err(), "flip at {at} accepted");
         }
     }
 
@@ -344,21 +449,18 @@ mod tests {
     fn truncation_and_foreign_files_are_named() {
         let bytes = sample();
         assert!(matches!(
-            parse(&bytes[..bytes.len() - 1]),
+            parse_vec(&bytes[..bytes.len() - 1]),
             Err(AotError::Truncated { .. })
         ));
         assert!(matches!(
-            parse(&bytes[..20]),
+            parse_vec(&bytes[..20]),
             Err(AotError::Truncated { .. })
         ));
-        assert!(matches!(
-            parse(b"\0asm\x01\0\0\0"),
-            Err(AotError::NotArtifact)
-        ));
+        assert!(matches!(parse_vec(WASM), Err(AotError::NotArtifact)));
         let mut old = bytes.clone();
         old[8] = 9;
         assert!(matches!(
-            parse(&old),
+            parse_vec(&old),
             Err(AotError::FormatVersion { found: 9 })
         ));
     }

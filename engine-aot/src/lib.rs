@@ -29,7 +29,8 @@ use std::sync::Arc;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
 use wasmtier_core::{
-    CompiledModule, Engine, EngineConfig, EngineKind, Features, LinkError, Store, ValidatedModule,
+    CompiledModule, Engine, EngineConfig, EngineKind, Features, LinkError, SharedBytes, Store,
+    ValidatedModule,
 };
 use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::aot::{self as jit, CodeMemory};
@@ -96,6 +97,7 @@ impl AotEngine {
             &target,
             &features_list(module.features()),
             module.bytes(),
+            module.per_function(),
             &image,
         ))
     }
@@ -164,7 +166,9 @@ impl AotEngine {
         // read garbage.
         let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
             .map_err(AotError::io(path))?;
-        let artifact = artifact::parse(&map)?;
+        // The loaded module keeps this mapping: its per-function tables,
+        // trap table and data segments are read in place from it.
+        let artifact = artifact::parse(&SharedBytes::new(Arc::new(map)))?;
         let header = &artifact.header;
         if header.wasmtier_version != env!("CARGO_PKG_VERSION") {
             return Err(AotError::Version {
@@ -194,7 +198,7 @@ impl AotEngine {
         let module = match known {
             Some(module) => module.clone(),
             None => Arc::new(
-                ValidatedModule::from_prevalidated(artifact.wasm, features)
+                ValidatedModule::from_prevalidated(artifact.wasm, features, artifact.per_function)
                     .map_err(|e| AotError::Malformed(e.to_string()))?,
             ),
         };
@@ -202,7 +206,7 @@ impl AotEngine {
         let len = usize::try_from(code.end - code.start)
             .map_err(|_| AotError::Malformed("code too large".into()))?;
         let memory = CodeMemory::map_file(&file, code.start, len).map_err(AotError::Load)?;
-        jit::load(module, &self.config, memory, &artifact.layout).map_err(AotError::Load)
+        jit::load(module, &self.config, memory, artifact.code_tables).map_err(AotError::Load)
     }
 
     /// `compile` with a typed error.

@@ -14,13 +14,13 @@ use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
-use wasmtier_core::{EngineConfig, ValidatedModule};
+use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::code_memory::CodeMemory;
 use crate::module_info::ModuleInfo;
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::translate_function;
-use crate::traps::{self, TrapTable};
+use crate::traps::TrapTable;
 
 /// Functions start at multiples of this: a whole fetch line, so a call
 /// lands at the start of one (measured: `recursion` 1.26× the cycles with
@@ -73,16 +73,11 @@ pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A module's code and the metadata to run it.
+/// A module's code and the tables to run it.
 pub struct CompiledCode {
     pub memory: CodeMemory,
-    /// Code range of each defined function, relative to the code base.
-    pub functions: Vec<Range<u32>>,
-    /// Entry trampoline offset per type index.
-    pub entry_trampolines: Vec<u32>,
-    /// Host adapter offset per type index.
-    pub host_adapters: Vec<u32>,
-    pub traps: TrapTable,
+    tables: CodeTables,
+    traps: TrapTable,
 }
 
 /// Everything about a module's code except the bytes: what an artifact
@@ -99,6 +94,35 @@ pub struct CodeLayout {
     pub traps: Vec<(u32, u8)>,
 }
 
+impl CodeLayout {
+    /// The layout as flat tables, the form code runs with (and artifacts
+    /// store).
+    pub fn tables(&self) -> CodeTables {
+        CodeTables {
+            functions: U32Rows::from_rows(self.functions.iter().map(|r| [r.start, r.end])),
+            entry_trampolines: U32Rows::from_rows(self.entry_trampolines.iter().map(|&o| [o])),
+            host_adapters: U32Rows::from_rows(self.host_adapters.iter().map(|&o| [o])),
+            traps: U32Rows::from_rows(self.traps.iter().map(|&(o, code)| [o, code.into()])),
+        }
+    }
+}
+
+/// A [`CodeLayout`] as tables of little-endian `u32`s that can be read in
+/// place (from an artifact mapped into memory): nothing per function is
+/// decoded or allocated to load them. Entries are checked where they are
+/// used (see [`CompiledCode`]).
+#[derive(Debug, Clone, Default)]
+pub struct CodeTables {
+    /// `[start, end)` of each defined function.
+    pub functions: U32Rows<2>,
+    /// Entry trampoline offset per type index.
+    pub entry_trampolines: U32Rows<1>,
+    /// Host adapter offset per type index.
+    pub host_adapters: U32Rows<1>,
+    /// `[offset, raw Cranelift trap code]`, sorted by offset.
+    pub traps: U32Rows<2>,
+}
+
 /// A module's finished code: position-independent bytes (calls within the
 /// module already patched) and their layout.
 pub struct CodeImage {
@@ -107,51 +131,73 @@ pub struct CodeImage {
 }
 
 impl CompiledCode {
-    /// Puts `layout` over code already in `memory`, checking that every
-    /// offset lies inside the code and every trap code is one we emit.
+    /// Puts `tables` over code already in `memory`. Checks here cost
+    /// nothing per function: table sizes against the module, and the
+    /// per-type trampolines against the code. Function ranges are checked
+    /// as instantiation turns them into pointers ([`Self::function`]);
+    /// trap and backtrace lookups are searches whose answers on damaged
+    /// tables are wrong, never out of bounds.
     pub fn new(
         memory: CodeMemory,
-        layout: &CodeLayout,
+        tables: CodeTables,
         module: &ValidatedModule,
     ) -> Result<Self, String> {
         let len = memory.range().len();
-        let inside = |offset: u32| (offset as usize) < len;
-        if layout.functions.len() != module.func_bodies.len()
-            || layout.entry_trampolines.len() != module.types.len()
-            || layout.host_adapters.len() != module.types.len()
+        let types = module.types.len();
+        if tables.functions.len() != module.num_defined_funcs() as usize
+            || tables.entry_trampolines.len() != types
+            || tables.host_adapters.len() != types
         {
             return Err("code layout does not match the module".into());
         }
-        let functions_ok = layout
-            .functions
-            .iter()
-            .all(|r| r.start <= r.end && r.end as usize <= len)
-            && layout.functions.windows(2).all(|w| w[0].end <= w[1].start);
-        let offsets_ok = layout
+        let offsets_ok = tables
             .entry_trampolines
             .iter()
-            .chain(&layout.host_adapters)
-            .all(|&o| inside(o));
-        if !functions_ok || !offsets_ok {
+            .chain(tables.host_adapters.iter())
+            .all(|[offset]| (offset as usize) < len);
+        if !offsets_ok {
             return Err("code layout points outside the code".into());
         }
-        let traps = layout
-            .traps
-            .iter()
-            .map(|&(offset, raw)| {
-                let code = traps::from_raw(raw).ok_or("unknown trap code in the trap table")?;
-                inside(offset)
-                    .then_some((offset, code))
-                    .ok_or("trap table points outside the code")
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             memory,
-            functions: layout.functions.clone(),
-            entry_trampolines: layout.entry_trampolines.clone(),
-            host_adapters: layout.host_adapters.clone(),
-            traps: TrapTable::new(traps),
+            traps: TrapTable::new(tables.traps.clone()),
+            tables,
         })
+    }
+
+    pub fn num_functions(&self) -> usize {
+        self.tables.functions.len()
+    }
+
+    /// The code range of defined function `defined`, if it lies inside
+    /// the code.
+    pub fn function(&self, defined: usize) -> Option<Range<u32>> {
+        let [start, end] = self.tables.functions.get(defined)?;
+        (start < end && end as usize <= self.memory.range().len()).then_some(start..end)
+    }
+
+    /// The defined function whose code contains `offset`.
+    pub fn function_at(&self, offset: u32) -> Option<usize> {
+        let functions = &self.tables.functions;
+        let defined = functions.partition_point(|[_, end]| end <= offset);
+        let [start, end] = functions.get(defined)?;
+        (start..end).contains(&offset).then_some(defined)
+    }
+
+    /// Offset of the entry trampoline for type `type_index` (checked
+    /// inside the code by `new`).
+    pub fn entry_trampoline(&self, type_index: usize) -> Option<u32> {
+        self.tables.entry_trampolines.get(type_index).map(|[o]| o)
+    }
+
+    /// Offset of the host adapter for type `type_index` (checked inside
+    /// the code by `new`).
+    pub fn host_adapter(&self, type_index: usize) -> Option<u32> {
+        self.tables.host_adapters.get(type_index).map(|[o]| o)
+    }
+
+    pub fn traps(&self) -> &TrapTable {
+        &self.traps
     }
 }
 
@@ -315,7 +361,7 @@ fn compile_defined(
     config: &EngineConfig,
 ) -> Result<Vec<FunctionCode>, String> {
     let module = &info.module;
-    let count = module.func_bodies.len();
+    let count = module.num_defined_funcs() as usize;
     let one = |index: usize, context: &mut FunctionBuilderContext| {
         let index = module.num_imported_funcs + index as u32;
         let func = translate_function(info, index, context, isa.frontend_config())
@@ -406,7 +452,7 @@ pub fn compile_image(
 ) -> Result<CodeImage, String> {
     let module = &info.module;
     let mut layout = Layout::default();
-    let mut functions = Vec::with_capacity(module.func_bodies.len());
+    let mut functions = Vec::with_capacity(module.num_defined_funcs() as usize);
     for function in compile_defined(isa, info, config)? {
         functions.push(layout.place(function)?);
     }
@@ -448,7 +494,7 @@ pub fn compile_module(
     let info = ModuleInfo::new(module.clone(), config)?;
     let image = compile_image(isa, &info, config)?;
     let memory = CodeMemory::new(&image.code)?;
-    let code = CompiledCode::new(memory, &image.layout, module)?;
+    let code = CompiledCode::new(memory, image.layout.tables(), module)?;
     Ok((info, code))
 }
 

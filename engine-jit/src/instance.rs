@@ -105,18 +105,31 @@ impl Instance {
         let info = &module.info;
         let wasm = &*info.module;
         let code_base = module.code.memory.base();
-        let mut funcs = Vec::with_capacity(wasm.func_types.len());
+        // Code and its tables may come from an artifact file: every entry
+        // is checked here, before it becomes a pointer generated code
+        // calls (the loop runs once per function anyway).
+        let outside = || LinkError::Engine("code layout points outside the code".into());
+        let type_of = |func: usize| {
+            wasm.func_type_index(func as u32)
+                .map(|t| t as usize)
+                .filter(|&t| t < sig_ids.len())
+                .ok_or_else(|| LinkError::Engine("function of an unknown type".into()))
+        };
+        let mut funcs = Vec::with_capacity(wasm.num_funcs() as usize);
         let mut memories = Vec::new();
         let mut tables = Vec::new();
         let mut globals = Vec::new();
         for (import, ext) in wasm.imports.iter().zip(imports) {
             match (ext, &import.ty) {
-                (Extern::Func { funcref, .. }, _) => funcs.push(*funcref),
+                (Extern::Func { funcref, .. }, _) => {
+                    type_of(funcs.len())?;
+                    funcs.push(*funcref)
+                }
                 (Extern::HostFunc { func, .. }, _) => {
-                    let type_index = wasm.func_types[funcs.len()] as usize;
+                    let type_index = type_of(funcs.len())?;
+                    let adapter = module.code.host_adapter(type_index).ok_or_else(outside)?;
                     funcs.push(VMFuncRef {
-                        code: (code_base + module.code.host_adapters[type_index] as usize)
-                            as *const u8,
+                        code: (code_base + adapter as usize) as *const u8,
                         vmctx: func.cast(),
                         type_id: sig_ids[type_index],
                     });
@@ -138,8 +151,9 @@ impl Instance {
                 (Extern::Global { global, .. }, _) => globals.push(*global),
             }
         }
-        for (defined, range) in module.code.functions.iter().enumerate() {
-            let type_index = wasm.func_types[wasm.num_imported_funcs as usize + defined] as usize;
+        for defined in 0..module.code.num_functions() {
+            let range = module.code.function(defined).ok_or_else(outside)?;
+            let type_index = type_of(wasm.num_imported_funcs as usize + defined)?;
             funcs.push(VMFuncRef {
                 code: (code_base + range.start as usize) as *const u8,
                 vmctx: std::ptr::null_mut(),

@@ -53,7 +53,7 @@ pub mod aot {
     use wasmtier_core::{CompiledModule, EngineConfig, ValidatedModule};
 
     pub use crate::code_memory::{CodeMemory, page_size};
-    pub use crate::compile::{CodeImage, CodeLayout, host_isa, target_isa};
+    pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
 
     use crate::compile::{self, CompiledCode};
     use crate::module_info::ModuleInfo;
@@ -71,15 +71,16 @@ pub mod aot {
 
     /// A module ready to instantiate in a [`crate::JitStore`] from code
     /// already in `memory` (for example mapped from an artifact) and its
-    /// layout, which is checked against the code and the module.
+    /// layout tables (for example read in place from the same artifact),
+    /// which are checked against the code and the module.
     pub fn load(
         module: Arc<ValidatedModule>,
         config: &EngineConfig,
         memory: CodeMemory,
-        layout: &CodeLayout,
+        tables: CodeTables,
     ) -> Result<Arc<dyn CompiledModule>, String> {
         let info = ModuleInfo::new(module.clone(), config)?;
-        let code = CompiledCode::new(memory, layout, &module)?;
+        let code = CompiledCode::new(memory, tables, &module)?;
         Ok(Arc::new(JitCompiled {
             module,
             inner: Arc::new(JitModule { info, code }),
@@ -114,12 +115,8 @@ impl JitModule {
     /// The function whose code contains `offset` (relative to the code
     /// base), if it is a Wasm function.
     pub fn func_at(&self, offset: u32) -> Option<u32> {
-        let functions = &self.code.functions;
-        let i = functions.partition_point(|r| r.end <= offset);
-        let range = functions.get(i)?;
-        range
-            .contains(&offset)
-            .then(|| self.info.module.num_imported_funcs + i as u32)
+        let defined = self.code.function_at(offset)?;
+        Some(self.info.module.num_imported_funcs + defined as u32)
     }
 }
 

@@ -74,7 +74,7 @@ impl StoreCode {
 impl CodeLookup for StoreCode {
     fn trap_at(&self, pc: usize) -> Option<TrapCode> {
         let (module, offset) = self.find(pc)?;
-        module.code.traps.lookup(offset)
+        module.code.traps().lookup(offset)
     }
 
     fn is_wasm(&self, pc: usize) -> bool {
@@ -191,9 +191,18 @@ impl JitStore {
         let instance = self.instance(id);
         let funcref = instance.funcs[index as usize];
         let module = &instance.module;
-        let type_index = module.info.module.func_types[index as usize] as usize;
-        let trampoline =
-            module.code.memory.base() + module.code.entry_trampolines[type_index] as usize;
+        // Every function's type index was checked at instantiation, and
+        // every trampoline offset when the code was loaded.
+        let type_index = module
+            .info
+            .module
+            .func_type_index(index)
+            .expect("checked at instantiation") as usize;
+        let trampoline = module.code.memory.base()
+            + module
+                .code
+                .entry_trampoline(type_index)
+                .expect("checked at instantiation") as usize;
         let caller = &instance.vmctx as *const _ as usize;
         // SAFETY: the runtime is live; no Wasm is running on this store.
         unsafe {

@@ -2,7 +2,7 @@
 //! faulting instruction back to one.
 
 use cranelift_codegen::ir;
-use wasmtier_core::TrapCode;
+use wasmtier_core::{TrapCode, U32Rows};
 
 /// Cranelift's reserved codes cover stack overflow, heap out of bounds,
 /// integer overflow, division by zero and bad conversions; the rest of
@@ -57,25 +57,29 @@ pub fn from_raw(raw: u8) -> Option<TrapCode> {
     known.contains(&code).then(|| to_wasm(code))
 }
 
-/// `(code offset, trap)` for every trapping instruction of a module, sorted
-/// by offset.
+/// `[code offset, raw Cranelift trap code]` for every trapping instruction
+/// of a module, sorted by offset: searched in place (it may live in a
+/// mapped artifact), never decoded into a new table.
 #[derive(Debug, Default, Clone)]
 pub struct TrapTable {
-    entries: Vec<(u32, TrapCode)>,
+    entries: U32Rows<2>,
 }
 
 impl TrapTable {
-    pub fn new(mut entries: Vec<(u32, TrapCode)>) -> Self {
-        entries.sort_unstable_by_key(|e| e.0);
+    pub fn new(entries: U32Rows<2>) -> Self {
         Self { entries }
     }
 
-    /// The trap recorded at exactly `offset`.
+    /// The trap recorded at exactly `offset`: a binary search, so a
+    /// damaged (unsorted) table misses sites but reads nothing outside
+    /// itself; unknown codes are not trap sites. Called from the signal
+    /// handler: it neither allocates nor locks (the table's bytes are a
+    /// `Vec` or the artifact's mapping, both alive as long as the module).
     pub fn lookup(&self, offset: u32) -> Option<TrapCode> {
-        self.entries
-            .binary_search_by_key(&offset, |e| e.0)
-            .ok()
-            .map(|i| self.entries[i].1)
+        let [found, raw] = self
+            .entries
+            .get(self.entries.partition_point(|[o, _]| o < offset))?;
+        (found == offset).then(|| from_raw(u8::try_from(raw).ok()?))?
     }
 }
 
@@ -85,13 +89,16 @@ mod tests {
 
     #[test]
     fn lookup_finds_exact_offsets_only() {
-        let table = TrapTable::new(vec![
-            (40, TrapCode::Unreachable),
-            (8, TrapCode::MemoryOutOfBounds),
-        ]);
+        let raw = |code: ir::TrapCode| u32::from(code.as_raw().get());
+        let table = TrapTable::new(U32Rows::from_rows([
+            [8, raw(HEAP_OUT_OF_BOUNDS)],
+            [40, raw(UNREACHABLE)],
+            [44, 0],
+        ]));
         assert_eq!(table.lookup(8), Some(TrapCode::MemoryOutOfBounds));
         assert_eq!(table.lookup(40), Some(TrapCode::Unreachable));
         assert_eq!(table.lookup(9), None);
+        assert_eq!(table.lookup(44), None);
     }
 
     #[test]

@@ -32,7 +32,9 @@ impl Translator<'_, '_> {
 
     fn call(&mut self, function_index: u32) {
         let module = self.env.module();
-        let type_index = module.func_types[function_index as usize];
+        let type_index = module
+            .func_type_index(function_index)
+            .expect("validated function index");
         let arity = module.types[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
@@ -57,7 +59,9 @@ impl Translator<'_, '_> {
     /// convention), so the caller's frame is gone before the callee runs.
     fn return_call(&mut self, function_index: u32) {
         let module = self.env.module();
-        let type_index = module.func_types[function_index as usize];
+        let type_index = module
+            .func_type_index(function_index)
+            .expect("validated function index");
         let arity = module.types[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;

@@ -251,7 +251,10 @@ impl<'a> FuncEnv<'a> {
         if let Some(f) = self.direct.get(&func_index) {
             return *f;
         }
-        let type_index = self.module().func_types[func_index as usize];
+        let type_index = self
+            .module()
+            .func_type_index(func_index)
+            .expect("validated function index");
         let signature = self.signature(b, type_index);
         let name = b
             .func

@@ -95,12 +95,15 @@ pub fn translate_function(
     });
     func.stack_limit = Some(limit_gv);
 
-    let defined = (func_index - module.num_imported_funcs) as usize;
-    let range = module.func_bodies[defined].clone();
-    let body = FunctionBody::new(BinaryReader::new(
-        &module.bytes()[range.clone()],
-        range.start,
-    ));
+    let range = func_index
+        .checked_sub(module.num_imported_funcs)
+        .and_then(|defined| module.func_body(defined))
+        .ok_or("not a defined function")?;
+    let code = module
+        .bytes()
+        .get(range.clone())
+        .ok_or("function body outside the module")?;
+    let body = FunctionBody::new(BinaryReader::new(code, range.start));
 
     let mut b = FunctionBuilder::new(&mut func, builder_context);
     let entry = b.create_block();
