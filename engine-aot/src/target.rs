@@ -81,6 +81,12 @@ fn pairs(list: &str) -> impl Iterator<Item = (&str, &str)> {
 /// limits, which the store applies).
 fn codegen_settings(config: &EngineConfig) -> Vec<String> {
     vec![
+        // Code reads the VM context at fixed offsets: a build with another
+        // layout must not run it (same wasmtier version during development).
+        format!(
+            "wasmtier_vm_layout={}",
+            wasmtier_engine_jit::VM_LAYOUT_VERSION
+        ),
         format!("wasmtier_fuel={}", config.fuel.is_some()),
         format!("wasmtier_interrupts={}", config.timeout.is_some()),
         format!("wasmtier_low_memory={}", config.low_memory),

@@ -43,6 +43,7 @@ use wasmtier_core::{
 };
 
 pub use store::JitStore;
+pub use vmcontext::VM_LAYOUT_VERSION;
 
 /// What the AOT tier builds on: the same instruction-set setup, the same
 /// compiler, and the same code-loading path (`CodeMemory`) as the JIT.

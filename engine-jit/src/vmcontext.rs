@@ -11,6 +11,11 @@
 
 use std::mem::offset_of;
 
+/// Bumped whenever a layout here (or anything else generated code assumes
+/// about the runtime) changes; AOT artifacts record it and are refused by a
+/// build with another value.
+pub const VM_LAYOUT_VERSION: u32 = 2;
+
 /// State shared by every instance of one store.
 #[repr(C)]
 #[derive(Debug, Default)]
