@@ -4,11 +4,13 @@
 //! Seeds are consecutive from START (default 0, or a clock-derived start
 //! with `--seconds`, printed so the run can be replayed). Every divergence
 //! or loader panic is written to `fuzz-diff/found/` and ends the run with
-//! status 1.
+//! status 1, and so does a seed that runs for longer than [`HANG_LIMIT`].
 
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use wasmtier_fuzz_diff::diff::{self, Verdict};
@@ -74,7 +76,9 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let mut counts = Counts::default();
     let mut seed = start_seed;
+    let progress = watch_for_hangs(started);
     while seed < end_seed && deadline.is_none_or(|d| Instant::now() < d) {
+        progress.start(seed, started);
         let bytes = generate::from_seed(seed);
         let fuel = fuel_for(seed);
         if !counts.record_diff(seed, &bytes, diff::check(&bytes, fuel)) {
@@ -90,6 +94,46 @@ fn main() -> ExitCode {
     }
     counts.print(seed, started.elapsed());
     ExitCode::SUCCESS
+}
+
+/// A seed (its module and its mutants) that runs longer than this is a
+/// finding: every engine runs with fuel or a loop budget, so a module that
+/// does not end is a bug, in an engine or in this harness.
+const HANG_LIMIT: Duration = Duration::from_secs(120);
+
+/// The seed being run and when it started (seconds into the run).
+#[derive(Default)]
+struct Progress {
+    seed: AtomicU64,
+    started_at: AtomicU64,
+}
+
+impl Progress {
+    fn start(&self, seed: u64, run_started: Instant) {
+        self.started_at
+            .store(run_started.elapsed().as_secs(), Ordering::Relaxed);
+        self.seed.store(seed, Ordering::Relaxed);
+    }
+}
+
+/// Starts a thread that ends the process (status 1, naming the seed) when
+/// one seed has been running for longer than [`HANG_LIMIT`].
+fn watch_for_hangs(run_started: Instant) -> Arc<Progress> {
+    let progress = Arc::new(Progress::default());
+    let watched = progress.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            let seed = watched.seed.load(Ordering::Relaxed);
+            let started_at = watched.started_at.load(Ordering::Relaxed);
+            let running = run_started.elapsed().as_secs().saturating_sub(started_at);
+            if running > HANG_LIMIT.as_secs() {
+                eprintln!("seed {seed}: HANG: still running after {running} s");
+                std::process::exit(1);
+            }
+        }
+    });
+    progress
 }
 
 /// Engine fuel for loader mutants, which may no longer terminate.
