@@ -71,13 +71,7 @@ pub fn section(
             .filter(|r| r.is_peer && r.name != "wasmtime precompiled")
             .map(Runner::clone),
     );
-    let mut table = Table {
-        runners: all
-            .iter()
-            .map(|r| (r.name.clone(), r.tier, r.is_peer))
-            .collect(),
-        rows: Vec::new(),
-    };
+    let mut table = Table::for_runners(&all);
     for (name, label, args) in RUNS {
         let Some(workload) = WORKLOADS.iter().find(|w| w.name == *name) else {
             continue;

@@ -156,13 +156,7 @@ fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let mut table = Table {
-        runners: all_runners
-            .iter()
-            .map(|r| (r.name.clone(), r.tier, r.is_peer))
-            .collect(),
-        rows: Vec::new(),
-    };
+    let mut table = Table::for_runners(&all_runners);
     for (workload, built) in &built {
         let mut cells = BTreeMap::new();
         let mut reference: Option<Vec<String>> = None;

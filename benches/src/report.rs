@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::runners::Tier;
+use crate::runners::{Runner, Tier};
 
 /// One (workload, runner) result.
 pub struct Cell {
@@ -27,6 +27,17 @@ fn seconds(d: Duration) -> String {
 }
 
 impl Table {
+    /// An empty table with a column per runner.
+    pub fn for_runners<'a>(runners: impl IntoIterator<Item = &'a Runner>) -> Self {
+        Self {
+            runners: runners
+                .into_iter()
+                .map(|r| (r.name.clone(), r.tier, r.is_peer))
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
     fn fastest_peer(&self, cells: &Row, tier: Tier) -> Option<(String, Duration)> {
         self.runners
             .iter()

@@ -1,19 +1,14 @@
 //! Artifacts end to end: compile, write, map back, run; and every kind of
 //! damaged or foreign artifact refused before its code is mapped.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
+use common::FIB;
 use wasmtier_core::{Engine, EngineConfig, Features, Val, ValidatedModule};
 use wasmtier_engine_aot::{AotEngine, AotError, CacheMode};
-
-const FIB: &str = r#"(module
-  (func $fib (export "fib") (param i32) (result i32)
-    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
-      (then (local.get 0))
-      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
-                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
-  (func (export "boom") unreachable))"#;
 
 fn module() -> Arc<ValidatedModule> {
     let bytes = wat::parse_str(FIB).unwrap();

@@ -3,22 +3,17 @@
 //! offset read from the file must be refused with an error when it points
 //! outside where it belongs; nothing may crash or read out of bounds.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use common::FIB;
 use wasmtier_core::{
     CallError, Engine, EngineConfig, Features, LinkError, SharedBytes, ValidatedModule,
 };
 use wasmtier_engine_aot::artifact::{self, Section};
 use wasmtier_engine_aot::{AotEngine, AotError};
-
-const FIB: &str = r#"(module
-  (func $fib (export "fib") (param i32) (result i32)
-    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
-      (then (local.get 0))
-      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
-                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
-  (func $boom (export "boom") unreachable))"#;
 
 /// A good artifact: its bytes, and where its fields are.
 struct Good {

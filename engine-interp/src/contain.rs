@@ -9,17 +9,53 @@
 //! `release-small`, still abort.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, OnceLock};
 
-/// Runs `f`, turning a panic into a message naming the interpreter.
-pub(crate) fn contained<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    // The store may be left inconsistent by an unwinding wasmi; callers
-    // only report the failure, and the guest's work in it is lost anyway.
-    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        format!("internal interpreter error (wasmi panicked: {message})")
-    })
+/// Set once wasmi has panicked, shared by an engine and all its stores.
+///
+/// An unwinding wasmi leaves its engine inconsistent: a function whose
+/// translation panicked stays marked "compiling" in the engine's code map,
+/// and the next call to it spins forever waiting for that (found by the
+/// long fuzz run: a module that hit the translator panic in one export
+/// hung the host on the next). So after a panic nothing enters that engine
+/// again; every later call gets the first panic's error.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Poison(Arc<OnceLock<String>>);
+
+impl Poison {
+    /// Runs `f` unless the engine is poisoned, turning a panic into an
+    /// error naming the interpreter and poisoning the engine.
+    pub(crate) fn contained<R>(&self, f: impl FnOnce() -> R) -> Result<R, String> {
+        if let Some(message) = self.0.get() {
+            return Err(message.clone());
+        }
+        // The store is left inconsistent by an unwinding wasmi; the poison
+        // keeps anything from using it again.
+        catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            self.0
+                .get_or_init(|| format!("internal interpreter error (wasmi panicked: {message})"))
+                .clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_a_panic_nothing_runs_and_every_call_gets_the_first_error() {
+        let poison = Poison::default();
+        assert_eq!(poison.contained(|| 1), Ok(1));
+        let first = poison.contained(|| -> i32 { panic!("boom") }).unwrap_err();
+        assert!(first.contains("wasmi panicked: boom"), "{first}");
+        let mut ran = false;
+        assert_eq!(poison.contained(|| ran = true), Err(first));
+        assert!(!ran);
+    }
 }

@@ -26,6 +26,8 @@ const LOW_MEMORY_STACK_BYTES: usize = 64 * 1024;
 pub struct InterpEngine {
     engine: wasmi::Engine,
     config: EngineConfig,
+    /// Shared with every store: after a wasmi panic, this engine is done.
+    poison: contain::Poison,
 }
 
 impl InterpEngine {
@@ -66,6 +68,7 @@ impl InterpEngine {
         Self {
             engine: wasmi::Engine::new(&wasmi_config),
             config,
+            poison: contain::Poison::default(),
         }
     }
 }
@@ -113,10 +116,11 @@ impl Engine for InterpEngine {
             _ => None,
         };
         let bytes = deferred.as_deref().unwrap_or(module.bytes());
-        let wasmi =
-            contain::contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, bytes) })
-                .map_err(LinkError::Engine)?
-                .map_err(|e| LinkError::Engine(e.to_string()))?;
+        let wasmi = self
+            .poison
+            .contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, bytes) })
+            .map_err(LinkError::Engine)?
+            .map_err(|e| LinkError::Engine(e.to_string()))?;
         Ok(Arc::new(InterpModule {
             module,
             wasmi,
@@ -125,6 +129,11 @@ impl Engine for InterpEngine {
     }
 
     fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store> {
-        Box::new(InterpStore::new(&self.engine, &self.config, state))
+        Box::new(InterpStore::new(
+            &self.engine,
+            &self.config,
+            self.poison.clone(),
+            state,
+        ))
     }
 }

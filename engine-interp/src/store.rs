@@ -13,7 +13,7 @@ use wasmtier_core::{
 };
 
 use crate::InterpModule;
-use crate::contain::contained;
+use crate::contain::Poison;
 use crate::convert;
 use crate::deadline::{self, Deadline, Outcome};
 use crate::start;
@@ -45,12 +45,14 @@ pub struct InterpStore {
     registered: HashMap<String, wasmi::Instance>,
     /// Set when the engine has a timeout: calls then run in fuel slices.
     deadline: Option<Deadline>,
+    poison: Poison,
 }
 
 impl InterpStore {
     pub(crate) fn new(
         engine: &wasmi::Engine,
         config: &EngineConfig,
+        poison: Poison,
         state: Box<dyn Any + Send>,
     ) -> Self {
         let mut limits = StoreLimitsBuilder::new();
@@ -86,6 +88,7 @@ impl InterpStore {
             definitions: HashMap::new(),
             registered: HashMap::new(),
             deadline,
+            poison,
         }
     }
 
@@ -114,14 +117,16 @@ impl InterpStore {
             ));
         };
         let store = &mut self.store;
-        let outcome = contained(|| match &mut self.deadline {
-            Some(deadline) => deadline::call(store, deadline, func, &[], &mut []),
-            None => match func.call(&mut *store, &[], &mut []) {
-                Ok(()) => Outcome::Finished,
-                Err(e) => Outcome::Error(e),
-            },
-        })
-        .map_err(|message| LinkError::Trap(Trap::host(message)))?;
+        let outcome = self
+            .poison
+            .contained(|| match &mut self.deadline {
+                Some(deadline) => deadline::call(store, deadline, func, &[], &mut []),
+                None => match func.call(&mut *store, &[], &mut []) {
+                    Ok(()) => Outcome::Finished,
+                    Err(e) => Outcome::Error(e),
+                },
+            })
+            .map_err(|message| LinkError::Trap(Trap::host(message)))?;
         match outcome {
             Outcome::Finished => Ok(()),
             Outcome::Error(e) => Err(instantiation_error(e)),
@@ -255,9 +260,10 @@ impl Store for InterpStore {
                 .set_fuel(deadline.unpausable_budget())
                 .expect("fuel metering is enabled whenever a deadline is configured");
         }
-        let instance =
-            contained(|| wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs))
-                .map_err(|message| LinkError::Trap(Trap::host(message)))?;
+        let instance = self
+            .poison
+            .contained(|| wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs))
+            .map_err(|message| LinkError::Trap(Trap::host(message)))?;
         if let Some(deadline) = &mut self.deadline {
             deadline.after_unpausable(self.store.get_fuel().unwrap_or(0));
         }
@@ -294,16 +300,18 @@ impl Store for InterpStore {
             .iter()
             .map(|t| wasmi::Val::default_for_ty(convert::val_type(*t)))
             .collect();
-        let outcome = contained(|| match &mut self.deadline {
-            None => match func.call(&mut self.store, &params, &mut results) {
-                Ok(()) => Outcome::Finished,
-                Err(e) => Outcome::Error(e),
-            },
-            Some(deadline) => {
-                deadline::call(&mut self.store, deadline, func, &params, &mut results)
-            }
-        })
-        .map_err(|message| CallError::Trap(Trap::host(message)))?;
+        let outcome = self
+            .poison
+            .contained(|| match &mut self.deadline {
+                None => match func.call(&mut self.store, &params, &mut results) {
+                    Ok(()) => Outcome::Finished,
+                    Err(e) => Outcome::Error(e),
+                },
+                Some(deadline) => {
+                    deadline::call(&mut self.store, deadline, func, &params, &mut results)
+                }
+            })
+            .map_err(|message| CallError::Trap(Trap::host(message)))?;
         match outcome {
             Outcome::Finished => {}
             Outcome::Error(e) => return Err(CallError::Trap(to_trap(e))),

@@ -131,3 +131,22 @@ fn a_wasmi_translator_panic_is_contained() {
         "{verdict}"
     );
 }
+
+/// Regression (found by the long run, seed 1882532918337645): after wasmi's
+/// translator panicked in one export, the next call into that function
+/// spun forever (wasmi left it marked "compiling"), hanging the host. A
+/// panic now poisons the interpreter engine: every later call gets the
+/// same internal error at once.
+#[test]
+fn a_wasmi_panic_poisons_the_engine_instead_of_hanging() {
+    const SEED: u64 = 1_882_532_918_337_645;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let verdict = diff::check(&generate::from_seed(SEED), None);
+        let _ = done.send(verdict.to_string());
+    });
+    let verdict = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the module still runs after a minute: the interpreter hangs");
+    assert!(verdict.contains("wasmi panicked"), "{verdict}");
+}

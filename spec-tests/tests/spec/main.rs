@@ -12,18 +12,22 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasmtier_engine_aot::AotEngine;
 use wasmtier_engine_interp::InterpEngine;
-use wasmtier_engine_jit::JitEngine;
 use wasmtier_spec_tests::{EngineFactory, FileReport, Summary, render_summary, run_wast};
 
 /// Every engine the suite runs against. Adding one is one line here plus
 /// its entries in `expectations.txt`.
 const ENGINES: &[(&str, EngineFactory)] = &[
     ("interp", |config| Box::new(InterpEngine::new(config))),
-    ("jit", |config| Box::new(JitEngine::new(config))),
+    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    ("jit", |config| {
+        Box::new(wasmtier_engine_jit::JitEngine::new(config))
+    }),
     // Each module is compiled to an artifact file, mapped back and run.
-    ("aot", |config| Box::new(AotEngine::new(config))),
+    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    ("aot", |config| {
+        Box::new(wasmtier_engine_aot::AotEngine::new(config))
+    }),
 ];
 
 const EXPECTATIONS: &str = include_str!("../../expectations.txt");
