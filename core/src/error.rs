@@ -17,16 +17,19 @@ pub enum LoadError {
     /// WebAssembly text that does not parse.
     #[error("invalid WebAssembly text: {0}")]
     Text(String),
-    /// A component or another kind of binary we do not run.
-    #[error("unsupported binary: {0}")]
-    Unsupported(String),
+    /// A component or another kind of binary we do not run; `offset` is
+    /// where the header says so.
+    #[error("unsupported binary at byte offset {offset:#x}: {message}")]
+    Unsupported { offset: usize, message: String },
 }
 
 impl LoadError {
     pub fn offset(&self) -> Option<usize> {
         match self {
-            Self::Invalid { offset, .. } | Self::LimitExceeded { offset, .. } => Some(*offset),
-            _ => None,
+            Self::Invalid { offset, .. }
+            | Self::LimitExceeded { offset, .. }
+            | Self::Unsupported { offset, .. } => Some(*offset),
+            Self::Text(_) => None,
         }
     }
 
@@ -35,8 +38,8 @@ impl LoadError {
         match self {
             Self::Invalid { message, .. }
             | Self::LimitExceeded { message, .. }
-            | Self::Text(message)
-            | Self::Unsupported(message) => message,
+            | Self::Unsupported { message, .. }
+            | Self::Text(message) => message,
         }
     }
 }
@@ -106,5 +109,21 @@ pub enum CallError {
 impl From<Trap> for CallError {
     fn from(trap: Trap) -> Self {
         Self::Trap(trap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Features, ValidatedModule};
+
+    #[test]
+    fn a_component_is_refused_naming_the_offset_of_its_layer_field() {
+        let component = b"\0asm\x0d\0\x01\0";
+        let err = ValidatedModule::new(component, Features::default()).unwrap_err();
+        assert_eq!(err.offset(), Some(4));
+        assert_eq!(
+            err.to_string(),
+            "unsupported binary at byte offset 0x4: this is a component; wasmtier runs core modules"
+        );
     }
 }

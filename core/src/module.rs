@@ -191,11 +191,16 @@ impl ValidatedModule {
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
-            if let Payload::Version { encoding, .. } = &payload {
+            if let Payload::Version {
+                encoding, range, ..
+            } = &payload
+            {
                 if *encoding != wasmparser::Encoding::Module {
-                    return Err(LoadError::Unsupported(
-                        "this is a component; wasmtier runs core modules".into(),
-                    ));
+                    return Err(LoadError::Unsupported {
+                        // The version and layer fields follow the magic.
+                        offset: range.start + 4,
+                        message: "this is a component; wasmtier runs core modules".into(),
+                    });
                 }
                 saw_header = true;
             }
@@ -207,9 +212,10 @@ impl ValidatedModule {
                     allocations = func_validator.into_allocations();
                 }
                 ValidPayload::Parser(_) => {
-                    return Err(LoadError::Unsupported(
-                        "nested modules are not supported".into(),
-                    ));
+                    return Err(LoadError::Unsupported {
+                        offset: payload.as_section().map_or(0, |(_, range)| range.start),
+                        message: "nested modules are not supported".into(),
+                    });
                 }
                 ValidPayload::Ok | ValidPayload::End(_) => {}
             }

@@ -59,8 +59,7 @@ pub fn load(bytes: &[u8]) -> Result<LoadOutcome, String> {
 }
 
 /// Whether a refusal says where: every error a binary can cause carries
-/// its byte offset, except "this is a component", which is about the
-/// whole file.
+/// its byte offset.
 pub fn names_an_offset(err: &LoadError) -> bool {
-    err.offset().is_some() || matches!(err, LoadError::Unsupported(_))
+    err.offset().is_some()
 }
