@@ -2,6 +2,7 @@
 //! into compiled code (a `.cwasm` artifact is detected by its magic and
 //! loaded with no compilation).
 
+use crate::phases::Phases;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -106,14 +107,21 @@ pub fn prepare(
     explicit: bool,
     config: EngineConfig,
     cache: &CacheOptions,
+    phases: &mut Phases,
 ) -> Result<Prepared> {
-    let config = match prepare_aot(file, choice, explicit, config, cache)? {
+    let config = match prepare_aot(file, choice, explicit, config, cache, phases)? {
         Ok(prepared) => return Ok(prepared),
         Err(config) => config,
     };
     let module = Arc::new(load_module(file, config.features)?);
+    phases.mark(format_args!(
+        "read and validate ({} bytes, {} functions)",
+        module.bytes().len(),
+        module.num_defined_funcs()
+    ));
     let engine = choice.create(config);
     let compiled = engine.compile(module)?;
+    phases.mark(format_args!("compile ({choice})"));
     Ok((engine, compiled))
 }
 
@@ -125,6 +133,7 @@ with_aot! {
         explicit: bool,
         config: EngineConfig,
         cache: &CacheOptions,
+        phases: &mut Phases,
     ) -> Result<Result<Prepared, EngineConfig>> {
         if is_artifact_file(file) {
             if explicit && choice != EngineChoice::Aot {
@@ -137,6 +146,7 @@ with_aot! {
             let compiled = engine
                 .load_file(file)
                 .with_context(|| format!("cannot load `{}`", file.display()))?;
+            phases.mark("load the artifact (checked, mapped)");
             return Ok(Ok((Box::new(engine), compiled)));
         }
         if choice != EngineChoice::Aot {
@@ -150,10 +160,13 @@ with_aot! {
         // first; a hit then needs neither validation nor compilation.
         let binary = ValidatedModule::binary_of(&input).with_context(failed)?;
         if let Some(compiled) = engine.cached(&binary) {
+            phases.mark("read, hash and load the cached artifact");
             return Ok(Ok((Box::new(engine), compiled)));
         }
         let module = ValidatedModule::new(&binary, engine.config().features).with_context(failed)?;
+        phases.mark("read and validate (cache miss)");
         let compiled = engine.compile(Arc::new(module))?;
+        phases.mark("compile and write the cache entry (aot)");
         Ok(Ok((Box::new(engine), compiled)))
     }
 }
@@ -165,6 +178,7 @@ fn prepare_aot(
     _explicit: bool,
     config: EngineConfig,
     _cache: &CacheOptions,
+    _phases: &mut Phases,
 ) -> Result<Result<Prepared, EngineConfig>> {
     Ok(Err(config))
 }

@@ -4,6 +4,7 @@ mod compile;
 mod engines;
 #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
 mod inspect;
+mod phases;
 mod run;
 mod values;
 #[cfg(feature = "wast")]

@@ -1,6 +1,7 @@
 //! `wasmtier run`: instantiate a module with the capabilities granted on the
 //! command line and run its `_start` or an `--invoke`d export.
 
+use crate::phases::Phases;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -15,6 +16,10 @@ use crate::{TRAP_EXIT_STATUS, values};
 
 #[derive(Args)]
 pub struct RunArgs {
+    /// Print how long each phase took (read and validate, compile or load,
+    /// instantiate, run) to stderr.
+    #[arg(short, long)]
+    verbose: bool,
     /// Execution tier [default: jit where this build has it for the host,
     /// otherwise interp; interp with --low-memory].
     #[arg(long, value_enum)]
@@ -204,12 +209,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         dir: args.cache_dir.clone(),
         disabled: args.no_cache,
     };
+    let mut phases = Phases::new(args.verbose);
     let (engine, compiled) = crate::compile::prepare(
         &args.file,
         engine_choice,
         args.engine.is_some(),
         config,
         &cache,
+        &mut phases,
     )?;
     let module = compiled.module().clone();
     let wasi = WasiState::new(&args.wasi_config()?)?;
@@ -221,11 +228,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if uses_wasi {
         wasmtier_wasi::define_imports(store.as_mut())?;
     }
+    phases.mark("set up WASI and the store");
     let instance = match store.instantiate(compiled.as_ref()) {
         Ok(instance) => instance,
         Err(LinkError::Trap(trap)) => return Ok(report_trap(&trap)),
         Err(err) => return Err(err).context("failed to instantiate the module"),
     };
+    phases.mark("instantiate");
     let call = |store: &mut dyn Store, name: &str, call_args: &[wasmtier_core::Val]| {
         store.call(instance, name, call_args)
     };
@@ -247,6 +256,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         None if module.export("_start").is_some() => call(store.as_mut(), "_start", &[]).map(drop),
         None => Ok(()),
     };
+    phases.mark("run");
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => finish(err),

@@ -41,6 +41,65 @@ fn invoke_passes_typed_arguments_and_prints_results() {
 }
 
 #[test]
+fn verbose_prints_each_phase_with_its_time_and_leaves_stdout_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "math.wasm", MATH);
+    for engine in ENGINES {
+        let out = wasmtier(&[
+            "run",
+            "-v",
+            "--engine",
+            engine,
+            s(&wasm),
+            "--invoke",
+            "add_i32",
+            "1",
+            "2",
+        ]);
+        assert_eq!(out.stdout, "3\n", "{engine}: {}", out.stderr);
+        // A cached AOT run loads instead of validating and compiling.
+        let first = if out.stderr.contains("cached artifact") {
+            "wasmtier: read, hash and load the cached artifact: "
+        } else {
+            "wasmtier: read and validate"
+        };
+        let phases: Vec<&str> = out.stderr.lines().collect();
+        assert!(
+            phases.first().is_some_and(|l| l.starts_with(first)),
+            "{engine}: {phases:?}"
+        );
+        assert!(
+            phases
+                .iter()
+                .any(|l| l.starts_with("wasmtier: instantiate: "))
+        );
+        assert!(
+            phases
+                .last()
+                .is_some_and(|l| l.starts_with("wasmtier: run: ") && l.ends_with(" ms"))
+        );
+    }
+    let out = wasmtier(&[
+        "run",
+        "-v",
+        "--engine",
+        "jit",
+        s(&wasm),
+        "--invoke",
+        "add_i32",
+        "1",
+        "2",
+    ]);
+    if out.status == Some(0) {
+        assert!(
+            out.stderr.contains("wasmtier: compile (jit): "),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
 fn wat_text_runs_directly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.wat");

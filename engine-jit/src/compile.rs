@@ -350,40 +350,75 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
     })
 }
 
-/// Modules with at least this many functions are compiled on several
-/// threads.
-const PARALLEL_THRESHOLD: usize = 64;
+/// Modules with at least this many functions and trampolines are
+/// compiled on several threads.
+const PARALLEL_THRESHOLD: usize = 8;
 
-/// Translates and compiles every defined function, in order.
-fn compile_defined(
+/// One unit of compilation: a defined function, or one of the two
+/// trampolines of a type.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Defined(u32),
+    EntryTrampoline(u32),
+    HostAdapter(u32),
+}
+
+impl Job {
+    /// Every job of a module, in layout order: defined functions, then an
+    /// entry trampoline and a host adapter per type.
+    fn all(module: &ValidatedModule) -> Vec<Job> {
+        let defined = (0..module.num_defined_funcs()).map(Job::Defined);
+        let trampolines = (0..module.types.len() as u32)
+            .flat_map(|t| [Job::EntryTrampoline(t), Job::HostAdapter(t)]);
+        defined.chain(trampolines).collect()
+    }
+}
+
+/// Translates and compiles every job, returning the code in job order.
+/// Threads take the next job from a shared counter, so one large function
+/// does not leave the other threads idle.
+fn compile_jobs(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
     config: &EngineConfig,
+    jobs: &[Job],
 ) -> Result<Vec<FunctionCode>, String> {
     let module = &info.module;
-    let count = module.num_defined_funcs() as usize;
-    let one = |index: usize, context: &mut FunctionBuilderContext| {
-        let index = module.num_imported_funcs + index as u32;
-        let func = translate_function(info, index, context, isa.frontend_config())
-            .map_err(|e| format!("function {index}: {e}"))?;
+    let frontend = isa.frontend_config();
+    let one = |job: Job, context: &mut FunctionBuilderContext| {
+        let func = match job {
+            Job::Defined(defined) => {
+                let index = module.num_imported_funcs + defined;
+                translate_function(info, index, context, frontend)
+                    .map_err(|e| format!("function {index}: {e}"))?
+            }
+            Job::EntryTrampoline(t) => {
+                entry_trampoline(&module.types[t as usize], t, context, frontend)
+            }
+            Job::HostAdapter(t) => host_adapter(&module.types[t as usize], t, context, frontend),
+        };
         compile_function(isa, func)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if config.low_memory || count < PARALLEL_THRESHOLD || threads == 1 {
+    if config.low_memory || jobs.len() < PARALLEL_THRESHOLD || threads == 1 {
         let mut context = FunctionBuilderContext::new();
-        return (0..count).map(|i| one(i, &mut context)).collect();
+        return jobs.iter().map(|&job| one(job, &mut context)).collect();
     }
-    let mut results: Vec<Option<Result<FunctionCode, String>>> = (0..count).map(|_| None).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<FunctionCode, String>>> =
+        jobs.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                let one = &one;
+        let workers: Vec<_> = (0..threads.min(jobs.len()))
+            .map(|_| {
+                let (one, next) = (&one, &next);
                 scope.spawn(move || {
                     let mut context = FunctionBuilderContext::new();
-                    (worker..count)
-                        .step_by(threads)
-                        .map(|i| (i, one(i, &mut context)))
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&job) = jobs.get(i) else { break done };
+                        done.push((i, one(job, &mut context)));
+                    }
                 })
             })
             .collect();
@@ -395,7 +430,7 @@ fn compile_defined(
     });
     results
         .into_iter()
-        .map(|r| r.expect("every function compiled"))
+        .map(|r| r.expect("every job compiled"))
         .collect()
 }
 
@@ -453,18 +488,16 @@ pub fn compile_image(
     let module = &info.module;
     let mut layout = Layout::default();
     let mut functions = Vec::with_capacity(module.num_defined_funcs() as usize);
-    for function in compile_defined(isa, info, config)? {
-        functions.push(layout.place(function)?);
-    }
-    let mut builder_context = FunctionBuilderContext::new();
-    let frontend = isa.frontend_config();
     let mut entry_trampolines = Vec::with_capacity(module.types.len());
     let mut host_adapters = Vec::with_capacity(module.types.len());
-    for (type_index, ty) in module.types.iter().enumerate() {
-        let entry = entry_trampoline(ty, type_index as u32, &mut builder_context, frontend);
-        entry_trampolines.push(layout.place(compile_function(isa, entry)?)?.start);
-        let adapter = host_adapter(ty, type_index as u32, &mut builder_context, frontend);
-        host_adapters.push(layout.place(compile_function(isa, adapter)?)?.start);
+    let jobs = Job::all(module);
+    for (job, code) in jobs.iter().zip(compile_jobs(isa, info, config, &jobs)?) {
+        let range = layout.place(code)?;
+        match job {
+            Job::Defined(_) => functions.push(range),
+            Job::EntryTrampoline(_) => entry_trampolines.push(range.start),
+            Job::HostAdapter(_) => host_adapters.push(range.start),
+        }
     }
     for &(site, func, addend, kind) in &layout.relocs {
         let defined = func
