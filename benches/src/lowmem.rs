@@ -86,7 +86,14 @@ pub fn section(
             else {
                 continue;
             };
-            let cell = crate::measure_runner(probe, &program, &argv, name, runs, &mut reference);
+            let cell = crate::measure_runner(
+                probe,
+                &program,
+                &argv,
+                name,
+                crate::runs_for(runner, runs),
+                &mut reference,
+            );
             if let Ok(cell) = &cell {
                 eprintln!(
                     "{label:>28} {:>36}: {:.2} MiB",

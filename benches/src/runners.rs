@@ -160,8 +160,8 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             "wasmtime not found (cargo install wasmtime-cli --version 48.0.8 --locked)".into(),
         ),
     }
-    // Ahead of time, against `wasmtier run --engine=aot` (whose cache the
-    // first of the measured runs fills).
+    // Ahead of time, against `wasmtier run --engine=aot` (whose cache an
+    // unmeasured warm-up run fills).
     if let Some(program) = on_path("wasmtime") {
         runners.push(Runner {
             name: "wasmtime precompiled".into(),

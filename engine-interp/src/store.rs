@@ -48,6 +48,23 @@ pub struct InterpStore {
     poison: Poison,
 }
 
+/// Host-call values kept on the stack before falling back to the heap.
+const INLINE_VALUES: usize = 12;
+
+/// `len` values: a prefix of `inline` when it is long enough, else `heap`.
+fn values_buffer<'a>(
+    inline: &'a mut [Val; INLINE_VALUES],
+    heap: &'a mut Vec<Val>,
+    len: usize,
+) -> &'a mut [Val] {
+    if len <= INLINE_VALUES {
+        &mut inline[..len]
+    } else {
+        heap.resize(len, Val::I32(0));
+        heap
+    }
+}
+
 impl InterpStore {
     pub(crate) fn new(
         engine: &wasmi::Engine,
@@ -147,8 +164,21 @@ impl InterpStore {
         let ty = convert::func_type(&host.ty);
         let result_types = host.ty.results.clone();
         Func::new(&mut self.store, ty, move |mut caller, params, results| {
-            let args: Vec<Val> = params.iter().map(|p| to_val(&mut caller, p)).collect();
-            let mut outs: Vec<Val> = result_types.iter().map(|t| Val::default_for(*t)).collect();
+            // On the stack for the usual few values (every WASI function has
+            // at most 9 parameters and 1 result): a host call is hot in
+            // I/O-bound guests.
+            let mut arg_buf = [Val::I32(0); INLINE_VALUES];
+            let mut out_buf = [Val::I32(0); INLINE_VALUES];
+            let (mut arg_vec, mut out_vec) = (Vec::new(), Vec::new());
+            let args = values_buffer(&mut arg_buf, &mut arg_vec, params.len());
+            for (slot, param) in args.iter_mut().zip(params) {
+                *slot = to_val(&mut caller, param);
+            }
+            let outs = values_buffer(&mut out_buf, &mut out_vec, result_types.len());
+            for (slot, ty) in outs.iter_mut().zip(result_types.iter()) {
+                *slot = Val::default_for(*ty);
+            }
+            let (args, outs) = (&*args, outs);
             let outcome = match caller.get_export("memory") {
                 Some(Extern::Memory(memory)) => {
                     let (bytes, data) = memory.data_and_store_mut(&mut caller);
@@ -156,7 +186,7 @@ impl InterpStore {
                         memory: Some(bytes),
                         state: &mut *data.state,
                     };
-                    (host.func)(&mut cx, &args, &mut outs)
+                    (host.func)(&mut cx, args, outs)
                 }
                 _ => {
                     let data = caller.data_mut();
@@ -164,12 +194,12 @@ impl InterpStore {
                         memory: None,
                         state: &mut *data.state,
                     };
-                    (host.func)(&mut cx, &args, &mut outs)
+                    (host.func)(&mut cx, args, outs)
                 }
             };
             match outcome {
                 Ok(()) => {
-                    for (slot, out) in results.iter_mut().zip(&outs) {
+                    for (slot, out) in results.iter_mut().zip(outs.iter()) {
                         *slot = from_val(&mut caller, out);
                     }
                     Ok(())

@@ -12,7 +12,7 @@ use wasmtier_core::{FuncType, HostFunc};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
 
 use crate::glue::{Param, Results, bad_arguments, invoke};
-use crate::state::within_deadline;
+use crate::state::{drive, within_deadline};
 
 /// `sync`: call directly, inside the runtime's context; `async`: drive the
 /// future to completion on the state's current-thread runtime.
@@ -25,7 +25,7 @@ macro_rules! run {
         $call
     }};
     (async, $runtime:ident, $deadline:ident, $call:expr) => {
-        $runtime.block_on(within_deadline($deadline, $call))
+        drive($runtime, within_deadline($deadline, $call))
     };
 }
 
