@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use common::{Run, s, wasi_program, wasmtier, write_wasm};
@@ -208,12 +209,14 @@ fn the_cache_is_filled_once_reused_and_repaired() {
     assert_eq!(run_aot().stdout, "hello from aot\n");
     let filled = entries(&cache);
     assert_eq!(filled.len(), 1, "{filled:?}");
-    let modified = std::fs::metadata(&filled[0]).unwrap().modified().unwrap();
+    // Entries are replaced by rename, so a rewrite is a new inode (a hit
+    // only refreshes the modification time, for eviction).
+    let inode = std::fs::metadata(&filled[0]).unwrap().ino();
     assert_eq!(run_aot().stdout, "hello from aot\n");
     assert_eq!(entries(&cache), filled);
     assert_eq!(
-        std::fs::metadata(&filled[0]).unwrap().modified().unwrap(),
-        modified,
+        std::fs::metadata(&filled[0]).unwrap().ino(),
+        inode,
         "a valid entry was rewritten"
     );
     // A corrupted entry is replaced, never executed.
@@ -283,14 +286,16 @@ fn text_modules_share_the_entry_of_their_binary() {
     assert_eq!(run_aot(&wat).stdout, "hello from aot\n");
     let filled = entries(&cache);
     assert_eq!(filled.len(), 1, "{filled:?}");
-    let modified = std::fs::metadata(&filled[0]).unwrap().modified().unwrap();
+    // Entries are replaced by rename, so a rewrite is a new inode (a hit
+    // only refreshes the modification time, for eviction).
+    let inode = std::fs::metadata(&filled[0]).unwrap().ino();
     for file in [&wat, &wasm, &wat] {
         assert_eq!(run_aot(file).stdout, "hello from aot\n");
     }
     assert_eq!(entries(&cache), filled);
     assert_eq!(
-        std::fs::metadata(&filled[0]).unwrap().modified().unwrap(),
-        modified,
+        std::fs::metadata(&filled[0]).unwrap().ino(),
+        inode,
         "a valid entry was rewritten"
     );
     let bad = dir.path().join("bad.wat");

@@ -67,3 +67,71 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
         .map_err(|e| AotError::io(path)(e.error))?;
     Ok(())
 }
+
+/// The cache directory's size above which the least recently used entries
+/// are deleted (after each new entry is written).
+pub const SIZE_LIMIT: u64 = 1 << 30;
+
+/// Deletes the least recently used `.cwasm` entries of `dir` (oldest
+/// modification time first; a cache hit refreshes it) until the entries
+/// total at most `limit` bytes, never deleting `keep`. Best effort: an
+/// entry that cannot be read or removed is skipped. Deleting is safe while
+/// another process runs an entry: its mapping outlives the name, and a
+/// process about to open it compiles again.
+pub fn evict(dir: &Path, keep: &Path, limit: u64) {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = listing
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    let mut total: u64 = entries.iter().map(|e| e.1).sum();
+    entries.sort();
+    for (_, len, path) in entries {
+        if total <= limit {
+            break;
+        }
+        if path != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+}
+
+/// Marks a cache entry as just used, for [`evict`].
+pub fn touch(file: &std::fs::File) {
+    // Best effort: a read-only cache directory still serves hits.
+    let _ = file.set_modified(std::time::SystemTime::now());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn eviction_deletes_the_least_recently_used_entries_down_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        for (name, age_secs) in [("old", 300), ("mid", 200), ("new", 100), ("kept", 400)] {
+            let path = dir.path().join(format!("{name}.cwasm"));
+            std::fs::write(&path, [0u8; 100]).unwrap();
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(now - Duration::from_secs(age_secs))
+                .unwrap();
+        }
+        std::fs::write(dir.path().join("notes.txt"), [0u8; 1000]).unwrap();
+        evict(dir.path(), &dir.path().join("kept.cwasm"), 250);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        // "kept" is the oldest but protected; "old" goes, then "mid".
+        assert_eq!(left, ["kept.cwasm", "new.cwasm", "notes.txt"]);
+    }
+}

@@ -144,7 +144,12 @@ impl AotEngine {
         let hash = artifact::source_hash(bytes);
         let features = features_list(self.config.features);
         let name = cache::entry_name(&hash, self.host_target().ok()?, &features);
-        self.load_checked(&dir.join(name), None, Some(&hash)).ok()
+        let path = dir.join(name);
+        let compiled = self.load_checked(&path, None, Some(&hash)).ok()?;
+        if let Ok(file) = File::open(&path) {
+            cache::touch(&file);
+        }
+        Some(compiled)
     }
 
     /// `known` is the module the caller already holds (same bytes, as the
@@ -225,7 +230,12 @@ impl AotEngine {
                 );
                 let path = dir.join(name);
                 match self.load_checked(&path, Some(&module), Some(&source_hash)) {
-                    Ok(compiled) => return Ok(compiled),
+                    Ok(compiled) => {
+                        if let Ok(file) = File::open(&path) {
+                            cache::touch(&file);
+                        }
+                        return Ok(compiled);
+                    }
                     // Missing, stale or corrupted: (re)compile below.
                     Err(AotError::Io { source, .. })
                         if source.kind() == std::io::ErrorKind::NotFound => {}
@@ -238,6 +248,7 @@ impl AotEngine {
                     .map_err(|e| AotError::Compile(e.clone()))?;
                 let bytes = self.artifact_bytes(&**isa, &module)?;
                 cache::write_atomically(&path, &bytes)?;
+                cache::evict(dir, &path, cache::SIZE_LIMIT);
                 self.load_checked(&path, Some(&module), Some(&source_hash))
             }
             CacheMode::Off => {
