@@ -144,12 +144,7 @@ impl AotEngine {
         let hash = artifact::source_hash(bytes);
         let features = features_list(self.config.features);
         let name = cache::entry_name(&hash, self.host_target().ok()?, &features);
-        let path = dir.join(name);
-        let compiled = self.load_checked(&path, None, Some(&hash)).ok()?;
-        if let Ok(file) = File::open(&path) {
-            cache::touch(&file);
-        }
-        Some(compiled)
+        self.load_checked(&dir.join(name), None, Some(&hash)).ok()
     }
 
     /// `known` is the module the caller already holds (same bytes, as the
@@ -211,7 +206,14 @@ impl AotEngine {
         let len = usize::try_from(code.end - code.start)
             .map_err(|_| AotError::Malformed("code too large".into()))?;
         let memory = CodeMemory::map_file(&file, code.start, len).map_err(AotError::Load)?;
-        jit::load(module, &self.config, memory, artifact.code_tables).map_err(AotError::Load)
+        let loaded = jit::load(module, &self.config, memory, artifact.code_tables)
+            .map_err(AotError::Load)?;
+        if source.is_some() {
+            // A cache entry (only cache lookups pass the key's hash): mark
+            // it used, for eviction.
+            cache::touch(&file);
+        }
+        Ok(loaded)
     }
 
     /// `compile` with a typed error.
@@ -230,12 +232,7 @@ impl AotEngine {
                 );
                 let path = dir.join(name);
                 match self.load_checked(&path, Some(&module), Some(&source_hash)) {
-                    Ok(compiled) => {
-                        if let Ok(file) = File::open(&path) {
-                            cache::touch(&file);
-                        }
-                        return Ok(compiled);
-                    }
+                    Ok(compiled) => return Ok(compiled),
                     // Missing, stale or corrupted: (re)compile below.
                     Err(AotError::Io { source, .. })
                         if source.kind() == std::io::ErrorKind::NotFound => {}

@@ -16,6 +16,17 @@ pub const OUT_OF_FUEL: ir::TrapCode = ir::TrapCode::unwrap_user(6);
 pub const INTERRUPTED: ir::TrapCode = ir::TrapCode::unwrap_user(7);
 pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
 
+/// Every trap code of ours (Cranelift's "user" codes).
+const USER_CODES: [ir::TrapCode; 7] = [
+    UNREACHABLE,
+    TABLE_OUT_OF_BOUNDS,
+    INDIRECT_CALL_TO_NULL,
+    BAD_SIGNATURE,
+    NULL_REFERENCE,
+    OUT_OF_FUEL,
+    INTERRUPTED,
+];
+
 /// The Wasm trap a Cranelift trap code stands for.
 pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
     match code {
@@ -40,21 +51,14 @@ pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
 /// if it is one we emit.
 pub fn from_raw(raw: u8) -> Option<TrapCode> {
     let code = ir::TrapCode::from_raw(std::num::NonZeroU8::new(raw)?);
-    let known = [
+    let builtin = [
         ir::TrapCode::STACK_OVERFLOW,
         ir::TrapCode::HEAP_OUT_OF_BOUNDS,
         ir::TrapCode::INTEGER_OVERFLOW,
         ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
         ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
-        UNREACHABLE,
-        TABLE_OUT_OF_BOUNDS,
-        INDIRECT_CALL_TO_NULL,
-        BAD_SIGNATURE,
-        NULL_REFERENCE,
-        OUT_OF_FUEL,
-        INTERRUPTED,
     ];
-    known.contains(&code).then(|| to_wasm(code))
+    (builtin.contains(&code) || USER_CODES.contains(&code)).then(|| to_wasm(code))
 }
 
 /// `[code offset, raw Cranelift trap code]` for every trapping instruction
@@ -103,15 +107,7 @@ mod tests {
 
     #[test]
     fn user_codes_map_to_distinct_wasm_traps() {
-        let codes = [
-            UNREACHABLE,
-            TABLE_OUT_OF_BOUNDS,
-            INDIRECT_CALL_TO_NULL,
-            BAD_SIGNATURE,
-            NULL_REFERENCE,
-            OUT_OF_FUEL,
-            INTERRUPTED,
-        ];
+        let codes = USER_CODES;
         let mapped: std::collections::HashSet<_> = codes.iter().map(|c| to_wasm(*c)).collect();
         assert_eq!(mapped.len(), codes.len());
     }
