@@ -204,6 +204,29 @@ fn max_table_elements_refuses_growth_beyond_the_cap() {
     }
 }
 
+/// A guest that retries refused grows millions of times: each one returns
+/// -1 and the host keeps running. (wasmi 2.0.0's own grow handlers leak a
+/// host stack frame each, which overflowed an 8 MiB stack after about
+/// 30,000 failures; the interpreter runs grows as host calls instead.)
+#[test]
+fn a_guest_retrying_refused_grows_cannot_exhaust_the_host_stack() {
+    const RETRIES: &str = r#"(module
+      (memory 1 2) (table 1 2 funcref)
+      (func (export "retry") (param $n i32) (result i32) (local $failed i32)
+        (loop $l
+          (local.set $failed (i32.add (local.get $failed)
+            (i32.eq (memory.grow (i32.const 2)) (i32.const -1))))
+          (local.set $failed (i32.add (local.get $failed)
+            (i32.eq (table.grow (ref.null func) (i32.const 2)) (i32.const -1))))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $l (local.get $n)))
+        (local.get $failed)))"#;
+    for engine in ENGINES {
+        let (run, _) = run_module(engine, RETRIES, &[], &["--invoke", "retry", "1000000"]);
+        assert_eq!(run.stdout, "2000000\n", "{engine}: {}", run.stderr);
+    }
+}
+
 #[test]
 fn a_table_larger_than_the_cap_fails_to_instantiate() {
     let dir = tempfile::tempdir().unwrap();

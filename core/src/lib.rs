@@ -8,6 +8,7 @@
 //! crate, so the CLI, the spec harness and the benchmarks never see an
 //! engine's own vocabulary.
 
+mod body;
 pub mod engine;
 pub mod error;
 pub mod features;

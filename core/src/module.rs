@@ -8,6 +8,7 @@ use wasmparser::{
     ValidPayload, Validator,
 };
 
+use crate::body::validate_body;
 use crate::error::LoadError;
 use crate::features::Features;
 use crate::limits::{LimitCheck, LoadLimits};
@@ -98,6 +99,11 @@ pub struct ValidatedModule {
     /// Per-function facts, as tables that can be read in place from an
     /// artifact: loading one costs nothing per function.
     per_function: PerFunction,
+    /// Defined functions (0-based among defined ones) whose bodies contain
+    /// `memory.grow` or `table.grow`, seen while validating; empty for
+    /// `None` for [`from_prevalidated`](Self::from_prevalidated), which reads
+    /// no bodies.
+    grow_sites: Option<Vec<u32>>,
 }
 
 /// What a module records for every function, as flat tables.
@@ -188,6 +194,7 @@ impl ValidatedModule {
         let mut module = Self::empty(bytes.to_vec().into(), features);
         let mut per_function = PerFunctionBuilder::default();
         let mut allocations = Default::default();
+        let mut grow_sites = Vec::new();
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
@@ -207,8 +214,11 @@ impl ValidatedModule {
             check.check(limits, &payload)?;
             match validator.payload(&payload)? {
                 ValidPayload::Func(func, body) => {
+                    let defined = func.index - module.num_imported_funcs;
                     let mut func_validator = func.into_validator(allocations);
-                    func_validator.validate(&body)?;
+                    if validate_body(&mut func_validator, &body)? {
+                        grow_sites.push(defined);
+                    }
                     allocations = func_validator.into_allocations();
                 }
                 ValidPayload::Parser(_) => {
@@ -222,6 +232,7 @@ impl ValidatedModule {
             module.record(payload, bytes, Some(&mut per_function))?;
         }
         module.per_function = per_function.finish();
+        module.grow_sites = Some(grow_sites);
         if !saw_header {
             return Err(LoadError::Invalid {
                 offset: 0,
@@ -295,6 +306,7 @@ impl ValidatedModule {
             elements: Vec::new(),
             data: Vec::new(),
             per_function: PerFunction::default(),
+            grow_sites: None,
         }
     }
 
@@ -465,6 +477,14 @@ impl ValidatedModule {
     /// The original binary.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Defined functions (0-based among defined ones) whose bodies contain
+    /// `memory.grow` or `table.grow`, in order. Known only for a module
+    /// validated here ([`new`](Self::new), [`with_limits`](Self::with_limits));
+    /// `None` for one loaded [`from_prevalidated`](Self::from_prevalidated).
+    pub fn grow_sites(&self) -> Option<&[u32]> {
+        self.grow_sites.as_deref()
     }
 
     /// A cheap shared handle to the binary, for engines that keep it.

@@ -8,7 +8,8 @@
 mod contain;
 mod convert;
 mod deadline;
-mod start;
+mod grow;
+mod rewrite;
 mod store;
 
 use std::any::Any;
@@ -76,9 +77,8 @@ impl InterpEngine {
 pub(crate) struct InterpModule {
     module: Arc<ValidatedModule>,
     wasmi: wasmi::Module,
-    /// The start function was moved to an export (`start::HIDDEN_START_EXPORT`)
-    /// for the store to call after instantiation.
-    deferred_start: bool,
+    /// What the store does after instantiating the rewritten module.
+    hidden: rewrite::Hidden,
 }
 
 impl CompiledModule for InterpModule {
@@ -102,29 +102,35 @@ impl Engine for InterpEngine {
 
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
         self.config.check_features_of(&module)?;
-        // SAFETY: `ValidatedModule` can only be built by the core loader,
-        // which validated these exact bytes with a feature set the check above
-        // proved is enabled in this engine. That is wasmi's precondition for
-        // skipping its own validation.
-        //
-        // Under a deadline a start function is run as a call (`start.rs`):
-        // the rewritten bytes differ from the validated ones only by a
-        // removed start section and one more export of an existing
-        // function under an unused name, which keeps the module valid.
-        let deferred = match (self.config.timeout, module.start) {
-            (Some(_), Some(start)) => start::defer_start(module.bytes(), start),
-            _ => None,
+        // Under a deadline a start function is run as a call, so that fuel
+        // slices can pause it; grows become host calls (`rewrite.rs`).
+        let rewritten = rewrite::rewrite(&module, self.config.timeout.is_some()).map_err(|e| {
+            LinkError::Engine(format!("preparing the module for the interpreter: {e}"))
+        })?;
+        let (bytes, hidden) = match rewritten {
+            Some(rewritten) => (std::borrow::Cow::Owned(rewritten.bytes), rewritten.hidden),
+            None => (
+                std::borrow::Cow::Borrowed(module.bytes()),
+                Default::default(),
+            ),
         };
-        let bytes = deferred.as_deref().unwrap_or(module.bytes());
+        // SAFETY: `ValidatedModule` can only be built by the core loader,
+        // which validated these bytes with a feature set the check above
+        // proved is enabled in this engine. That is wasmi's precondition for
+        // skipping its own validation. A rewrite keeps the module valid: it
+        // appends function types, one funcref table and exports under
+        // unused names, removes the start section, and replaces each grow
+        // with `i32.const` and a `call_indirect` of the grow's own type
+        // (tested in `rewrite.rs` by validating the result).
         let wasmi = self
             .poison
-            .contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, bytes) })
+            .contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, &bytes) })
             .map_err(LinkError::Engine)?
             .map_err(|e| LinkError::Engine(e.to_string()))?;
         Ok(Arc::new(InterpModule {
             module,
             wasmi,
-            deferred_start: deferred.is_some(),
+            hidden,
         }))
     }
 

@@ -16,7 +16,7 @@ use crate::InterpModule;
 use crate::contain::Poison;
 use crate::convert;
 use crate::deadline::{self, Deadline, Outcome};
-use crate::start;
+use crate::grow;
 
 /// What wasmi's store carries for us.
 struct StoreData {
@@ -127,8 +127,12 @@ impl InterpStore {
 
     /// Runs a start function that compilation moved to an export, in fuel
     /// slices under the store's deadline; a trap fails the instantiation.
-    fn run_deferred_start(&mut self, instance: wasmi::Instance) -> Result<(), LinkError> {
-        let Some(func) = instance.get_func(&self.store, start::HIDDEN_START_EXPORT) else {
+    fn run_deferred_start(
+        &mut self,
+        instance: wasmi::Instance,
+        export: &str,
+    ) -> Result<(), LinkError> {
+        let Some(func) = instance.get_func(&self.store, export) else {
             return Err(LinkError::Engine(
                 "the deferred start function is not exported".into(),
             ));
@@ -282,9 +286,8 @@ impl Store for InterpStore {
         });
         // wasmi runs a start function without a resumable handle. Under a
         // deadline the module was compiled with its start function moved to
-        // an export (`start.rs`), called below in slices; this budget only
-        // covers instantiation itself (or a start function that could not
-        // be moved).
+        // an export (`rewrite.rs`), called below in slices; this budget only
+        // covers instantiation itself.
         if let Some(deadline) = &self.deadline {
             self.store
                 .set_fuel(deadline.unpausable_budget())
@@ -298,8 +301,11 @@ impl Store for InterpStore {
             deadline.after_unpausable(self.store.get_fuel().unwrap_or(0));
         }
         let instance = instance.map_err(instantiation_error)?;
-        if compiled.deferred_start {
-            self.run_deferred_start(instance)?;
+        if let Some(helpers) = &compiled.hidden.grow {
+            grow::install(&mut self.store, instance, helpers).map_err(LinkError::Engine)?;
+        }
+        if let Some(export) = &compiled.hidden.start {
+            self.run_deferred_start(instance, export)?;
         }
         self.instances.push(instance);
         Ok(InstanceId(self.instances.len() - 1))

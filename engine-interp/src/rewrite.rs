@@ -1,0 +1,578 @@
+//! The module wasmi runs: a validated module with the two changes the
+//! interpreter needs.
+//!
+//! - **Grows become host calls.** wasmi 2.0.0's tail-call dispatch ends its
+//!   `memory.grow` and `table.grow` handlers in an ordinary call instead of a
+//!   tail call, so each grow that runs leaves one host stack frame behind
+//!   until the wasm call returns; a guest retrying a failing grow in a loop
+//!   overflowed the host stack (RATIONALE.md, "Grows run as host calls").
+//!   Each grow instruction is replaced by `i32.const slot` and a
+//!   `call_indirect` into a hidden table of host functions
+//!   ([`crate::grow`]) that grow through wasmi's API and return normally.
+//!   The stack effect is the grow's. Only bodies that contain a grow (the
+//!   loader notes which: `ValidatedModule::grow_sites`) are re-encoded; the
+//!   others are copied.
+//! - **A start function becomes a hidden export**, called by the store after
+//!   instantiation. wasmi runs a start function inside `Instance::new`, with
+//!   no resumable handle, so under `--timeout` its fuel slices could not
+//!   pause one that loops forever; and grows rewritten as above reach their
+//!   host functions only once the store has filled the helper table, after
+//!   instantiation. The order stays the spec's: segments are initialized
+//!   before the start function runs, and its trap fails the instantiation.
+//!
+//! New types, the helper table and the hidden exports come after the
+//! module's own, so no existing index moves and the rest of the module is
+//! valid as it is.
+
+use std::ops::Range;
+
+use wasmparser::{BinaryReader, FunctionBody, Operator, Parser};
+use wasmtier_core::{ExternType, FuncType, ValType, ValidatedModule};
+
+/// The rewritten bytes, and the hidden exports the store uses.
+pub(crate) struct Rewritten {
+    pub bytes: Vec<u8>,
+    pub hidden: Hidden,
+}
+
+/// What the store must do with a rewritten module after instantiating it.
+#[derive(Debug, Default)]
+pub(crate) struct Hidden {
+    /// The export the start function was moved to.
+    pub start: Option<String>,
+    /// The host functions grows call, when the module has any.
+    pub grow: Option<GrowHelpers>,
+}
+
+/// The hidden table of grow helpers, and what goes in each slot.
+#[derive(Debug)]
+pub(crate) struct GrowHelpers {
+    /// Export name of the helper table.
+    pub table: String,
+    pub slots: Vec<GrowSlot>,
+}
+
+/// One helper: it grows `target`, exported as `export`, and has type `ty`
+/// (the grow instruction's operands and result).
+#[derive(Debug)]
+pub(crate) struct GrowSlot {
+    pub target: GrowTarget,
+    pub export: String,
+    pub ty: FuncType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrowTarget {
+    Memory(u32),
+    Table(u32),
+}
+
+const TYPE_SECTION: u8 = 1;
+const TABLE_SECTION: u8 = 4;
+const EXPORT_SECTION: u8 = 7;
+const START_SECTION: u8 = 8;
+const CODE_SECTION: u8 = 10;
+
+/// Where each known section goes, as the binary format orders them.
+const SECTION_ORDER: [u8; 13] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+
+const FUNC_TYPE: u8 = 0x60;
+const FUNCREF: u8 = 0x70;
+const EXTERNREF: u8 = 0x6f;
+const LIMITS_MIN_MAX: u8 = 0x01;
+const EXPORT_FUNC: u8 = 0;
+const EXPORT_TABLE: u8 = 1;
+const EXPORT_MEMORY: u8 = 2;
+const I32_CONST: u8 = 0x41;
+const CALL_INDIRECT: u8 = 0x11;
+
+/// `module` as wasmi should run it: grows rewritten, and the start function
+/// deferred when there were grows or `defer_start` asks for it. `None` when
+/// nothing needs changing. An error means a validated module did not decode
+/// as expected, which is a bug here, reported rather than run unprotected.
+pub(crate) fn rewrite(
+    module: &ValidatedModule,
+    defer_start: bool,
+) -> Result<Option<Rewritten>, String> {
+    let sites = find_grows(module)?;
+    let start = module.start.filter(|_| defer_start || !sites.is_empty());
+    if sites.is_empty() && start.is_none() {
+        return Ok(None);
+    }
+    let prefix = unused_export_prefix(module);
+    let mut slots: Vec<GrowSlot> = Vec::new();
+    for site in &sites {
+        if !slots.iter().any(|s| s.target == site.target) {
+            slots.push(slot_for(module, site.target, &prefix)?);
+        }
+    }
+
+    let first_new_type = u32::try_from(module.types.len()).map_err(|e| e.to_string())?;
+    let helper_table = module.num_imported_tables + module.tables.len() as u32;
+    let mut exports: Vec<(String, u8, u32)> = Vec::new();
+    let mut hidden = Hidden::default();
+    if !slots.is_empty() {
+        let table = format!("{prefix}:grow");
+        exports.push((table.clone(), EXPORT_TABLE, helper_table));
+        for slot in &slots {
+            exports.push(match slot.target {
+                GrowTarget::Memory(index) => (slot.export.clone(), EXPORT_MEMORY, index),
+                GrowTarget::Table(index) => (slot.export.clone(), EXPORT_TABLE, index),
+            });
+        }
+        hidden.grow = Some(GrowHelpers { table, slots });
+    }
+    if let Some(start) = start {
+        let name = format!("{prefix}:start");
+        exports.push((name.clone(), EXPORT_FUNC, start));
+        hidden.start = Some(name);
+    }
+    let slots = hidden.grow.as_ref().map_or(&[][..], |g| &g.slots[..]);
+
+    let mut additions = Additions::default();
+    for slot in slots {
+        let mut entry = vec![FUNC_TYPE];
+        push_val_types(&mut entry, &slot.ty.params);
+        push_val_types(&mut entry, &slot.ty.results);
+        additions.push(TYPE_SECTION, &entry);
+    }
+    if !slots.is_empty() {
+        let mut entry = vec![FUNCREF, LIMITS_MIN_MAX];
+        push_leb(&mut entry, slots.len() as u64);
+        push_leb(&mut entry, slots.len() as u64);
+        additions.push(TABLE_SECTION, &entry);
+    }
+    for (name, kind, index) in &exports {
+        let mut entry = Vec::new();
+        push_leb(&mut entry, name.len() as u64);
+        entry.extend_from_slice(name.as_bytes());
+        entry.push(*kind);
+        push_leb(&mut entry, u64::from(*index));
+        additions.push(EXPORT_SECTION, &entry);
+    }
+
+    let bytes = module.bytes();
+    let call = |slot_of: GrowTarget| -> Vec<u8> {
+        let slot = slots.iter().position(|s| s.target == slot_of).unwrap_or(0);
+        let mut call = vec![I32_CONST];
+        push_sleb(&mut call, slot as i64);
+        call.push(CALL_INDIRECT);
+        push_leb(&mut call, u64::from(first_new_type) + slot as u64);
+        push_leb(&mut call, u64::from(helper_table));
+        call
+    };
+    let mut out = Vec::with_capacity(bytes.len() + 64 + 8 * sites.len());
+    out.extend_from_slice(bytes.get(..8).ok_or("module header missing")?);
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| e.to_string())?;
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        if id != 0 {
+            additions.flush_before(id, &mut out);
+        }
+        let content = &bytes[range];
+        match id {
+            TYPE_SECTION | TABLE_SECTION | EXPORT_SECTION => {
+                let extended = additions.extend(id, content)?;
+                push_section(&mut out, id, &extended);
+            }
+            START_SECTION if start.is_some() => {}
+            CODE_SECTION if !sites.is_empty() => {
+                let code = code_section(module, &sites, &call)?;
+                push_section(&mut out, id, &code);
+            }
+            _ => push_section(&mut out, id, content),
+        }
+    }
+    additions.flush_before(u8::MAX, &mut out);
+    Ok(Some(Rewritten { bytes: out, hidden }))
+}
+
+/// A grow instruction: where it is in the module, and what it grows.
+struct GrowSite {
+    defined_func: u32,
+    range: Range<usize>,
+    target: GrowTarget,
+}
+
+fn find_grows(module: &ValidatedModule) -> Result<Vec<GrowSite>, String> {
+    let all: Vec<u32>;
+    let candidates = match module.grow_sites() {
+        Some(sites) => sites,
+        None => {
+            all = (0..module.num_defined_funcs()).collect();
+            &all
+        }
+    };
+    let mut sites = Vec::new();
+    for &defined_func in candidates {
+        let body = body_range(module, defined_func)?;
+        let reader = BinaryReader::new(&module.bytes()[body.clone()], body.start);
+        let mut operators = FunctionBody::new(reader)
+            .get_operators_reader()
+            .map_err(|e| e.to_string())?;
+        while !operators.eof() {
+            let (operator, at) = operators.read_with_offset().map_err(|e| e.to_string())?;
+            let target = match operator {
+                Operator::MemoryGrow { mem } => GrowTarget::Memory(mem),
+                Operator::TableGrow { table } => GrowTarget::Table(table),
+                _ => continue,
+            };
+            let range = at..operators.original_position();
+            sites.push(GrowSite {
+                defined_func,
+                range,
+                target,
+            });
+        }
+    }
+    Ok(sites)
+}
+
+fn body_range(module: &ValidatedModule, defined_func: u32) -> Result<Range<usize>, String> {
+    module
+        .func_body(defined_func)
+        .filter(|r| r.start <= r.end && r.end <= module.bytes().len())
+        .ok_or_else(|| format!("no body for defined function {defined_func}"))
+}
+
+/// A name prefix no export of `module` starts with, so the hidden exports
+/// cannot collide with the module's own.
+fn unused_export_prefix(module: &ValidatedModule) -> String {
+    let mut prefix = String::from("\0wasmtier");
+    while module.exports.iter().any(|e| e.name.starts_with(&prefix)) {
+        prefix.push('\0');
+    }
+    prefix
+}
+
+fn slot_for(
+    module: &ValidatedModule,
+    target: GrowTarget,
+    prefix: &str,
+) -> Result<GrowSlot, String> {
+    let unknown = || format!("grow of an unknown {target:?}");
+    let (export, ty) = match target {
+        GrowTarget::Memory(index) => {
+            let imported = module.imports.iter().filter_map(|i| match &i.ty {
+                ExternType::Memory(m) => Some(*m),
+                _ => None,
+            });
+            let memory = imported
+                .chain(module.memories.iter().copied())
+                .nth(index as usize)
+                .ok_or_else(unknown)?;
+            let address = if memory.memory64 {
+                ValType::I64
+            } else {
+                ValType::I32
+            };
+            (
+                format!("{prefix}:memory:{index}"),
+                FuncType::new([address], [address]),
+            )
+        }
+        GrowTarget::Table(index) => {
+            let imported = module.imports.iter().filter_map(|i| match &i.ty {
+                ExternType::Table(t) => Some(*t),
+                _ => None,
+            });
+            let table = imported
+                .chain(module.tables.iter().copied())
+                .nth(index as usize)
+                .ok_or_else(unknown)?;
+            let address = if table.table64 {
+                ValType::I64
+            } else {
+                ValType::I32
+            };
+            (
+                format!("{prefix}:table:{index}"),
+                FuncType::new([table.element, address], [address]),
+            )
+        }
+    };
+    Ok(GrowSlot { target, export, ty })
+}
+
+/// The code section with every grow in `sites` replaced by `call(target)`.
+fn code_section(
+    module: &ValidatedModule,
+    sites: &[GrowSite],
+    call: &dyn Fn(GrowTarget) -> Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    let bytes = module.bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    push_leb(&mut out, u64::from(module.num_defined_funcs()));
+    let mut sites = sites.iter().peekable();
+    let mut body = Vec::new();
+    for defined_func in 0..module.num_defined_funcs() {
+        let range = body_range(module, defined_func)?;
+        body.clear();
+        let mut copied = range.start;
+        while let Some(site) = sites.next_if(|s| s.defined_func == defined_func) {
+            body.extend_from_slice(&bytes[copied..site.range.start]);
+            body.extend_from_slice(&call(site.target));
+            copied = site.range.end;
+        }
+        body.extend_from_slice(&bytes[copied..range.end]);
+        push_leb(&mut out, body.len() as u64);
+        out.extend_from_slice(&body);
+    }
+    Ok(out)
+}
+
+/// Entries to append to the type, table and export sections, creating the
+/// section where the module has none.
+#[derive(Default)]
+struct Additions {
+    /// (section id, entry count, encoded entries, already written)
+    sections: Vec<(u8, u64, Vec<u8>, bool)>,
+}
+
+impl Additions {
+    fn push(&mut self, id: u8, entry: &[u8]) {
+        match self.sections.iter_mut().find(|s| s.0 == id) {
+            Some(section) => {
+                section.1 += 1;
+                section.2.extend_from_slice(entry);
+            }
+            None => self.sections.push((id, 1, entry.to_vec(), false)),
+        }
+    }
+
+    /// `content` (an existing section `id`) with this section's entries
+    /// appended.
+    fn extend(&mut self, id: u8, content: &[u8]) -> Result<Vec<u8>, String> {
+        let Some(section) = self.sections.iter_mut().find(|s| s.0 == id) else {
+            return Ok(content.to_vec());
+        };
+        let mut reader = BinaryReader::new(content, 0);
+        let count = reader.read_var_u32().map_err(|e| e.to_string())?;
+        let entries = &content[reader.current_position()..];
+        let mut out = Vec::with_capacity(content.len() + section.2.len() + 5);
+        push_leb(&mut out, u64::from(count) + section.1);
+        out.extend_from_slice(entries);
+        out.extend_from_slice(&section.2);
+        section.3 = true;
+        Ok(out)
+    }
+
+    /// Writes the sections the module lacks that belong before section
+    /// `next` (all of them for `u8::MAX`).
+    fn flush_before(&mut self, next: u8, out: &mut Vec<u8>) {
+        let rank = |id: u8| SECTION_ORDER.iter().position(|&s| s == id);
+        let next_rank = rank(next).unwrap_or(SECTION_ORDER.len());
+        for section in &mut self.sections {
+            if section.3 || rank(section.0).unwrap_or(0) >= next_rank {
+                continue;
+            }
+            let mut content = Vec::with_capacity(section.2.len() + 5);
+            push_leb(&mut content, section.1);
+            content.extend_from_slice(&section.2);
+            push_section(out, section.0, &content);
+            section.3 = true;
+        }
+    }
+}
+
+fn push_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
+    out.push(id);
+    push_leb(out, content.len() as u64);
+    out.extend_from_slice(content);
+}
+
+fn push_val_types(out: &mut Vec<u8>, types: &[ValType]) {
+    push_leb(out, types.len() as u64);
+    for ty in types {
+        out.push(match ty {
+            ValType::I32 => 0x7f,
+            ValType::I64 => 0x7e,
+            ValType::F32 => 0x7d,
+            ValType::F64 => 0x7c,
+            ValType::V128 => 0x7b,
+            ValType::FuncRef => FUNCREF,
+            ValType::ExternRef => EXTERNREF,
+        });
+    }
+}
+
+fn push_sleb(out: &mut Vec<u8>, mut value: i64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        let sign_bit_clear = byte & 0x40 == 0;
+        if (value == 0 && sign_bit_clear) || (value == -1 && !sign_bit_clear) {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn push_leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtier_core::Features;
+
+    fn load(bytes: &[u8]) -> ValidatedModule {
+        ValidatedModule::new(bytes, Features::default()).expect("valid")
+    }
+
+    /// Rewrites `text` and returns the rewritten module, validated again.
+    fn rewritten(text: &str, defer_start: bool) -> (ValidatedModule, Hidden) {
+        let original = load(&wat::parse_str(text).unwrap());
+        let out = rewrite(&original, defer_start).unwrap().expect("rewritten");
+        (load(&out.bytes), out.hidden)
+    }
+
+    fn exports(module: &ValidatedModule) -> Vec<(String, u32)> {
+        module
+            .exports
+            .iter()
+            .map(|e| (e.name.clone(), e.index))
+            .collect()
+    }
+
+    #[test]
+    fn a_module_without_grows_or_deferral_is_left_alone() {
+        let module = load(
+            &wat::parse_str("(module (memory 1) (func (drop (memory.size))) (start 0))").unwrap(),
+        );
+        assert!(rewrite(&module, false).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_start_function_becomes_a_hidden_export() {
+        let (module, hidden) = rewritten(
+            r#"(module (func $a) (func $s (call $a)) (export "a" (func $a))
+                (start $s) (memory 1) (data (i32.const 0) "x"))"#,
+            true,
+        );
+        assert_eq!(module.start, None);
+        assert_eq!(hidden.start.as_deref(), Some("\0wasmtier:start"));
+        assert!(hidden.grow.is_none());
+        assert_eq!(
+            exports(&module),
+            vec![("a".into(), 0), ("\0wasmtier:start".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn a_module_without_exports_gets_an_export_section() {
+        let (module, hidden) = rewritten(
+            "(module (func $s) (start $s) (table 1 funcref) (elem (i32.const 0) $s))",
+            true,
+        );
+        assert_eq!(module.start, None);
+        assert_eq!(exports(&module), vec![(hidden.start.unwrap(), 0)]);
+    }
+
+    #[test]
+    fn hidden_names_never_collide_with_the_modules_own() {
+        let (module, hidden) = rewritten(
+            r#"(module (func $s) (start $s) (export "\00wasmtier:start" (func $s)))"#,
+            true,
+        );
+        let name = hidden.start.unwrap();
+        assert_eq!(name, "\0wasmtier\0:start");
+        assert_eq!(module.exports.iter().filter(|e| e.name == name).count(), 1);
+    }
+
+    #[test]
+    fn grows_become_calls_through_the_helper_table() {
+        let (module, hidden) = rewritten(
+            r#"(module
+                (type $t (func))
+                (memory 1 2)
+                (table $f 1 funcref)
+                (table $e 0 externref)
+                (func (export "grow") (param i32) (result i32)
+                  (drop (table.grow $e (ref.null extern) (local.get 0)))
+                  (memory.grow (local.get 0)))
+                (func (result i32) (table.grow $f (ref.null func) (i32.const 1)))
+                (func $s (drop (memory.grow (i32.const 0))))
+                (start $s))"#,
+            false,
+        );
+        let grow = hidden.grow.expect("helpers");
+        let targets: Vec<_> = grow.slots.iter().map(|s| s.target).collect();
+        assert_eq!(
+            targets,
+            vec![
+                GrowTarget::Table(1),
+                GrowTarget::Memory(0),
+                GrowTarget::Table(0)
+            ]
+        );
+        assert_eq!(
+            grow.slots[0].ty,
+            FuncType::new([ValType::ExternRef, ValType::I32], [ValType::I32])
+        );
+        assert_eq!(
+            grow.slots[1].ty,
+            FuncType::new([ValType::I32], [ValType::I32])
+        );
+        // One helper table after the module's two, sized for the helpers.
+        assert_eq!(module.tables.len(), 3);
+        assert_eq!(
+            (module.tables[2].minimum, module.tables[2].maximum),
+            (3, Some(3))
+        );
+        // The types are appended after the module's own.
+        assert_eq!(module.types.len(), 1 + 2 + 3);
+        // A start function is deferred, since it could grow before the
+        // helpers are installed.
+        assert_eq!(module.start, None);
+        assert!(hidden.start.is_some());
+        let names: Vec<_> = exports(&module);
+        assert!(names.contains(&("\0wasmtier:grow".into(), 2)));
+        assert!(names.contains(&("\0wasmtier:memory:0".into(), 0)));
+        assert!(names.contains(&("\0wasmtier:table:1".into(), 1)));
+        // No grow is left.
+        assert!(
+            rewrite(&module, false)
+                .unwrap()
+                .is_none_or(|r| r.hidden.grow.is_none())
+        );
+        assert_eq!(module.grow_sites(), Some(&[][..]));
+    }
+
+    #[test]
+    fn memory64_and_multi_memory_grows_keep_their_address_type() {
+        let (_, hidden) = rewritten(
+            r#"(module (memory $a 1) (memory $b i64 1)
+                (func (result i64) (memory.grow $b (i64.const 1)))
+                (func (result i32) (memory.grow $a (i32.const 1))))"#,
+            false,
+        );
+        let slots = hidden.grow.unwrap().slots;
+        assert_eq!(slots[0].target, GrowTarget::Memory(1));
+        assert_eq!(slots[0].ty, FuncType::new([ValType::I64], [ValType::I64]));
+        assert_eq!(slots[1].ty, FuncType::new([ValType::I32], [ValType::I32]));
+    }
+
+    #[test]
+    fn unreachable_grows_and_imported_memories_are_rewritten() {
+        let (module, hidden) = rewritten(
+            r#"(module (import "env" "memory" (memory 1))
+                (func (result i32) (unreachable) (memory.grow)))"#,
+            false,
+        );
+        assert_eq!(hidden.grow.unwrap().slots[0].target, GrowTarget::Memory(0));
+        assert_eq!(module.exports.len(), 2);
+    }
+}
