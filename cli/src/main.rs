@@ -54,6 +54,13 @@ enum Command {
     Inspect(inspect::InspectArgs),
 }
 
+/// Guests on the interpreter must never see freed host memory
+/// (engine-interp's `zeroing.rs`).
+#[cfg(feature = "interp")]
+#[global_allocator]
+static ALLOCATOR: wasmtier_engine_interp::ZeroingAllocator =
+    wasmtier_engine_interp::ZeroingAllocator;
+
 /// Exit status for a trap, as for a process killed by SIGABRT.
 pub const TRAP_EXIT_STATUS: u8 = 134;
 

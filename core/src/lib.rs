@@ -27,7 +27,8 @@ pub use features::Features;
 pub use host::{HostContext, HostFn, HostFunc, HostItem};
 pub use limits::LoadLimits;
 pub use module::{
-    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, PerFunction, ValidatedModule,
+    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, NotableBodies, PerFunction,
+    ValidatedModule,
 };
 pub use shared::{SharedBytes, U32Rows};
 pub use trap::{Frame, Trap, TrapCode, TrapKind};

@@ -99,11 +99,10 @@ pub struct ValidatedModule {
     /// Per-function facts, as tables that can be read in place from an
     /// artifact: loading one costs nothing per function.
     per_function: PerFunction,
-    /// Defined functions (0-based among defined ones) whose bodies contain
-    /// `memory.grow` or `table.grow`, seen while validating; empty for
-    /// `None` for [`from_prevalidated`](Self::from_prevalidated), which reads
-    /// no bodies.
-    grow_sites: Option<Vec<u32>>,
+    /// Bodies with instructions an engine may rewrite, seen while
+    /// validating; `None` for [`from_prevalidated`](Self::from_prevalidated),
+    /// which reads no bodies.
+    notable: Option<NotableBodies>,
 }
 
 /// What a module records for every function, as flat tables.
@@ -117,6 +116,17 @@ pub struct PerFunction {
     /// `[function index, start, end)` of each name-section function name
     /// within the module's bytes, sorted by function index, one per index.
     pub names: U32Rows<3>,
+}
+
+/// Defined functions (0-based among defined ones, ascending) whose bodies
+/// contain instructions an engine may need to rewrite (the interpreter does:
+/// engine-interp's `rewrite/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotableBodies {
+    /// Bodies with `memory.grow` or `table.grow`.
+    pub grows: Vec<u32>,
+    /// Bodies with a `block`, `loop` or `if` that takes parameters.
+    pub block_params: Vec<u32>,
 }
 
 /// Per-function facts while decoding, before they become tables.
@@ -194,7 +204,7 @@ impl ValidatedModule {
         let mut module = Self::empty(bytes.to_vec().into(), features);
         let mut per_function = PerFunctionBuilder::default();
         let mut allocations = Default::default();
-        let mut grow_sites = Vec::new();
+        let mut notable = NotableBodies::default();
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
@@ -216,8 +226,12 @@ impl ValidatedModule {
                 ValidPayload::Func(func, body) => {
                     let defined = func.index - module.num_imported_funcs;
                     let mut func_validator = func.into_validator(allocations);
-                    if validate_body(&mut func_validator, &body)? {
-                        grow_sites.push(defined);
+                    let facts = validate_body(&mut func_validator, &body, &module.types)?;
+                    if facts.grows {
+                        notable.grows.push(defined);
+                    }
+                    if facts.block_params {
+                        notable.block_params.push(defined);
                     }
                     allocations = func_validator.into_allocations();
                 }
@@ -232,7 +246,7 @@ impl ValidatedModule {
             module.record(payload, bytes, Some(&mut per_function))?;
         }
         module.per_function = per_function.finish();
-        module.grow_sites = Some(grow_sites);
+        module.notable = Some(notable);
         if !saw_header {
             return Err(LoadError::Invalid {
                 offset: 0,
@@ -306,7 +320,7 @@ impl ValidatedModule {
             elements: Vec::new(),
             data: Vec::new(),
             per_function: PerFunction::default(),
-            grow_sites: None,
+            notable: None,
         }
     }
 
@@ -479,12 +493,12 @@ impl ValidatedModule {
         &self.bytes
     }
 
-    /// Defined functions (0-based among defined ones) whose bodies contain
-    /// `memory.grow` or `table.grow`, in order. Known only for a module
-    /// validated here ([`new`](Self::new), [`with_limits`](Self::with_limits));
-    /// `None` for one loaded [`from_prevalidated`](Self::from_prevalidated).
-    pub fn grow_sites(&self) -> Option<&[u32]> {
-        self.grow_sites.as_deref()
+    /// Bodies with instructions an engine may need to rewrite. Known only
+    /// for a module validated here ([`new`](Self::new),
+    /// [`with_limits`](Self::with_limits)); `None` for one loaded
+    /// [`from_prevalidated`](Self::from_prevalidated).
+    pub fn notable_bodies(&self) -> Option<&NotableBodies> {
+        self.notable.as_ref()
     }
 
     /// A cheap shared handle to the binary, for engines that keep it.

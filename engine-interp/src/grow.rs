@@ -1,4 +1,4 @@
-//! The host functions a rewritten module's grows call (`rewrite.rs` says
+//! The host functions a rewritten module's grows call (`rewrite/` says
 //! why): one per grown memory or table, made for each instance and put in
 //! its hidden helper table before any of its code runs.
 

@@ -11,6 +11,7 @@ mod deadline;
 mod grow;
 mod rewrite;
 mod store;
+mod zeroing;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use wasmtier_core::{
 };
 
 pub use store::InterpStore;
+pub use zeroing::ZeroingAllocator;
 
 /// Value-stack size used in low-memory mode unless `--max-stack` says otherwise.
 const LOW_MEMORY_STACK_BYTES: usize = 64 * 1024;
@@ -33,6 +35,7 @@ pub struct InterpEngine {
 
 impl InterpEngine {
     pub fn new(config: EngineConfig) -> Self {
+        zeroing::start_zeroing();
         let mut wasmi_config = wasmi::Config::default();
         let features = config.features;
         wasmi_config
@@ -52,13 +55,15 @@ impl InterpEngine {
             // everything up front (see `deadline.rs`).
             wasmi_config.compilation_mode(wasmi::CompilationMode::Eager);
         }
+        // No smaller than what the allocator zeroes (`zeroing.rs`); also
+        // small, for low-memory mode.
+        wasmi_config.set_min_stack_height(zeroing::ZEROED_FROM_BYTES);
         if config.low_memory {
-            // Translate a function only when it is first called, keep one
-            // cached stack, and start the value stack small.
+            // Translate a function only when it is first called and keep
+            // one cached stack.
             wasmi_config
                 .compilation_mode(wasmi::CompilationMode::Lazy)
-                .set_max_cached_stacks(1)
-                .set_min_stack_height(1024);
+                .set_max_cached_stacks(1);
         }
         let max_stack = config
             .max_stack
@@ -103,7 +108,8 @@ impl Engine for InterpEngine {
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
         self.config.check_features_of(&module)?;
         // Under a deadline a start function is run as a call, so that fuel
-        // slices can pause it; grows become host calls (`rewrite.rs`).
+        // slices can pause it; grows become host calls and block parameters
+        // are spilled, around two wasmi bugs (`rewrite/`).
         let rewritten = rewrite::rewrite(&module, self.config.timeout.is_some()).map_err(|e| {
             LinkError::Engine(format!("preparing the module for the interpreter: {e}"))
         })?;
@@ -119,9 +125,10 @@ impl Engine for InterpEngine {
         // proved is enabled in this engine. That is wasmi's precondition for
         // skipping its own validation. A rewrite keeps the module valid: it
         // appends function types, one funcref table and exports under
-        // unused names, removes the start section, and replaces each grow
-        // with `i32.const` and a `call_indirect` of the grow's own type
-        // (tested in `rewrite.rs` by validating the result).
+        // unused names, removes the start section, replaces each grow with
+        // `i32.const` and a `call_indirect` of the grow's own type, and
+        // stores block parameters in new locals of their own types before
+        // reading them back (tested in `rewrite/` by validating the result).
         let wasmi = self
             .poison
             .contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, &bytes) })

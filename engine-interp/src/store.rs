@@ -286,7 +286,7 @@ impl Store for InterpStore {
         });
         // wasmi runs a start function without a resumable handle. Under a
         // deadline the module was compiled with its start function moved to
-        // an export (`rewrite.rs`), called below in slices; this budget only
+        // an export (`rewrite/`), called below in slices; this budget only
         // covers instantiation itself.
         if let Some(deadline) = &self.deadline {
             self.store

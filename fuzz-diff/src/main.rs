@@ -48,6 +48,11 @@ fn parse() -> Result<Options, String> {
     Ok(options)
 }
 
+/// As in the CLI: the interpreter's guests never see freed host memory.
+#[global_allocator]
+static ALLOCATOR: wasmtier_engine_interp::ZeroingAllocator =
+    wasmtier_engine_interp::ZeroingAllocator;
+
 fn main() -> ExitCode {
     let options = match parse() {
         Ok(options) => options,

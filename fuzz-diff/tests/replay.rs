@@ -188,7 +188,7 @@ fn a_wasmi_panic_poisons_the_engine_instead_of_hanging() {
 /// failed `memory.grow` or `table.grow` leaks a host stack frame, and a
 /// guest retrying in a loop overflowed the host stack (~30,000–100,000
 /// failures on an 8 MiB stack; wasmi_cli crashes the same way). The
-/// interpreter now runs grows as host calls (engine-interp's `rewrite.rs`);
+/// interpreter now runs grows as host calls (engine-interp's `rewrite/`);
 /// this pins that the loop runs to the end on every engine, with the
 /// dispatch users get.
 #[test]
@@ -215,5 +215,74 @@ fn a_loop_of_failing_grows_does_not_overflow_the_host_stack() {
         let trace = diff::run((spec.create)(diff::engine_config(None)), &module);
         let text = format!("{:?}", trace.steps);
         assert!(text.contains("I32(600000)"), "{}: {text}", spec.name);
+    }
+}
+
+/// Regression (found by the 1-hour run started 05:58 UTC, seed
+/// 1882536923931047): wasmi 2.0.0 skipped copying a deferred `local.get`
+/// below the parameters of a block (its search counts local operands, not
+/// parameters), and after a then-branch that ended unreachably inside a
+/// nested block, the interpreter read a stack cell nothing wrote: the
+/// exported v128 global came out as leftover memory. The interpreter now
+/// spills block parameters to locals first (engine-interp's `rewrite/`).
+#[test]
+fn reads_below_block_parameters_see_the_values_pushed() {
+    let bytes = include_bytes!("regressions/interp-v128-global-nondeterministic.wasm");
+    let verdict = diff::check(bytes, None);
+    assert!(!verdict.is_failure(), "{verdict}");
+
+    // The reduced form: `$dirty` leaves values in the stack cells the
+    // buggy read used to see (0x1111 instead of 0).
+    use std::sync::Arc;
+    use wasmtier_core::{Features, Val, ValidatedModule};
+    let bytes = wat::parse_str(
+        r#"(module
+          (func $dirty (local i64 i64 i64 i64)
+            (local.set 0 (i64.const 0x1111)) (local.set 1 (i64.const 0x2222))
+            (local.set 2 (i64.const 0x3333)) (local.set 3 (i64.const 0x4444)))
+          (func (export "if") (param i64) (result i64) (local i64)
+            call $dirty
+            local.get 1
+            f32.const 0
+            local.get 0
+            i32.wrap_i64
+            if (param f32)
+              drop
+              block
+                i64.const 7
+                return
+              end
+            else
+              drop
+            end)
+          (func (export "block") (param i64) (result i64) (local i64)
+            call $dirty
+            local.get 1
+            f32.const 0
+            block (param f32)
+              local.get 0
+              i32.wrap_i64
+              i32.eqz
+              br_if 0
+              drop
+              block
+                i64.const 7
+                return
+              end
+            end))"#,
+    )
+    .unwrap();
+    let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
+    for spec in diff::ENGINES {
+        let engine = (spec.create)(diff::engine_config(None));
+        let compiled = engine.compile(module.clone()).unwrap();
+        let mut store = engine.new_store(Box::new(()));
+        let instance = store.instantiate(compiled.as_ref()).unwrap();
+        for export in ["if", "block"] {
+            let result = store.call(instance, export, &[Val::I64(0)]).unwrap();
+            assert_eq!(result, vec![Val::I64(0)], "{} {export}", spec.name);
+            let result = store.call(instance, export, &[Val::I64(1)]).unwrap();
+            assert_eq!(result, vec![Val::I64(7)], "{} {export}", spec.name);
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The module wasmi runs: a validated module with the two changes the
+//! The module wasmi runs: a validated module with the changes the
 //! interpreter needs.
 //!
 //! - **Grows become host calls.** wasmi 2.0.0's tail-call dispatch ends its
@@ -9,9 +9,14 @@
 //!   Each grow instruction is replaced by `i32.const slot` and a
 //!   `call_indirect` into a hidden table of host functions
 //!   ([`crate::grow`]) that grow through wasmi's API and return normally.
-//!   The stack effect is the grow's. Only bodies that contain a grow (the
-//!   loader notes which: `ValidatedModule::grow_sites`) are re-encoded; the
-//!   others are copied.
+//!   The stack effect is the grow's.
+//! - **Block parameters are spilled and reloaded** just before the block,
+//!   which steers wasmi's translator around a bug that let code read a
+//!   never-written stack cell ([`body`] explains it).
+//!
+//! Only bodies with a grow or a block taking parameters (the loader notes
+//! which: `ValidatedModule::notable_bodies`) are re-encoded; the others are
+//! copied.
 //! - **A start function becomes a hidden export**, called by the store after
 //!   instantiation. wasmi runs a start function inside `Instance::new`, with
 //!   no resumable handle, so under `--timeout` its fuel slices could not
@@ -24,10 +29,12 @@
 //! module's own, so no existing index moves and the rest of the module is
 //! valid as it is.
 
-use std::ops::Range;
+mod body;
 
-use wasmparser::{BinaryReader, FunctionBody, Operator, Parser};
+use wasmparser::{BinaryReader, Parser};
 use wasmtier_core::{ExternType, FuncType, ValType, ValidatedModule};
+
+use body::{Event, ScannedBody};
 
 /// The rewritten bytes, and the hidden exports the store uses.
 pub(crate) struct Rewritten {
@@ -86,25 +93,33 @@ const EXPORT_MEMORY: u8 = 2;
 const I32_CONST: u8 = 0x41;
 const CALL_INDIRECT: u8 = 0x11;
 
-/// `module` as wasmi should run it: grows rewritten, and the start function
-/// deferred when there were grows or `defer_start` asks for it. `None` when
+/// `module` as wasmi should run it: grows and block parameters rewritten,
+/// and the start function deferred when there were grows or `defer_start`
+/// asks for it. `None` when
 /// nothing needs changing. An error means a validated module did not decode
 /// as expected, which is a bug here, reported rather than run unprotected.
 pub(crate) fn rewrite(
     module: &ValidatedModule,
     defer_start: bool,
 ) -> Result<Option<Rewritten>, String> {
-    let sites = find_grows(module)?;
-    let start = module.start.filter(|_| defer_start || !sites.is_empty());
-    if sites.is_empty() && start.is_none() {
-        return Ok(None);
-    }
+    let bodies = scan_notable_bodies(module)?;
+    let grows = bodies
+        .iter()
+        .flat_map(|b| &b.events)
+        .filter_map(|e| match e {
+            Event::Grow { target, .. } => Some(*target),
+            Event::ParamBlock { .. } => None,
+        });
     let prefix = unused_export_prefix(module);
     let mut slots: Vec<GrowSlot> = Vec::new();
-    for site in &sites {
-        if !slots.iter().any(|s| s.target == site.target) {
-            slots.push(slot_for(module, site.target, &prefix)?);
+    for target in grows {
+        if !slots.iter().any(|s| s.target == target) {
+            slots.push(slot_for(module, target, &prefix)?);
         }
+    }
+    let start = module.start.filter(|_| defer_start || !slots.is_empty());
+    if bodies.is_empty() && start.is_none() {
+        return Ok(None);
     }
 
     let first_new_type = u32::try_from(module.types.len()).map_err(|e| e.to_string())?;
@@ -161,7 +176,7 @@ pub(crate) fn rewrite(
         push_leb(&mut call, u64::from(helper_table));
         call
     };
-    let mut out = Vec::with_capacity(bytes.len() + 64 + 8 * sites.len());
+    let mut out = Vec::with_capacity(bytes.len() + 64 + 16 * bodies.len());
     out.extend_from_slice(bytes.get(..8).ok_or("module header missing")?);
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| e.to_string())?;
@@ -178,8 +193,8 @@ pub(crate) fn rewrite(
                 push_section(&mut out, id, &extended);
             }
             START_SECTION if start.is_some() => {}
-            CODE_SECTION if !sites.is_empty() => {
-                let code = code_section(module, &sites, &call)?;
+            CODE_SECTION if !bodies.is_empty() => {
+                let code = code_section(module, &bodies, &call)?;
                 push_section(&mut out, id, &code);
             }
             _ => push_section(&mut out, id, content),
@@ -189,52 +204,26 @@ pub(crate) fn rewrite(
     Ok(Some(Rewritten { bytes: out, hidden }))
 }
 
-/// A grow instruction: where it is in the module, and what it grows.
-struct GrowSite {
-    defined_func: u32,
-    range: Range<usize>,
-    target: GrowTarget,
-}
-
-fn find_grows(module: &ValidatedModule) -> Result<Vec<GrowSite>, String> {
-    let all: Vec<u32>;
-    let candidates = match module.grow_sites() {
-        Some(sites) => sites,
-        None => {
-            all = (0..module.num_defined_funcs()).collect();
-            &all
+/// The bodies the loader noted, scanned; only those with something to
+/// change are kept.
+fn scan_notable_bodies(module: &ValidatedModule) -> Result<Vec<ScannedBody>, String> {
+    let candidates: Vec<u32> = match module.notable_bodies() {
+        Some(notable) => {
+            let mut both = [&notable.grows[..], &notable.block_params[..]].concat();
+            both.sort_unstable();
+            both.dedup();
+            both
         }
+        None => (0..module.num_defined_funcs()).collect(),
     };
-    let mut sites = Vec::new();
-    for &defined_func in candidates {
-        let body = body_range(module, defined_func)?;
-        let reader = BinaryReader::new(&module.bytes()[body.clone()], body.start);
-        let mut operators = FunctionBody::new(reader)
-            .get_operators_reader()
-            .map_err(|e| e.to_string())?;
-        while !operators.eof() {
-            let (operator, at) = operators.read_with_offset().map_err(|e| e.to_string())?;
-            let target = match operator {
-                Operator::MemoryGrow { mem } => GrowTarget::Memory(mem),
-                Operator::TableGrow { table } => GrowTarget::Table(table),
-                _ => continue,
-            };
-            let range = at..operators.original_position();
-            sites.push(GrowSite {
-                defined_func,
-                range,
-                target,
-            });
+    let mut bodies = Vec::new();
+    for defined_func in candidates {
+        let body = body::scan(module, defined_func)?;
+        if !body.events.is_empty() {
+            bodies.push(body);
         }
     }
-    Ok(sites)
-}
-
-fn body_range(module: &ValidatedModule, defined_func: u32) -> Result<Range<usize>, String> {
-    module
-        .func_body(defined_func)
-        .filter(|r| r.start <= r.end && r.end <= module.bytes().len())
-        .ok_or_else(|| format!("no body for defined function {defined_func}"))
+    Ok(bodies)
 }
 
 /// A name prefix no export of `module` starts with, so the hidden exports
@@ -296,29 +285,32 @@ fn slot_for(
     Ok(GrowSlot { target, export, ty })
 }
 
-/// The code section with every grow in `sites` replaced by `call(target)`.
+/// The code section with the scanned `bodies` edited.
 fn code_section(
     module: &ValidatedModule,
-    sites: &[GrowSite],
-    call: &dyn Fn(GrowTarget) -> Vec<u8>,
+    bodies: &[ScannedBody],
+    grow_call: &dyn Fn(GrowTarget) -> Vec<u8>,
 ) -> Result<Vec<u8>, String> {
     let bytes = module.bytes();
     let mut out = Vec::with_capacity(bytes.len());
     push_leb(&mut out, u64::from(module.num_defined_funcs()));
-    let mut sites = sites.iter().peekable();
-    let mut body = Vec::new();
+    let mut bodies = bodies.iter().peekable();
     for defined_func in 0..module.num_defined_funcs() {
-        let range = body_range(module, defined_func)?;
-        body.clear();
-        let mut copied = range.start;
-        while let Some(site) = sites.next_if(|s| s.defined_func == defined_func) {
-            body.extend_from_slice(&bytes[copied..site.range.start]);
-            body.extend_from_slice(&call(site.target));
-            copied = site.range.end;
+        match bodies.next_if(|b| b.defined_func == defined_func) {
+            Some(scanned) => {
+                let body = body::edited(module, scanned, grow_call)?;
+                push_leb(&mut out, body.len() as u64);
+                out.extend_from_slice(&body);
+            }
+            None => {
+                let range = module
+                    .func_body(defined_func)
+                    .filter(|r| r.start <= r.end && r.end <= bytes.len())
+                    .ok_or_else(|| format!("no body for defined function {defined_func}"))?;
+                push_leb(&mut out, range.len() as u64);
+                out.extend_from_slice(&bytes[range]);
+            }
         }
-        body.extend_from_slice(&bytes[copied..range.end]);
-        push_leb(&mut out, body.len() as u64);
-        out.extend_from_slice(&body);
     }
     Ok(out)
 }
@@ -386,15 +378,19 @@ fn push_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
 fn push_val_types(out: &mut Vec<u8>, types: &[ValType]) {
     push_leb(out, types.len() as u64);
     for ty in types {
-        out.push(match ty {
-            ValType::I32 => 0x7f,
-            ValType::I64 => 0x7e,
-            ValType::F32 => 0x7d,
-            ValType::F64 => 0x7c,
-            ValType::V128 => 0x7b,
-            ValType::FuncRef => FUNCREF,
-            ValType::ExternRef => EXTERNREF,
-        });
+        out.push(val_type_byte(*ty));
+    }
+}
+
+fn val_type_byte(ty: ValType) -> u8 {
+    match ty {
+        ValType::I32 => 0x7f,
+        ValType::I64 => 0x7e,
+        ValType::F32 => 0x7d,
+        ValType::F64 => 0x7c,
+        ValType::V128 => 0x7b,
+        ValType::FuncRef => FUNCREF,
+        ValType::ExternRef => EXTERNREF,
     }
 }
 
@@ -548,7 +544,7 @@ mod tests {
                 .unwrap()
                 .is_none_or(|r| r.hidden.grow.is_none())
         );
-        assert_eq!(module.grow_sites(), Some(&[][..]));
+        assert!(module.notable_bodies().unwrap().grows.is_empty());
     }
 
     #[test]
@@ -574,5 +570,44 @@ mod tests {
         );
         assert_eq!(hidden.grow.unwrap().slots[0].target, GrowTarget::Memory(0));
         assert_eq!(module.exports.len(), 2);
+    }
+
+    #[test]
+    fn block_parameters_are_spilled_to_new_locals() {
+        let text = r#"(module
+            (func (export "f") (param i32) (result i32) (local i64)
+              (i32.const 1) (i64.const 2) (local.get 0)
+              (if (param i32 i64) (result i32)
+                (then (drop))
+                (else (drop) (i32.const 3) (i32.add)))
+              (block (param i32) (result i32) (i32.const 4) (i32.add))
+              (loop (param i32) (result i32))))"#;
+        let (module, hidden) = rewritten(text, false);
+        assert!(hidden.grow.is_none() && hidden.start.is_none());
+        // One i32 and one i64 for the `if`'s parameters plus its condition,
+        // then one i32 each for the block and the loop.
+        let body = module.func_body(0).unwrap();
+        let reader = BinaryReader::new(&module.bytes()[body.clone()], body.start);
+        let locals: Vec<_> = wasmparser::FunctionBody::new(reader)
+            .get_locals_reader()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.unwrap())
+            .collect();
+        use wasmparser::ValType as W;
+        assert_eq!(
+            locals,
+            vec![
+                (1, W::I64),
+                (1, W::I32),
+                (1, W::I64),
+                (1, W::I32),
+                (1, W::I32),
+                (1, W::I32)
+            ]
+        );
+        // Still valid (checked by `rewritten`), and a second pass finds the
+        // same blocks again: they keep their parameters.
+        assert_eq!(module.notable_bodies().unwrap().block_params, vec![0]);
     }
 }
