@@ -95,9 +95,9 @@ const CALL_INDIRECT: u8 = 0x11;
 
 /// `module` as wasmi should run it: grows and block parameters rewritten,
 /// and the start function deferred when there were grows or `defer_start`
-/// asks for it. `None` when
-/// nothing needs changing. An error means a validated module did not decode
-/// as expected, which is a bug here, reported rather than run unprotected.
+/// asks for it. `None` when nothing needs changing. An error means a
+/// validated module did not decode as expected, which is a bug here,
+/// reported rather than run unprotected.
 pub(crate) fn rewrite(
     module: &ValidatedModule,
     defer_start: bool,
@@ -143,7 +143,23 @@ pub(crate) fn rewrite(
         hidden.start = Some(name);
     }
     let slots = hidden.grow.as_ref().map_or(&[][..], |g| &g.slots[..]);
+    let additions = additions(slots, &exports);
+    let call = |target: GrowTarget| -> Vec<u8> {
+        let slot = slots.iter().position(|s| s.target == target).unwrap_or(0);
+        let mut call = vec![I32_CONST];
+        push_sleb(&mut call, slot as i64);
+        call.push(CALL_INDIRECT);
+        push_leb(&mut call, u64::from(first_new_type) + slot as u64);
+        push_leb(&mut call, u64::from(helper_table));
+        call
+    };
+    let bytes = assemble(module, additions, start.is_some(), &bodies, &call)?;
+    Ok(Some(Rewritten { bytes, hidden }))
+}
 
+/// The entries appended for the grow helpers (a type each and the table)
+/// and for the hidden `exports` (name, kind, index).
+fn additions(slots: &[GrowSlot], exports: &[(String, u8, u32)]) -> Additions {
     let mut additions = Additions::default();
     for slot in slots {
         let mut entry = vec![FUNC_TYPE];
@@ -157,7 +173,7 @@ pub(crate) fn rewrite(
         push_leb(&mut entry, slots.len() as u64);
         additions.push(TABLE_SECTION, &entry);
     }
-    for (name, kind, index) in &exports {
+    for (name, kind, index) in exports {
         let mut entry = Vec::new();
         push_leb(&mut entry, name.len() as u64);
         entry.extend_from_slice(name.as_bytes());
@@ -165,17 +181,19 @@ pub(crate) fn rewrite(
         push_leb(&mut entry, u64::from(*index));
         additions.push(EXPORT_SECTION, &entry);
     }
+    additions
+}
 
+/// The module's sections again, with `additions` appended, the start
+/// section dropped when `remove_start`, and the scanned `bodies` edited.
+fn assemble(
+    module: &ValidatedModule,
+    mut additions: Additions,
+    remove_start: bool,
+    bodies: &[ScannedBody],
+    grow_call: &dyn Fn(GrowTarget) -> Vec<u8>,
+) -> Result<Vec<u8>, String> {
     let bytes = module.bytes();
-    let call = |slot_of: GrowTarget| -> Vec<u8> {
-        let slot = slots.iter().position(|s| s.target == slot_of).unwrap_or(0);
-        let mut call = vec![I32_CONST];
-        push_sleb(&mut call, slot as i64);
-        call.push(CALL_INDIRECT);
-        push_leb(&mut call, u64::from(first_new_type) + slot as u64);
-        push_leb(&mut call, u64::from(helper_table));
-        call
-    };
     let mut out = Vec::with_capacity(bytes.len() + 64 + 16 * bodies.len());
     out.extend_from_slice(bytes.get(..8).ok_or("module header missing")?);
     for payload in Parser::new(0).parse_all(bytes) {
@@ -192,16 +210,16 @@ pub(crate) fn rewrite(
                 let extended = additions.extend(id, content)?;
                 push_section(&mut out, id, &extended);
             }
-            START_SECTION if start.is_some() => {}
+            START_SECTION if remove_start => {}
             CODE_SECTION if !bodies.is_empty() => {
-                let code = code_section(module, &bodies, &call)?;
+                let code = code_section(module, bodies, grow_call)?;
                 push_section(&mut out, id, &code);
             }
             _ => push_section(&mut out, id, content),
         }
     }
     additions.flush_before(u8::MAX, &mut out);
-    Ok(Some(Rewritten { bytes: out, hidden }))
+    Ok(out)
 }
 
 /// The bodies the loader noted, scanned; only those with something to
