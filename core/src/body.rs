@@ -7,10 +7,16 @@ use wasmparser::{
 
 use crate::types::FuncType;
 
+const NOP: u8 = 0x01;
 const BLOCK: u8 = 0x02;
 const LOOP: u8 = 0x03;
 const IF: u8 = 0x04;
+const SELECT: u8 = 0x1b;
+const SELECT_TYPED: u8 = 0x1c;
 const MEMORY_GROW: u8 = 0x40;
+const I32_EQZ: u8 = 0x45;
+const I32_EQ: u8 = 0x46;
+const I32_NE: u8 = 0x47;
 const MISC_PREFIX: u8 = 0xfc;
 const TABLE_GROW: u32 = 15;
 
@@ -21,6 +27,8 @@ pub(crate) struct BodyFacts {
     pub grows: bool,
     /// It contains a `block`, `loop` or `if` that takes parameters.
     pub block_params: bool,
+    /// It contains a `select` right after `i32.eqz`, `i32.eq` or `i32.ne`.
+    pub zero_test_selects: bool,
 }
 
 /// Validates `body` as `FuncValidator::validate` does, and notes what
@@ -37,9 +45,14 @@ pub(crate) fn validate_body(
     reader.set_features(*validator.features());
     let bytes = body.as_bytes();
     let mut facts = BodyFacts::default();
+    let mut previous = NOP;
     while !reader.eof() {
         if let Some(rest) = bytes.get(reader.current_position()..) {
-            note(rest, types, &mut facts);
+            note(rest, previous, types, &mut facts);
+            previous = match rest.first() {
+                Some(&NOP) | None => previous,
+                Some(&opcode) => opcode,
+            };
         }
         reader.visit_operator(&mut validator.visitor(reader.original_position()))??;
     }
@@ -47,12 +60,16 @@ pub(crate) fn validate_body(
     Ok(facts)
 }
 
-/// Notes the instruction `code` starts with. At an instruction boundary
+/// Notes the instruction `code` starts with; `previous` is the opcode of
+/// the instruction before it, `nop`s skipped. At an instruction boundary
 /// the first byte is an opcode, never an immediate. A damaged immediate is
 /// left for the validator to report.
 #[inline]
-fn note(code: &[u8], types: &[FuncType], facts: &mut BodyFacts) {
+fn note(code: &[u8], previous: u8, types: &[FuncType], facts: &mut BodyFacts) {
     match code {
+        [SELECT | SELECT_TYPED, ..] => {
+            facts.zero_test_selects |= matches!(previous, I32_EQZ | I32_EQ | I32_NE);
+        }
         [MEMORY_GROW, ..] => facts.grows = true,
         [MISC_PREFIX, rest @ ..] => {
             facts.grows |= matches!(BinaryReader::new(rest, 0).read_var_u32(), Ok(TABLE_GROW));

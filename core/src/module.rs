@@ -127,6 +127,8 @@ pub struct NotableBodies {
     pub grows: Vec<u32>,
     /// Bodies with a `block`, `loop` or `if` that takes parameters.
     pub block_params: Vec<u32>,
+    /// Bodies with a `select` right after `i32.eqz`, `i32.eq` or `i32.ne`.
+    pub zero_test_selects: Vec<u32>,
 }
 
 /// Per-function facts while decoding, before they become tables.
@@ -232,6 +234,9 @@ impl ValidatedModule {
                     }
                     if facts.block_params {
                         notable.block_params.push(defined);
+                    }
+                    if facts.zero_test_selects {
+                        notable.zero_test_selects.push(defined);
                     }
                     allocations = func_validator.into_allocations();
                 }

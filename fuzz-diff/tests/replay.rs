@@ -286,3 +286,53 @@ fn reads_below_block_parameters_see_the_values_pushed() {
         }
     }
 }
+
+/// Regression (found by the 1-hour run started 07:47 UTC, seed
+/// 1882543750126592, after 7,168 modules): wasmi 2.0.0 fuses `i32.eqz`
+/// (or `i32.eq`/`i32.ne` with 0) into the `select` after it and then reads
+/// the condition from its integer register, even when the tested value sat
+/// in a stack slot, such as a local: `select(5, 7, i32.eqz(local.get 0))`
+/// gave 5 for a non-zero local (`wasmi_cli` too). C compilers emit this
+/// pattern (wasi-libc has about 20). The interpreter now stores such a
+/// condition in a local first (engine-interp's `rewrite/`).
+#[test]
+fn select_on_a_zero_test_of_a_local_picks_by_the_test() {
+    let bytes = include_bytes!("regressions/interp-select-on-zero-test.wasm");
+    let verdict = diff::check(bytes, None);
+    assert!(!verdict.is_failure(), "{verdict}");
+
+    use std::sync::Arc;
+    use wasmtier_core::{Features, Val, ValidatedModule};
+    let bytes = wat::parse_str(
+        r#"(module
+          (func (export "eqz") (param i32) (result i32)
+            (select (i32.const 5) (i32.const 7) (i32.eqz (local.get 0))))
+          (func (export "ne") (param i32 i64 i64) (result i64)
+            (select (local.get 1) (local.get 2) (i32.ne (i32.const 0) (local.get 0)))))"#,
+    )
+    .unwrap();
+    let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
+    for spec in diff::ENGINES {
+        let engine = (spec.create)(diff::engine_config(None));
+        let compiled = engine.compile(module.clone()).unwrap();
+        let mut store = engine.new_store(Box::new(()));
+        let instance = store.instantiate(compiled.as_ref()).unwrap();
+        for x in [0, 1, 0, 9] {
+            let eqz = store.call(instance, "eqz", &[Val::I32(x)]).unwrap();
+            assert_eq!(
+                eqz,
+                vec![Val::I32(if x == 0 { 5 } else { 7 })],
+                "{} eqz({x})",
+                spec.name
+            );
+            let args = [Val::I32(x), Val::I64(50), Val::I64(70)];
+            let ne = store.call(instance, "ne", &args).unwrap();
+            assert_eq!(
+                ne,
+                vec![Val::I64(if x != 0 { 50 } else { 70 })],
+                "{} ne({x})",
+                spec.name
+            );
+        }
+    }
+}

@@ -1,6 +1,7 @@
-//! Edits inside one function body: grows become helper calls, and the
+//! Edits inside one function body: grows become helper calls, the
 //! parameters of a `block`, `loop` or `if` are spilled to fresh locals and
-//! read back just before it.
+//! read back just before it, and so is the condition of a `select` that
+//! tests for zero.
 //!
 //! Why the spill: wasmi 2.0.0 defers `local.get` (the operand stays a
 //! reference to the local) and, on entering a block with parameters, copies
@@ -14,6 +15,15 @@
 //! "Reads of never-written stack cells"). Spilling the parameters and
 //! reading them back makes every parameter a `local.get`, so the search
 //! skips exactly the parameters and copies everything below.
+//!
+//! Why the `select` spill: wasmi 2.0.0 fuses `i32.eqz` (or `i32.eq`/`i32.ne`
+//! with 0) into a following `select` by swapping its operands, and then
+//! reads the condition from its integer register, even when the compared
+//! value was in a stack slot (a local, say) and never reached the register:
+//! `select(a, b, i32.eqz(local.get x))` picked by whatever the register held
+//! (RATIONALE.md, "`select` on a zero test"). Storing the test's result in
+//! a local and reading it back stops the fusion (wasmi does not fuse an
+//! operator whose result is a local), so `select` reads the stored test.
 
 use std::ops::Range;
 
@@ -38,6 +48,8 @@ pub(super) enum Event {
         is_if: bool,
         params: Vec<ValType>,
     },
+    /// A `select` at `at` right after a zero test.
+    ZeroTestSelect { at: usize },
 }
 
 /// A body read for editing.
@@ -79,9 +91,20 @@ pub(super) fn scan(module: &ValidatedModule, defined_func: u32) -> Result<Scanne
     let first_new_local = func_type(own_type)?.params.len() as u64 + declared;
 
     let mut events = Vec::new();
+    let mut after_zero_test = false;
     while !operators.eof() {
         let (operator, at) = operators.read_with_offset().map_err(error)?;
+        let zero_test = after_zero_test;
+        after_zero_test = match operator {
+            Operator::Nop => after_zero_test,
+            Operator::I32Eqz | Operator::I32Eq | Operator::I32Ne => true,
+            _ => false,
+        };
         let (block_type, is_if) = match operator {
+            Operator::Select | Operator::TypedSelect { .. } if zero_test => {
+                events.push(Event::ZeroTestSelect { at });
+                continue;
+            }
             Operator::MemoryGrow { mem } => {
                 let range = at..operators.original_position();
                 events.push(Event::Grow {
@@ -130,6 +153,8 @@ pub(super) fn edited(
 ) -> Result<Vec<u8>, String> {
     let bytes = module.bytes();
     let mut new_locals: Vec<ValType> = Vec::new();
+    // One local serves every `select`: it is read right after it is written.
+    let mut select_condition = None;
     let mut out = Vec::with_capacity(body.range.len() + 16 * body.events.len());
     let mut copied = body.locals.end;
     let mut code = Vec::new();
@@ -161,6 +186,16 @@ pub(super) fn edited(
                 if let Some(condition) = condition {
                     local_op(&mut code, LOCAL_GET, condition);
                 }
+            }
+            Event::ZeroTestSelect { at } => {
+                code.extend_from_slice(&bytes[copied..*at]);
+                copied = *at;
+                let condition = *select_condition.get_or_insert_with(|| {
+                    new_locals.push(ValType::I32);
+                    body.first_new_local + new_locals.len() as u64 - 1
+                });
+                local_op(&mut code, LOCAL_SET, condition);
+                local_op(&mut code, LOCAL_GET, condition);
             }
         }
     }

@@ -10,12 +10,13 @@
 //!   `call_indirect` into a hidden table of host functions
 //!   ([`crate::grow`]) that grow through wasmi's API and return normally.
 //!   The stack effect is the grow's.
-//! - **Block parameters are spilled and reloaded** just before the block,
-//!   which steers wasmi's translator around a bug that let code read a
-//!   never-written stack cell ([`body`] explains it).
+//! - **Block parameters and zero-tested `select` conditions are spilled
+//!   and reloaded**, which steers wasmi's translator around two bugs: one
+//!   let code read a never-written stack cell, the other made `select` read
+//!   its condition from the wrong place ([`body`] explains both).
 //!
-//! Only bodies with a grow or a block taking parameters (the loader notes
-//! which: `ValidatedModule::notable_bodies`) are re-encoded; the others are
+//! Only bodies with one of these (the loader notes which:
+//! `ValidatedModule::notable_bodies`) are re-encoded; the others are
 //! copied.
 //! - **A start function becomes a hidden export**, called by the store after
 //!   instantiation. wasmi runs a start function inside `Instance::new`, with
@@ -108,7 +109,7 @@ pub(crate) fn rewrite(
         .flat_map(|b| &b.events)
         .filter_map(|e| match e {
             Event::Grow { target, .. } => Some(*target),
-            Event::ParamBlock { .. } => None,
+            Event::ParamBlock { .. } | Event::ZeroTestSelect { .. } => None,
         });
     let prefix = unused_export_prefix(module);
     let mut slots: Vec<GrowSlot> = Vec::new();
@@ -227,10 +228,15 @@ fn assemble(
 fn scan_notable_bodies(module: &ValidatedModule) -> Result<Vec<ScannedBody>, String> {
     let candidates: Vec<u32> = match module.notable_bodies() {
         Some(notable) => {
-            let mut both = [&notable.grows[..], &notable.block_params[..]].concat();
-            both.sort_unstable();
-            both.dedup();
-            both
+            let mut all = [
+                &notable.grows[..],
+                &notable.block_params[..],
+                &notable.zero_test_selects[..],
+            ]
+            .concat();
+            all.sort_unstable();
+            all.dedup();
+            all
         }
         None => (0..module.num_defined_funcs()).collect(),
     };
@@ -627,5 +633,51 @@ mod tests {
         // Still valid (checked by `rewritten`), and a second pass finds the
         // same blocks again: they keep their parameters.
         assert_eq!(module.notable_bodies().unwrap().block_params, vec![0]);
+    }
+
+    #[test]
+    fn zero_tested_select_conditions_go_through_one_new_local() {
+        let text = r#"(module
+            (func (export "f") (param i32 i32) (result i32)
+              (select (i32.const 5) (i32.const 7) (i32.eqz (local.get 0)))
+              (select (local.get 1) (i32.const 7) (i32.ne (local.get 0) (i32.const 0)))
+              (i32.add)
+              (select (i32.const 1) (i32.const 2) (local.get 0))
+              (i32.add)))"#;
+        let (module, _) = rewritten(text, false);
+        let body = module.func_body(0).unwrap();
+        let reader = BinaryReader::new(&module.bytes()[body.clone()], body.start);
+        let body = wasmparser::FunctionBody::new(reader);
+        let locals: Vec<_> = body
+            .get_locals_reader()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.unwrap())
+            .collect();
+        assert_eq!(locals, vec![(1, wasmparser::ValType::I32)]);
+        // Each zero test is stored in local 2 and read back before its
+        // `select`; the plain `select` is left alone.
+        let mut operators = body.get_operators_reader().unwrap();
+        let mut seen = Vec::new();
+        while !operators.eof() {
+            match operators.read().unwrap() {
+                wasmparser::Operator::LocalSet { local_index } => seen.push(("set", local_index)),
+                wasmparser::Operator::LocalGet { local_index: 2 } => seen.push(("get", 2)),
+                wasmparser::Operator::Select => seen.push(("select", 0)),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                ("set", 2),
+                ("get", 2),
+                ("select", 0),
+                ("set", 2),
+                ("get", 2),
+                ("select", 0),
+                ("select", 0),
+            ]
+        );
     }
 }
