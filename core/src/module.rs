@@ -129,6 +129,9 @@ pub struct NotableBodies {
     pub block_params: Vec<u32>,
     /// Bodies with a `select` right after `i32.eqz`, `i32.eq` or `i32.ne`.
     pub zero_test_selects: Vec<u32>,
+    /// Bodies with an integer store with an offset above 65535 or to a
+    /// memory other than 0, right after a `local.get` or `local.tee`.
+    pub far_stores_of_locals: Vec<u32>,
 }
 
 /// Per-function facts while decoding, before they become tables.
@@ -237,6 +240,9 @@ impl ValidatedModule {
                     }
                     if facts.zero_test_selects {
                         notable.zero_test_selects.push(defined);
+                    }
+                    if facts.far_stores_of_locals {
+                        notable.far_stores_of_locals.push(defined);
                     }
                     allocations = func_validator.into_allocations();
                 }

@@ -1,7 +1,8 @@
 //! Edits inside one function body: grows become helper calls, the
 //! parameters of a `block`, `loop` or `if` are spilled to fresh locals and
 //! read back just before it, and so is the condition of a `select` that
-//! tests for zero.
+//! tests for zero, and the value of a store whose address is the same
+//! local.
 //!
 //! Why the spill: wasmi 2.0.0 defers `local.get` (the operand stays a
 //! reference to the local) and, on entering a block with parameters, copies
@@ -24,6 +25,13 @@
 //! (RATIONALE.md, "`select` on a zero test"). Storing the test's result in
 //! a local and reading it back stops the fusion (wasmi does not fuse an
 //! operator whose result is a local), so `select` reads the stored test.
+//!
+//! Why the store spill: when a store's address and value are the same
+//! local (`local.tee x; local.get x; i32.store offset=70000`), both operands
+//! resolve to wasmi's integer register, and wasmi 2.0.0 has no encoding for
+//! that with an offset above 65535 or a memory other than 0: its translator
+//! panics (`unreachable!()`, RATIONALE.md, "Stores of a local to itself").
+//! Storing the value in a local first makes it a stack slot.
 
 use std::ops::Range;
 
@@ -50,6 +58,9 @@ pub(super) enum Event {
     },
     /// A `select` at `at` right after a zero test.
     ZeroTestSelect { at: usize },
+    /// An integer store at `at` whose address and value are the same local,
+    /// storing a value of type `value`.
+    SameLocalStore { at: usize, value: ValType },
 }
 
 /// A body read for editing.
@@ -92,14 +103,26 @@ pub(super) fn scan(module: &ValidatedModule, defined_func: u32) -> Result<Scanne
 
     let mut events = Vec::new();
     let mut after_zero_test = false;
+    let mut operands = LocalReads::default();
     while !operators.eof() {
         let (operator, at) = operators.read_with_offset().map_err(error)?;
         let zero_test = after_zero_test;
-        after_zero_test = match operator {
-            Operator::Nop => after_zero_test,
-            Operator::I32Eqz | Operator::I32Eq | Operator::I32Ne => true,
-            _ => false,
-        };
+        if !matches!(operator, Operator::Nop) {
+            after_zero_test = matches!(
+                operator,
+                Operator::I32Eqz | Operator::I32Eq | Operator::I32Ne
+            );
+        }
+        let same_local = operands.top_two_read_the_same_local();
+        operands.apply(&operator);
+        if let Some((value, memarg)) = integer_store(&operator) {
+            // wasmi encodes the offset-16 form on memory 0 without trouble.
+            let far = memarg.memory != 0 || memarg.offset > u64::from(u16::MAX);
+            if far && same_local {
+                events.push(Event::SameLocalStore { at, value });
+            }
+            continue;
+        }
         let (block_type, is_if) = match operator {
             Operator::Select | Operator::TypedSelect { .. } if zero_test => {
                 events.push(Event::ZeroTestSelect { at });
@@ -153,8 +176,10 @@ pub(super) fn edited(
 ) -> Result<Vec<u8>, String> {
     let bytes = module.bytes();
     let mut new_locals: Vec<ValType> = Vec::new();
-    // One local serves every `select`: it is read right after it is written.
+    // One local serves every `select`, and one per type every store: each
+    // is read right after it is written.
     let mut select_condition = None;
+    let (mut store_value_i32, mut store_value_i64) = (None, None);
     let mut out = Vec::with_capacity(body.range.len() + 16 * body.events.len());
     let mut copied = body.locals.end;
     let mut code = Vec::new();
@@ -187,6 +212,20 @@ pub(super) fn edited(
                     local_op(&mut code, LOCAL_GET, condition);
                 }
             }
+            Event::SameLocalStore { at, value } => {
+                code.extend_from_slice(&bytes[copied..*at]);
+                copied = *at;
+                let slot = match value {
+                    ValType::I64 => &mut store_value_i64,
+                    _ => &mut store_value_i32,
+                };
+                let local = *slot.get_or_insert_with(|| {
+                    new_locals.push(*value);
+                    body.first_new_local + new_locals.len() as u64 - 1
+                });
+                local_op(&mut code, LOCAL_SET, local);
+                local_op(&mut code, LOCAL_GET, local);
+            }
             Event::ZeroTestSelect { at } => {
                 code.extend_from_slice(&bytes[copied..*at]);
                 copied = *at;
@@ -217,6 +256,79 @@ pub(super) fn edited(
     }
     out.extend_from_slice(&code);
     Ok(out)
+}
+
+/// For each operand on the stack, the local it is a plain read of, as far
+/// as a few common instructions show; any other instruction forgets
+/// everything, which can only miss a store, never invent one.
+#[derive(Default)]
+struct LocalReads {
+    operands: Vec<Option<u32>>,
+}
+
+impl LocalReads {
+    fn top_two_read_the_same_local(&self) -> bool {
+        match self.operands[..] {
+            [.., Some(address), Some(value)] => address == value,
+            _ => false,
+        }
+    }
+
+    fn pop(&mut self, count: usize) {
+        let len = self.operands.len().saturating_sub(count);
+        self.operands.truncate(len);
+    }
+
+    /// A write to `local`: earlier reads of it no longer hold its value.
+    fn written(&mut self, local: u32) {
+        for operand in &mut self.operands {
+            if *operand == Some(local) {
+                *operand = None;
+            }
+        }
+    }
+
+    fn apply(&mut self, operator: &Operator<'_>) {
+        match *operator {
+            Operator::LocalGet { local_index } => self.operands.push(Some(local_index)),
+            Operator::LocalTee { local_index } => {
+                self.pop(1);
+                self.written(local_index);
+                self.operands.push(Some(local_index));
+            }
+            Operator::LocalSet { local_index } => {
+                self.pop(1);
+                self.written(local_index);
+            }
+            Operator::I32Const { .. }
+            | Operator::I64Const { .. }
+            | Operator::F32Const { .. }
+            | Operator::F64Const { .. }
+            | Operator::V128Const { .. }
+            | Operator::GlobalGet { .. }
+            | Operator::RefNull { .. }
+            | Operator::RefFunc { .. }
+            | Operator::MemorySize { .. } => self.operands.push(None),
+            Operator::Drop | Operator::GlobalSet { .. } => self.pop(1),
+            Operator::Nop | Operator::DataDrop { .. } | Operator::ElemDrop { .. } => {}
+            _ if integer_store(operator).is_some() => self.pop(2),
+            _ => self.operands.clear(),
+        }
+    }
+}
+
+/// The value type and memory argument of an integer store.
+fn integer_store(operator: &Operator<'_>) -> Option<(ValType, wasmparser::MemArg)> {
+    match *operator {
+        Operator::I32Store { memarg }
+        | Operator::I32Store8 { memarg }
+        | Operator::I32Store16 { memarg } => Some((ValType::I32, memarg)),
+        Operator::I64Store { memarg }
+        | Operator::I64Store8 { memarg }
+        | Operator::I64Store16 { memarg }
+        | Operator::I64Store32 { memarg } => Some((ValType::I64, memarg)),
+        _ => None,
+    }
 }
 
 fn local_op(out: &mut Vec<u8>, op: u8, index: u64) {

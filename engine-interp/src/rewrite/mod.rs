@@ -10,10 +10,11 @@
 //!   `call_indirect` into a hidden table of host functions
 //!   ([`crate::grow`]) that grow through wasmi's API and return normally.
 //!   The stack effect is the grow's.
-//! - **Block parameters and zero-tested `select` conditions are spilled
-//!   and reloaded**, which steers wasmi's translator around two bugs: one
-//!   let code read a never-written stack cell, the other made `select` read
-//!   its condition from the wrong place ([`body`] explains both).
+//! - **Block parameters, zero-tested `select` conditions and the values of
+//!   stores of a local to itself are spilled and reloaded**, which steers
+//!   wasmi's translator around three bugs: one let code read a
+//!   never-written stack cell, one made `select` read its condition from
+//!   the wrong place, one panics ([`body`] explains them).
 //!
 //! Only bodies with one of these (the loader notes which:
 //! `ValidatedModule::notable_bodies`) are re-encoded; the others are
@@ -109,7 +110,7 @@ pub(crate) fn rewrite(
         .flat_map(|b| &b.events)
         .filter_map(|e| match e {
             Event::Grow { target, .. } => Some(*target),
-            Event::ParamBlock { .. } | Event::ZeroTestSelect { .. } => None,
+            _ => None,
         });
     let prefix = unused_export_prefix(module);
     let mut slots: Vec<GrowSlot> = Vec::new();
@@ -232,6 +233,7 @@ fn scan_notable_bodies(module: &ValidatedModule) -> Result<Vec<ScannedBody>, Str
                 &notable.grows[..],
                 &notable.block_params[..],
                 &notable.zero_test_selects[..],
+                &notable.far_stores_of_locals[..],
             ]
             .concat();
             all.sort_unstable();
