@@ -106,8 +106,7 @@ fn arbitrary_bytes_are_refused_with_an_offset() {
 /// tiers.
 #[test]
 fn a_store_of_a_local_to_itself_runs_on_every_engine() {
-    use std::sync::Arc;
-    use wasmtier_core::{Features, Val, ValidatedModule};
+    use wasmtier_core::Val;
     let bytes = include_bytes!("regressions/wasmi-store-translation-panic.wasm");
     let verdict = diff::check(bytes, None);
     assert!(matches!(verdict, Verdict::Agree { .. }), "{verdict}");
@@ -125,17 +124,12 @@ fn a_store_of_a_local_to_itself_runs_on_every_engine() {
             (i32.load16_u $m1 (local.get 0))))"#,
     )
     .unwrap();
-    let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
-    for spec in diff::ENGINES {
-        let engine = (spec.create)(diff::engine_config(None));
-        let compiled = engine.compile(module.clone()).unwrap();
-        let mut store = engine.new_store(Box::new(()));
-        let instance = store.instantiate(compiled.as_ref()).unwrap();
+    on_every_engine(&bytes, |name, store, instance| {
         let far = store.call(instance, "far", &[Val::I32(8)]);
-        assert_eq!(far.unwrap(), vec![Val::I32(12)], "{}", spec.name);
+        assert_eq!(far.unwrap(), vec![Val::I32(12)], "{name}");
         let memory1 = store.call(instance, "memory1", &[Val::I32(8)]);
-        assert_eq!(memory1.unwrap(), vec![Val::I32(10)], "{}", spec.name);
-    }
+        assert_eq!(memory1.unwrap(), vec![Val::I32(10)], "{name}");
+    });
 }
 
 /// Regression (found by the long run, a loader mutant of seed
@@ -188,8 +182,7 @@ fn reads_below_block_parameters_see_the_values_pushed() {
 
     // The reduced form: `$dirty` leaves values in the stack cells the
     // buggy read used to see (0x1111 instead of 0).
-    use std::sync::Arc;
-    use wasmtier_core::{Features, Val, ValidatedModule};
+    use wasmtier_core::Val;
     let bytes = wat::parse_str(
         r#"(module
           (func $dirty (local i64 i64 i64 i64)
@@ -227,19 +220,14 @@ fn reads_below_block_parameters_see_the_values_pushed() {
             end))"#,
     )
     .unwrap();
-    let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
-    for spec in diff::ENGINES {
-        let engine = (spec.create)(diff::engine_config(None));
-        let compiled = engine.compile(module.clone()).unwrap();
-        let mut store = engine.new_store(Box::new(()));
-        let instance = store.instantiate(compiled.as_ref()).unwrap();
+    on_every_engine(&bytes, |name, store, instance| {
         for export in ["if", "block"] {
             let result = store.call(instance, export, &[Val::I64(0)]).unwrap();
-            assert_eq!(result, vec![Val::I64(0)], "{} {export}", spec.name);
+            assert_eq!(result, vec![Val::I64(0)], "{name} {export}");
             let result = store.call(instance, export, &[Val::I64(1)]).unwrap();
-            assert_eq!(result, vec![Val::I64(7)], "{} {export}", spec.name);
+            assert_eq!(result, vec![Val::I64(7)], "{name} {export}");
         }
-    }
+    });
 }
 
 /// Regression (found by the 1-hour run started 07:47 UTC, seed
@@ -256,8 +244,7 @@ fn select_on_a_zero_test_of_a_local_picks_by_the_test() {
     let verdict = diff::check(bytes, None);
     assert!(!verdict.is_failure(), "{verdict}");
 
-    use std::sync::Arc;
-    use wasmtier_core::{Features, Val, ValidatedModule};
+    use wasmtier_core::Val;
     let bytes = wat::parse_str(
         r#"(module
           (func (export "eqz") (param i32) (result i32)
@@ -266,19 +253,14 @@ fn select_on_a_zero_test_of_a_local_picks_by_the_test() {
             (select (local.get 1) (local.get 2) (i32.ne (i32.const 0) (local.get 0)))))"#,
     )
     .unwrap();
-    let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
-    for spec in diff::ENGINES {
-        let engine = (spec.create)(diff::engine_config(None));
-        let compiled = engine.compile(module.clone()).unwrap();
-        let mut store = engine.new_store(Box::new(()));
-        let instance = store.instantiate(compiled.as_ref()).unwrap();
+    on_every_engine(&bytes, |name, store, instance| {
         for x in [0, 1, 0, 9] {
             let eqz = store.call(instance, "eqz", &[Val::I32(x)]).unwrap();
             assert_eq!(
                 eqz,
                 vec![Val::I32(if x == 0 { 5 } else { 7 })],
                 "{} eqz({x})",
-                spec.name
+                name
             );
             let args = [Val::I32(x), Val::I64(50), Val::I64(70)];
             let ne = store.call(instance, "ne", &args).unwrap();
@@ -286,8 +268,26 @@ fn select_on_a_zero_test_of_a_local_picks_by_the_test() {
                 ne,
                 vec![Val::I64(if x != 0 { 50 } else { 70 })],
                 "{} ne({x})",
-                spec.name
+                name
             );
         }
+    });
+}
+
+/// Instantiates the binary module `bytes` on every engine and hands each
+/// instance to `check` with the engine's name.
+fn on_every_engine(
+    bytes: &[u8],
+    mut check: impl FnMut(&str, &mut dyn wasmtier_core::Store, wasmtier_core::InstanceId),
+) {
+    use std::sync::Arc;
+    use wasmtier_core::{Features, ValidatedModule};
+    let module = Arc::new(ValidatedModule::new(bytes, Features::default()).unwrap());
+    for spec in diff::ENGINES {
+        let engine = (spec.create)(diff::engine_config(None));
+        let compiled = engine.compile(module.clone()).unwrap();
+        let mut store = engine.new_store(Box::new(()));
+        let instance = store.instantiate(compiled.as_ref()).unwrap();
+        check(spec.name, store.as_mut(), instance);
     }
 }
