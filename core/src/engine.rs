@@ -58,6 +58,10 @@ impl FromStr for EngineKind {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EngineConfig {
     pub features: Features,
+    /// Told how compilation advances, on the tiers that compile ahead of
+    /// running (for a progress bar); never changes what is compiled.
+    pub progress: Option<CompileProgress>,
+
     /// Units of fuel each store starts with; `None` means unmetered.
     pub fuel: Option<u64>,
     /// Cap on each linear memory, in bytes; growth beyond it fails (-1).
@@ -91,6 +95,38 @@ impl EngineConfig {
             module.features().enabled_names(),
             self.features.enabled_names()
         )))
+    }
+}
+
+/// Told after each function (or trampoline) of a module is compiled: how
+/// many are done and how many there are in all. Called from compiler
+/// threads, with the first number only growing and the last call having
+/// both equal. Two configs are equal only if they share the same callback.
+#[derive(Clone)]
+pub struct CompileProgress(Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl CompileProgress {
+    pub fn new(report: impl Fn(usize, usize) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(report))
+    }
+
+    /// Reports `done` of `total` units compiled.
+    pub fn report(&self, done: usize, total: usize) {
+        (self.0)(done, total)
+    }
+}
+
+impl PartialEq for CompileProgress {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CompileProgress {}
+
+impl fmt::Debug for CompileProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CompileProgress(..)")
     }
 }
 

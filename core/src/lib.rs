@@ -20,7 +20,8 @@ pub mod trap;
 pub mod types;
 
 pub use engine::{
-    CompiledModule, Engine, EngineConfig, EngineKind, InstanceId, Store, check_arguments,
+    CompileProgress, CompiledModule, Engine, EngineConfig, EngineKind, InstanceId, Store,
+    check_arguments,
 };
 pub use error::{CallError, LinkError, LoadError};
 pub use features::Features;

@@ -385,6 +385,17 @@ fn compile_jobs(
 ) -> Result<Vec<FunctionCode>, String> {
     let module = &info.module;
     let frontend = isa.frontend_config();
+    // Counted and reported under one lock, so that the reports a watcher
+    // sees only grow and the last one is `jobs.len()`; a lock per compiled
+    // function costs nothing next to compiling it.
+    let done = std::sync::Mutex::new(0usize);
+    let report = || {
+        if let Some(progress) = &config.progress {
+            let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+            *done += 1;
+            progress.report(*done, jobs.len());
+        }
+    };
     let one = |job: Job, context: &mut FunctionBuilderContext| {
         let func = match job {
             Job::Defined(defined) => {
@@ -397,7 +408,9 @@ fn compile_jobs(
             }
             Job::HostAdapter(t) => host_adapter(&module.types[t as usize], t, context, frontend),
         };
-        compile_function(isa, func)
+        let code = compile_function(isa, func);
+        report();
+        code
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if config.low_memory || jobs.len() < PARALLEL_THRESHOLD || threads == 1 {

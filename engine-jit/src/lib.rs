@@ -20,6 +20,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod builtins;
+pub mod code_map;
 mod code_memory;
 mod compile;
 mod instance;

@@ -1,0 +1,108 @@
+//! Where a compiled module's machine code lies, for tools outside the
+//! engine (profilers: `perf` map files and jitdump). Read-only: nothing here
+//! can change the code or the tables it runs with.
+
+use std::ops::Range;
+
+use wasmtier_core::CompiledModule;
+
+use crate::{JitCompiled, JitModule};
+
+/// The machine code of a module compiled by the JIT or loaded by the AOT
+/// tier (fresh or mapped from an artifact: both are the same type).
+pub struct CodeMap<'a> {
+    module: &'a JitModule,
+}
+
+/// One WebAssembly function's machine code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionCode {
+    /// The function's index in the module's function index space
+    /// (imports first), as the name section numbers it.
+    pub index: u32,
+    /// Address of its first instruction in this process.
+    pub address: usize,
+    /// Bytes of code.
+    pub len: usize,
+}
+
+impl<'a> CodeMap<'a> {
+    /// The code of `compiled`, or `None` when another engine (the
+    /// interpreter) compiled it: it has no machine code of its own.
+    pub fn of(compiled: &'a dyn CompiledModule) -> Option<Self> {
+        let jit = compiled.as_any().downcast_ref::<JitCompiled>()?;
+        Some(Self { module: &jit.inner })
+    }
+
+    /// The address range of all of the module's code (functions and
+    /// trampolines).
+    pub fn range(&self) -> Range<usize> {
+        self.module.code.memory.range()
+    }
+
+    /// All of the module's code bytes, as mapped.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.module.code.memory.bytes()
+    }
+
+    /// The code bytes of one function from [`Self::functions`].
+    pub fn function_bytes(&self, function: &FunctionCode) -> &'a [u8] {
+        let start = function.address - self.range().start;
+        &self.bytes()[start..start + function.len]
+    }
+
+    /// Every defined function whose code lies inside the code, in address
+    /// order.
+    pub fn functions(&self) -> impl Iterator<Item = FunctionCode> + 'a {
+        let module = self.module;
+        let base = module.code.memory.base();
+        let imported = module.info.module.num_imported_funcs;
+        (0..module.code.num_functions()).filter_map(move |defined| {
+            let range = module.code.function(defined)?;
+            Some(FunctionCode {
+                index: imported + defined as u32,
+                address: base + range.start as usize,
+                len: range.len(),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wasmtier_core::{Engine, EngineConfig, Features, ValidatedModule};
+
+    use super::*;
+    use crate::JitEngine;
+
+    #[test]
+    fn every_function_lies_inside_the_code_in_order() {
+        let wasm = wat::parse_str(
+            r#"(module
+                 (import "env" "f" (func))
+                 (func $first (result i32) i32.const 1)
+                 (func $second (param i32) (result i32) local.get 0 i32.const 2 i32.mul))"#,
+        )
+        .unwrap();
+        let module = ValidatedModule::new(&wasm, Features::default()).unwrap();
+        let engine = JitEngine::new(EngineConfig::default());
+        let compiled = engine.compile(Arc::new(module)).unwrap();
+        let map = CodeMap::of(compiled.as_ref()).unwrap();
+        let functions: Vec<FunctionCode> = map.functions().collect();
+        assert_eq!(
+            functions.iter().map(|f| f.index).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let range = map.range();
+        for pair in functions.windows(2) {
+            assert!(pair[0].address + pair[0].len <= pair[1].address);
+        }
+        for f in &functions {
+            assert!(range.start <= f.address && f.address + f.len <= range.end);
+            // Frame pointers are kept (backtraces): `push rbp; mov rbp, rsp`.
+            assert_eq!(map.function_bytes(f)[..4], [0x55, 0x48, 0x89, 0xe5]);
+        }
+    }
+}
