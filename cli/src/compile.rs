@@ -78,6 +78,11 @@ with_aot! {
             timeout: args.interruptible.then_some(std::time::Duration::MAX),
             ..EngineConfig::default()
         };
+        let bar = crate::progress::CompileBar::for_stderr();
+        let config = EngineConfig {
+            progress: bar.as_ref().map(|bar| bar.hook()),
+            ..config
+        };
         let module = Arc::new(load_module(&args.file, config.features)?);
         let output = args
             .output

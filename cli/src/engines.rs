@@ -51,6 +51,29 @@ impl EngineChoice {
         }
     }
 
+    /// Whether `run --profile` can name this engine's code for `perf`:
+    /// only tiers that run machine code compiled per function.
+    pub fn supports_profiling(self) -> bool {
+        match self {
+            #[cfg(feature = "interp")]
+            Self::Interp => false,
+            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+            Self::Jit => true,
+            // The code map comes from the JIT crate the AOT tier loads into.
+            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+            Self::Aot => cfg!(feature = "jit"),
+        }
+    }
+
+    /// The engines of this build that `run --profile` supports, for messages.
+    pub fn profiling_engines() -> Vec<&'static str> {
+        Self::value_variants()
+            .iter()
+            .filter(|e| e.supports_profiling())
+            .map(|e| e.name())
+            .collect()
+    }
+
     pub fn create(self, config: EngineConfig) -> Box<dyn Engine> {
         match self {
             #[cfg(feature = "interp")]

@@ -5,8 +5,12 @@ mod engines;
 #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
 mod inspect;
 mod phases;
+mod profile;
+mod progress;
 mod run;
+mod shell;
 mod values;
+mod wasmtime_opts;
 #[cfg(feature = "wast")]
 mod wast;
 
@@ -14,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use wasmtier_core::{Features, ValidatedModule};
 
 use crate::run::RunArgs;
@@ -37,6 +41,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a WebAssembly module (binary or text): its `_start`, or `--invoke` an export.
+    #[command(after_help = run::ARGUMENT_RULE)]
     Run(RunArgs),
     /// Validate a module and report the first error with its byte offset.
     Validate {
@@ -52,6 +57,11 @@ enum Command {
     /// Describe a `.cwasm` artifact: its header, functions and sizes.
     #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
     Inspect(inspect::InspectArgs),
+    /// Print a shell completion script, e.g. `wasmtier completions bash >
+    /// /etc/bash_completion.d/wasmtier`.
+    Completions(shell::CompletionsArgs),
+    /// Print a man page (roff), e.g. `wasmtier man | man -l -`.
+    Man(shell::ManArgs),
 }
 
 /// Guests on the interpreter must never see freed host memory
@@ -87,6 +97,10 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::compile(args).map(|()| ExitCode::SUCCESS),
         #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
         Command::Inspect(args) => inspect::inspect(args).map(|()| ExitCode::SUCCESS),
+        Command::Completions(args) => {
+            shell::completions(args, Cli::command()).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man(args) => shell::man(args, Cli::command()).map(|()| ExitCode::SUCCESS),
     };
     outcome.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

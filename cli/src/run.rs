@@ -12,6 +12,8 @@ use wasmtier_core::{CallError, EngineConfig, Features, LinkError, Store, Trap, T
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
 use crate::engines::EngineChoice;
+use crate::profile::ProfileKind;
+use crate::wasmtime_opts::{self, CodegenOpt, WasiOpt, WasmOpt, merge};
 use crate::{TRAP_EXIT_STATUS, values};
 
 #[derive(Args)]
@@ -73,17 +75,57 @@ pub struct RunArgs {
     /// With `--engine aot`: compile afresh and keep nothing.
     #[arg(long)]
     no_cache: bool,
+    /// wasmtime-style limits, repeatable or comma-separated: `fuel=N`,
+    /// `max-memory-size=BYTES`, `max-wasm-stack=BYTES`,
+    /// `max-table-elements=N`, `timeout=DURATION` (the same as --fuel,
+    /// --max-memory, --max-stack, --max-table-elements, --timeout).
+    #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',',
+          value_parser = wasmtime_opts::parse_wasm)]
+    wasm_options: Vec<WasmOpt>,
+    /// wasmtime-style WASI settings: `inherit-env[=y|n]` (--inherit-env).
+    #[arg(short = 'S', value_name = "KEY[=VALUE]", value_delimiter = ',',
+          value_parser = wasmtime_opts::parse_wasi)]
+    wasi_options: Vec<WasiOpt>,
+    /// wasmtime-style code-generation settings: `cache[=y|n]` (`cache=n`
+    /// is --no-cache).
+    #[arg(short = 'C', value_name = "KEY[=VALUE]", value_delimiter = ',',
+          value_parser = wasmtime_opts::parse_codegen)]
+    codegen_options: Vec<CodegenOpt>,
+    /// Tell `perf` the names of the module's functions (jit and aot
+    /// engines): `perfmap` writes /tmp/perf-<pid>.map; `jitdump` writes
+    /// ./jit-<pid>.dump for `perf inject --jit` (record with `perf record
+    /// -k mono`).
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    profile: Option<ProfileKind>,
     /// The module: `.wasm`, `.wat`, or a `.cwasm` artifact from `wasmtier
     /// compile` (detected by its contents; runs on the aot engine).
     file: PathBuf,
-    /// Arguments for the program (after `--` if they start with `-`), or
-    /// for the `--invoke`d function.
-    #[arg(allow_negative_numbers = true)]
+    /// Arguments for the program, or for the `--invoke`d function:
+    /// everything from the first argument after FILE that is not a wasmtier
+    /// option (after `--`, everything).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
+/// How `run` splits its command line, shown after its options in `--help`.
+pub const ARGUMENT_RULE: &str = "\
+Arguments after FILE:
+  wasmtier's own options may come before or after FILE; the guest gets every
+  argument from the first one after FILE that is not a wasmtier option:
+    wasmtier run app.wasm --dir=. --engine=jit --memdb data.db
+  gives the guest `--memdb data.db`. After `--` everything goes to the guest,
+  which is needed only for a guest flag that has the name of one of ours
+  (`run app.wasm -- --help`, `run app.wasm -- -v`).
+
+Differences from `wasmtime run`:
+  wasmtime hands the guest everything after the module, so its options must
+  come first; wasmtier also reads its own options after FILE, as above.
+  --dir HOST::GUEST, --env NAME[=VALUE] and --invoke NAME work as in wasmtime;
+  --dir HOST maps HOST to the same path in the guest. Of -W, -S and -C,
+  wasmtier has the keys listed with those options; any other key is refused.";
+
 /// Parses `4096`, `64K`, `16M`, `1G` (binary multiples).
-fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, String> {
     let (digits, multiplier) = match text.trim_end_matches(['B', 'b', 'i']).chars().last() {
         Some('K' | 'k') => (&text[..text.find(['K', 'k']).unwrap_or(0)], 1u64 << 10),
         Some('M' | 'm') => (&text[..text.find(['M', 'm']).unwrap_or(0)], 1 << 20),
@@ -98,7 +140,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses `250ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("`{text}` is not a duration (examples: 500ms, 2s, 1m)");
     let text = text.trim();
     let split = text
@@ -129,6 +171,50 @@ fn split_dir(spec: &str, read_only: bool) -> Preopen {
 }
 
 impl RunArgs {
+    /// Folds the wasmtime-style `-W`/`-S`/`-C` options into wasmtier's own
+    /// flags, so that the rest of `run` reads one set of fields.
+    fn fold_wasmtime_options(&mut self) -> Result<()> {
+        for option in std::mem::take(&mut self.wasm_options) {
+            match option {
+                WasmOpt::Fuel(n) => merge(&mut self.fuel, n, "--fuel", "-W fuel"),
+                WasmOpt::MaxMemorySize(n) => merge(
+                    &mut self.max_memory,
+                    n,
+                    "--max-memory",
+                    "-W max-memory-size",
+                ),
+                WasmOpt::MaxWasmStack(n) => {
+                    merge(&mut self.max_stack, n, "--max-stack", "-W max-wasm-stack")
+                }
+                WasmOpt::MaxTableElements(n) => merge(
+                    &mut self.max_table_elements,
+                    n,
+                    "--max-table-elements",
+                    "-W max-table-elements",
+                ),
+                WasmOpt::Timeout(d) => merge(&mut self.timeout, d, "--timeout", "-W timeout"),
+            }
+            .map_err(anyhow::Error::msg)?;
+        }
+        for option in std::mem::take(&mut self.wasi_options) {
+            match option {
+                WasiOpt::InheritEnv(false) if self.inherit_env => {
+                    bail!("-S inherit-env=n and --inherit-env disagree: give one of them")
+                }
+                WasiOpt::InheritEnv(yes) => self.inherit_env |= yes,
+            }
+        }
+        for option in std::mem::take(&mut self.codegen_options) {
+            match option {
+                CodegenOpt::Cache(true) if self.no_cache => {
+                    bail!("-C cache=y and --no-cache disagree: give one of them")
+                }
+                CodegenOpt::Cache(yes) => self.no_cache |= !yes,
+            }
+        }
+        Ok(())
+    }
+
     fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             features: Features::default(),
@@ -140,6 +226,7 @@ impl RunArgs {
             timeout: self.timeout,
             max_table_elements: self.max_table_elements,
             low_memory: self.low_memory,
+            progress: None,
         }
     }
 
@@ -197,14 +284,30 @@ impl RunArgs {
     }
 }
 
-pub fn run(args: RunArgs) -> Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> Result<ExitCode> {
+    args.fold_wasmtime_options()?;
     let engine_choice = args.engine();
     if args.low_memory && !engine_choice.supports_low_memory() {
         bail!(
             "--low-memory runs on the interpreter only; use --engine interp (not --engine {engine_choice})"
         );
     }
-    let config = args.engine_config();
+    if let Some(kind) = args.profile
+        && !engine_choice.supports_profiling()
+    {
+        let engines = EngineChoice::profiling_engines();
+        if engines.is_empty() {
+            bail!("--profile={kind:?} needs a compiled tier, and this build has none");
+        }
+        bail!(
+            "--profile needs machine code to name, which the {engine_choice} engine does not make; \
+             use --engine {}",
+            engines.join(" or --engine ")
+        );
+    }
+    let mut config = args.engine_config();
+    let bar = crate::progress::CompileBar::for_stderr();
+    config.progress = bar.as_ref().map(|bar| bar.hook());
     let cache = crate::compile::CacheOptions {
         dir: args.cache_dir.clone(),
         disabled: args.no_cache,
@@ -218,6 +321,22 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         &cache,
         &mut phases,
     )?;
+    drop(bar);
+    // Kept until the guest is done: perf must see the jitdump mapping.
+    let _profile = match args.profile {
+        Some(kind) => {
+            let profile = crate::profile::record(kind, compiled.as_ref())?;
+            phases.mark(format_args!(
+                "write the profile map ({} functions, code at {:#x}..{:#x}, {})",
+                profile.functions,
+                profile.code.start,
+                profile.code.end,
+                profile.path.display()
+            ));
+            Some(profile)
+        }
+        None => None,
+    };
     let module = compiled.module().clone();
     let wasi = WasiState::new(&args.wasi_config()?)?;
     let uses_wasi = module.imports_from(wasmtier_wasi::MODULE);

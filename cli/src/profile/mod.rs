@@ -1,0 +1,52 @@
+//! `run --profile`: tell `perf` the names of the module's functions, which
+//! it would otherwise show as raw addresses in anonymous memory.
+//!
+//! - `perfmap` writes `/tmp/perf-<pid>.map`, one `START SIZE name` line (hex)
+//!   per function, which `perf report` reads by itself.
+//! - `jitdump` writes `jit-<pid>.dump` in the current directory, in the
+//!   format `perf inject --jit` reads: each function's name, address and
+//!   code bytes (`jitdump.rs`).
+//!
+//! Names come from the module's name section, else `wasm[N]` for function
+//! index N. Only tiers that run machine code of their own can be profiled
+//! this way: the JIT and the AOT tier (fresh, cached or a `.cwasm` file).
+
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileKind {
+    /// `/tmp/perf-<pid>.map`, for `perf report`.
+    Perfmap,
+    /// `./jit-<pid>.dump` with code bytes, for `perf inject --jit`.
+    Jitdump,
+}
+
+#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+mod jitdump;
+#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+mod write;
+#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+pub use write::record;
+
+/// Without the JIT in this build there is nothing to profile: `run`
+/// refuses `--profile` on every engine it has before calling this.
+#[cfg(not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")))]
+pub fn record(
+    kind: ProfileKind,
+    _compiled: &dyn wasmtier_core::CompiledModule,
+) -> anyhow::Result<std::convert::Infallible> {
+    anyhow::bail!("--profile={kind:?}: this build has no engine that runs machine code")
+}
+
+/// A function's name for a profiler: its name-section name (control
+/// characters replaced, since both formats end a name at a newline or NUL),
+/// else `wasm[N]`.
+pub fn function_name(module: &wasmtier_core::ValidatedModule, index: u32) -> String {
+    match module.func_name(index) {
+        Some(name) if !name.is_empty() => name
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
+        _ => format!("wasm[{index}]"),
+    }
+}
