@@ -178,6 +178,18 @@ pub trait Store {
         let _ = instance;
         Err(CallError::NoSuchExport(export.to_string()))
     }
+    /// Runs `access` on the contents of an exported memory, which it may
+    /// read and change in place (the embedding API's memory reads and
+    /// writes). Engines that cannot show it report the export as missing.
+    fn with_memory(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        access: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), CallError> {
+        let _ = (instance, access);
+        Err(CallError::NoSuchExport(export.to_string()))
+    }
     fn state_mut(&mut self) -> &mut (dyn Any + Send);
 }
 

@@ -383,6 +383,26 @@ impl Store for InterpStore {
         }
     }
 
+    fn with_memory(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        access: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), CallError> {
+        match self.instance(instance).get_export(&self.store, export) {
+            Some(Extern::Memory(memory)) => {
+                access(memory.data_mut(&mut self.store));
+                Ok(())
+            }
+            Some(other) => Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: extern_kind_name(&other),
+                wanted: "memory",
+            }),
+            None => Err(CallError::NoSuchExport(export.to_string())),
+        }
+    }
+
     fn state_mut(&mut self) -> &mut (dyn Any + Send) {
         &mut *self.store.data_mut().state
     }

@@ -436,6 +436,27 @@ impl Store for JitStore {
         Ok(memory.bytes_mut().to_vec())
     }
 
+    fn with_memory(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+        access: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), CallError> {
+        let e = self.export(instance, export)?;
+        if e.kind != ExternKind::Memory {
+            return Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: e.kind.name(),
+                wanted: "memory",
+            });
+        }
+        // SAFETY: memories live as long as the store, and no Wasm runs
+        // during `&mut self`, so nothing else reads or writes it meanwhile.
+        let memory = unsafe { &mut *self.instance(instance).memory(e.index) };
+        access(memory.bytes_mut());
+        Ok(())
+    }
+
     fn state_mut(&mut self) -> &mut (dyn Any + Send) {
         // SAFETY: the runtime is live and no Wasm runs during `&mut self`.
         unsafe { &mut *(*self.runtime).state }
