@@ -28,16 +28,30 @@ mod write;
 #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
 pub use write::record;
 
+/// What was written; for jitdump it also holds the mapping of the file
+/// that `perf record` must see, so keep it until the guest has finished.
+pub struct Profile {
+    pub path: std::path::PathBuf,
+    pub functions: usize,
+    pub code: std::ops::Range<usize>,
+    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    _jitdump: Option<jitdump::JitDump>,
+}
+
 /// Without the JIT in this build there is nothing to profile: `run`
 /// refuses `--profile` on every engine it has before calling this.
 #[cfg(not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")))]
 pub fn record(
     kind: ProfileKind,
     _compiled: &dyn wasmtier_core::CompiledModule,
-) -> anyhow::Result<std::convert::Infallible> {
+) -> anyhow::Result<Profile> {
     anyhow::bail!("--profile={kind:?}: this build has no engine that runs machine code")
 }
 
+#[cfg_attr(
+    not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")),
+    allow(dead_code)
+)]
 /// A function's name for a profiler: its name-section name (control
 /// characters replaced, since both formats end a name at a newline or NUL),
 /// else `wasm[N]`.

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -10,16 +9,7 @@ use wasmtier_core::CompiledModule;
 use wasmtier_engine_jit::code_map::CodeMap;
 
 use super::jitdump::JitDump;
-use super::{ProfileKind, function_name};
-
-/// What was written; for jitdump it also holds the mapping of the file
-/// that `perf record` must see, so keep it until the guest has finished.
-pub struct Profile {
-    pub path: PathBuf,
-    pub functions: usize,
-    pub code: Range<usize>,
-    _jitdump: Option<JitDump>,
-}
+use super::{Profile, ProfileKind, function_name};
 
 /// Writes the function map of `compiled` in the format `kind`.
 pub fn record(kind: ProfileKind, compiled: &dyn CompiledModule) -> Result<Profile> {
