@@ -118,11 +118,13 @@ Arguments after FILE:
   (`run app.wasm -- --help`, `run app.wasm -- -v`).
 
 Differences from `wasmtime run`:
-  wasmtime hands the guest everything after the module, so its options must
-  come first; wasmtier also reads its own options after FILE, as above.
-  --dir HOST::GUEST, --env NAME[=VALUE] and --invoke NAME work as in wasmtime;
-  --dir HOST maps HOST to the same path in the guest. Of -W, -S and -C,
-  wasmtier has the keys listed with those options; any other key is refused.";
+  wasmtime hands the guest everything after the module; wasmtier reads its
+  own options there too, so a guest flag named like one of ours (-v, --help,
+  --env, ...) needs `--` before it. --dir HOST[::GUEST], --env NAME[=VALUE]
+  and --invoke NAME mean what they mean in wasmtime. Of -W, -S and -C,
+  wasmtier has the keys listed with those options and refuses any other.
+  The subcommand is not optional: `wasmtier run app.wasm`, not
+  `wasmtier app.wasm`.";
 
 /// Parses `4096`, `64K`, `16M`, `1G` (binary multiples).
 pub fn parse_size(text: &str) -> Result<u64, String> {
