@@ -28,6 +28,30 @@ use crate::traps::TrapTable;
 const FUNCTION_ALIGNMENT: usize = 64;
 
 /// The host's instruction set with the flags every tier shares.
+/// Why a module could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The translator or code generator refused a function, or the code
+    /// does not fit the layout.
+    #[error("{0}")]
+    Failed(String),
+    /// The `--timeout` deadline passed before every function was compiled.
+    #[error("time limit exceeded while compiling")]
+    TimeLimit,
+}
+
+impl From<String> for CompileError {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
+impl From<&str> for CompileError {
+    fn from(message: &str) -> Self {
+        Self::Failed(message.to_string())
+    }
+}
+
 pub fn host_isa() -> Result<OwnedTargetIsa, String> {
     target_isa(None)
 }
@@ -382,10 +406,18 @@ fn compile_jobs(
     info: &ModuleInfo,
     config: &EngineConfig,
     jobs: &[Job],
-) -> Result<Vec<FunctionCode>, String> {
+) -> Result<Vec<FunctionCode>, CompileError> {
     let module = &info.module;
     let frontend = isa.frontend_config();
-    let one = |job: Job, context: &mut FunctionBuilderContext| {
+    // Compilation counts against `--timeout`: a module too big to compile
+    // in the budget stops here instead of running on for minutes.
+    let deadline = config.deadline();
+    let one = |job: Job,
+               context: &mut FunctionBuilderContext|
+     -> Result<FunctionCode, CompileError> {
+        if deadline.is_some_and(|at| std::time::Instant::now() >= at) {
+            return Err(CompileError::TimeLimit);
+        }
         let func = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs + defined;
@@ -397,7 +429,7 @@ fn compile_jobs(
             }
             Job::HostAdapter(t) => host_adapter(&module.types[t as usize], t, context, frontend),
         };
-        compile_function(isa, func)
+        Ok(compile_function(isa, func)?)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if config.low_memory || jobs.len() < PARALLEL_THRESHOLD || threads == 1 {
@@ -405,7 +437,7 @@ fn compile_jobs(
         return jobs.iter().map(|&job| one(job, &mut context)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<FunctionCode, String>>> =
+    let mut results: Vec<Option<Result<FunctionCode, CompileError>>> =
         jobs.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.min(jobs.len()))
@@ -484,7 +516,7 @@ pub fn compile_image(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
     config: &EngineConfig,
-) -> Result<CodeImage, String> {
+) -> Result<CodeImage, CompileError> {
     let module = &info.module;
     let mut layout = Layout::default();
     let mut functions = Vec::with_capacity(module.num_defined_funcs() as usize);
@@ -523,7 +555,7 @@ pub fn compile_module(
     isa: &dyn TargetIsa,
     module: &Arc<ValidatedModule>,
     config: &EngineConfig,
-) -> Result<(ModuleInfo, CompiledCode), String> {
+) -> Result<(ModuleInfo, CompiledCode), CompileError> {
     let info = ModuleInfo::new(module.clone(), config)?;
     let image = compile_image(isa, &info, config)?;
     let memory = CodeMemory::new(&image.code)?;
