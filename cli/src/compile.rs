@@ -1,6 +1,6 @@
 //! `wasmtier compile`: write an AOT artifact; and how `run` turns a file
-//! into compiled code (a `.cwasm` artifact is detected by its magic and
-//! loaded with no compilation).
+//! into compiled code (a `.cwasm` artifact is detected by its magic and,
+//! with `--allow-precompiled` only, loaded with no compilation).
 
 use crate::phases::Phases;
 use std::path::{Path, PathBuf};
@@ -110,11 +110,20 @@ pub fn prepare(
     file: &Path,
     choice: EngineChoice,
     explicit: bool,
+    allow_precompiled: bool,
     config: EngineConfig,
     cache: &CacheOptions,
     phases: &mut Phases,
 ) -> Result<Prepared> {
-    let config = match prepare_aot(file, choice, explicit, config, cache, phases)? {
+    let config = match prepare_aot(
+        file,
+        choice,
+        explicit,
+        allow_precompiled,
+        config,
+        cache,
+        phases,
+    )? {
         Ok(prepared) => return Ok(prepared),
         Err(config) => config,
     };
@@ -136,11 +145,21 @@ with_aot! {
         file: &Path,
         choice: EngineChoice,
         explicit: bool,
+        allow_precompiled: bool,
         config: EngineConfig,
         cache: &CacheOptions,
         phases: &mut Phases,
     ) -> Result<Result<Prepared, EngineConfig>> {
         if is_artifact_file(file) {
+            // The contents, not the name, make a file native code: running
+            // one must be the choice of the person who typed the command.
+            if !allow_precompiled {
+                anyhow::bail!(
+                    "`{}` is a precompiled artifact (native code), not a WebAssembly module; \
+                     run it only if you trust where it came from, with --allow-precompiled",
+                    file.display()
+                );
+            }
             if explicit && choice != EngineChoice::Aot {
                 anyhow::bail!(
                     "`{}` is a compiled artifact, which runs on the aot engine only (not --engine {choice})",
@@ -181,6 +200,7 @@ fn prepare_aot(
     _file: &Path,
     _choice: EngineChoice,
     _explicit: bool,
+    _allow_precompiled: bool,
     config: EngineConfig,
     _cache: &CacheOptions,
     _phases: &mut Phases,

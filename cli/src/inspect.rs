@@ -18,7 +18,11 @@ pub struct InspectArgs {
 pub fn inspect(args: InspectArgs) -> Result<()> {
     let path = &args.file;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let (artifact, intact) = artifact::parse_unverified(&bytes.into())
+    // A cache entry is an artifact followed by its cache's seal.
+    let total = bytes.len();
+    let file = artifact::without_seal(&bytes.into());
+    let sealed = file.len() != total;
+    let (artifact, intact) = artifact::parse_unverified(&file)
         .with_context(|| format!("cannot inspect `{}`", path.display()))?;
     let header = &artifact.header;
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
@@ -43,6 +47,13 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
         header.checksum,
         if intact { "ok" } else { "MISMATCH: corrupted" }
     )?;
+    if sealed {
+        writeln!(
+            out,
+            "cache seal:       {} bytes (checked only by the cache that wrote it)",
+            wasmtier_engine_aot::SEAL_LEN
+        )?;
+    }
     let code_len = header.code.end - header.code.start;
     writeln!(
         out,
@@ -55,8 +66,16 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     )?;
     let features = Features::parse_list(&header.wasm_features).unwrap_or_else(|_| Features::all());
     let functions = artifact.code_tables.functions.clone();
-    let module =
-        ValidatedModule::from_prevalidated(artifact.wasm, features, artifact.per_function).ok();
+    // The artifact is not trusted here: its embedded module is validated
+    // like any other input before its names are read, never taken on the
+    // artifact's word.
+    let module = match ValidatedModule::new(&artifact.wasm, features) {
+        Ok(module) => Some(module),
+        Err(err) => {
+            writeln!(out, "embedded module:  INVALID: {err}")?;
+            None
+        }
+    };
     let imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
     writeln!(out, "functions:        {}", functions.len())?;
     writeln!(
@@ -65,7 +84,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
         "index", "offset", "size"
     )?;
     for (i, [start, end]) in functions.iter().enumerate() {
-        let index = imported + i as u32;
+        let index = u32::try_from(i).map_or(u32::MAX, |i| imported.saturating_add(i));
         let name = module
             .as_ref()
             .and_then(|m| {
@@ -89,6 +108,9 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     if !intact {
         return Err(wasmtier_engine_aot::AotError::Checksum)
             .with_context(|| format!("`{}`", path.display()));
+    }
+    if module.is_none() {
+        anyhow::bail!("`{}`: the embedded module is invalid", path.display());
     }
     Ok(())
 }

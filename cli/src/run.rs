@@ -97,8 +97,14 @@ pub struct RunArgs {
     /// -k mono`).
     #[arg(long, value_enum, value_name = "STRATEGY")]
     profile: Option<ProfileKind>,
-    /// The module: `.wasm`, `.wat`, or a `.cwasm` artifact from `wasmtier
-    /// compile` (detected by its contents; runs on the aot engine).
+    /// Run FILE even if it is a precompiled `.cwasm` artifact. An artifact
+    /// is native code that runs with this process's rights: only allow
+    /// artifacts you made or trust. Without this flag they are refused,
+    /// whatever the file is called.
+    #[arg(long)]
+    allow_precompiled: bool,
+    /// The module: `.wasm`, `.wat`, or (with --allow-precompiled) a `.cwasm`
+    /// artifact from `wasmtier compile`, detected by its contents.
     file: PathBuf,
     /// Arguments for the program, or for the `--invoke`d function:
     /// everything from the first argument after FILE that is not a wasmtier
@@ -217,7 +223,9 @@ impl RunArgs {
         Ok(())
     }
 
-    fn engine_config(&self) -> EngineConfig {
+    /// The engines' settings; `--timeout` counts from `started`, so the time
+    /// spent compiling is part of the budget.
+    fn engine_config(&self, started: Instant) -> EngineConfig {
         EngineConfig {
             features: Features::default(),
             fuel: self.fuel,
@@ -226,13 +234,14 @@ impl RunArgs {
                 .max_stack
                 .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
             timeout: self.timeout,
+            timeout_start: Some(started),
             max_table_elements: self.max_table_elements,
             low_memory: self.low_memory,
             progress: None,
         }
     }
 
-    fn wasi_config(&self) -> Result<WasiConfig> {
+    fn wasi_config(&self, started: Instant) -> Result<WasiConfig> {
         let mut env = Vec::new();
         if self.inherit_env {
             env.extend(std::env::vars());
@@ -254,7 +263,14 @@ impl RunArgs {
             .map(|d| split_dir(d, false))
             .chain(self.dirs_read_only.iter().map(|d| split_dir(d, true)))
             .collect();
-        let program = self.file.to_string_lossy().into_owned();
+        // The guest learns the program's name, not where it lives on the
+        // host (as wasmtime does).
+        let program = self
+            .file
+            .file_name()
+            .unwrap_or(self.file.as_os_str())
+            .to_string_lossy()
+            .into_owned();
         let args = if self.invoke.is_some() {
             vec![program]
         } else {
@@ -267,9 +283,9 @@ impl RunArgs {
             env,
             preopens,
             inherit_stdio: true,
-            // Counted from here, like the engines' deadline (set when the
-            // store is created, right after).
-            deadline: self.timeout.map(|timeout| Instant::now() + timeout),
+            // The engines' deadline: one budget for compiling, running Wasm
+            // and waiting in WASI calls.
+            deadline: self.engine_config(started).deadline(),
         })
     }
 }
@@ -287,6 +303,7 @@ impl RunArgs {
 }
 
 pub fn run(mut args: RunArgs) -> Result<ExitCode> {
+    let started = Instant::now();
     args.fold_wasmtime_options()?;
     let engine_choice = args.engine();
     if args.low_memory && !engine_choice.supports_low_memory() {
@@ -307,7 +324,7 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
             engines.join(" or --engine ")
         );
     }
-    let mut config = args.engine_config();
+    let mut config = args.engine_config(started);
     let bar = crate::progress::CompileBar::for_stderr();
     config.progress = bar.as_ref().map(|bar| bar.hook());
     let cache = crate::compile::CacheOptions {
@@ -315,15 +332,25 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         disabled: args.no_cache,
     };
     let mut phases = Phases::new(args.verbose);
-    let (engine, compiled) = crate::compile::prepare(
+    let prepared = crate::compile::prepare(
         &args.file,
         engine_choice,
         args.engine.is_some(),
+        args.allow_precompiled,
         config,
         &cache,
         &mut phases,
-    )?;
+    );
     drop(bar);
+    let (engine, compiled) = match prepared {
+        Ok(prepared) => prepared,
+        // `--timeout` ends a run in compilation like one in Wasm code.
+        Err(err) if matches!(err.downcast_ref(), Some(LinkError::CompileTimeLimit)) => {
+            eprintln!("error: {}", LinkError::CompileTimeLimit);
+            return Ok(ExitCode::from(TRAP_EXIT_STATUS));
+        }
+        Err(err) => return Err(err),
+    };
     // Kept until the guest is done: perf must see the jitdump mapping.
     let _profile = match args.profile {
         Some(kind) => {
@@ -340,7 +367,7 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         None => None,
     };
     let module = compiled.module().clone();
-    let wasi = WasiState::new(&args.wasi_config()?)?;
+    let wasi = WasiState::new(&args.wasi_config(started)?)?;
     let uses_wasi = module.imports_from(wasmtier_wasi::MODULE);
     if uses_wasi && module.export("memory").is_none() {
         bail!("the module imports WASI functions but exports no memory named `memory`");

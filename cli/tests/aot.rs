@@ -53,12 +53,12 @@ fn compiled_artifacts_run_without_the_wasm() {
     let dir = tempfile::tempdir().unwrap();
     let cwasm = compile(dir.path(), &[]);
     std::fs::remove_file(dir.path().join("hello.wasm")).unwrap();
-    let run = wasmtier(&["run", s(&cwasm)]);
+    let run = wasmtier(&["run", "--allow-precompiled", s(&cwasm)]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "hello from aot\n");
-    let run = wasmtier(&["run", "--engine=aot", s(&cwasm)]);
+    let run = wasmtier(&["run", "--allow-precompiled", "--engine=aot", s(&cwasm)]);
     assert_eq!(run.stdout, "hello from aot\n");
-    let run = wasmtier(&["run", "--engine=jit", s(&cwasm)]);
+    let run = wasmtier(&["run", "--allow-precompiled", "--engine=jit", s(&cwasm)]);
     assert_refused(&run, "runs on the aot engine only");
 }
 
@@ -79,12 +79,44 @@ fn wasi_programs_run_from_artifacts() {
     let run = wasmtier(&["compile", s(&wasm), "-o", s(&cwasm)]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     let jit = wasmtier(&["run", "--engine=jit", "--env=A=1", s(&wasm), "x", "y"]);
-    let aot = wasmtier(&["run", "--env=A=1", s(&cwasm), "x", "y"]);
+    let aot = wasmtier(&[
+        "run",
+        "--allow-precompiled",
+        "--env=A=1",
+        s(&cwasm),
+        "x",
+        "y",
+    ]);
     assert_eq!(aot.status, Some(0), "{}", aot.stderr);
+    // The guest sees the file's name as argv[0], never its host path.
+    assert!(!jit.stdout.contains(s(&wasm)), "{}", jit.stdout);
+    assert!(jit.stdout.contains("args_env.wasm"), "{}", jit.stdout);
     assert_eq!(
-        aot.stdout.replace(s(&cwasm), "PROGRAM"),
-        jit.stdout.replace(s(&wasm), "PROGRAM")
+        aot.stdout.replace("args_env.cwasm", "PROGRAM"),
+        jit.stdout.replace("args_env.wasm", "PROGRAM")
     );
+}
+
+#[test]
+fn artifacts_run_only_when_the_user_allows_precompiled_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwasm = compile(dir.path(), &[]);
+    // Whatever it is called, an artifact is native code: refused unless
+    // allowed, with the way to allow it in the message.
+    let disguised = dir.path().join("upload.wasm");
+    std::fs::copy(&cwasm, &disguised).unwrap();
+    for file in [&cwasm, &disguised] {
+        for engine in [None, Some("--engine=aot")] {
+            let mut args = vec!["run"];
+            args.extend(engine);
+            args.push(s(file));
+            let run = wasmtier(&args);
+            assert_refused(&run, "precompiled artifact");
+            assert!(run.stderr.contains("--allow-precompiled"), "{}", run.stderr);
+        }
+    }
+    let run = wasmtier(&["run", "--allow-precompiled", s(&disguised)]);
+    assert_eq!(run.stdout, "hello from aot\n", "{}", run.stderr);
 }
 
 #[test]
@@ -133,7 +165,7 @@ fn damaged_artifacts_are_refused_before_running() {
         let mut bytes = good.clone();
         bytes[at] ^= 0x04;
         std::fs::write(&bad, &bytes).unwrap();
-        let run = wasmtier(&["run", s(&bad)]);
+        let run = wasmtier(&["run", "--allow-precompiled", s(&bad)]);
         assert_eq!(run.status, Some(1), "flip at {at}: {}", run.stderr);
         assert_eq!(run.stdout, "", "flip at {at} ran");
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
@@ -141,10 +173,16 @@ fn damaged_artifacts_are_refused_before_running() {
     let mut bytes = good.clone();
     bytes[code_at + 3] ^= 0x04;
     std::fs::write(&bad, &bytes).unwrap();
-    assert_refused(&wasmtier(&["run", s(&bad)]), "checksum mismatch");
+    assert_refused(
+        &wasmtier(&["run", "--allow-precompiled", s(&bad)]),
+        "checksum mismatch",
+    );
     for len in [12, 31, 4096, good.len() - 1] {
         std::fs::write(&bad, &good[..len]).unwrap();
-        assert_refused(&wasmtier(&["run", s(&bad)]), "truncated artifact");
+        assert_refused(
+            &wasmtier(&["run", "--allow-precompiled", s(&bad)]),
+            "truncated artifact",
+        );
     }
 }
 
@@ -169,14 +207,23 @@ fn other_versions_targets_and_settings_are_refused() {
     let good = std::fs::read(&cwasm).unwrap();
     let bad = dir.path().join("bad.cwasm");
     std::fs::write(&bad, with_version(&good, "9.9.9")).unwrap();
-    assert_refused(&wasmtier(&["run", s(&bad)]), "made by wasmtier 9.9.9");
+    assert_refused(
+        &wasmtier(&["run", "--allow-precompiled", s(&bad)]),
+        "made by wasmtier 9.9.9",
+    );
     let mut format = good.clone();
     format[8] = 77;
     std::fs::write(&bad, format).unwrap();
-    assert_refused(&wasmtier(&["run", s(&bad)]), "format version 77");
+    assert_refused(
+        &wasmtier(&["run", "--allow-precompiled", s(&bad)]),
+        "format version 77",
+    );
 
     let arm = compile(dir.path(), &["--target", "aarch64-unknown-linux-gnu"]);
-    assert_refused(&wasmtier(&["run", s(&arm)]), "compiled for target aarch64");
+    assert_refused(
+        &wasmtier(&["run", "--allow-precompiled", s(&arm)]),
+        "compiled for target aarch64",
+    );
     let inspect = wasmtier(&["inspect", s(&arm)]);
     assert!(
         inspect.stdout.contains("target:           aarch64"),
@@ -186,17 +233,22 @@ fn other_versions_targets_and_settings_are_refused() {
 
     let plain = compile(dir.path(), &[]);
     assert_refused(
-        &wasmtier(&["run", "--fuel=100000", s(&plain)]),
+        &wasmtier(&["run", "--allow-precompiled", "--fuel=100000", s(&plain)]),
         "other code-generation settings",
     );
     let fueled = compile(dir.path(), &["--fuel"]);
-    let run = wasmtier(&["run", "--fuel=100000", s(&fueled)]);
+    let run = wasmtier(&["run", "--allow-precompiled", "--fuel=100000", s(&fueled)]);
     assert_eq!(run.stdout, "hello from aot\n", "{}", run.stderr);
 }
 
+/// A cache directory's entries (not its key).
 fn entries(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -303,4 +355,24 @@ fn text_modules_share_the_entry_of_their_binary() {
     let run = run_aot(&bad);
     assert_eq!(run.status, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains("failed to load"), "{}", run.stderr);
+}
+
+#[test]
+fn a_cache_directory_others_may_write_is_refused_with_the_way_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = hello(dir.path());
+    let cache = dir.path().join("shared");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = wasmtier(&["run", "--engine=aot", "--cache-dir", s(&cache), s(&wasm)]);
+    assert_eq!(run.status, Some(1), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("refusing the AOT cache directory"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--no-cache"), "{}", run.stderr);
+    assert!(entries(&cache).is_empty());
 }

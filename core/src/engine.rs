@@ -9,7 +9,7 @@ use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{CallError, LinkError};
 use crate::features::Features;
@@ -68,12 +68,19 @@ pub struct EngineConfig {
     pub max_memory: Option<u64>,
     /// Cap on the guest's call stack, in bytes of engine stack.
     pub max_stack: Option<usize>,
-    /// Wall-clock budget of each store, counted from its creation: once it
-    /// has passed, running Wasm stops with [`TrapCode::Interrupted`]. Like
-    /// fuel it is per store, not per call. `None` costs nothing at run time.
+    /// Wall-clock budget of each store, counted from `timeout_start` (by
+    /// default the store's creation): once it has passed, running Wasm stops
+    /// with [`TrapCode::Interrupted`]. Like fuel it is per store, not per
+    /// call. `None` costs nothing at run time. Compilation on the compiled
+    /// tiers stops too once the same deadline has passed
+    /// ([`LinkError::CompileTimeLimit`]).
     ///
     /// [`TrapCode::Interrupted`]: crate::TrapCode::Interrupted
     pub timeout: Option<Duration>,
+    /// When the `timeout` budget starts: `None` for each store's creation
+    /// (and, for compilation, its start). A command-line run sets it to the
+    /// run's start, so that compiling counts against the budget as well.
+    pub timeout_start: Option<Instant>,
     /// Cap on the number of elements of each table; `table.grow` beyond it
     /// fails (-1), and a module whose tables start larger fails to
     /// instantiate.
@@ -83,6 +90,17 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// The instant the `timeout` runs out, counting from `timeout_start`
+    /// or, without one, from now; `None` without a timeout. A timeout too
+    /// far away for the clock (`Duration::MAX`, say) ends in about a
+    /// century instead of overflowing.
+    pub fn deadline(&self) -> Option<Instant> {
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+        let timeout = self.timeout?;
+        let start = self.timeout_start.unwrap_or_else(Instant::now);
+        Some(start.checked_add(timeout.min(CENTURY)).unwrap_or(start))
+    }
+
     /// Refuses a module validated with proposals this configuration does not
     /// enable: an engine must never run code it was not set up to run.
     pub fn check_features_of(&self, module: &ValidatedModule) -> Result<(), LinkError> {

@@ -76,6 +76,11 @@ pub enum LinkError {
     /// The engine cannot run this module (an unsupported feature, say).
     #[error("{0}")]
     Engine(String),
+    /// Compiling took the whole `--timeout` budget ([`EngineConfig::timeout`]).
+    ///
+    /// [`EngineConfig::timeout`]: crate::EngineConfig::timeout
+    #[error("interrupted: time limit exceeded while compiling")]
+    CompileTimeLimit,
 }
 
 /// A call into an instance failed.

@@ -19,6 +19,15 @@ pub struct LoadLimits {
     pub max_functions: u32,
     /// Locals declared by one function body (parameters not included).
     pub max_locals_per_function: u32,
+    /// Types, counted one by one inside recursion groups. Every type costs
+    /// compiled trampolines on the compiled tiers.
+    pub max_types: u32,
+    /// Items of all element segments together. Each item costs host memory
+    /// at instantiation (a table slot, a function reference) out of
+    /// proportion to its one or two bytes in the file.
+    pub max_element_items: u64,
+    /// Bytes of all data segments together.
+    pub max_data_bytes: u64,
 }
 
 impl Default for LoadLimits {
@@ -31,6 +40,13 @@ impl Default for LoadLimits {
             max_module_bytes: 256 << 20,
             max_functions: 1_000_000,
             max_locals_per_function: 50_000,
+            // wasmparser's own cap is 1,000,000; real modules declare a
+            // few thousand (a CPython build: under 2,000).
+            max_types: 100_000,
+            // Large Emscripten builds fill tables of a few hundred thousand
+            // functions; this bounds instantiation to ~80 MB of host memory.
+            max_element_items: 1_000_000,
+            max_data_bytes: 256 << 20,
         }
     }
 }
@@ -39,6 +55,9 @@ impl Default for LoadLimits {
 #[derive(Debug, Default)]
 pub(crate) struct LimitCheck {
     functions: u64,
+    types: u64,
+    element_items: u64,
+    data_bytes: u64,
 }
 
 impl LimitCheck {
@@ -74,6 +93,63 @@ impl LimitCheck {
             }
             Payload::FunctionSection(reader) => {
                 self.add_functions(limits, reader.count().into(), reader.range().start)
+            }
+            Payload::TypeSection(reader) => {
+                let mut types = 0u64;
+                for group in reader.clone().into_iter().map_while(Result::ok) {
+                    types += group.types().len() as u64;
+                }
+                self.types += types;
+                if self.types > u64::from(limits.max_types) {
+                    return Err(exceeded(
+                        reader.range().start,
+                        format!(
+                            "module has {} types, over the limit of {}",
+                            self.types, limits.max_types
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader
+                    .clone()
+                    .into_iter_with_offsets()
+                    .map_while(Result::ok)
+                {
+                    let (offset, element) = element;
+                    self.element_items += u64::from(match element.items {
+                        wasmparser::ElementItems::Functions(items) => items.count(),
+                        wasmparser::ElementItems::Expressions(_, items) => items.count(),
+                    });
+                    if self.element_items > limits.max_element_items {
+                        return Err(exceeded(
+                            offset,
+                            format!(
+                                "element segments hold over {} items",
+                                limits.max_element_items
+                            ),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Payload::DataSection(reader) => {
+                for data in reader
+                    .clone()
+                    .into_iter_with_offsets()
+                    .map_while(Result::ok)
+                {
+                    let (offset, data) = data;
+                    self.data_bytes += data.data.len() as u64;
+                    if self.data_bytes > limits.max_data_bytes {
+                        return Err(exceeded(
+                            offset,
+                            format!("data segments hold over {} bytes", limits.max_data_bytes),
+                        ));
+                    }
+                }
+                Ok(())
             }
             Payload::CodeSectionEntry(body) => {
                 let mut locals: u64 = 0;
@@ -158,6 +234,54 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("over 10 locals"), "{err}");
         assert!(err.offset().is_some());
+    }
+
+    #[test]
+    fn too_many_types_are_refused_at_the_section() {
+        let limits = LoadLimits {
+            max_types: 2,
+            ..LoadLimits::default()
+        };
+        let three =
+            "(module (type (func)) (rec (type (func (param i32))) (type (func (param i64)))))";
+        let err = load(three, limits).unwrap_err();
+        assert!(matches!(err, LoadError::LimitExceeded { .. }), "{err}");
+        assert!(err.to_string().contains("3 types"), "{err}");
+        assert!(load("(module (type (func)) (type (func (param i32))))", limits).is_ok());
+    }
+
+    #[test]
+    fn element_items_are_counted_across_segments() {
+        let limits = LoadLimits {
+            max_element_items: 3,
+            ..LoadLimits::default()
+        };
+        let module = |second: &str| {
+            format!(
+                "(module (table 10 funcref) (func $f) \
+                 (elem (i32.const 0) func $f $f) (elem (i32.const 2) func {second}))"
+            )
+        };
+        let err = load(&module("$f $f"), limits).unwrap_err();
+        assert!(err.to_string().contains("over 3 items"), "{err}");
+        assert!(err.offset().is_some_and(|at| at > 8), "{err:?}");
+        assert!(load(&module("$f"), limits).is_ok());
+    }
+
+    #[test]
+    fn data_bytes_are_counted_across_segments() {
+        let limits = LoadLimits {
+            max_data_bytes: 8,
+            ..LoadLimits::default()
+        };
+        let module = |second: &str| {
+            format!(
+                r#"(module (memory 1) (data (i32.const 0) "abcd") (data (i32.const 9) "{second}"))"#
+            )
+        };
+        let err = load(&module("efghi"), limits).unwrap_err();
+        assert!(err.to_string().contains("over 8 bytes"), "{err}");
+        assert!(load(&module("efgh"), limits).is_ok());
     }
 
     #[test]

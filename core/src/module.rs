@@ -356,6 +356,7 @@ impl ValidatedModule {
                 }
             }
             Payload::ImportSection(reader) => {
+                let section_start = reader.range().start;
                 for import in reader {
                     let import = import?;
                     let ty = match import.ty {
@@ -364,7 +365,13 @@ impl ValidatedModule {
                                 per_function.types.push(index);
                             }
                             self.num_imported_funcs += 1;
-                            ExternType::Func(self.types[index as usize].clone())
+                            // Validated modules never miss; the bytes of an
+                            // artifact (`from_prevalidated`) are not trusted
+                            // to be one.
+                            let ty = self.types.get(index as usize).ok_or_else(|| {
+                                malformed(section_start, "import of a type the module lacks")
+                            })?;
+                            ExternType::Func(ty.clone())
                         }
                         TypeRef::Table(t) => {
                             self.num_imported_tables += 1;

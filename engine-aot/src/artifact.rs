@@ -202,6 +202,38 @@ pub fn write(
 /// artifact from something else and to read its header for `inspect`
 /// even when the checksum would fail.
 fn check_prefix(bytes: &[u8]) -> Result<(u64, u32), AotError> {
+    let (file_len, checksum) = check_prefix_len(bytes)?;
+    if (bytes.len() as u64) < file_len {
+        return Err(AotError::Truncated {
+            expected: file_len,
+            found: bytes.len() as u64,
+        });
+    }
+    if bytes.len() as u64 != file_len {
+        return Err(AotError::Malformed(
+            "trailing bytes after the artifact".into(),
+        ));
+    }
+    Ok((file_len, checksum))
+}
+
+/// The artifact in `file`: all of it, or all but a cache entry's seal
+/// (the [`crate::SEAL_LEN`] bytes a cache appends after the length the
+/// header gives). Whether the seal is valid is the cache's business.
+pub fn without_seal(file: &SharedBytes) -> SharedBytes {
+    let Ok((file_len, _)) = check_prefix_len(file) else {
+        return file.clone();
+    };
+    match usize::try_from(file_len) {
+        Ok(len) if len.checked_add(crate::SEAL_LEN) == Some(file.len()) => {
+            file.slice(0..len).unwrap_or_else(|| file.clone())
+        }
+        _ => file.clone(),
+    }
+}
+
+/// Magic, format version and the length the header gives.
+fn check_prefix_len(bytes: &[u8]) -> Result<(u64, u32), AotError> {
     if !is_artifact(bytes) {
         return Err(AotError::NotArtifact);
     }
@@ -216,17 +248,6 @@ fn check_prefix(bytes: &[u8]) -> Result<(u64, u32), AotError> {
         return Err(AotError::FormatVersion { found: format });
     }
     let file_len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
-    if (bytes.len() as u64) < file_len {
-        return Err(AotError::Truncated {
-            expected: file_len,
-            found: bytes.len() as u64,
-        });
-    }
-    if bytes.len() as u64 != file_len {
-        return Err(AotError::Malformed(
-            "trailing bytes after the artifact".into(),
-        ));
-    }
     let checksum = u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes"));
     Ok((file_len, checksum))
 }

@@ -1,14 +1,317 @@
 //! The compilation cache: one artifact per (module, everything that
 //! changes its code), written atomically.
+//!
+//! The cache holds native code that `run --engine aot` maps executable, so
+//! it is trusted only as far as it is protected:
+//! - the directory must belong to this user and be writable by nobody
+//!   else, and is never reached through a symbolic link;
+//! - entries are opened without following links and must belong to this
+//!   user;
+//! - every entry ends in a seal, an HMAC-SHA256 of the artifact under a
+//!   per-user key kept in the directory (mode 0600), and entry names are
+//!   keyed hashes too: an entry someone else planted, however well formed,
+//!   fails the seal and is replaced, never run;
+//! - eviction deletes only files this cache wrote (entry name, owner and
+//!   seal).
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::artifact::FORMAT_VERSION;
 use crate::error::AotError;
 use crate::target::TargetInfo;
+
+/// Bytes of the seal after the artifact in every cache entry.
+pub const SEAL_LEN: usize = 32;
+/// The per-user key's file name inside the cache directory.
+const KEY_FILE: &str = "key";
+const KEY_LEN: usize = 32;
+/// Hex digits of an entry name (before `.cwasm`).
+const NAME_DIGITS: usize = 40;
+
+type KeyedHash = Hmac<Sha256>;
+
+/// A cache directory checked to be this user's alone, with its key.
+pub struct TrustedDir {
+    path: PathBuf,
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for TrustedDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("TrustedDir")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn untrusted(path: &Path, reason: impl Into<String>) -> AotError {
+    AotError::UntrustedCache {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Refuses what another user owns, or what others may write.
+fn check_owner_and_mode(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    forbidden: u32,
+) -> Result<(), AotError> {
+    if meta.uid() != effective_uid() {
+        return Err(untrusted(
+            path,
+            format!(
+                "owned by user {}, not by this user ({})",
+                meta.uid(),
+                effective_uid()
+            ),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & forbidden != 0 {
+        return Err(untrusted(
+            path,
+            format!("its mode {mode:04o} lets other users change it"),
+        ));
+    }
+    Ok(())
+}
+
+impl TrustedDir {
+    /// Creates `path` (mode 0700) if needed, checks that it is a real
+    /// directory of this user that no one else may write, and reads or
+    /// creates its key.
+    pub fn open(path: &Path) -> Result<Self, AotError> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(AotError::io(path))?;
+        let meta = std::fs::symlink_metadata(path).map_err(AotError::io(path))?;
+        if !meta.is_dir() {
+            return Err(untrusted(path, "not a directory (a symbolic link?)"));
+        }
+        check_owner_and_mode(path, &meta, 0o022)?;
+        let key = read_or_create_key(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            key,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The entry name for a module with `source_hash` compiled for
+    /// `target` with `wasm_features`: a keyed hash over everything that
+    /// changes the code, so names cannot be predicted without the key.
+    pub fn entry_name(
+        &self,
+        source_hash: &[u8; 32],
+        target: &TargetInfo,
+        wasm_features: &str,
+    ) -> String {
+        let mut mac = self.mac();
+        for part in [
+            &FORMAT_VERSION.to_le_bytes()[..],
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            target.triple.as_bytes(),
+            target.cpu_features.as_bytes(),
+            target.flags.as_bytes(),
+            wasm_features.as_bytes(),
+            source_hash,
+        ] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        let digest = mac.finalize().into_bytes();
+        let hex: String = digest[..NAME_DIGITS / 2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{hex}.cwasm")
+    }
+
+    fn mac(&self) -> KeyedHash {
+        // Seals are a domain of their own: a name never passes as a seal.
+        KeyedHash::new_from_slice(&self.key).expect("HMAC takes keys of any length")
+    }
+
+    fn seal(&self, artifact: &[u8]) -> [u8; SEAL_LEN] {
+        let mut mac = self.mac();
+        mac.update(b"wasmtier cache entry seal\0");
+        mac.update(artifact);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The artifact part of an entry's bytes, if its seal is ours.
+    pub fn unseal<'a>(&self, entry: &'a [u8]) -> Option<&'a [u8]> {
+        let split = entry.len().checked_sub(SEAL_LEN)?;
+        let (artifact, seal) = entry.split_at(split);
+        let mut mac = self.mac();
+        mac.update(b"wasmtier cache entry seal\0");
+        mac.update(artifact);
+        mac.verify_slice(seal).ok().map(|()| artifact)
+    }
+
+    /// Opens entry `name` without following a link; it must be a regular
+    /// file of this user.
+    pub fn open_entry(&self, name: &str) -> Result<(PathBuf, File), AotError> {
+        let path = self.path.join(name);
+        let untrusted_entry = |reason: String| AotError::UntrustedEntry {
+            path: path.clone(),
+            reason,
+        };
+        let file = match File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(untrusted_entry("a symbolic link".into()));
+            }
+            Err(e) => return Err(AotError::io(&path)(e)),
+        };
+        let meta = file.metadata().map_err(AotError::io(&path))?;
+        if !meta.is_file() {
+            return Err(untrusted_entry("not a regular file".into()));
+        }
+        check_owner_and_mode(&path, &meta, 0o022).map_err(|e| untrusted_entry(e.to_string()))?;
+        Ok((path, file))
+    }
+
+    /// Writes `artifact` and its seal as entry `name`, atomically.
+    pub fn write_entry(&self, name: &str, artifact: &[u8]) -> Result<PathBuf, AotError> {
+        let path = self.path.join(name);
+        let seal = self.seal(artifact);
+        write_atomically(&path, &[artifact, &seal])?;
+        Ok(path)
+    }
+
+    /// Deletes the least recently used entries (oldest modification time
+    /// first; a cache hit refreshes it) until they total at most `limit`
+    /// bytes, never deleting `keep`. Only files this cache wrote are
+    /// candidates: an entry's name, this user's regular file, and a valid
+    /// seal (checked just before deleting). Best effort: an entry that
+    /// cannot be read or removed is skipped. Deleting is safe while
+    /// another process runs an entry: its mapping outlives the name, and a
+    /// process about to open it compiles again.
+    pub fn evict(&self, keep: &Path, limit: u64) {
+        let Ok(listing) = std::fs::read_dir(&self.path) else {
+            return;
+        };
+        let uid = effective_uid();
+        let mut entries: Vec<(std::time::SystemTime, u64, String)> = listing
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                is_entry_name(&name).then_some(())?;
+                let meta = e.path().symlink_metadata().ok()?;
+                (meta.is_file() && meta.uid() == uid).then_some(())?;
+                Some((meta.modified().ok()?, meta.len(), name))
+            })
+            .collect();
+        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        entries.sort();
+        for (_, len, name) in entries {
+            if total <= limit {
+                break;
+            }
+            let path = self.path.join(&name);
+            if path == keep {
+                continue;
+            }
+            if !self.is_sealed_entry(&name) {
+                // Not this cache's file: neither deleted nor counted.
+                total -= len;
+                continue;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
+        }
+    }
+
+    fn is_sealed_entry(&self, name: &str) -> bool {
+        let Ok((_, mut file)) = self.open_entry(name) else {
+            return false;
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).is_ok() && self.unseal(&bytes).is_some()
+    }
+}
+
+/// `<40 hex digits>.cwasm`, as [`TrustedDir::entry_name`] makes them.
+fn is_entry_name(name: &str) -> bool {
+    name.strip_suffix(".cwasm").is_some_and(|stem| {
+        stem.len() == NAME_DIGITS && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// The directory's key: read, or made from the system's random source and
+/// published without replacing one another process made first.
+fn read_or_create_key(dir: &Path) -> Result<[u8; KEY_LEN], AotError> {
+    let path = dir.join(KEY_FILE);
+    match read_key(&path) {
+        Err(AotError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        other => return other,
+    }
+    let mut key = [0u8; KEY_LEN];
+    File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut key))
+        .map_err(AotError::io("/dev/urandom"))?;
+    // tempfile creates the file with mode 0600.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".wasmtier-key-")
+        .tempfile_in(dir)
+        .map_err(AotError::io(dir))?;
+    temp.write_all(&key).map_err(AotError::io(temp.path()))?;
+    temp.as_file()
+        .sync_data()
+        .map_err(AotError::io(temp.path()))?;
+    match temp.persist_noclobber(&path) {
+        Ok(_) => Ok(key),
+        // Another process won the race: use its key.
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => read_key(&path),
+        Err(e) => Err(AotError::io(&path)(e.error)),
+    }
+}
+
+fn read_key(path: &Path) -> Result<[u8; KEY_LEN], AotError> {
+    let mut file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(AotError::io(path))?;
+    let meta = file.metadata().map_err(AotError::io(path))?;
+    if !meta.is_file() {
+        return Err(untrusted(path, "the key is not a regular file"));
+    }
+    check_owner_and_mode(path, &meta, 0o077)?;
+    let mut key = [0u8; KEY_LEN];
+    let mut rest = Vec::new();
+    file.read_exact(&mut key)
+        .and_then(|()| file.read_to_end(&mut rest))
+        .map_err(AotError::io(path))?;
+    if !rest.is_empty() {
+        return Err(untrusted(path, "the key file is not 32 bytes long"));
+    }
+    Ok(key)
+}
 
 /// `$XDG_CACHE_HOME/wasmtier/aot`, else `$HOME/.cache/wasmtier/aot`.
 pub fn default_dir() -> Option<PathBuf> {
@@ -23,32 +326,11 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("wasmtier").join("aot"))
 }
 
-/// The entry name for a module with `source_hash` compiled for `target`
-/// with `wasm_features`: a hash over everything that changes the code.
-pub fn entry_name(source_hash: &[u8; 32], target: &TargetInfo, wasm_features: &str) -> String {
-    let mut hasher = Sha256::new();
-    for part in [
-        &FORMAT_VERSION.to_le_bytes()[..],
-        env!("CARGO_PKG_VERSION").as_bytes(),
-        target.triple.as_bytes(),
-        target.cpu_features.as_bytes(),
-        target.flags.as_bytes(),
-        wasm_features.as_bytes(),
-        source_hash,
-    ] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    let digest = hasher.finalize();
-    let hex: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.cwasm")
-}
-
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so readers see either no file, the old one, or the whole
 /// new one; concurrent writers of the same entry each rename a complete
 /// file of their own.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
+pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), AotError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -59,7 +341,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(AotError::io(dir))?;
-    temp.write_all(bytes).map_err(AotError::io(temp.path()))?;
+    for part in parts {
+        temp.write_all(part).map_err(AotError::io(temp.path()))?;
+    }
     temp.as_file()
         .sync_data()
         .map_err(AotError::io(temp.path()))?;
@@ -72,38 +356,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
 /// are deleted (after each new entry is written).
 pub const SIZE_LIMIT: u64 = 1 << 30;
 
-/// Deletes the least recently used `.cwasm` entries of `dir` (oldest
-/// modification time first; a cache hit refreshes it) until the entries
-/// total at most `limit` bytes, never deleting `keep`. Best effort: an
-/// entry that cannot be read or removed is skipped. Deleting is safe while
-/// another process runs an entry: its mapping outlives the name, and a
-/// process about to open it compiles again.
-pub fn evict(dir: &Path, keep: &Path, limit: u64) {
-    let Ok(listing) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = listing
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-        .filter_map(|e| {
-            let meta = e.metadata().ok()?;
-            Some((meta.modified().ok()?, meta.len(), e.path()))
-        })
-        .collect();
-    let mut total: u64 = entries.iter().map(|e| e.1).sum();
-    entries.sort();
-    for (_, len, path) in entries {
-        if total <= limit {
-            break;
-        }
-        if path != keep && std::fs::remove_file(&path).is_ok() {
-            total -= len;
-        }
-    }
-}
-
-/// Marks a cache entry as just used, for [`evict`].
-pub fn touch(file: &std::fs::File) {
+/// Marks a cache entry as just used, for [`TrustedDir::evict`].
+pub fn touch(file: &File) {
     // Best effort: a read-only cache directory still serves hits.
     let _ = file.set_modified(std::time::SystemTime::now());
 }
@@ -111,27 +365,115 @@ pub fn touch(file: &std::fs::File) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, SystemTime};
+
+    fn set_age(path: &Path, age_secs: u64) {
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - Duration::from_secs(age_secs))
+            .unwrap();
+    }
+
+    fn name(n: u8) -> String {
+        format!("{}.cwasm", format!("{n:02x}").repeat(NAME_DIGITS / 2))
+    }
 
     #[test]
     fn eviction_deletes_the_least_recently_used_entries_down_to_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let now = SystemTime::now();
-        for (name, age_secs) in [("old", 300), ("mid", 200), ("new", 100), ("kept", 400)] {
-            let path = dir.path().join(format!("{name}.cwasm"));
-            std::fs::write(&path, [0u8; 100]).unwrap();
-            let file = std::fs::File::options().write(true).open(&path).unwrap();
-            file.set_modified(now - Duration::from_secs(age_secs))
-                .unwrap();
+        let cache = TrustedDir::open(dir.path()).unwrap();
+        for (n, age_secs) in [(1, 300), (2, 200), (3, 100), (4, 400)] {
+            let path = cache.write_entry(&name(n), &[0u8; 100]).unwrap();
+            set_age(&path, age_secs);
         }
-        std::fs::write(dir.path().join("notes.txt"), [0u8; 1000]).unwrap();
-        evict(dir.path(), &dir.path().join("kept.cwasm"), 250);
+        // Files this cache did not write, however old or named: the user's
+        // own artifact, and an entry-named file without our seal.
+        for (other, age_secs) in [("app.cwasm".to_string(), 900), (name(5), 800)] {
+            std::fs::write(dir.path().join(&other), [0u8; 1000]).unwrap();
+            set_age(&dir.path().join(other), age_secs);
+        }
+        cache.evict(&dir.path().join(name(4)), 250 + 2 * SEAL_LEN as u64);
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        // "kept" is the oldest but protected; "old" goes, then "mid".
-        assert_eq!(left, ["kept.cwasm", "new.cwasm", "notes.txt"]);
+        // Entry 4 is the oldest but protected; 1 goes, then 2.
+        let mut expected = vec![
+            "app.cwasm".to_string(),
+            name(3),
+            name(4),
+            name(5),
+            KEY_FILE.into(),
+        ];
+        expected.sort();
+        assert_eq!(left, expected);
+    }
+
+    #[test]
+    fn the_key_is_private_and_kept_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("a/b");
+        let first = TrustedDir::open(&cache).unwrap();
+        let meta = std::fs::metadata(cache.join(KEY_FILE)).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&cache).unwrap().mode() & 0o777, 0o700);
+        let second = TrustedDir::open(&cache).unwrap();
+        assert_eq!(first.key, second.key);
+        // A key others can read is no key.
+        std::fs::set_permissions(cache.join(KEY_FILE), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let err = TrustedDir::open(&cache).unwrap_err();
+        assert!(err.to_string().contains("0644"), "{err}");
+    }
+
+    #[test]
+    fn directories_others_may_write_or_links_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = TrustedDir::open(&open).unwrap_err();
+        assert!(matches!(err, AotError::UntrustedCache { .. }), "{err}");
+        assert!(err.to_string().contains("0777"), "{err}");
+
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = TrustedDir::open(&link).unwrap_err();
+        assert!(err.to_string().contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn entries_are_bound_to_the_key_and_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = TrustedDir::open(&dir.path().join("ours")).unwrap();
+        let theirs = TrustedDir::open(&dir.path().join("theirs")).unwrap();
+        let artifact = b"artifact bytes".as_slice();
+        let path = ours.write_entry(&name(1), artifact).unwrap();
+        let entry = std::fs::read(&path).unwrap();
+        assert_eq!(ours.unseal(&entry), Some(artifact));
+        // Well formed, but sealed under another key, or edited.
+        assert_eq!(theirs.unseal(&entry), None);
+        let mut edited = entry.clone();
+        edited[0] ^= 1;
+        assert_eq!(ours.unseal(&edited), None);
+        assert_eq!(ours.unseal(&entry[..SEAL_LEN - 1]), None);
+        // Names depend on the key too.
+        let target = TargetInfo {
+            triple: "x86_64-unknown-linux-gnu".into(),
+            cpu_features: String::new(),
+            flags: String::new(),
+        };
+        let (a, b) = (
+            ours.entry_name(&[7; 32], &target, "wasm2"),
+            theirs.entry_name(&[7; 32], &target, "wasm2"),
+        );
+        assert!(is_entry_name(&a) && is_entry_name(&b) && a != b, "{a} {b}");
+        // A link in place of an entry is not followed.
+        std::os::unix::fs::symlink(&path, ours.path().join(name(2))).unwrap();
+        assert!(ours.open_entry(&name(2)).is_err());
+        assert!(ours.open_entry(&name(1)).is_ok());
     }
 }

@@ -42,10 +42,32 @@ pub enum AotError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "refusing the AOT cache directory {}: {reason}; fix it, or choose another with --cache-dir (or --no-cache)",
+        path.display()
+    )]
+    UntrustedCache { path: PathBuf, reason: String },
+    /// A cache entry that is not a plain file of this user: replaced.
+    #[error("cache entry {} is not trusted: {reason}", path.display())]
+    UntrustedEntry { path: PathBuf, reason: String },
+    #[error("cache entry is not sealed by this cache (written by someone else, or damaged)")]
+    Unsealed,
     #[error("compilation failed: {0}")]
     Compile(String),
+    #[error("time limit exceeded while compiling")]
+    CompileTimeLimit,
     #[error("cannot load the artifact's code: {0}")]
     Load(String),
+}
+
+impl From<wasmtier_engine_jit::aot::CompileError> for AotError {
+    fn from(error: wasmtier_engine_jit::aot::CompileError) -> Self {
+        use wasmtier_engine_jit::aot::CompileError;
+        match error {
+            CompileError::TimeLimit => Self::CompileTimeLimit,
+            CompileError::Failed(message) => Self::Compile(message),
+        }
+    }
 }
 
 impl AotError {
@@ -57,6 +79,12 @@ impl AotError {
     /// Whether the file itself is unusable (as opposed to the system):
     /// a cache entry failing this way is replaced.
     pub fn is_stale_artifact(&self) -> bool {
-        !matches!(self, Self::Io { .. } | Self::Compile(_))
+        !matches!(
+            self,
+            Self::Io { .. }
+                | Self::Compile(_)
+                | Self::CompileTimeLimit
+                | Self::UntrustedCache { .. }
+        )
     }
 }

@@ -36,7 +36,7 @@ use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::aot::{self as jit, CodeMemory};
 
 pub use artifact::{Artifact, FORMAT_VERSION, Header, MAGIC, is_artifact};
-pub use cache::default_dir as default_cache_dir;
+pub use cache::{SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
 pub use error::AotError;
 pub use target::{Mismatch, TargetInfo};
 
@@ -91,7 +91,7 @@ impl AotEngine {
         isa: &dyn cranelift_codegen::isa::TargetIsa,
         module: &Arc<ValidatedModule>,
     ) -> Result<Vec<u8>, AotError> {
-        let image = jit::compile_image(isa, module, &self.config).map_err(AotError::Compile)?;
+        let image = jit::compile_image(isa, module, &self.config)?;
         let target = TargetInfo::of(isa, &self.config);
         Ok(artifact::write(
             &target,
@@ -124,51 +124,79 @@ impl AotEngine {
                 self.artifact_bytes(&*isa, module)?
             }
         };
-        cache::write_atomically(out, &bytes)
+        cache::write_atomically(out, &[&bytes])
     }
 
     /// Checks the artifact at `path` and maps its code: every check runs
-    /// before any byte of it becomes executable.
+    /// before any byte of it becomes executable. Running an artifact from
+    /// a file is the caller's decision to trust it (`run
+    /// --allow-precompiled`); a cache entry's seal, if it has one, is not
+    /// checked here (the key is the cache's).
     pub fn load_file(&self, path: &Path) -> Result<Arc<dyn CompiledModule>, AotError> {
-        self.load_checked(path, None, None)
+        let file = File::open(path).map_err(AotError::io(path))?;
+        let bytes = map(&file, path)?;
+        let artifact = artifact::without_seal(&bytes);
+        self.load_mapped(&file, &artifact, None, None)
+    }
+
+    /// The cache directory, checked (see `cache.rs`), if this engine has one.
+    fn cache_dir(&self) -> Option<Result<TrustedDir, AotError>> {
+        match &self.cache {
+            CacheMode::Dir(dir) => Some(TrustedDir::open(dir)),
+            CacheMode::Off => None,
+        }
     }
 
     /// On a cache hit for the binary module `bytes`, the compiled module,
-    /// without validating or compiling again: the entry was written for
-    /// these exact bytes (SHA-256, checked) by this wasmtier version with
-    /// this engine's Wasm features, so they were validated then.
+    /// without validating or compiling again: the entry carries this
+    /// cache's seal and embeds exactly these bytes, so this wasmtier
+    /// version validated them with this engine's Wasm features when it
+    /// wrote the entry.
     pub fn cached(&self, bytes: &[u8]) -> Option<Arc<dyn CompiledModule>> {
-        let CacheMode::Dir(dir) = &self.cache else {
-            return None;
-        };
+        let dir = self.cache_dir()?.ok()?;
         let hash = artifact::source_hash(bytes);
         let features = features_list(self.config.features);
-        let name = cache::entry_name(&hash, self.host_target().ok()?, &features);
-        self.load_checked(&dir.join(name), None, Some(&hash)).ok()
+        let name = dir.entry_name(&hash, self.host_target().ok()?, &features);
+        self.load_entry(&dir, &name, Expected::Bytes(bytes), &hash)
+            .ok()
     }
 
-    /// `known` is the module the caller already holds (same bytes, as the
-    /// cache key guarantees); otherwise it is rebuilt from the artifact.
-    /// With `source`, the artifact must have been made from a module with
-    /// that SHA-256.
-    fn load_checked(
+    /// Loads cache entry `name` if its seal is this cache's and it was made
+    /// from the module `expected` (by SHA-256 in the header and by the
+    /// embedded bytes).
+    fn load_entry(
         &self,
-        path: &Path,
-        known: Option<&Arc<ValidatedModule>>,
+        dir: &TrustedDir,
+        name: &str,
+        expected: Expected<'_>,
+        source_hash: &[u8; 32],
+    ) -> Result<Arc<dyn CompiledModule>, AotError> {
+        let (path, file) = dir.open_entry(name)?;
+        let bytes = map(&file, &path)?;
+        let artifact_len = dir.unseal(&bytes).ok_or(AotError::Unsealed)?.len();
+        let artifact = bytes
+            .slice(0..artifact_len)
+            .expect("the artifact is a prefix of the entry");
+        let loaded = self.load_mapped(&file, &artifact, Some(expected), Some(source_hash))?;
+        // A hit: mark the entry used, for eviction.
+        cache::touch(&file);
+        Ok(loaded)
+    }
+
+    /// Checks the artifact in `bytes` (mapped from `file`) against this
+    /// host and engine, and maps its code. With `expected`, the artifact
+    /// must embed that module's exact bytes; with `source`, its header
+    /// must name that SHA-256.
+    fn load_mapped(
+        &self,
+        file: &File,
+        bytes: &SharedBytes,
+        expected: Option<Expected<'_>>,
         source: Option<&[u8; 32]>,
     ) -> Result<Arc<dyn CompiledModule>, AotError> {
-        let file = File::open(path).map_err(AotError::io(path))?;
-        // Populated up front: one system call instead of a page fault per
-        // page during the checksum.
-        // SAFETY: a read-only mapping used only for reading. The cache
-        // replaces entries by rename, never in place; a file truncated
-        // under us by someone else would raise SIGBUS rather than let us
-        // read garbage.
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
-            .map_err(AotError::io(path))?;
         // The loaded module keeps this mapping: its per-function tables,
         // trap table and data segments are read in place from it.
-        let artifact = artifact::parse(&SharedBytes::new(Arc::new(map)))?;
+        let artifact = artifact::parse(bytes)?;
         let header = &artifact.header;
         if header.wasmtier_version != env!("CARGO_PKG_VERSION") {
             return Err(AotError::Version {
@@ -178,6 +206,13 @@ impl AotEngine {
         if source.is_some_and(|hash| *hash != header.source_hash) {
             return Err(AotError::Malformed(
                 "made from another module than the cache key says".into(),
+            ));
+        }
+        if let Some(expected) = &expected
+            && expected.bytes() != &artifact.wasm[..]
+        {
+            return Err(AotError::Malformed(
+                "the embedded module is not the module being run".into(),
             ));
         }
         let host = self.host_target()?;
@@ -195,9 +230,9 @@ impl AotEngine {
         let features = Features::parse_list(&header.wasm_features)
             .map_err(|_| AotError::FeaturesLacking(header.wasm_features.clone()))?;
         check_features(&self.config, features)?;
-        let module = match known {
-            Some(module) => module.clone(),
-            None => Arc::new(
+        let module = match expected {
+            Some(Expected::Module(module)) => module.clone(),
+            _ => Arc::new(
                 ValidatedModule::from_prevalidated(artifact.wasm, features, artifact.per_function)
                     .map_err(|e| AotError::Malformed(e.to_string()))?,
             ),
@@ -205,15 +240,8 @@ impl AotEngine {
         let code = header.code.clone();
         let len = usize::try_from(code.end - code.start)
             .map_err(|_| AotError::Malformed("code too large".into()))?;
-        let memory = CodeMemory::map_file(&file, code.start, len).map_err(AotError::Load)?;
-        let loaded = jit::load(module, &self.config, memory, artifact.code_tables)
-            .map_err(AotError::Load)?;
-        if source.is_some() {
-            // A cache entry (only cache lookups pass the key's hash): mark
-            // it used, for eviction.
-            cache::touch(&file);
-        }
-        Ok(loaded)
+        let memory = CodeMemory::map_file(file, code.start, len).map_err(AotError::Load)?;
+        jit::load(module, &self.config, memory, artifact.code_tables).map_err(AotError::Load)
     }
 
     /// `compile` with a typed error.
@@ -222,37 +250,35 @@ impl AotEngine {
         module: Arc<ValidatedModule>,
     ) -> Result<Arc<dyn CompiledModule>, AotError> {
         check_features(&self.config, module.features())?;
-        match &self.cache {
-            CacheMode::Dir(dir) => {
+        let (isa, _) = self
+            .host
+            .as_ref()
+            .map_err(|e| AotError::Compile(e.clone()))?;
+        match self.cache_dir() {
+            Some(dir) => {
+                let dir = dir?;
                 let source_hash = artifact::source_hash(module.bytes());
-                let name = cache::entry_name(
+                let name = dir.entry_name(
                     &source_hash,
                     self.host_target()?,
                     &features_list(module.features()),
                 );
-                let path = dir.join(name);
-                match self.load_checked(&path, Some(&module), Some(&source_hash)) {
+                let expected = || Expected::Module(&module);
+                match self.load_entry(&dir, &name, expected(), &source_hash) {
                     Ok(compiled) => return Ok(compiled),
-                    // Missing, stale or corrupted: (re)compile below.
+                    // Missing, stale, corrupted or not ours: (re)compile
+                    // below and replace it.
                     Err(AotError::Io { source, .. })
                         if source.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) if e.is_stale_artifact() => {}
                     Err(e) => return Err(e),
                 }
-                let (isa, _) = self
-                    .host
-                    .as_ref()
-                    .map_err(|e| AotError::Compile(e.clone()))?;
                 let bytes = self.artifact_bytes(&**isa, &module)?;
-                cache::write_atomically(&path, &bytes)?;
-                cache::evict(dir, &path, cache::SIZE_LIMIT);
-                self.load_checked(&path, Some(&module), Some(&source_hash))
+                let path = dir.write_entry(&name, &bytes)?;
+                dir.evict(&path, cache::SIZE_LIMIT);
+                self.load_entry(&dir, &name, expected(), &source_hash)
             }
-            CacheMode::Off => {
-                let (isa, _) = self
-                    .host
-                    .as_ref()
-                    .map_err(|e| AotError::Compile(e.clone()))?;
+            None => {
                 let bytes = self.artifact_bytes(&**isa, &module)?;
                 let temp = tempfile::Builder::new()
                     .prefix("wasmtier-")
@@ -260,11 +286,45 @@ impl AotEngine {
                     .tempfile()
                     .map_err(AotError::io(std::env::temp_dir()))?;
                 std::fs::write(temp.path(), &bytes).map_err(AotError::io(temp.path()))?;
-                // The mapping outlives the file's name.
-                self.load_checked(temp.path(), Some(&module), None)
+                // The mapping outlives the file's name. The file is ours
+                // (created 0600, just now), read back through the one path
+                // AOT code takes.
+                let file = temp.reopen().map_err(AotError::io(temp.path()))?;
+                let mapped = map(&file, temp.path())?;
+                self.load_mapped(&file, &mapped, Some(Expected::Module(&module)), None)
             }
         }
     }
+}
+
+/// The module an artifact must embed.
+enum Expected<'a> {
+    /// Already validated by the caller.
+    Module(&'a Arc<ValidatedModule>),
+    /// Only its bytes; the module is rebuilt from the artifact's copy of
+    /// them after they compare equal.
+    Bytes(&'a [u8]),
+}
+
+impl Expected<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Module(module) => module.bytes(),
+            Self::Bytes(bytes) => bytes,
+        }
+    }
+}
+
+/// Maps `file` (at `path`) read-only, populated up front.
+fn map(file: &File, path: &Path) -> Result<SharedBytes, AotError> {
+    // SAFETY: a read-only mapping used only for reading. The cache
+    // replaces entries by rename, never in place; a file truncated under
+    // us by someone else would raise SIGBUS rather than let us read
+    // garbage. Populating up front costs one system call instead of a
+    // page fault per page during the checks.
+    let map =
+        unsafe { memmap2::MmapOptions::new().populate().map(file) }.map_err(AotError::io(path))?;
+    Ok(SharedBytes::new(Arc::new(map)))
 }
 
 /// `features` in `Features::parse_list` syntax.
@@ -298,8 +358,10 @@ impl Engine for AotEngine {
     }
 
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
-        self.compile_module(module)
-            .map_err(|e| LinkError::Engine(e.to_string()))
+        self.compile_module(module).map_err(|e| match e {
+            AotError::CompileTimeLimit => LinkError::CompileTimeLimit,
+            other => LinkError::Engine(other.to_string()),
+        })
     }
 
     fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store> {

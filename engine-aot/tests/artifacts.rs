@@ -92,9 +92,9 @@ fn the_cache_reuses_and_replaces_entries() {
         CacheMode::Dir(dir.path().to_path_buf()),
     );
     engine.compile(module()).unwrap();
-    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let entries = cache_entries(dir.path());
     assert_eq!(entries.len(), 1);
-    let entry = entries[0].as_ref().unwrap().path();
+    let entry = entries[0].clone();
     // Reused, not rewritten: entries are replaced by rename, so a rewrite
     // would be a new inode (a hit only refreshes the modification time).
     let first = std::fs::metadata(&entry).unwrap().ino();
@@ -110,4 +110,59 @@ fn the_cache_reuses_and_replaces_entries() {
     let compiled = engine.compile(module()).unwrap();
     assert_eq!(run_fib(&engine, compiled.as_ref()), Val::I32(6765));
     assert!(engine.load_file(&entry).is_ok());
+}
+
+/// The `.cwasm` entries of a cache directory (it also holds its key).
+fn cache_entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect()
+}
+
+#[test]
+fn planted_entries_are_replaced_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let engine = AotEngine::with_cache(EngineConfig::default(), CacheMode::Dir(cache.clone()));
+    engine.compile(module()).unwrap();
+    let entry = cache_entries(&cache).remove(0);
+    let sealed_len = std::fs::metadata(&entry).unwrap().len();
+    // A well-formed artifact of the very same module, written by someone
+    // without the cache's key (say, through a shared or leaked directory).
+    let (_, planted) = compiled_file(dir.path());
+    std::fs::copy(&planted, &entry).unwrap();
+    let inode = std::fs::metadata(&entry).unwrap().ino();
+    assert!(
+        engine.cached(module().bytes()).is_none(),
+        "a planted entry was used"
+    );
+    let compiled = engine.compile(module()).unwrap();
+    assert_eq!(run_fib(&engine, compiled.as_ref()), Val::I32(6765));
+    let meta = std::fs::metadata(&entry).unwrap();
+    assert_ne!(meta.ino(), inode, "the planted entry was kept");
+    assert_eq!(meta.len(), sealed_len);
+    assert!(engine.cached(module().bytes()).is_some());
+
+    // A link in the entry's place is not followed; it is replaced too.
+    std::fs::remove_file(&entry).unwrap();
+    std::os::unix::fs::symlink(&planted, &entry).unwrap();
+    assert!(engine.cached(module().bytes()).is_none());
+    engine.compile(module()).unwrap();
+    assert!(!std::fs::symlink_metadata(&entry).unwrap().is_symlink());
+}
+
+#[test]
+fn a_cache_directory_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("shared");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let engine = AotEngine::with_cache(EngineConfig::default(), CacheMode::Dir(cache.clone()));
+    let err = engine.compile_module(module()).err().unwrap();
+    assert!(matches!(err, AotError::UntrustedCache { .. }), "{err}");
+    assert!(err.to_string().contains("--no-cache"), "{err}");
+    assert!(cache_entries(&cache).is_empty());
 }

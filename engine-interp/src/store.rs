@@ -3,7 +3,6 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Instant;
 
 use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
 use wasmtier_core::{
@@ -86,8 +85,8 @@ impl InterpStore {
         };
         let mut store = wasmi::Store::new(engine, data);
         store.limiter(|data| &mut data.limits);
-        let deadline = config.timeout.map(|timeout| Deadline {
-            at: Instant::now() + timeout,
+        let deadline = config.deadline().map(|at| Deadline {
+            at,
             fuel_left: config.fuel,
         });
         // With a deadline, fuel is set per call (in slices); without one the

@@ -74,6 +74,39 @@ fn span(
     Ok(start as usize..end as usize)
 }
 
+/// Bytes a bulk operation (`memory.fill/copy/init`) moves per unit of fuel;
+/// table operations move 8-byte elements, so one unit per 8 elements. The
+/// operator itself costs one unit like any other, in generated code.
+const BULK_BYTES_PER_FUEL: u64 = 64;
+const BULK_ELEMENTS_PER_FUEL: u64 = BULK_BYTES_PER_FUEL / 8;
+
+/// Charges a bulk operation of `units` units of fuel before it does any
+/// work, when the code meters fuel: a `--fuel` budget bounds the bytes a
+/// guest can move, not only the number of operators it runs.
+///
+/// # Safety
+/// `vmctx` must be the live context whose instance is `instance`.
+unsafe fn charge_bulk(
+    vmctx: *mut VMContext,
+    instance: &Instance,
+    units: u64,
+) -> Result<(), TrapCode> {
+    if !instance.module.info.fuel || units == 0 {
+        return Ok(());
+    }
+    // SAFETY: the store context outlives every call into its instances,
+    // and generated code holds no reference to it during a builtin.
+    let store = unsafe { &mut *(*vmctx).store };
+    let left = store
+        .fuel
+        .saturating_sub(i64::try_from(units).unwrap_or(i64::MAX));
+    store.fuel = left;
+    if left < 0 {
+        return Err(TrapCode::OutOfFuel);
+    }
+    Ok(())
+}
+
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
     // SAFETY: generated code passes its own live vmctx.
     let instance = unsafe { instance(vmctx) };
@@ -90,10 +123,16 @@ unsafe extern "C" fn memory_fill(
     len: u64,
 ) {
     // SAFETY: as in `memory_grow`.
-    let memory = unsafe { &mut *instance(vmctx).memory(memory) };
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: `vmctx` is this instance's own context.
+    let result = unsafe { charge_bulk(vmctx, instance, len / BULK_BYTES_PER_FUEL) };
+    // SAFETY: store-owned memory; generated code holds no reference.
+    let memory = unsafe { &mut *instance.memory(memory) };
     let bytes = memory.bytes_mut();
-    let result = span(dst, len, bytes.len(), TrapCode::MemoryOutOfBounds)
-        .map(|range| bytes[range].fill(value as u8));
+    let result = result.and_then(|()| {
+        span(dst, len, bytes.len(), TrapCode::MemoryOutOfBounds)
+            .map(|range| bytes[range].fill(value as u8))
+    });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
 }
@@ -108,11 +147,13 @@ unsafe extern "C" fn memory_copy(
 ) {
     // SAFETY: as in `memory_grow`.
     let instance = unsafe { instance(vmctx) };
+    // SAFETY: `vmctx` is this instance's own context.
+    let charged = unsafe { charge_bulk(vmctx, instance, len / BULK_BYTES_PER_FUEL) };
     let (d, s) = (instance.memory(dst_memory), instance.memory(src_memory));
     // SAFETY: both memories are live; only raw pointers are used, so the
     // same memory on both sides does not alias mutable references, and
     // `ptr::copy` allows overlap.
-    let result = unsafe {
+    let result = charged.and_then(|()| unsafe {
         let (d_len, s_len) = ((*d).vm.length as usize, (*s).vm.length as usize);
         span(dst, len, d_len, TrapCode::MemoryOutOfBounds).and_then(|to| {
             let from = span(src, len, s_len, TrapCode::MemoryOutOfBounds)?;
@@ -123,7 +164,7 @@ unsafe extern "C" fn memory_copy(
             );
             Ok(())
         })
-    };
+    });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
 }
@@ -138,28 +179,33 @@ unsafe extern "C" fn memory_init(
 ) {
     // SAFETY: as in `memory_grow`.
     let instance = unsafe { instance(vmctx) };
+    // SAFETY: `vmctx` is this instance's own context.
+    let charged = unsafe { charge_bulk(vmctx, instance, u64::from(len) / BULK_BYTES_PER_FUEL) };
     let segment = instance.data[data as usize].clone();
     let module = instance.module.clone();
     let source = &module.info.module.bytes()[segment];
     // SAFETY: store-owned memory; generated code holds no reference.
     let memory = unsafe { &mut *instance.memory(memory) };
     let bytes = memory.bytes_mut();
-    let result = span(
-        u64::from(src),
-        u64::from(len),
-        source.len(),
-        TrapCode::MemoryOutOfBounds,
-    )
-    .and_then(|from| {
-        let to = span(
-            dst,
-            u64::from(len),
-            bytes.len(),
-            TrapCode::MemoryOutOfBounds,
-        )?;
-        bytes[to].copy_from_slice(&source[from]);
-        Ok(())
-    });
+    let result = charged
+        .and_then(|()| {
+            span(
+                u64::from(src),
+                u64::from(len),
+                source.len(),
+                TrapCode::MemoryOutOfBounds,
+            )
+        })
+        .and_then(|from| {
+            let to = span(
+                dst,
+                u64::from(len),
+                bytes.len(),
+                TrapCode::MemoryOutOfBounds,
+            )?;
+            bytes[to].copy_from_slice(&source[from]);
+            Ok(())
+        });
     drop(module);
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
@@ -178,10 +224,16 @@ unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, i
 
 unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) {
     // SAFETY: as in `table_grow`.
-    let table = unsafe { &mut *instance(vmctx).table(table) };
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: `vmctx` is this instance's own context.
+    let charged = unsafe { charge_bulk(vmctx, instance, len / BULK_ELEMENTS_PER_FUEL) };
+    // SAFETY: store-owned table; generated code holds no reference.
+    let table = unsafe { &mut *instance.table(table) };
     let elements = table.elements_mut();
-    let result = span(dst, len, elements.len(), TrapCode::TableOutOfBounds)
-        .map(|range| elements[range].fill(value));
+    let result = charged.and_then(|()| {
+        span(dst, len, elements.len(), TrapCode::TableOutOfBounds)
+            .map(|range| elements[range].fill(value))
+    });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
 }
@@ -196,10 +248,12 @@ unsafe extern "C" fn table_copy(
 ) {
     // SAFETY: as in `memory_grow`.
     let instance = unsafe { instance(vmctx) };
+    // SAFETY: `vmctx` is this instance's own context.
+    let charged = unsafe { charge_bulk(vmctx, instance, len / BULK_ELEMENTS_PER_FUEL) };
     let (d, s) = (instance.table(dst_table), instance.table(src_table));
     // SAFETY: both tables are live; raw-pointer copy allows them to be the
     // same table and the ranges to overlap.
-    let result = unsafe {
+    let result = charged.and_then(|()| unsafe {
         let (d_len, s_len) = ((*d).vm.length as usize, (*s).vm.length as usize);
         span(dst, len, d_len, TrapCode::TableOutOfBounds).and_then(|to| {
             let from = span(src, len, s_len, TrapCode::TableOutOfBounds)?;
@@ -210,7 +264,7 @@ unsafe extern "C" fn table_copy(
             );
             Ok(())
         })
-    };
+    });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
 }
@@ -225,26 +279,31 @@ unsafe extern "C" fn table_init(
 ) {
     // SAFETY: as in `memory_grow`.
     let instance = unsafe { instance(vmctx) };
+    // SAFETY: `vmctx` is this instance's own context.
+    let charged = unsafe { charge_bulk(vmctx, instance, u64::from(len) / BULK_ELEMENTS_PER_FUEL) };
     // SAFETY: store-owned table; the segment is in the instance, disjoint.
     let table = unsafe { &mut *instance.table(table) };
     let source = &instance.elements[elem as usize];
     let elements = table.elements_mut();
-    let result = span(
-        u64::from(src),
-        u64::from(len),
-        source.len(),
-        TrapCode::TableOutOfBounds,
-    )
-    .and_then(|from| {
-        let to = span(
-            dst,
-            u64::from(len),
-            elements.len(),
-            TrapCode::TableOutOfBounds,
-        )?;
-        elements[to].copy_from_slice(&source[from]);
-        Ok(())
-    });
+    let result = charged
+        .and_then(|()| {
+            span(
+                u64::from(src),
+                u64::from(len),
+                source.len(),
+                TrapCode::TableOutOfBounds,
+            )
+        })
+        .and_then(|from| {
+            let to = span(
+                dst,
+                u64::from(len),
+                elements.len(),
+                TrapCode::TableOutOfBounds,
+            )?;
+            elements[to].copy_from_slice(&source[from]);
+            Ok(())
+        });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
 }

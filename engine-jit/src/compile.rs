@@ -28,6 +28,30 @@ use crate::traps::TrapTable;
 const FUNCTION_ALIGNMENT: usize = 64;
 
 /// The host's instruction set with the flags every tier shares.
+/// Why a module could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The translator or code generator refused a function, or the code
+    /// does not fit the layout.
+    #[error("{0}")]
+    Failed(String),
+    /// The `--timeout` deadline passed before every function was compiled.
+    #[error("time limit exceeded while compiling")]
+    TimeLimit,
+}
+
+impl From<String> for CompileError {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
+impl From<&str> for CompileError {
+    fn from(message: &str) -> Self {
+        Self::Failed(message.to_string())
+    }
+}
+
 pub fn host_isa() -> Result<OwnedTargetIsa, String> {
     target_isa(None)
 }
@@ -154,7 +178,7 @@ impl CompiledCode {
             .entry_trampolines
             .iter()
             .chain(tables.host_adapters.iter())
-            .all(|[offset]| (offset as usize) < len);
+            .all(|[offset]| offset == NO_TRAMPOLINE || (offset as usize) < len);
         if !offsets_ok {
             return Err("code layout points outside the code".into());
         }
@@ -185,15 +209,17 @@ impl CompiledCode {
     }
 
     /// Offset of the entry trampoline for type `type_index` (checked
-    /// inside the code by `new`).
+    /// inside the code by `new`); `None` for a type no function has.
     pub fn entry_trampoline(&self, type_index: usize) -> Option<u32> {
-        self.tables.entry_trampolines.get(type_index).map(|[o]| o)
+        let [offset] = self.tables.entry_trampolines.get(type_index)?;
+        (offset != NO_TRAMPOLINE).then_some(offset)
     }
 
     /// Offset of the host adapter for type `type_index` (checked inside
-    /// the code by `new`).
+    /// the code by `new`); `None` for a type no function has.
     pub fn host_adapter(&self, type_index: usize) -> Option<u32> {
-        self.tables.host_adapters.get(type_index).map(|[o]| o)
+        let [offset] = self.tables.host_adapters.get(type_index)?;
+        (offset != NO_TRAMPOLINE).then_some(offset)
     }
 
     pub fn traps(&self) -> &TrapTable {
@@ -365,13 +391,43 @@ enum Job {
 
 impl Job {
     /// Every job of a module, in layout order: defined functions, then an
-    /// entry trampoline and a host adapter per type.
-    fn all(module: &ValidatedModule) -> Vec<Job> {
+    /// entry trampoline and a host adapter per signature that some
+    /// function has (`serving`, from [`trampoline_types`]).
+    fn all(module: &ValidatedModule, serving: &[Option<u32>]) -> Vec<Job> {
         let defined = (0..module.num_defined_funcs()).map(Job::Defined);
-        let trampolines = (0..module.types.len() as u32)
+        let trampolines = (0..serving.len() as u32)
+            .filter(|&t| serving[t as usize] == Some(t))
             .flat_map(|t| [Job::EntryTrampoline(t), Job::HostAdapter(t)]);
         defined.chain(trampolines).collect()
     }
+}
+
+/// In the layout's per-type tables: this type has no trampoline (no
+/// function of the module has it, so nothing can call through one).
+pub const NO_TRAMPOLINE: u32 = u32::MAX;
+
+/// For each type index, the type whose trampolines serve it: the first
+/// type with the same signature that some function (imported or defined)
+/// has, or `None` when no function has it. Trampolines are then compiled
+/// once per signature in use, so compile work is bounded by the functions
+/// of a module, not by how many types it declares (a million identical or
+/// unused types cost nothing).
+fn trampoline_types(module: &ValidatedModule) -> Vec<Option<u32>> {
+    let mut used = vec![false; module.types.len()];
+    let mut func = 0;
+    while let Some(type_index) = module.func_type_index(func) {
+        if let Some(slot) = used.get_mut(type_index as usize) {
+            *slot = true;
+        }
+        func += 1;
+    }
+    let mut first = std::collections::HashMap::new();
+    module
+        .types
+        .iter()
+        .zip(0u32..)
+        .map(|(ty, t)| used[t as usize].then(|| *first.entry(ty).or_insert(t)))
+        .collect()
 }
 
 /// Translates and compiles every job, returning the code in job order.
@@ -382,9 +438,12 @@ fn compile_jobs(
     info: &ModuleInfo,
     config: &EngineConfig,
     jobs: &[Job],
-) -> Result<Vec<FunctionCode>, String> {
+) -> Result<Vec<FunctionCode>, CompileError> {
     let module = &info.module;
     let frontend = isa.frontend_config();
+    // Compilation counts against `--timeout`: a module too big to compile
+    // in the budget stops here instead of running on for minutes.
+    let deadline = config.deadline();
     // Counted and reported under one lock, so that the reports a watcher
     // sees only grow and the last one is `jobs.len()`; a lock per compiled
     // function costs nothing next to compiling it.
@@ -396,7 +455,12 @@ fn compile_jobs(
             progress.report(*done, jobs.len());
         }
     };
-    let one = |job: Job, context: &mut FunctionBuilderContext| {
+    let one = |job: Job,
+               context: &mut FunctionBuilderContext|
+     -> Result<FunctionCode, CompileError> {
+        if deadline.is_some_and(|at| std::time::Instant::now() >= at) {
+            return Err(CompileError::TimeLimit);
+        }
         let func = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs + defined;
@@ -408,9 +472,9 @@ fn compile_jobs(
             }
             Job::HostAdapter(t) => host_adapter(&module.types[t as usize], t, context, frontend),
         };
-        let code = compile_function(isa, func);
+        let code = compile_function(isa, func)?;
         report();
-        code
+        Ok(code)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if config.low_memory || jobs.len() < PARALLEL_THRESHOLD || threads == 1 {
@@ -418,7 +482,7 @@ fn compile_jobs(
         return jobs.iter().map(|&job| one(job, &mut context)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<FunctionCode, String>>> =
+    let mut results: Vec<Option<Result<FunctionCode, CompileError>>> =
         jobs.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.min(jobs.len()))
@@ -497,19 +561,27 @@ pub fn compile_image(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
     config: &EngineConfig,
-) -> Result<CodeImage, String> {
+) -> Result<CodeImage, CompileError> {
     let module = &info.module;
     let mut layout = Layout::default();
     let mut functions = Vec::with_capacity(module.num_defined_funcs() as usize);
-    let mut entry_trampolines = Vec::with_capacity(module.types.len());
-    let mut host_adapters = Vec::with_capacity(module.types.len());
-    let jobs = Job::all(module);
+    let mut entry_trampolines = vec![NO_TRAMPOLINE; module.types.len()];
+    let mut host_adapters = vec![NO_TRAMPOLINE; module.types.len()];
+    let serving = trampoline_types(module);
+    let jobs = Job::all(module, &serving);
     for (job, code) in jobs.iter().zip(compile_jobs(isa, info, config, &jobs)?) {
         let range = layout.place(code)?;
-        match job {
+        match *job {
             Job::Defined(_) => functions.push(range),
-            Job::EntryTrampoline(_) => entry_trampolines.push(range.start),
-            Job::HostAdapter(_) => host_adapters.push(range.start),
+            Job::EntryTrampoline(t) => entry_trampolines[t as usize] = range.start,
+            Job::HostAdapter(t) => host_adapters[t as usize] = range.start,
+        }
+    }
+    // Types that share a signature share its trampolines.
+    for (t, serving) in serving.iter().enumerate() {
+        if let Some(serving) = *serving {
+            entry_trampolines[t] = entry_trampolines[serving as usize];
+            host_adapters[t] = host_adapters[serving as usize];
         }
     }
     for &(site, func, addend, kind) in &layout.relocs {
@@ -536,7 +608,7 @@ pub fn compile_module(
     isa: &dyn TargetIsa,
     module: &Arc<ValidatedModule>,
     config: &EngineConfig,
-) -> Result<(ModuleInfo, CompiledCode), String> {
+) -> Result<(ModuleInfo, CompiledCode), CompileError> {
     let info = ModuleInfo::new(module.clone(), config)?;
     let image = compile_image(isa, &info, config)?;
     let memory = CodeMemory::new(&image.code)?;
@@ -547,6 +619,32 @@ pub fn compile_module(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trampolines_are_compiled_once_per_signature_in_use() {
+        // 10,000 types: copies of two signatures, one of them never used.
+        let types: String = (0..10_000)
+            .map(|i| match i % 2 {
+                0 => "(type (func (param i32) (result i32)))",
+                _ => "(type (func (param f64)))",
+            })
+            .collect();
+        let text = format!(
+            r#"(module {types}
+                 (import "m" "f" (func (type 2)))
+                 (func (type 0) (local.get 0)) (func (type 4) (local.get 0)))"#
+        );
+        let bytes = wat::parse_str(&text).unwrap();
+        let module = ValidatedModule::new(&bytes, wasmtier_core::Features::default()).unwrap();
+        let serving = trampoline_types(&module);
+        assert_eq!(serving[0], Some(0));
+        assert_eq!(serving[2], Some(0), "equal signatures share");
+        assert_eq!(serving[4], Some(0));
+        assert_eq!(serving[1], None, "no function has it");
+        assert_eq!(serving[6], None, "no function has it");
+        // Two defined functions, one trampoline pair.
+        assert_eq!(Job::all(&module, &serving).len(), 2 + 2);
+    }
 
     #[test]
     fn the_inner_loop_of_the_deepest_nest_is_found_from_back_edges() {

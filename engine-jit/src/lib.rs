@@ -55,7 +55,9 @@ pub mod aot {
     use wasmtier_core::{CompiledModule, EngineConfig, ValidatedModule};
 
     pub use crate::code_memory::{CodeMemory, page_size};
-    pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
+    pub use crate::compile::{
+        CodeImage, CodeLayout, CodeTables, CompileError, host_isa, target_isa,
+    };
 
     use crate::compile::{self, CompiledCode};
     use crate::module_info::ModuleInfo;
@@ -66,7 +68,7 @@ pub mod aot {
         isa: &dyn TargetIsa,
         module: &Arc<ValidatedModule>,
         config: &EngineConfig,
-    ) -> Result<CodeImage, String> {
+    ) -> Result<CodeImage, CompileError> {
         let info = ModuleInfo::new(module.clone(), config)?;
         compile::compile_image(isa, &info, config)
     }
@@ -153,7 +155,10 @@ impl Engine for JitEngine {
             .as_ref()
             .map_err(|e| LinkError::Engine(e.clone()))?;
         let (info, code) =
-            compile::compile_module(&**isa, &module, &self.config).map_err(LinkError::Engine)?;
+            compile::compile_module(&**isa, &module, &self.config).map_err(|e| match e {
+                compile::CompileError::TimeLimit => LinkError::CompileTimeLimit,
+                compile::CompileError::Failed(message) => LinkError::Engine(message),
+            })?;
         Ok(Arc::new(JitCompiled {
             module,
             inner: Arc::new(JitModule { info, code }),

@@ -3,8 +3,11 @@
 //! A `Reserved` memory (see `translate/bounds_checks.rs`) maps its whole
 //! reservation inaccessible and makes the first `length` bytes read+write;
 //! growing changes protection and never moves the base. An `Explicit`
-//! memory is a plain heap buffer that may move when it grows (generated code
-//! reloads its base after every call for that strategy).
+//! memory is an anonymous mapping of exactly its length that may move when
+//! it grows (generated code reloads its base after every call for that
+//! strategy). Both are committed lazily by the kernel: a guest asking for a
+//! huge minimum gets a mapping error at instantiation, never a host abort
+//! from a zero-filled heap allocation.
 
 use wasmtier_core::{MemoryType, TableType};
 
@@ -27,8 +30,16 @@ pub struct LinearMemory {
 }
 
 enum Storage {
-    Reserved { base: *mut u8, reserved: usize },
-    Heap(Vec<u8>),
+    Reserved {
+        base: *mut u8,
+        reserved: usize,
+    },
+    /// `mapped` is at least one page, so the base is never null even for
+    /// an empty memory; only the first `vm.length` bytes are the guest's.
+    Mapped {
+        base: *mut u8,
+        mapped: usize,
+    },
 }
 
 impl LinearMemory {
@@ -62,7 +73,9 @@ impl LinearMemory {
             }
             None => {
                 let length = usize::try_from(length).map_err(|_| "memory too large")?;
-                Storage::Heap(vec![0; length])
+                let mapped = mapping_size(length);
+                let base = map_zeroed(mapped)?;
+                Storage::Mapped { base, mapped }
             }
         };
         let mut memory = Box::new(Self {
@@ -81,8 +94,7 @@ impl LinearMemory {
 
     fn base(&mut self) -> *mut u8 {
         match &mut self.storage {
-            Storage::Reserved { base, .. } => *base,
-            Storage::Heap(bytes) => bytes.as_mut_ptr(),
+            Storage::Reserved { base, .. } | Storage::Mapped { base, .. } => *base,
         }
     }
 
@@ -111,9 +123,12 @@ impl LinearMemory {
                 }
                 make_accessible(*base, old_length, new_length).ok()?;
             }
-            Storage::Heap(bytes) => {
-                bytes.try_reserve(new_length - old_length).ok()?;
-                bytes.resize(new_length, 0);
+            Storage::Mapped { base, mapped } => {
+                let wanted = mapping_size(new_length);
+                if wanted > *mapped {
+                    *base = remap(*base, *mapped, wanted).ok()?;
+                    *mapped = wanted;
+                }
             }
         }
         self.vm.length = new_length as u64;
@@ -132,11 +147,15 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        if let Storage::Reserved { base, reserved } = self.storage {
-            // SAFETY: unmaps exactly the reservation made in `new`.
-            unsafe {
-                libc::munmap(base.cast(), reserved);
-            }
+        let (Storage::Reserved {
+            base,
+            reserved: size,
+        }
+        | Storage::Mapped { base, mapped: size }) = self.storage;
+        // SAFETY: unmaps exactly the mapping made in `new` (or its latest
+        // `remap`), which nothing else refers to once the memory is dropped.
+        unsafe {
+            libc::munmap(base.cast(), size);
         }
     }
 }
@@ -159,6 +178,48 @@ fn reserve(size: usize) -> Result<*mut u8, String> {
             "cannot reserve {size} bytes for a linear memory: {}",
             std::io::Error::last_os_error()
         ));
+    }
+    Ok(ptr.cast())
+}
+
+/// The size of a mapping holding `length` bytes: whole pages, at least one.
+fn mapping_size(length: usize) -> usize {
+    let page = crate::code_memory::page_size();
+    length.max(1).div_ceil(page) * page
+}
+
+/// Maps `size` (page-multiple) bytes of zeroed read+write memory that the
+/// kernel commits only when touched.
+fn map_zeroed(size: usize) -> Result<*mut u8, String> {
+    // SAFETY: a fresh anonymous mapping at an address the kernel picks.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(format!(
+            "cannot map {size} bytes for a linear memory: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(ptr.cast())
+}
+
+/// Grows the mapping at `base` from `old` to `new` bytes, moving it if the
+/// kernel must; the added bytes read as zero.
+fn remap(base: *mut u8, old: usize, new: usize) -> Result<*mut u8, String> {
+    // SAFETY: `base..base + old` is a mapping of ours (from `map_zeroed` or
+    // an earlier `remap`); with MREMAP_MAYMOVE the old range is unmapped
+    // only on success, and callers store the returned base.
+    let ptr = unsafe { libc::mremap(base.cast(), old, new, libc::MREMAP_MAYMOVE) };
+    if ptr == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error().to_string());
     }
     Ok(ptr.cast())
 }

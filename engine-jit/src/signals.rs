@@ -205,8 +205,15 @@ pub unsafe fn raise(trap: Trap, exit_fp: usize, exit_pc: usize) -> ! {
     }
 }
 
+/// The guest stack allowed when `--max-stack` is not given. The thread's
+/// own bounds still apply below it; this cap matters where they say little,
+/// e.g. a main thread under `ulimit -s unlimited`, whose reported stack
+/// reaches the next mapping and would let a guest recurse through gigabytes.
+pub const DEFAULT_MAX_STACK: usize = 8 << 20;
+
 /// The lowest address Wasm may use on this thread's stack, leaving
-/// `reserve` bytes (at most a quarter of what is left) for host code.
+/// `reserve` bytes (at most a quarter of what is left) for host code, and
+/// at most `max_stack` (default [`DEFAULT_MAX_STACK`]) below the caller.
 pub fn stack_limit(max_stack: Option<usize>, reserve: usize) -> usize {
     /// Assumed usable stack when the thread's bounds are unknown.
     const FALLBACK: usize = 512 * 1024;
@@ -215,10 +222,8 @@ pub fn stack_limit(max_stack: Option<usize>, reserve: usize) -> usize {
         Some(low) if low < here => low + reserve.min((here - low) / 4),
         _ => here.saturating_sub(FALLBACK),
     };
-    match max_stack {
-        Some(max) => here.saturating_sub(max).max(floor),
-        None => floor,
-    }
+    here.saturating_sub(max_stack.unwrap_or(DEFAULT_MAX_STACK))
+        .max(floor)
 }
 
 fn thread_stack_low() -> Option<usize> {

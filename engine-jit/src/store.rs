@@ -106,7 +106,9 @@ unsafe impl Send for JitStore {}
 
 impl JitStore {
     pub(crate) fn new(config: &EngineConfig, state: Box<dyn Any + Send>) -> Self {
-        let interrupt = config.timeout.map(Interrupt::start);
+        let interrupt = config
+            .deadline()
+            .map(|at| Interrupt::start(at.saturating_duration_since(std::time::Instant::now())));
         let vm = VMStoreContext {
             fuel: config
                 .fuel

@@ -245,16 +245,21 @@ fn compare(a: &Trace, b: &Trace) -> Result<usize, usize> {
 /// Instantiates and calls every exported function with default arguments,
 /// recording each observation.
 pub fn run(engine: Box<dyn Engine>, module: &Arc<ValidatedModule>) -> Trace {
+    match engine.compile(module.clone()) {
+        Ok(compiled) => run_compiled(engine.as_ref(), compiled.as_ref()),
+        Err(err) => Trace {
+            steps: vec![Step::Instantiate(Err(link_error(&err)))],
+            cut: false,
+        },
+    }
+}
+
+/// [`run`] for a module `engine` already compiled (or loaded).
+pub fn run_compiled(engine: &dyn Engine, compiled: &dyn wasmtier_core::CompiledModule) -> Trace {
+    let module = compiled.module();
     let mut trace = Trace::default();
-    let compiled = match engine.compile(module.clone()) {
-        Ok(compiled) => compiled,
-        Err(err) => {
-            trace.steps.push(Step::Instantiate(Err(link_error(&err))));
-            return trace;
-        }
-    };
     let mut store = engine.new_store(Box::new(()));
-    let instance = match store.instantiate(compiled.as_ref()) {
+    let instance = match store.instantiate(compiled) {
         Ok(instance) => instance,
         Err(err) => {
             trace.cut = matches!(&err, LinkError::Trap(t) if engine_dependent(t));

@@ -6,12 +6,16 @@
 //! [`diff`] runs it on each engine of [`diff::ENGINES`] and compares what
 //! came out: instantiation, every exported function's results or trap,
 //! exported globals and a hash of every exported memory after each call.
-//! [`mutate`] damages valid modules for the loader's no-panic tests.
+//! [`mutate`] damages valid modules for the loader's no-panic tests, and
+//! `artifact` damages valid AOT artifacts (refused, or the same behaviour).
 //!
 //! The same code backs the CI replay (`tests/replay.rs`), the long-run
 //! binary (`src/main.rs`) and the cargo-fuzz targets (`fuzz/`).
 
+#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+pub mod artifact;
 pub mod diff;
+pub mod edges;
 pub mod generate;
 pub mod mutate;
 

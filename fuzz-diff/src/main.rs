@@ -78,6 +78,13 @@ fn main() -> ExitCode {
         "engines: {:?}; seeds from {start_seed}",
         diff::ENGINES.iter().map(|e| e.name).collect::<Vec<_>>()
     );
+    // The edges generated modules avoid, once per run.
+    let findings = wasmtier_fuzz_diff::edges::check_all();
+    if !findings.is_empty() {
+        eprintln!("edge cases failed:\n{}", findings.join("\n"));
+        return ExitCode::from(1);
+    }
+    println!("edge cases: all engines hold");
     let started = Instant::now();
     let mut counts = Counts::default();
     let mut seed = start_seed;

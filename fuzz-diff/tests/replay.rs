@@ -291,3 +291,53 @@ fn on_every_engine(
         check(spec.name, store.as_mut(), instance);
     }
 }
+
+/// Mutants of valid artifacts: each is refused, or loads and behaves like
+/// its original; resealed ones (checksum recomputed, as an attacker would)
+/// are loaded and described but never run; nothing panics.
+#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn damaged_artifacts_are_refused_or_behave_like_their_original() {
+    use wasmtier_fuzz_diff::artifact::{self, ArtifactVerdict};
+    let scratch = tempfile::tempdir().unwrap();
+    let mut originals: Vec<Vec<u8>> = CORPUS.iter().map(|t| wat::parse_str(t).unwrap()).collect();
+    originals.extend((2000..2012).map(generate::from_seed));
+    let mut rng = Rng::new(0xa27f);
+    let (mut refused, mut loaded, mut resealed_loaded) = (0, 0, 0);
+    for (index, original) in originals.iter().enumerate() {
+        let subject = artifact::subject(original, scratch.path())
+            .unwrap_or_else(|| panic!("module {index} does not compile"));
+        for round in 0..60 {
+            let mut mutant = artifact::mutate(&subject.artifact, &mut rng);
+            let resealed = round % 2 == 1;
+            if resealed {
+                artifact::reseal(&mut mutant);
+            }
+            match artifact::check(&subject, &mutant, resealed, scratch.path()) {
+                ArtifactVerdict::Refused(_) => refused += 1,
+                ArtifactVerdict::Loaded if resealed => resealed_loaded += 1,
+                ArtifactVerdict::Loaded => loaded += 1,
+                ArtifactVerdict::Finding(finding) => {
+                    panic!("module {index}, round {round}: {finding}")
+                }
+            }
+        }
+    }
+    println!(
+        "artifact mutants: {refused} refused, {loaded} loaded and ran the same, {resealed_loaded} resealed loaded"
+    );
+    // Nearly every plain edit must be caught; a replay that loads them all
+    // has stopped checking.
+    assert!(
+        refused > 10 * (loaded + 1),
+        "{refused} refused, {loaded} loaded"
+    );
+}
+
+/// Huge and 4 GiB memories, bulk operations under tiny fuel, endless loops
+/// under a deadline: every engine does what the case says, quickly.
+#[test]
+fn every_engine_holds_at_the_edges() {
+    let findings = wasmtier_fuzz_diff::edges::check_all();
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}

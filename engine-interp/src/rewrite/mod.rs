@@ -156,7 +156,42 @@ pub(crate) fn rewrite(
         call
     };
     let bytes = assemble(module, additions, start.is_some(), &bodies, &call)?;
+    let changed: Vec<u32> = bodies.iter().map(|b| b.defined_func).collect();
+    validate_changes(module, &bytes, &changed)?;
     Ok(Some(Rewritten { bytes, hidden }))
+}
+
+/// Validates what a rewrite produced before wasmi is handed it unchecked:
+/// every section (the appended types, table and exports; the module-level
+/// limits such as the number of exports) and the bodies in `changed`
+/// (defined-function indices, sorted), whose added locals must stay within
+/// the validator's limits. Bodies the rewrite copied unchanged were
+/// validated by the loader and are skipped.
+fn validate_changes(module: &ValidatedModule, bytes: &[u8], changed: &[u32]) -> Result<(), String> {
+    let invalid = |e: wasmparser::BinaryReaderError| {
+        format!(
+            "the rewritten module is invalid at byte offset {:#x}: {}",
+            e.offset(),
+            e.message()
+        )
+    };
+    let mut validator = wasmparser::Validator::new_with_features(module.features().to_wasmparser());
+    let mut defined_func = 0u32;
+    let mut changed = changed.iter().peekable();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(invalid)?;
+        if let wasmparser::ValidPayload::Func(func, body) =
+            validator.payload(&payload).map_err(invalid)?
+        {
+            if changed.next_if_eq(&&defined_func).is_some() {
+                func.into_validator(Default::default())
+                    .validate(&body)
+                    .map_err(invalid)?;
+            }
+            defined_func += 1;
+        }
+    }
+    Ok(())
 }
 
 /// The entries appended for the grow helpers (a type each and the table)
@@ -681,5 +716,26 @@ mod tests {
                 ("select", 0),
             ]
         );
+    }
+
+    /// A rewrite that would cross a validator limit (here locals per
+    /// function) is refused with an error, never handed to wasmi
+    /// unchecked.
+    #[test]
+    fn rewrites_past_the_validator_limits_are_refused() {
+        // 50,000 locals (the most the loader and wasmparser accept), then
+        // a block parameter the rewrite spills to one more.
+        let locals = "(local i32) ".repeat(50_000);
+        let text = format!(
+            "(module (func {locals} (i32.const 1) (i32.const 2) (i32.add) \
+             (block (param i32) (drop))))"
+        );
+        let original = load(&wat::parse_str(&text).unwrap());
+        let err = rewrite(&original, false).err().expect("refused");
+        assert!(err.contains("the rewritten module is invalid"), "{err}");
+        assert!(err.contains("locals"), "{err}");
+        // wasmparser's export limit (1,000,000) cannot be reached: its
+        // limit on the module's total type size (also 1,000,000) refuses
+        // such a module first, and the validation above covers both.
     }
 }

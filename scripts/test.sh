@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test run, on a fresh machine or this one: installs what the
+# tests need and is missing (Debian packages for the C → wasm32-wasi test
+# programs and benchmark workloads), then runs every check CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v clang >/dev/null || need_pkgs+=(clang)
+command -v wasm-ld >/dev/null || need_pkgs+=(lld)
+[ -f /usr/lib/wasm32-wasi/libc.a ] || need_pkgs+=(wasi-libc)
+ls /usr/lib/llvm-14/lib/clang/14*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 \
+  || need_pkgs+=(libclang-rt-14-dev-wasm32)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "installing: ${need_pkgs[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need_pkgs[@]}"
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --release -- -D warnings
+# The embedding API documents every public item, with no broken links.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p wasmtier
+
+# The workspace tests. They include fuzz-diff's bounded differential
+# replay (fixed seeds, every engine), the damaged-module and damaged-
+# artifact corpora, and the edge cases (huge memories, bulk operations
+# under fuel, deadlines).
+cargo test --workspace --release
+
+# The interpreter-only build for small boards (no Cranelift, no wast runner):
+# the CLI's tests (WASI programs, sandbox, limits) on that build, and the
+# spec suite on the interpreter built without the compiled tiers.
+cargo test --release -p wasmtier-cli --no-default-features --features interp
+cargo test --release -p wasmtier-spec-tests --no-default-features
+
+# Benchmark smoke: every workload once, small, on every engine; checksums must
+# match the native build.
+cargo build --release -p wasmtier-cli
+cargo run --release -p wasmtier-benches -- --smoke
