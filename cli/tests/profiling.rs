@@ -113,6 +113,34 @@ fn the_perf_map_names_each_function_at_its_code() {
     }
 }
 
+#[test]
+fn a_precompiled_artifact_is_profiled_where_it_is_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "guest.wasm", GUEST);
+    let artifact = dir.path().join("guest.cwasm");
+    let out = wasmtier(&["compile", s(&wasm), "-o", s(&artifact)]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let (out, pid) = run_in(
+        dir.path(),
+        &[
+            "run",
+            "-v",
+            "--allow-precompiled",
+            "--profile=perfmap",
+            s(&artifact),
+            "--invoke",
+            "hot",
+            "3",
+        ],
+    );
+    assert_eq!(out.stdout, "14\n", "{}", out.stderr);
+    assert!(out.stderr.contains("load the artifact"), "{}", out.stderr);
+    let path = format!("/tmp/perf-{pid}.map");
+    let text = std::fs::read_to_string(&path).expect("the perf map was written");
+    std::fs::remove_file(&path).unwrap();
+    check_entries(&parse_perf_map(&text), &code_range(&out.stderr));
+}
+
 /// One `JIT_CODE_LOAD` record.
 struct CodeLoad {
     pid: u32,
