@@ -40,7 +40,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     writeln!(out, "cpu features:     {}", enabled.join(" "))?;
     writeln!(out, "flags:            {}", header.target.flags)?;
     writeln!(out, "wasm features:    {}", header.wasm_features)?;
-    writeln!(out, "source sha256:    {}", hex(&header.source_hash))?;
+    writeln!(out, "source blake3:    {}", hex(&header.source_hash))?;
     writeln!(
         out,
         "checksum:         crc32 {:08x} ({})",

@@ -1,6 +1,6 @@
 //! Median time to load artifacts (all checks, mapping, metadata), the
 //! share of it spent on the checksum, and what a cache hit of `run
-//! --engine=aot app.wasm` adds to it: the SHA-256 of the module.
+//! --engine=aot app.wasm` adds to it: the BLAKE3 hash of the module.
 //!
 //!     cargo run --release -p wasmtier-engine-aot --example load_time -- a.cwasm b.cwasm
 
@@ -24,7 +24,7 @@ fn median(mut f: impl FnMut(), runs: usize) -> Duration {
 fn main() {
     let engine = AotEngine::new(EngineConfig::default());
     println!(
-        "| artifact | code | file | load | of which CRC-32 | module | its SHA-256 |\n| --- | --- | --- | --- | --- | --- | --- |"
+        "| artifact | code | file | load | of which CRC-32 | module | its BLAKE3 hash |\n| --- | --- | --- | --- | --- | --- | --- |"
     );
     for path in std::env::args().skip(1) {
         let bytes = std::fs::read(&path).expect("readable artifact");

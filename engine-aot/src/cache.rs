@@ -7,9 +7,9 @@
 //!   else, and is never reached through a symbolic link;
 //! - entries are opened without following links and must belong to this
 //!   user;
-//! - every entry ends in a seal, an HMAC-SHA256 of the artifact under a
-//!   per-user key kept in the directory (mode 0600), and entry names are
-//!   keyed hashes too: an entry someone else planted, however well formed,
+//! - every entry ends in a seal, a keyed BLAKE3 hash (a MAC) of the
+//!   artifact under a per-user key kept in the directory (mode 0600), and
+//!   entry names are keyed hashes too: an entry someone else planted, however well formed,
 //!   fails the seal and is replaced, never run;
 //! - eviction deletes only files this cache wrote (entry name, owner and
 //!   seal).
@@ -18,9 +18,6 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::artifact::FORMAT_VERSION;
 use crate::error::AotError;
@@ -33,8 +30,8 @@ const KEY_FILE: &str = "key";
 const KEY_LEN: usize = 32;
 /// Hex digits of an entry name (before `.cwasm`).
 const NAME_DIGITS: usize = 40;
-
-type KeyedHash = Hmac<Sha256>;
+const NAME_CONTEXT: &[u8] = b"wasmtier cache entry name\0";
+const SEAL_CONTEXT: &[u8] = b"wasmtier cache entry seal\0";
 
 /// A cache directory checked to be this user's alone, with its key.
 pub struct TrustedDir {
@@ -124,7 +121,7 @@ impl TrustedDir {
         target: &TargetInfo,
         wasm_features: &str,
     ) -> String {
-        let mut mac = self.mac();
+        let mut mac = self.mac(NAME_CONTEXT);
         for part in [
             &FORMAT_VERSION.to_le_bytes()[..],
             env!("CARGO_PKG_VERSION").as_bytes(),
@@ -137,34 +134,35 @@ impl TrustedDir {
             mac.update(&(part.len() as u64).to_le_bytes());
             mac.update(part);
         }
-        let digest = mac.finalize().into_bytes();
-        let hex: String = digest[..NAME_DIGITS / 2]
+        let digest = mac.finalize();
+        let hex: String = digest.as_bytes()[..NAME_DIGITS / 2]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
         format!("{hex}.cwasm")
     }
 
-    fn mac(&self) -> KeyedHash {
-        // Seals are a domain of their own: a name never passes as a seal.
-        KeyedHash::new_from_slice(&self.key).expect("HMAC takes keys of any length")
+    /// A keyed BLAKE3 hasher for one purpose: names and seals are domains
+    /// of their own, so a name never passes as a seal.
+    fn mac(&self, context: &[u8]) -> blake3::Hasher {
+        let mut hasher = blake3::Hasher::new_keyed(&self.key);
+        hasher.update(context);
+        hasher
     }
 
-    fn seal(&self, artifact: &[u8]) -> [u8; SEAL_LEN] {
-        let mut mac = self.mac();
-        mac.update(b"wasmtier cache entry seal\0");
+    fn seal(&self, artifact: &[u8]) -> blake3::Hash {
+        let mut mac = self.mac(SEAL_CONTEXT);
         mac.update(artifact);
-        mac.finalize().into_bytes().into()
+        mac.finalize()
     }
 
-    /// The artifact part of an entry's bytes, if its seal is ours.
+    /// The artifact part of an entry's bytes, if its seal is ours
+    /// (compared in constant time).
     pub fn unseal<'a>(&self, entry: &'a [u8]) -> Option<&'a [u8]> {
         let split = entry.len().checked_sub(SEAL_LEN)?;
         let (artifact, seal) = entry.split_at(split);
-        let mut mac = self.mac();
-        mac.update(b"wasmtier cache entry seal\0");
-        mac.update(artifact);
-        mac.verify_slice(seal).ok().map(|()| artifact)
+        let seal = blake3::Hash::from_bytes(seal.try_into().ok()?);
+        (self.seal(artifact) == seal).then_some(artifact)
     }
 
     /// Opens entry `name` without following a link; it must be a regular
@@ -198,7 +196,7 @@ impl TrustedDir {
     pub fn write_entry(&self, name: &str, artifact: &[u8]) -> Result<PathBuf, AotError> {
         let path = self.path.join(name);
         let seal = self.seal(artifact);
-        write_atomically(&path, &[artifact, &seal])?;
+        write_atomically(&path, &[artifact, seal.as_bytes()])?;
         Ok(path)
     }
 

@@ -162,7 +162,7 @@ impl AotEngine {
     }
 
     /// Loads cache entry `name` if its seal is this cache's and it was made
-    /// from the module `expected` (by SHA-256 in the header and by the
+    /// from the module `expected` (by its hash in the header and by the
     /// embedded bytes).
     fn load_entry(
         &self,
@@ -177,7 +177,8 @@ impl AotEngine {
         let artifact = bytes
             .slice(0..artifact_len)
             .expect("the artifact is a prefix of the entry");
-        let loaded = self.load_mapped(&file, &artifact, Some(expected), Some(source_hash))?;
+        let parsed = artifact::parse_sealed(&artifact)?;
+        let loaded = self.load_parsed(&file, parsed, Some(expected), Some(source_hash))?;
         // A hit: mark the entry used, for eviction.
         cache::touch(&file);
         Ok(loaded)
@@ -186,7 +187,7 @@ impl AotEngine {
     /// Checks the artifact in `bytes` (mapped from `file`) against this
     /// host and engine, and maps its code. With `expected`, the artifact
     /// must embed that module's exact bytes; with `source`, its header
-    /// must name that SHA-256.
+    /// must name that source hash.
     fn load_mapped(
         &self,
         file: &File,
@@ -196,7 +197,18 @@ impl AotEngine {
     ) -> Result<Arc<dyn CompiledModule>, AotError> {
         // The loaded module keeps this mapping: its per-function tables,
         // trap table and data segments are read in place from it.
-        let artifact = artifact::parse(bytes)?;
+        self.load_parsed(file, artifact::parse(bytes)?, expected, source)
+    }
+
+    /// [`Self::load_mapped`] after parsing (and checking the integrity of)
+    /// the artifact.
+    fn load_parsed(
+        &self,
+        file: &File,
+        artifact: Artifact,
+        expected: Option<Expected<'_>>,
+        source: Option<&[u8; 32]>,
+    ) -> Result<Arc<dyn CompiledModule>, AotError> {
         let header = &artifact.header;
         if header.wasmtier_version != env!("CARGO_PKG_VERSION") {
             return Err(AotError::Version {

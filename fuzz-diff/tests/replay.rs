@@ -341,3 +341,43 @@ fn every_engine_holds_at_the_edges() {
     let findings = wasmtier_fuzz_diff::edges::check_all();
     assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
+
+/// The artifact fuzz target's inputs (`fuzz/fuzz_targets/artifact.rs`):
+/// `[flags, (offset u32 LE, xor u8)*]`, bit 0 of flags reseals. These aim
+/// at the fields an attacker would: lengths, offsets and the section
+/// table, each resealed so that the checksum does not hide the decoder.
+#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn the_artifact_fuzz_corpus_is_refused_or_loads_without_panicking() {
+    use wasmtier_fuzz_diff::artifact::{self, ArtifactVerdict};
+    let scratch = tempfile::tempdir().unwrap();
+    let subject = artifact::subject(&generate::from_seed(7), scratch.path()).unwrap();
+    let edit = |resealed: bool, edits: &[(u32, u8)]| -> Vec<u8> {
+        let mut data = vec![u8::from(resealed)];
+        for &(offset, xor) in edits {
+            data.extend_from_slice(&offset.to_le_bytes());
+            data.push(xor);
+        }
+        data
+    };
+    let mut corpus = vec![edit(false, &[])];
+    // Every byte of the prefix and the first 512 of the header, alone,
+    // flipped high and low, plain and resealed.
+    for offset in 0..544u32 {
+        for xor in [0x80, 0x01] {
+            corpus.push(edit(false, &[(offset, xor)]));
+            corpus.push(edit(true, &[(offset, xor)]));
+        }
+    }
+    let (mut refused, mut loaded) = (0, 0);
+    for data in &corpus {
+        let (mutant, resealed) = artifact::edit(&subject.artifact, data);
+        match artifact::check(&subject, &mutant, resealed, scratch.path()) {
+            ArtifactVerdict::Refused(_) => refused += 1,
+            ArtifactVerdict::Loaded => loaded += 1,
+            ArtifactVerdict::Finding(finding) => panic!("input {data:?}: {finding}"),
+        }
+    }
+    println!("artifact corpus: {refused} refused, {loaded} loaded");
+    assert!(refused > corpus.len() / 2, "{refused} of {}", corpus.len());
+}
