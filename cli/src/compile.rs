@@ -187,7 +187,9 @@ with_aot! {
             phases.mark("read, hash and load the cached artifact");
             return Ok(Ok((Box::new(engine), compiled)));
         }
+        let spinner = crate::progress::Spinner::start(format!("validating {}", file.display()));
         let module = ValidatedModule::new(&binary, engine.config().features).with_context(failed)?;
+        drop(spinner);
         phases.mark("read and validate (cache miss)");
         let compiled = engine.compile(Arc::new(module))?;
         phases.mark("compile and write the cache entry (aot)");

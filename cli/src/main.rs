@@ -110,6 +110,7 @@ fn main() -> ExitCode {
 
 /// Reads a module from disk and validates it with `features`.
 pub fn load_module(path: &Path, features: Features) -> Result<ValidatedModule> {
+    let _spinner = progress::Spinner::start(format!("reading and validating {}", path.display()));
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     ValidatedModule::from_bytes_or_text(&bytes, features)
         .with_context(|| format!("failed to load `{}`", path.display()))

@@ -69,4 +69,34 @@ fn a_terminal_sees_the_count_and_then_the_bar_is_cleared() {
     // Cleared: the last thing written erases the line the bar was on.
     let last_bar = screen.rfind("functions").unwrap();
     assert!(screen[last_bar..].contains("\u{1b}[2K"), "{screen:?}");
+    // Reading and validating came first, with a spinner, also cleared.
+    let spinner = screen
+        .find(&format!("reading and validating {}", s(&wasm)))
+        .unwrap_or_else(|| panic!("no spinner in {screen:?}"));
+    assert!(spinner < screen.find("/205 functions").unwrap());
+    assert!(screen[spinner..].contains("\u{1b}[2K"), "{screen:?}");
+}
+
+#[test]
+fn a_quick_validation_on_a_terminal_draws_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "many.wasm", &many_functions());
+    let command = format!("{} validate {}", env!("CARGO_BIN_EXE_wasmtier"), s(&wasm));
+    // The default delay of a second: validating this module takes far less.
+    let out = match Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("WASMTIER_PROGRESS_DELAY_MS")
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("skipped: cannot run `script` to get a terminal ({e})");
+            return;
+        }
+    };
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(!screen.contains("reading and validating"), "{screen:?}");
+    assert!(!screen.contains('\u{1b}'), "{screen:?}");
+    assert!(screen.contains(": valid (201 functions"), "{screen:?}");
 }
