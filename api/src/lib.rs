@@ -64,7 +64,7 @@ pub use memory::Memory;
 pub use wasmtier_core::{
     EngineConfig, EngineKind, Features, FuncType, Trap, TrapCode, Val, ValType,
 };
-pub use wasmtier_engine_interp::ZeroingAllocator;
+pub use wasmtier_engines::interp::ZeroingAllocator;
 
 /// An execution tier with its configuration. Cheap to clone; modules
 /// compiled by one engine run in the stores of the same engine.
@@ -81,25 +81,16 @@ impl Engine {
 
     /// The engine of `kind` with `config`'s limits and features.
     pub fn with_config(kind: EngineKind, config: EngineConfig) -> Result<Self, Error> {
-        let inner: Arc<dyn wasmtier_core::Engine> = match kind {
-            EngineKind::Interp => Arc::new(wasmtier_engine_interp::InterpEngine::new(config)),
-            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-            EngineKind::Jit => Arc::new(wasmtier_engine_jit::JitEngine::new(config)),
-            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-            EngineKind::Aot => Arc::new(wasmtier_engine_aot::AotEngine::new(config)),
-            #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-            other => return Err(Error::EngineUnavailable(other)),
-        };
-        Ok(Self { inner })
+        let info = wasmtier_engines::get(kind).ok_or(Error::EngineUnavailable(kind))?;
+        Ok(Self {
+            inner: Arc::from(info.create(config)),
+        })
     }
 
     /// The engines this build has for this host.
     pub fn available() -> &'static [EngineKind] {
-        if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
-            &[EngineKind::Interp, EngineKind::Jit, EngineKind::Aot]
-        } else {
-            &[EngineKind::Interp]
-        }
+        static KINDS: std::sync::OnceLock<Vec<EngineKind>> = std::sync::OnceLock::new();
+        KINDS.get_or_init(|| wasmtier_engines::ENGINES.iter().map(|e| e.kind).collect())
     }
 
     /// Which tier this is.

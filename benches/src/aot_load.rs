@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtier_core::{EngineConfig, Features, ValidatedModule};
-use wasmtier_engine_aot::AotEngine;
+use wasmtier_engines::aot::AotEngine;
 
 /// Median time of `runs` loads of `artifact`.
 fn median_load(engine: &AotEngine, artifact: &Path, runs: usize) -> Result<Duration> {
@@ -45,7 +45,7 @@ pub fn table(modules: &[(String, &Path)], scratch: &Path) -> Result<String> {
             std::hint::black_box(crc32fast_hash(&file));
         }
         let crc = start.elapsed() / 21;
-        let parsed = wasmtier_engine_aot::artifact::parse(&file.clone().into())?;
+        let parsed = wasmtier_engines::aot::artifact::parse(&file.clone().into())?;
         let code = parsed.header.code.end - parsed.header.code.start;
         writeln!(
             out,
@@ -60,5 +60,5 @@ pub fn table(modules: &[(String, &Path)], scratch: &Path) -> Result<String> {
 }
 
 fn crc32fast_hash(bytes: &[u8]) -> u32 {
-    wasmtier_engine_aot::artifact::checksum(bytes)
+    wasmtier_engines::aot::artifact::checksum(bytes)
 }

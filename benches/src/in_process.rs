@@ -16,19 +16,18 @@ pub struct Phases {
     pub run: Duration,
 }
 
-/// Every engine the benches crate links, by name.
+/// The engines measured in process, by name: the registry's, but not the
+/// AOT tier, whose in-process cost is its artifact load (measured apart).
 pub fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
     let config = EngineConfig {
         features: Features::default(),
         ..EngineConfig::default()
     };
-    let mut engines: Vec<(&'static str, Box<dyn Engine>)> = vec![(
-        "interp",
-        Box::new(wasmtier_engine_interp::InterpEngine::new(config.clone())),
-    )];
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    engines.push(("jit", Box::new(wasmtier_engine_jit::JitEngine::new(config))));
-    engines
+    wasmtier_engines::ENGINES
+        .iter()
+        .filter(|e| e.kind != wasmtier_core::EngineKind::Aot)
+        .map(|e| (e.name(), e.create(config.clone())))
+        .collect()
 }
 
 /// Runs `_start` of `wasm` once; the guest's output is discarded.

@@ -5,8 +5,17 @@
 //!     cargo run --release -p wasmtier-benches -- --write docs/benchmarks.md
 //!     cargo run --release -p wasmtier-benches -- --smoke     # CI: checksums only
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-mod aot_load;
+wasmtier_engines::with_aot! {
+    mod aot_load;
+}
+wasmtier_engines::without_aot! {
+    /// A host without the AOT tier has no artifacts to time.
+    mod aot_load {
+        pub fn table(_: &[(String, &std::path::Path)], _: &std::path::Path) -> anyhow::Result<String> {
+            Ok(String::new())
+        }
+    }
+}
 mod build;
 mod in_process;
 mod large_module;
@@ -219,7 +228,6 @@ fn run(args: Args) -> Result<ExitCode> {
 
     let mut in_process = in_process_table(&built)?;
     in_process.push_str(&validation_table(&large, &built)?);
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     {
         let mut modules = vec![(
             format!("large module ({} functions)", args.large_functions),
@@ -501,8 +509,16 @@ fn render(
     writeln!(out, "## Binary sizes\n").unwrap();
     for (what, path) in [
         (
-            "default build (`cargo build --release -p wasmtier-cli`)",
+            "default build (`cargo build --release -p wasmtier-cli`: line tables in the binary, the rest in `wasmtier.dwp`)",
             build::build_dir().join("../release/wasmtier"),
+        ),
+        (
+            "shipped build (`scripts/dist.sh`: the default build without DWARF, symbols kept)",
+            build::build_dir().join("../dist/wasmtier"),
+        ),
+        (
+            "its split-out debug information (`target/dist/wasmtier.debug`)",
+            build::build_dir().join("../dist/wasmtier.debug"),
         ),
         (
             "interp-only size build (`cargo build --profile release-small -p wasmtier-cli --no-default-features --features interp`)",

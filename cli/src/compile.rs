@@ -7,34 +7,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
-use wasmtier_core::{CompiledModule, Engine, EngineConfig};
+use wasmtier_core::{CompiledModule, Engine, EngineConfig, EngineKind};
 
 use crate::engines::EngineChoice;
 use crate::load_module;
 
-/// Whether this build has the AOT tier for its host.
-macro_rules! with_aot {
-    ($($item:item)*) => {
-        $(#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))] $item)*
-    };
-}
-
 /// `run`'s cache flags, for the aot engine.
 #[derive(Debug, Clone, Default)]
-#[cfg_attr(
-    not(all(feature = "aot", target_arch = "x86_64", target_os = "linux")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(wasmtier_aot), allow(dead_code))]
 pub struct CacheOptions {
     pub dir: Option<PathBuf>,
     pub disabled: bool,
 }
 
-with_aot! {
+wasmtier_engines::with_aot! {
     use anyhow::Context;
     use clap::Args;
     use wasmtier_core::ValidatedModule;
-    use wasmtier_engine_aot::{AotEngine, CacheMode};
+    use wasmtier_engines::aot::{AotEngine, CacheMode};
 
     impl CacheOptions {
         /// `--no-cache`, else `--cache-dir`, else the user's cache dir
@@ -49,7 +39,7 @@ with_aot! {
     }
 
     fn wasmtier_aot_default_dir() -> Option<PathBuf> {
-        wasmtier_engine_aot::default_cache_dir()
+        wasmtier_engines::aot::default_cache_dir()
     }
 
     #[derive(Args)]
@@ -99,7 +89,7 @@ with_aot! {
         let mut prefix = [0u8; 8];
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut prefix))
-            .is_ok_and(|()| wasmtier_engine_aot::is_artifact(&prefix))
+            .is_ok_and(|()| wasmtier_engines::aot::is_artifact(&prefix))
     }
 }
 
@@ -139,7 +129,7 @@ pub fn prepare(
     Ok((engine, compiled))
 }
 
-with_aot! {
+wasmtier_engines::with_aot! {
     /// An artifact (by its magic) or `--engine aot`; the config back otherwise.
     fn prepare_aot(
         file: &Path,
@@ -160,7 +150,7 @@ with_aot! {
                     file.display()
                 );
             }
-            if explicit && choice != EngineChoice::Aot {
+            if explicit && choice.kind() != EngineKind::Aot {
                 anyhow::bail!(
                     "`{}` is a compiled artifact, which runs on the aot engine only (not --engine {choice})",
                     file.display()
@@ -173,7 +163,7 @@ with_aot! {
             phases.mark("load the artifact (checked, mapped)");
             return Ok(Ok((Box::new(engine), compiled)));
         }
-        if choice != EngineChoice::Aot {
+        if choice.kind() != EngineKind::Aot {
             return Ok(Err(config));
         }
         let engine = AotEngine::with_cache(config, cache.mode());
@@ -197,7 +187,7 @@ with_aot! {
     }
 }
 
-#[cfg(not(all(feature = "aot", target_arch = "x86_64", target_os = "linux")))]
+#[cfg(not(wasmtier_aot))]
 fn prepare_aot(
     _file: &Path,
     _choice: EngineChoice,

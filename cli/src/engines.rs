@@ -1,68 +1,53 @@
-//! The execution tiers this build contains: the one place that names them.
+//! `--engine`: the registry's engines (`wasmtier-engines`) as a command-line
+//! choice. Nothing here lists engines; this build's are whatever the
+//! registry has for the host.
+
+use std::sync::OnceLock;
 
 use clap::ValueEnum;
-use wasmtier_core::{Engine, EngineConfig};
+use clap::builder::PossibleValue;
+use wasmtier_core::{Engine, EngineConfig, EngineKind};
+use wasmtier_engines::EngineInfo;
 
-#[cfg(not(any(feature = "interp", feature = "jit")))]
-compile_error!("wasmtier needs at least one engine: enable the `interp` or `jit` feature");
+/// One of this build's engines.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineChoice(&'static EngineInfo);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EngineChoice {
-    /// The wasmi-based interpreter: instant start-up, small footprint, runs everywhere.
-    #[cfg(feature = "interp")]
-    Interp,
-    /// The Cranelift JIT: compiles to native code first, then runs at native speed.
-    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-    Jit,
-    /// Ahead of time: the JIT's code, compiled once (cached, or by `wasmtier compile`), then mapped from disk.
-    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-    Aot,
+impl PartialEq for EngineChoice {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind == other.0.kind
+    }
 }
 
+impl Eq for EngineChoice {}
+
 impl EngineChoice {
-    /// The engine used when `--engine` is not given: the JIT where this
-    /// build has it for the host, the interpreter elsewhere.
-    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-    pub const DEFAULT: EngineChoice = EngineChoice::Jit;
-    #[cfg(not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")))]
-    pub const DEFAULT: EngineChoice = EngineChoice::Interp;
+    /// The engine used when `--engine` is not given.
+    pub fn default_engine() -> Self {
+        Self::of(wasmtier_engines::DEFAULT).expect("the registry has its default engine")
+    }
+
+    /// `kind`, if this build has it.
+    pub fn of(kind: EngineKind) -> Option<Self> {
+        wasmtier_engines::get(kind).map(Self)
+    }
+
+    pub fn kind(self) -> EngineKind {
+        self.0.kind
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            #[cfg(feature = "interp")]
-            Self::Interp => "interp",
-            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-            Self::Jit => "jit",
-            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-            Self::Aot => "aot",
-        }
+        self.0.name()
     }
 
-    /// Whether `--low-memory` can run on this engine: compiled tiers need
-    /// code memory and, on 64-bit hosts, large virtual reservations.
+    /// Whether `--low-memory` can run on this engine.
     pub fn supports_low_memory(self) -> bool {
-        match self {
-            #[cfg(feature = "interp")]
-            Self::Interp => true,
-            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-            Self::Jit => false,
-            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-            Self::Aot => false,
-        }
+        self.0.low_memory
     }
 
-    /// Whether `run --profile` can name this engine's code for `perf`:
-    /// only tiers that run machine code compiled per function.
+    /// Whether `run --profile` can name this engine's code for `perf`.
     pub fn supports_profiling(self) -> bool {
-        match self {
-            #[cfg(feature = "interp")]
-            Self::Interp => false,
-            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-            Self::Jit => true,
-            // The code map comes from the JIT crate the AOT tier loads into.
-            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-            Self::Aot => cfg!(feature = "jit"),
-        }
+        self.0.native_code && cfg!(wasmtier_jit)
     }
 
     /// The engines of this build that `run --profile` supports, for messages.
@@ -75,17 +60,18 @@ impl EngineChoice {
     }
 
     pub fn create(self, config: EngineConfig) -> Box<dyn Engine> {
-        match self {
-            #[cfg(feature = "interp")]
-            Self::Interp => Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
-            #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-            Self::Jit => Box::new(wasmtier_engine_jit::JitEngine::new(config)),
-            #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-            Self::Aot => Box::new(wasmtier_engine_aot::AotEngine::with_cache(
-                config,
-                crate::compile::CacheOptions::default().mode(),
-            )),
-        }
+        self.0.create(config)
+    }
+}
+
+impl ValueEnum for EngineChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: OnceLock<Vec<EngineChoice>> = OnceLock::new();
+        ALL.get_or_init(|| wasmtier_engines::ENGINES.iter().map(EngineChoice).collect())
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.0.about))
     }
 }
 

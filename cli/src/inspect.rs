@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use wasmtier_core::{ExternKind, Features, ValidatedModule};
-use wasmtier_engine_aot::artifact;
+use wasmtier_engines::aot::artifact;
 
 #[derive(Args)]
 pub struct InspectArgs {
@@ -51,7 +51,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
         writeln!(
             out,
             "cache seal:       {} bytes (checked only by the cache that wrote it)",
-            wasmtier_engine_aot::SEAL_LEN
+            wasmtier_engines::aot::SEAL_LEN
         )?;
     }
     let code_len = header.code.end - header.code.start;
@@ -106,7 +106,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     // A closed pipe (`inspect … | head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     if !intact {
-        return Err(wasmtier_engine_aot::AotError::Checksum)
+        return Err(wasmtier_engines::aot::AotError::Checksum)
             .with_context(|| format!("`{}`", path.display()));
     }
     if module.is_none() {

@@ -2,7 +2,7 @@
 
 mod compile;
 mod engines;
-#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_aot)]
 mod inspect;
 mod phases;
 mod profile;
@@ -52,10 +52,10 @@ enum Command {
     #[cfg(feature = "wast")]
     Wast(WastArgs),
     /// Compile a module ahead of time into a `.cwasm` artifact for `run`.
-    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    #[cfg(wasmtier_aot)]
     Compile(compile::CompileArgs),
     /// Describe a `.cwasm` artifact: its header, functions and sizes.
-    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+    #[cfg(wasmtier_aot)]
     Inspect(inspect::InspectArgs),
     /// Print a shell completion script, e.g. `wasmtier completions bash >
     /// /etc/bash_completion.d/wasmtier`.
@@ -68,8 +68,8 @@ enum Command {
 /// (engine-interp's `zeroing.rs`).
 #[cfg(feature = "interp")]
 #[global_allocator]
-static ALLOCATOR: wasmtier_engine_interp::ZeroingAllocator =
-    wasmtier_engine_interp::ZeroingAllocator;
+static ALLOCATOR: wasmtier_engines::interp::ZeroingAllocator =
+    wasmtier_engines::interp::ZeroingAllocator;
 
 /// Exit status for a trap, as for a process killed by SIGABRT.
 pub const TRAP_EXIT_STATUS: u8 = 134;
@@ -93,9 +93,9 @@ fn main() -> ExitCode {
         Command::Validate { file } => validate(&file).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "wast")]
         Command::Wast(args) => wast::wast(args),
-        #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+        #[cfg(wasmtier_aot)]
         Command::Compile(args) => compile::compile(args).map(|()| ExitCode::SUCCESS),
-        #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+        #[cfg(wasmtier_aot)]
         Command::Inspect(args) => inspect::inspect(args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => {
             shell::completions(args, Cli::command()).map(|()| ExitCode::SUCCESS)

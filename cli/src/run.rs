@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use wasmtier_core::{CallError, EngineConfig, Features, LinkError, Store, Trap, TrapKind};
+use wasmtier_core::{
+    CallError, EngineConfig, EngineKind, Features, LinkError, Store, Trap, TrapKind,
+};
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
 use crate::engines::EngineChoice;
@@ -295,9 +297,10 @@ impl RunArgs {
     fn engine(&self) -> EngineChoice {
         match self.engine {
             Some(engine) => engine,
-            #[cfg(feature = "interp")]
-            None if self.low_memory => EngineChoice::Interp,
-            None => EngineChoice::DEFAULT,
+            None if self.low_memory => {
+                EngineChoice::of(EngineKind::Interp).unwrap_or_else(EngineChoice::default_engine)
+            }
+            None => EngineChoice::default_engine(),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::engines::EngineChoice;
 #[derive(Args)]
 pub struct WastArgs {
     /// Execution tier to test.
-    #[arg(long, value_enum, default_value_t = EngineChoice::DEFAULT)]
+    #[arg(long, value_enum, default_value_t = EngineChoice::default_engine())]
     engine: EngineChoice,
     /// Proposals the scripts may use, comma-separated, on top of Wasm 2.0
     /// (e.g. `tail-call,memory64`; `all` for every one).

@@ -2,7 +2,7 @@
 //! artifacts, the cache, and every kind of bad artifact refused (exit 1,
 //! one line) before any of its code runs.
 
-#![cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+#![cfg(wasmtier_aot)]
 
 mod common;
 

@@ -167,7 +167,7 @@ fn wasi_inherit_env_gives_the_guest_the_host_environment() {
     assert!(out.stdout.contains("env-count=0\n"), "{}", out.stdout);
 }
 
-#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_aot)]
 #[test]
 fn codegen_cache_off_keeps_nothing_in_the_cache_dir() {
     let dir = tempfile::tempdir().unwrap();

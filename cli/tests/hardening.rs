@@ -174,7 +174,7 @@ fn deep_recursion_traps_even_under_an_unlimited_host_stack() {
     }
 }
 
-#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_aot)]
 #[test]
 fn inspect_reports_a_crafted_artifact_instead_of_panicking() {
     let dir = tempfile::tempdir().unwrap();

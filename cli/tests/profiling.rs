@@ -2,7 +2,7 @@
 //! functions at the addresses their code runs from, on the JIT and the AOT
 //! tier (fresh, and mapped back from an artifact); and `perf` itself, where
 //! it can record here, shows a wasm function's name.
-#![cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#![cfg(wasmtier_jit)]
 
 mod common;
 

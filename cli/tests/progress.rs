@@ -1,7 +1,7 @@
 //! The compile progress bar: drawn on a terminal, never into a pipe or a
 //! file. `WASMTIER_PROGRESS_DELAY_MS=0` draws it at once instead of after
 //! a second, so a small module shows it.
-#![cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#![cfg(wasmtier_jit)]
 
 mod common;
 

@@ -350,7 +350,7 @@ fn low_memory_mode_runs_programs_and_caps_the_stack() {
     );
 }
 
-#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_jit)]
 #[test]
 fn low_memory_mode_refuses_the_jit() {
     let dir = tempfile::tempdir().unwrap();

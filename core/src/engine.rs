@@ -175,7 +175,8 @@ pub trait Store {
     /// Makes `item` importable as `module::name`.
     fn define(&mut self, module: &str, name: &str, item: HostItem) -> Result<(), LinkError>;
     /// Resolves imports by name (host definitions, then registered
-    /// instances), initializes, and runs the start function.
+    /// instances: [`crate::Linker`], shared by every engine), initializes,
+    /// and runs the start function.
     fn instantiate(&mut self, module: &dyn CompiledModule) -> Result<InstanceId, LinkError>;
     /// Makes every export of `instance` importable under module name `name`.
     fn register(&mut self, name: &str, instance: InstanceId);

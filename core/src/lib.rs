@@ -14,6 +14,7 @@ pub mod error;
 pub mod features;
 pub mod host;
 pub mod limits;
+pub mod linker;
 pub mod module;
 pub mod shared;
 pub mod trap;
@@ -27,6 +28,7 @@ pub use error::{CallError, LinkError, LoadError};
 pub use features::Features;
 pub use host::{HostContext, HostFn, HostFunc, HostItem};
 pub use limits::LoadLimits;
+pub use linker::Linker;
 pub use module::{
     DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, NotableBodies, PerFunction,
     ValidatedModule,

@@ -15,8 +15,6 @@
 //! Instances live in the JIT's store. Design decisions are in
 //! `RATIONALE.md`.
 
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 pub mod artifact;
 mod cache;
 mod error;

@@ -1,14 +1,13 @@
 //! `Store` over a `wasmi::Store`: instances, host definitions, calls.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::fmt;
 
 use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
 use wasmtier_core::{
     CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncType, GlobalType,
-    HostContext, HostFunc, HostItem, InstanceId, LinkError, MemoryType, Store, TableType, Trap,
-    TrapCode, Val, ValType, check_arguments,
+    HostContext, HostFunc, HostItem, InstanceId, LinkError, Linker, MemoryType, Store, TableType,
+    Trap, TrapCode, Val, ValType, check_arguments,
 };
 
 use crate::InterpModule;
@@ -40,8 +39,7 @@ impl wasmi::errors::HostError for HostTrap {}
 pub struct InterpStore {
     store: wasmi::Store<StoreData>,
     instances: Vec<wasmi::Instance>,
-    definitions: HashMap<(String, String), Extern>,
-    registered: HashMap<String, wasmi::Instance>,
+    linker: Linker<Extern>,
     /// Set when the engine has a timeout: calls then run in fuel slices.
     deadline: Option<Deadline>,
     poison: Poison,
@@ -101,8 +99,7 @@ impl InterpStore {
         Self {
             store,
             instances: Vec::new(),
-            definitions: HashMap::new(),
-            registered: HashMap::new(),
+            linker: Linker::default(),
             deadline,
             poison,
         }
@@ -152,15 +149,6 @@ impl InterpStore {
             Outcome::Error(e) => Err(instantiation_error(e)),
             Outcome::Stopped(trap) => Err(LinkError::Trap(trap)),
         }
-    }
-
-    fn resolve_import(&self, module: &str, name: &str) -> Option<Extern> {
-        if let Some(instance) = self.registered.get(module) {
-            return instance.get_export(&self.store, name);
-        }
-        self.definitions
-            .get(&(module.to_string(), name.to_string()))
-            .cloned()
     }
 
     fn host_func(&mut self, host: HostFunc) -> Func {
@@ -244,8 +232,7 @@ impl Store for InterpStore {
                 Extern::Memory(memory)
             }
         };
-        self.definitions
-            .insert((module.to_string(), name.to_string()), definition);
+        self.linker.define(module, name, definition);
         Ok(())
     }
 
@@ -254,26 +241,11 @@ impl Store for InterpStore {
             .as_any()
             .downcast_ref::<InterpModule>()
             .ok_or_else(|| LinkError::Engine("module was compiled by another engine".into()))?;
-        let mut externs = Vec::with_capacity(compiled.module.imports.len());
-        for import in &compiled.module.imports {
-            let unknown = || LinkError::UnknownImport {
-                module: import.module.clone(),
-                name: import.name.clone(),
-            };
-            let definition = self
-                .resolve_import(&import.module, &import.name)
-                .ok_or_else(unknown)?;
-            let found = extern_type(&self.store, &definition);
-            if !found.matches(&import.ty) {
-                return Err(LinkError::IncompatibleImportType {
-                    module: import.module.clone(),
-                    name: import.name.clone(),
-                    expected: Box::new(import.ty.clone()),
-                    found: Box::new(found),
-                });
-            }
-            externs.push(definition);
-        }
+        let mut externs = self.linker.resolve_imports(
+            &compiled.module.imports,
+            |instance, name| self.instance(instance).get_export(&self.store, name),
+            |definition| extern_type(&self.store, definition),
+        )?;
         // wasmi lists a module's imports by kind (functions, tables,
         // memories, globals), keeping the module's order within each kind,
         // and pairs them with `externs` in that order.
@@ -311,8 +283,7 @@ impl Store for InterpStore {
     }
 
     fn register(&mut self, name: &str, instance: InstanceId) {
-        let instance = self.instance(instance);
-        self.registered.insert(name.to_string(), instance);
+        self.linker.register(name, instance);
     }
 
     fn func_type(&self, instance: InstanceId, export: &str) -> Result<FuncType, CallError> {

@@ -17,8 +17,6 @@
 //!
 //! Design decisions are in `RATIONALE.md`.
 
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 mod builtins;
 pub mod code_map;
 mod code_memory;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use wasmtier_core::{
     CallError, CompiledModule, EngineConfig, Export, ExternKind, Frame, FuncType, HostItem,
-    InstanceId, LinkError, Store, Trap, TrapCode, Val, check_arguments,
+    InstanceId, LinkError, Linker, Store, Trap, TrapCode, Val, check_arguments,
 };
 
 use crate::JitModule;
@@ -92,8 +92,7 @@ pub struct JitStore {
     tables: Vec<*mut Table>,
     globals: Vec<*mut VMGlobal>,
     host_funcs: Vec<*mut HostFuncRecord>,
-    definitions: HashMap<(String, String), Extern>,
-    registered: HashMap<String, InstanceId>,
+    linker: Linker<Extern>,
     signatures: HashMap<FuncType, u64>,
     /// The deadline's timer, when the engine has a timeout; generated code
     /// reads its counter through `VMStoreContext::interrupt`.
@@ -130,8 +129,7 @@ impl JitStore {
             tables: Vec::new(),
             globals: Vec::new(),
             host_funcs: Vec::new(),
-            definitions: HashMap::new(),
-            registered: HashMap::new(),
+            linker: Linker::default(),
             signatures: HashMap::new(),
             _interrupt: interrupt,
         }
@@ -173,14 +171,10 @@ impl JitStore {
         }
     }
 
-    fn resolve(&self, module: &str, name: &str) -> Option<Extern> {
-        if let Some(id) = self.registered.get(module) {
-            let export = self.export(*id, name).ok()?;
-            return Some(self.export_extern(*id, &export));
-        }
-        self.definitions
-            .get(&(module.to_string(), name.to_string()))
-            .cloned()
+    /// What instance `id` exports as `name`, as a definition to import.
+    fn exported(&self, id: InstanceId, name: &str) -> Option<Extern> {
+        let export = self.export(id, name).ok()?;
+        Some(self.export_extern(id, &export))
     }
 
     /// Calls function `index` of `id` with raw argument slots.
@@ -246,25 +240,11 @@ impl JitStore {
 
     fn instantiate_module(&mut self, module: Arc<JitModule>) -> Result<InstanceId, LinkError> {
         let wasm = module.info.module.clone();
-        let mut imports = Vec::with_capacity(wasm.imports.len());
-        for import in &wasm.imports {
-            let ext = self.resolve(&import.module, &import.name).ok_or_else(|| {
-                LinkError::UnknownImport {
-                    module: import.module.clone(),
-                    name: import.name.clone(),
-                }
-            })?;
-            let found = ext.ty();
-            if !found.matches(&import.ty) {
-                return Err(LinkError::IncompatibleImportType {
-                    module: import.module.clone(),
-                    name: import.name.clone(),
-                    expected: Box::new(import.ty.clone()),
-                    found: Box::new(found),
-                });
-            }
-            imports.push(ext);
-        }
+        let imports = self.linker.resolve_imports(
+            &wasm.imports,
+            |id, name| self.exported(id, name),
+            Extern::ty,
+        )?;
         let sig_ids = wasm.types.iter().map(|t| self.signature_id(t)).collect();
         let mut created = Created {
             memories: Vec::new(),
@@ -347,8 +327,7 @@ impl Store for JitStore {
                 Extern::Memory(memory)
             }
         };
-        self.definitions
-            .insert((module.to_string(), name.to_string()), ext);
+        self.linker.define(module, name, ext);
         Ok(())
     }
 
@@ -361,7 +340,7 @@ impl Store for JitStore {
     }
 
     fn register(&mut self, name: &str, instance: InstanceId) {
-        self.registered.insert(name.to_string(), instance);
+        self.linker.register(name, instance);
     }
 
     fn func_type(&self, instance: InstanceId, export: &str) -> Result<FuncType, CallError> {

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wasmtier_core::{Engine, Features, ValidatedModule};
-use wasmtier_engine_aot::{AotEngine, artifact};
+use wasmtier_engines::aot::{AotEngine, artifact};
 
 use crate::Rng;
 use crate::diff::{self, Trace};

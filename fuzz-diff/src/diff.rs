@@ -7,29 +7,10 @@ use wasmtier_core::{
     TrapCode, TrapKind, Val, ValidatedModule,
 };
 
-/// An engine under test. Adding a tier is one more entry in [`ENGINES`].
-pub struct EngineSpec {
-    pub name: &'static str,
-    pub create: fn(EngineConfig) -> Box<dyn Engine>,
-}
-
-pub const ENGINES: &[EngineSpec] = &[
-    EngineSpec {
-        name: "interp",
-        create: |config| Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
-    },
-    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-    EngineSpec {
-        name: "jit",
-        create: |config| Box::new(wasmtier_engine_jit::JitEngine::new(config)),
-    },
-    // Every module goes through an artifact file: written, checked, mapped.
-    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-    EngineSpec {
-        name: "aot",
-        create: |config| Box::new(wasmtier_engine_aot::AotEngine::new(config)),
-    },
-];
+/// The engines under test: every engine of the registry this build has
+/// (`wasmtier-engines`). The aot engine sends every module through an
+/// artifact file: written, checked, mapped.
+pub use wasmtier_engines::ENGINES;
 
 /// The same limits for every engine. Memories and tables are also bounded
 /// by the generator; these caps make growth beyond them fail identically.
@@ -146,10 +127,10 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
     let mut traces: Vec<(&'static str, Trace)> = Vec::new();
     for spec in ENGINES {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run((spec.create)(engine_config(fuel)), &module)
+            run(spec.create(engine_config(fuel)), &module)
         }));
         match outcome {
-            Ok(trace) => traces.push((spec.name, trace)),
+            Ok(trace) => traces.push((spec.name(), trace)),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
@@ -157,7 +138,7 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string panic".into());
                 return Verdict::Panicked {
-                    engine: spec.name,
+                    engine: spec.name(),
                     message,
                 };
             }

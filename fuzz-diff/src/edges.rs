@@ -191,7 +191,7 @@ pub fn check_all() -> Vec<String> {
         let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).expect("valid"));
         for spec in ENGINES {
             let started = Instant::now();
-            let engine = (spec.create)((case.config)());
+            let engine = spec.create((case.config)());
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 observe(engine.as_ref(), &module)
             }));
@@ -206,7 +206,7 @@ pub fn check_all() -> Vec<String> {
                 Ok(Ok(_)) => None,
             };
             if let Some(problem) = problem {
-                findings.push(format!("{} on {}: {problem}", case.name, spec.name));
+                findings.push(format!("{} on {}: {problem}", case.name, spec.name()));
             }
         }
     }

@@ -12,8 +12,9 @@
 //! The same code backs the CI replay (`tests/replay.rs`), the long-run
 //! binary (`src/main.rs`) and the cargo-fuzz targets (`fuzz/`).
 
-#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-pub mod artifact;
+wasmtier_engines::with_aot! {
+    pub mod artifact;
+}
 pub mod diff;
 pub mod edges;
 pub mod generate;

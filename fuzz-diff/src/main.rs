@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         .map(|s| Instant::now() + Duration::from_secs(s));
     println!(
         "engines: {:?}; seeds from {start_seed}",
-        diff::ENGINES.iter().map(|e| e.name).collect::<Vec<_>>()
+        wasmtier_engines::names()
     );
     // The edges generated modules avoid, once per run.
     let findings = wasmtier_fuzz_diff::edges::check_all();

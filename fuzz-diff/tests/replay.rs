@@ -161,9 +161,9 @@ fn a_loop_of_failing_grows_does_not_overflow_the_host_stack() {
     .unwrap();
     let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
     for spec in diff::ENGINES {
-        let trace = diff::run((spec.create)(diff::engine_config(None)), &module);
+        let trace = diff::run(spec.create(diff::engine_config(None)), &module);
         let text = format!("{:?}", trace.steps);
-        assert!(text.contains("I32(600000)"), "{}: {text}", spec.name);
+        assert!(text.contains("I32(600000)"), "{}: {text}", spec.name());
     }
 }
 
@@ -284,54 +284,55 @@ fn on_every_engine(
     use wasmtier_core::{Features, ValidatedModule};
     let module = Arc::new(ValidatedModule::new(bytes, Features::default()).unwrap());
     for spec in diff::ENGINES {
-        let engine = (spec.create)(diff::engine_config(None));
+        let engine = spec.create(diff::engine_config(None));
         let compiled = engine.compile(module.clone()).unwrap();
         let mut store = engine.new_store(Box::new(()));
         let instance = store.instantiate(compiled.as_ref()).unwrap();
-        check(spec.name, store.as_mut(), instance);
+        check(spec.name(), store.as_mut(), instance);
     }
 }
 
-/// Mutants of valid artifacts: each is refused, or loads and behaves like
-/// its original; resealed ones (checksum recomputed, as an attacker would)
-/// are loaded and described but never run; nothing panics.
-#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-#[test]
-fn damaged_artifacts_are_refused_or_behave_like_their_original() {
-    use wasmtier_fuzz_diff::artifact::{self, ArtifactVerdict};
-    let scratch = tempfile::tempdir().unwrap();
-    let mut originals: Vec<Vec<u8>> = CORPUS.iter().map(|t| wat::parse_str(t).unwrap()).collect();
-    originals.extend((2000..2012).map(generate::from_seed));
-    let mut rng = Rng::new(0xa27f);
-    let (mut refused, mut loaded, mut resealed_loaded) = (0, 0, 0);
-    for (index, original) in originals.iter().enumerate() {
-        let subject = artifact::subject(original, scratch.path())
-            .unwrap_or_else(|| panic!("module {index} does not compile"));
-        for round in 0..60 {
-            let mut mutant = artifact::mutate(&subject.artifact, &mut rng);
-            let resealed = round % 2 == 1;
-            if resealed {
-                artifact::reseal(&mut mutant);
-            }
-            match artifact::check(&subject, &mutant, resealed, scratch.path()) {
-                ArtifactVerdict::Refused(_) => refused += 1,
-                ArtifactVerdict::Loaded if resealed => resealed_loaded += 1,
-                ArtifactVerdict::Loaded => loaded += 1,
-                ArtifactVerdict::Finding(finding) => {
-                    panic!("module {index}, round {round}: {finding}")
+wasmtier_engines::with_aot! {
+    /// Mutants of valid artifacts: each is refused, or loads and behaves like
+    /// its original; resealed ones (checksum recomputed, as an attacker would)
+    /// are loaded and described but never run; nothing panics.
+    #[test]
+    fn damaged_artifacts_are_refused_or_behave_like_their_original() {
+        use wasmtier_fuzz_diff::artifact::{self, ArtifactVerdict};
+        let scratch = tempfile::tempdir().unwrap();
+        let mut originals: Vec<Vec<u8>> = CORPUS.iter().map(|t| wat::parse_str(t).unwrap()).collect();
+        originals.extend((2000..2012).map(generate::from_seed));
+        let mut rng = Rng::new(0xa27f);
+        let (mut refused, mut loaded, mut resealed_loaded) = (0, 0, 0);
+        for (index, original) in originals.iter().enumerate() {
+            let subject = artifact::subject(original, scratch.path())
+                .unwrap_or_else(|| panic!("module {index} does not compile"));
+            for round in 0..60 {
+                let mut mutant = artifact::mutate(&subject.artifact, &mut rng);
+                let resealed = round % 2 == 1;
+                if resealed {
+                    artifact::reseal(&mut mutant);
+                }
+                match artifact::check(&subject, &mutant, resealed, scratch.path()) {
+                    ArtifactVerdict::Refused(_) => refused += 1,
+                    ArtifactVerdict::Loaded if resealed => resealed_loaded += 1,
+                    ArtifactVerdict::Loaded => loaded += 1,
+                    ArtifactVerdict::Finding(finding) => {
+                        panic!("module {index}, round {round}: {finding}")
+                    }
                 }
             }
         }
+        println!(
+            "artifact mutants: {refused} refused, {loaded} loaded and ran the same, {resealed_loaded} resealed loaded"
+        );
+        // Nearly every plain edit must be caught; a replay that loads them all
+        // has stopped checking.
+        assert!(
+            refused > 10 * (loaded + 1),
+            "{refused} refused, {loaded} loaded"
+        );
     }
-    println!(
-        "artifact mutants: {refused} refused, {loaded} loaded and ran the same, {resealed_loaded} resealed loaded"
-    );
-    // Nearly every plain edit must be caught; a replay that loads them all
-    // has stopped checking.
-    assert!(
-        refused > 10 * (loaded + 1),
-        "{refused} refused, {loaded} loaded"
-    );
 }
 
 /// Huge and 4 GiB memories, bulk operations under tiny fuel, endless loops
@@ -342,42 +343,43 @@ fn every_engine_holds_at_the_edges() {
     assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
 
-/// The artifact fuzz target's inputs (`fuzz/fuzz_targets/artifact.rs`):
-/// `[flags, (offset u32 LE, xor u8)*]`, bit 0 of flags reseals. These aim
-/// at the fields an attacker would: lengths, offsets and the section
-/// table, each resealed so that the checksum does not hide the decoder.
-#[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-#[test]
-fn the_artifact_fuzz_corpus_is_refused_or_loads_without_panicking() {
-    use wasmtier_fuzz_diff::artifact::{self, ArtifactVerdict};
-    let scratch = tempfile::tempdir().unwrap();
-    let subject = artifact::subject(&generate::from_seed(7), scratch.path()).unwrap();
-    let edit = |resealed: bool, edits: &[(u32, u8)]| -> Vec<u8> {
-        let mut data = vec![u8::from(resealed)];
-        for &(offset, xor) in edits {
-            data.extend_from_slice(&offset.to_le_bytes());
-            data.push(xor);
+wasmtier_engines::with_aot! {
+    /// The artifact fuzz target's inputs (`fuzz/fuzz_targets/artifact.rs`):
+    /// `[flags, (offset u32 LE, xor u8)*]`, bit 0 of flags reseals. These aim
+    /// at the fields an attacker would: lengths, offsets and the section
+    /// table, each resealed so that the checksum does not hide the decoder.
+    #[test]
+    fn the_artifact_fuzz_corpus_is_refused_or_loads_without_panicking() {
+        use wasmtier_fuzz_diff::artifact::{self, ArtifactVerdict};
+        let scratch = tempfile::tempdir().unwrap();
+        let subject = artifact::subject(&generate::from_seed(7), scratch.path()).unwrap();
+        let edit = |resealed: bool, edits: &[(u32, u8)]| -> Vec<u8> {
+            let mut data = vec![u8::from(resealed)];
+            for &(offset, xor) in edits {
+                data.extend_from_slice(&offset.to_le_bytes());
+                data.push(xor);
+            }
+            data
+        };
+        let mut corpus = vec![edit(false, &[])];
+        // Every byte of the prefix and the first 512 of the header, alone,
+        // flipped high and low, plain and resealed.
+        for offset in 0..544u32 {
+            for xor in [0x80, 0x01] {
+                corpus.push(edit(false, &[(offset, xor)]));
+                corpus.push(edit(true, &[(offset, xor)]));
+            }
         }
-        data
-    };
-    let mut corpus = vec![edit(false, &[])];
-    // Every byte of the prefix and the first 512 of the header, alone,
-    // flipped high and low, plain and resealed.
-    for offset in 0..544u32 {
-        for xor in [0x80, 0x01] {
-            corpus.push(edit(false, &[(offset, xor)]));
-            corpus.push(edit(true, &[(offset, xor)]));
+        let (mut refused, mut loaded) = (0, 0);
+        for data in &corpus {
+            let (mutant, resealed) = artifact::edit(&subject.artifact, data);
+            match artifact::check(&subject, &mutant, resealed, scratch.path()) {
+                ArtifactVerdict::Refused(_) => refused += 1,
+                ArtifactVerdict::Loaded => loaded += 1,
+                ArtifactVerdict::Finding(finding) => panic!("input {data:?}: {finding}"),
+            }
         }
+        println!("artifact corpus: {refused} refused, {loaded} loaded");
+        assert!(refused > corpus.len() / 2, "{refused} of {}", corpus.len());
     }
-    let (mut refused, mut loaded) = (0, 0);
-    for data in &corpus {
-        let (mutant, resealed) = artifact::edit(&subject.artifact, data);
-        match artifact::check(&subject, &mutant, resealed, scratch.path()) {
-            ArtifactVerdict::Refused(_) => refused += 1,
-            ArtifactVerdict::Loaded => loaded += 1,
-            ArtifactVerdict::Finding(finding) => panic!("input {data:?}: {finding}"),
-        }
-    }
-    println!("artifact corpus: {refused} refused, {loaded} loaded");
-    assert!(refused > corpus.len() / 2, "{refused} of {}", corpus.len());
 }

@@ -21,11 +21,11 @@ pub enum ProfileKind {
     Jitdump,
 }
 
-#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_jit)]
 mod jitdump;
-#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_jit)]
 mod write;
-#[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+#[cfg(wasmtier_jit)]
 pub use write::record;
 
 /// What was written; for jitdump it also holds the mapping of the file
@@ -34,13 +34,13 @@ pub struct Profile {
     pub path: std::path::PathBuf,
     pub functions: usize,
     pub code: std::ops::Range<usize>,
-    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
+    #[cfg(wasmtier_jit)]
     _jitdump: Option<jitdump::JitDump>,
 }
 
 /// Without the JIT in this build there is nothing to profile: `run`
 /// refuses `--profile` on every engine it has before calling this.
-#[cfg(not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")))]
+#[cfg(not(wasmtier_jit))]
 pub fn record(
     kind: ProfileKind,
     _compiled: &dyn wasmtier_core::CompiledModule,
@@ -48,10 +48,7 @@ pub fn record(
     anyhow::bail!("--profile={kind:?}: this build has no engine that runs machine code")
 }
 
-#[cfg_attr(
-    not(all(feature = "jit", target_arch = "x86_64", target_os = "linux")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(wasmtier_jit), allow(dead_code))]
 /// A function's name for a profiler: its name-section name (control
 /// characters replaced, since both formats end a name at a newline or NUL),
 /// else `wasm[N]`.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use wasmtier_core::CompiledModule;
-use wasmtier_engine_jit::code_map::CodeMap;
+use wasmtier_engines::jit::code_map::CodeMap;
 
 use super::jitdump::JitDump;
 use super::{Profile, ProfileKind, function_name};

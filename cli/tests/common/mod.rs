@@ -48,14 +48,27 @@ pub fn s(path: &Path) -> &str {
 }
 
 /// Every engine this build of the CLI offers, by its `--engine` name.
-pub const ENGINES: &[&str] = &[
-    #[cfg(feature = "interp")]
-    "interp",
-    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-    "jit",
-    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-    "aot",
-];
+pub const ENGINES: Engines = Engines;
+
+/// The engines of the `wasmtier` binary under test: the registry's, which
+/// the test binary shares with it (same build, same features).
+#[derive(Debug, Clone, Copy)]
+pub struct Engines;
+
+impl Engines {
+    pub fn contains(self, name: &&str) -> bool {
+        wasmtier_engines::find(name).is_some()
+    }
+}
+
+impl IntoIterator for Engines {
+    type Item = &'static str;
+    type IntoIter = std::vec::IntoIter<&'static str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        wasmtier_engines::names().into_iter()
+    }
+}
 
 /// The aot engine's cache for test runs, kept out of the user's home.
 fn test_cache_home() -> PathBuf {

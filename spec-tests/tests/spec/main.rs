@@ -12,23 +12,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasmtier_engine_interp::InterpEngine;
-use wasmtier_spec_tests::{EngineFactory, FileReport, Summary, render_summary, run_wast};
+use wasmtier_engines::ENGINES;
+use wasmtier_spec_tests::{FileReport, Summary, render_summary, run_wast};
 
-/// Every engine the suite runs against. Adding one is one line here plus
-/// its entries in `expectations.txt`.
-const ENGINES: &[(&str, EngineFactory)] = &[
-    ("interp", |config| Box::new(InterpEngine::new(config))),
-    #[cfg(all(feature = "jit", target_arch = "x86_64", target_os = "linux"))]
-    ("jit", |config| {
-        Box::new(wasmtier_engine_jit::JitEngine::new(config))
-    }),
-    // Each module is compiled to an artifact file, mapped back and run.
-    #[cfg(all(feature = "aot", target_arch = "x86_64", target_os = "linux"))]
-    ("aot", |config| {
-        Box::new(wasmtier_engine_aot::AotEngine::new(config))
-    }),
-];
+// Every engine of the registry (`wasmtier-engines`) this build has runs the
+// suite; an engine's known gaps are its entries in `expectations.txt`. The
+// aot engine compiles each module to an artifact file, maps it back and
+// runs it.
 
 const EXPECTATIONS: &str = include_str!("../../expectations.txt");
 
@@ -50,7 +40,9 @@ fn main() {
     let reports: Reports = Arc::default();
     let mut trials = Vec::new();
     let mut names = Vec::new();
-    for (engine_index, &(engine, factory)) in ENGINES.iter().enumerate() {
+    for (engine_index, info) in ENGINES.iter().enumerate() {
+        let engine = info.name();
+        let factory = move |config| info.create(config);
         for (suite_index, suite) in suites.iter().enumerate() {
             for file in &suite.files {
                 let name = format!("{engine}::{}::{}", suite.name, file.name);
@@ -135,10 +127,10 @@ fn print_summary(reports: &[(usize, &'static str, usize, FileReport)]) {
     }
     let mut rows: Vec<(String, Summary)> = Vec::new();
     for ((engine, _), (suite, summary)) in groups {
-        rows.push((format!("{} {suite}", ENGINES[engine].0), summary));
+        rows.push((format!("{} {suite}", ENGINES[engine].name()), summary));
     }
     for (engine, summary) in engines {
-        rows.push((format!("{} TOTAL", ENGINES[engine].0), summary));
+        rows.push((format!("{} TOTAL", ENGINES[engine].name()), summary));
     }
     println!("\nspec-test summary (passed/failed per kind):");
     print!("{}", render_summary(&rows));
