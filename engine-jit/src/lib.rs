@@ -26,7 +26,10 @@ mod compile;
 mod instance;
 mod interrupt;
 mod linear_memory;
+mod memory_strategy;
+mod module;
 mod module_info;
+mod runtime;
 mod signals;
 mod store;
 mod trampolines;
@@ -60,8 +63,8 @@ pub mod aot {
     };
 
     use crate::compile::{self, CompiledCode};
+    use crate::module::{JitCompiled, JitModule};
     use crate::module_info::ModuleInfo;
-    use crate::{JitCompiled, JitModule};
 
     /// Compiles `module` to position-independent code for `isa`.
     pub fn compile_image(
@@ -92,8 +95,7 @@ pub mod aot {
     }
 }
 
-use compile::CompiledCode;
-use module_info::ModuleInfo;
+use module::{JitCompiled, JitModule};
 
 pub struct JitEngine {
     config: EngineConfig,
@@ -106,36 +108,6 @@ impl JitEngine {
             config,
             isa: compile::host_isa(),
         }
-    }
-}
-
-/// A compiled module: metadata plus code.
-pub(crate) struct JitModule {
-    pub info: ModuleInfo,
-    pub code: CompiledCode,
-}
-
-impl JitModule {
-    /// The function whose code contains `offset` (relative to the code
-    /// base), if it is a Wasm function.
-    pub fn func_at(&self, offset: u32) -> Option<u32> {
-        let defined = self.code.function_at(offset)?;
-        Some(self.info.module.num_imported_funcs + defined as u32)
-    }
-}
-
-pub(crate) struct JitCompiled {
-    module: Arc<ValidatedModule>,
-    inner: Arc<JitModule>,
-}
-
-impl CompiledModule for JitCompiled {
-    fn module(&self) -> &Arc<ValidatedModule> {
-        &self.module
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -11,7 +11,7 @@
 
 use wasmtier_core::{MemoryType, TableType};
 
-use crate::translate::MemoryStrategy;
+use crate::memory_strategy::MemoryStrategy;
 use crate::vmcontext::{VMMemory, VMTable};
 
 /// The most pages a 32-bit memory can have.

@@ -12,7 +12,7 @@ use wasmparser::{
 };
 use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType, ValidatedModule};
 
-use crate::translate::MemoryStrategy;
+use crate::memory_strategy::MemoryStrategy;
 
 /// One operator of a constant expression.
 #[derive(Debug, Clone, Copy, PartialEq)]

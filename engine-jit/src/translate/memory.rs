@@ -5,7 +5,7 @@ use wasmparser::{MemArg, Operator};
 
 use super::Translator;
 use super::bounds_checks::heap_flags;
-use crate::vmcontext::offsets::Builtin;
+use crate::vmcontext::Builtin;
 
 /// How a load widens its result.
 #[derive(Clone, Copy)]

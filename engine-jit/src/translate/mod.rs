@@ -18,20 +18,18 @@ mod simd_arith;
 mod tables_refs;
 
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, GlobalValueData, InstBuilder,
-    Signature, Type, UserFuncName, Value, types,
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, InstBuilder, Signature, Type,
+    UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 use wasmtier_core::{FuncType, ValType};
 
-pub(crate) use bounds_checks::MemoryStrategy;
 use control::Frame;
 use func_env::FuncEnv;
 
 use crate::module_info::ModuleInfo;
-use crate::vmcontext::offsets;
 
 /// The calling convention of every Wasm function (and host adapter).
 pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
@@ -71,29 +69,7 @@ pub fn translate_function(
     let ty = module.func_type(func_index);
     let mut func =
         Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
-    // Prologue stack check: vmctx -> store context -> stack limit.
-    let readonly = func
-        .dfg
-        .mem_flags
-        .insert_unchecked(ir::MemFlagsData::trusted().with_readonly());
-    let trusted = func
-        .dfg
-        .mem_flags
-        .insert_unchecked(ir::MemFlagsData::trusted());
-    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
-    let store_gv = func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: offsets::VMCTX_STORE.into(),
-        global_type: types::I64,
-        flags: readonly,
-    });
-    let limit_gv = func.create_global_value(GlobalValueData::Load {
-        base: store_gv,
-        offset: offsets::STORE_STACK_LIMIT.into(),
-        global_type: types::I64,
-        flags: trusted,
-    });
-    func.stack_limit = Some(limit_gv);
+    func_env::declare_stack_limit(&mut func);
 
     let range = func_index
         .checked_sub(module.num_imported_funcs)
