@@ -8,6 +8,7 @@ mod bounds_checks;
 mod calls;
 mod control;
 mod conversions;
+mod dispatch;
 mod fuel;
 pub(crate) mod func_env;
 mod locals_globals;
@@ -27,6 +28,8 @@ use wasmparser::{BinaryReader, FunctionBody, Operator};
 use wasmtier_core::{FuncType, ValType};
 
 use control::Frame;
+use dispatch::Family;
+pub use dispatch::Proposal;
 use func_env::FuncEnv;
 
 use crate::module_info::ModuleInfo;
@@ -58,13 +61,43 @@ pub fn wasm_signature(ty: &FuncType) -> Signature {
     sig
 }
 
+/// Why a function body could not be translated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TranslateError {
+    #[error("not a defined function")]
+    NotDefined,
+    #[error("function body outside the module")]
+    BodyOutsideModule,
+    #[error("unsupported local type")]
+    UnsupportedLocalType,
+    /// The body does not decode (validation normally rules this out).
+    #[error("{0}")]
+    Decode(String),
+    /// An operator of a proposal this translator does not implement.
+    #[error("unsupported operator {operator} ({} proposal)", proposal.name())]
+    UnsupportedProposal {
+        proposal: Proposal,
+        operator: String,
+    },
+    /// The dispatch table named a family whose translation does not
+    /// handle the operator: a bug in `dispatch.rs` or that family.
+    #[error("unsupported operator {0}")]
+    Unhandled(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for TranslateError {
+    fn from(error: wasmparser::BinaryReaderError) -> Self {
+        Self::Decode(error.to_string())
+    }
+}
+
 /// Translates defined function `func_index` into a Cranelift function.
 pub fn translate_function(
     module_info: &ModuleInfo,
     func_index: u32,
     builder_context: &mut FunctionBuilderContext,
     frontend: TargetFrontendConfig,
-) -> Result<Function, String> {
+) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
     let mut func =
@@ -74,11 +107,11 @@ pub fn translate_function(
     let range = func_index
         .checked_sub(module.num_imported_funcs)
         .and_then(|defined| module.func_body(defined))
-        .ok_or("not a defined function")?;
+        .ok_or(TranslateError::NotDefined)?;
     let code = module
         .bytes()
         .get(range.clone())
-        .ok_or("function body outside the module")?;
+        .ok_or(TranslateError::BodyOutsideModule)?;
     let body = FunctionBody::new(BinaryReader::new(code, range.start));
 
     let mut b = FunctionBuilder::new(&mut func, builder_context);
@@ -104,10 +137,10 @@ pub fn translate_function(
         t.b.def_var(var, value);
         t.locals.push((var, *param));
     }
-    let locals = body.get_locals_reader().map_err(|e| e.to_string())?;
+    let locals = body.get_locals_reader()?;
     for local in locals {
-        let (count, ty) = local.map_err(|e| e.to_string())?;
-        let ty = ValType::from_wasmparser(ty).ok_or("unsupported local type")?;
+        let (count, ty) = local?;
+        let ty = ValType::from_wasmparser(ty).ok_or(TranslateError::UnsupportedLocalType)?;
         for _ in 0..count {
             let var = t.b.declare_var(ir_type(ty));
             let zero = t.zero(ty);
@@ -118,9 +151,9 @@ pub fn translate_function(
     t.begin_function(&ty.results);
     t.check_interrupt();
 
-    let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+    let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
-        let op = reader.read().map_err(|e| e.to_string())?;
+        let op = reader.read()?;
         t.operator(&op)?;
     }
     t.b.finalize(frontend);
@@ -144,23 +177,31 @@ pub(crate) struct Translator<'a, 'f> {
 }
 
 impl Translator<'_, '_> {
-    fn operator(&mut self, op: &Operator<'_>) -> Result<(), String> {
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         if !self.reachable {
             return self.skip_unreachable(op);
         }
         self.consume_fuel(op);
-        let handled = self.control(op)?
-            || self.locals_globals(op)?
-            || self.memory(op)?
-            || self.numeric(op)?
-            || self.conversions(op)?
-            || self.calls(op)?
-            || self.tables_refs(op)?
-            || self.simd(op)?;
+        let handled = match dispatch::family_of(op) {
+            Family::Control => self.control(op)?,
+            Family::LocalsGlobals => self.locals_globals(op)?,
+            Family::Memory => self.memory(op)?,
+            Family::Numeric => self.numeric(op)?,
+            Family::Conversions => self.conversions(op)?,
+            Family::Calls => self.calls(op)?,
+            Family::TablesRefs => self.tables_refs(op)?,
+            Family::Simd => self.simd(op)?,
+            Family::Unsupported(proposal) => {
+                return Err(TranslateError::UnsupportedProposal {
+                    proposal,
+                    operator: format!("{op:?}"),
+                });
+            }
+        };
         if handled {
             Ok(())
         } else {
-            Err(format!("unsupported operator {op:?}"))
+            Err(TranslateError::Unhandled(format!("{op:?}")))
         }
     }
 

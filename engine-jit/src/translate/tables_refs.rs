@@ -8,12 +8,13 @@
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, TrapCode, Value, condcodes::IntCC, types};
 use wasmparser::Operator;
 
+use super::TranslateError;
 use super::Translator;
 use crate::traps;
 use crate::vmcontext::Builtin;
 
 impl Translator<'_, '_> {
-    pub(super) fn tables_refs(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn tables_refs(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use types::{I32, I64};
         match *op {
             Operator::RefNull { .. } => {
