@@ -9,9 +9,9 @@ use wasmtier_core::{
     TrapCode, ValType,
 };
 
-use crate::module::JitModule;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
+use crate::module::JitModule;
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
 use crate::vmcontext::{
     VMBuiltins, VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
@@ -164,14 +164,15 @@ impl Instance {
         for ty in &wasm.memories {
             let index = memories.len();
             let memory = LinearMemory::new(*ty, info.memory_strategies[index], max_memory)
-                .map_err(LinkError::ResourceLimit)?;
+                .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
             let memory = Box::into_raw(memory);
             memories.push(memory.cast::<VMMemory>());
             created.memories.push(memory);
         }
         for ty in &wasm.tables {
             let table = Box::into_raw(
-                Table::new(*ty, 0, max_table_elements).map_err(LinkError::ResourceLimit)?,
+                Table::new(*ty, 0, max_table_elements)
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?,
             );
             tables.push(table.cast::<VMTable>());
             created.tables.push(table);

@@ -23,6 +23,7 @@ mod builtins;
 pub mod code_map;
 mod code_memory;
 mod compile;
+mod error;
 mod instance;
 mod interrupt;
 mod linear_memory;
@@ -57,10 +58,11 @@ pub mod aot {
     use cranelift_codegen::isa::TargetIsa;
     use wasmtier_core::{CompiledModule, EngineConfig, ValidatedModule};
 
+    pub use crate::code_memory::CodeMemoryError;
     pub use crate::code_memory::{CodeMemory, page_size};
-    pub use crate::compile::{
-        CodeImage, CodeLayout, CodeTables, CompileError, host_isa, target_isa,
-    };
+    pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
+    pub use crate::error::{CompileError, IsaError, LayoutError, LoadError, ModuleInfoError};
+    pub use crate::translate::{Proposal, TranslateError};
 
     use crate::compile::{self, CompiledCode};
     use crate::module::{JitCompiled, JitModule};
@@ -85,7 +87,7 @@ pub mod aot {
         config: &EngineConfig,
         memory: CodeMemory,
         tables: CodeTables,
-    ) -> Result<Arc<dyn CompiledModule>, String> {
+    ) -> Result<Arc<dyn CompiledModule>, LoadError> {
         let info = ModuleInfo::new(module.clone(), config)?;
         let code = CompiledCode::new(memory, tables, &module)?;
         Ok(Arc::new(JitCompiled {
@@ -99,7 +101,7 @@ use module::{JitCompiled, JitModule};
 
 pub struct JitEngine {
     config: EngineConfig,
-    isa: Result<OwnedTargetIsa, String>,
+    isa: Result<OwnedTargetIsa, error::IsaError>,
 }
 
 impl JitEngine {
@@ -125,11 +127,11 @@ impl Engine for JitEngine {
         let isa = self
             .isa
             .as_ref()
-            .map_err(|e| LinkError::Engine(e.clone()))?;
+            .map_err(|e| LinkError::Engine(e.to_string()))?;
         let (info, code) =
             compile::compile_module(&**isa, &module, &self.config).map_err(|e| match e {
                 compile::CompileError::TimeLimit => LinkError::CompileTimeLimit,
-                compile::CompileError::Failed(message) => LinkError::Engine(message),
+                other => LinkError::Engine(other.to_string()),
             })?;
         Ok(Arc::new(JitCompiled {
             module,

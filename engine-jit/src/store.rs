@@ -10,12 +10,12 @@ use wasmtier_core::{
     InstanceId, LinkError, Store, Trap, TrapCode, Val, check_arguments,
 };
 
-use crate::module::{JitCompiled, JitModule};
 use crate::builtins::BUILTINS;
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
+use crate::module::{JitCompiled, JitModule};
 use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals::{self, CodeLookup};
 use crate::values::from_raw;
@@ -304,7 +304,7 @@ impl Store for JitStore {
             HostItem::Table(ty) => {
                 let table = Box::into_raw(
                     Table::new(ty, 0, self.config.max_table_elements)
-                        .map_err(LinkError::ResourceLimit)?,
+                        .map_err(|e| LinkError::ResourceLimit(e.to_string()))?,
                 );
                 self.tables.push(table);
                 Extern::Table(table)
@@ -312,7 +312,7 @@ impl Store for JitStore {
             HostItem::Memory(ty) => {
                 let strategy = MemoryStrategy::choose(&ty, &self.config);
                 let memory = LinearMemory::new(ty, strategy, self.config.max_memory)
-                    .map_err(LinkError::ResourceLimit)?;
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 let memory = Box::into_raw(memory);
                 self.memories.push(memory);
                 Extern::Memory(memory)
