@@ -28,8 +28,18 @@ macro_rules! builtin_ir_type {
     (u32) => {
         types::I32
     };
-    // Pointers and 64-bit integers.
-    ($other:ident) => {
+    // Pointers (64-bit hosts only) and 64-bit integers. No catch-all: a new
+    // parameter token in `foreach_builtin` must be given its type here.
+    (u64) => {
+        types::I64
+    };
+    (vmctx) => {
+        types::I64
+    };
+    (host_func) => {
+        types::I64
+    };
+    (values) => {
         types::I64
     };
 }
