@@ -65,7 +65,7 @@ impl From<wasmtier_engine_jit::aot::CompileError> for AotError {
         use wasmtier_engine_jit::aot::CompileError;
         match error {
             CompileError::TimeLimit => Self::CompileTimeLimit,
-            CompileError::Failed(message) => Self::Compile(message),
+            other => Self::Compile(other.to_string()),
         }
     }
 }

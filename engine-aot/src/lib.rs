@@ -63,10 +63,12 @@ impl AotEngine {
     }
 
     pub fn with_cache(config: EngineConfig, cache: CacheMode) -> Self {
-        let host = jit::host_isa().map(|isa| {
-            let info = TargetInfo::of(&*isa, &config);
-            (isa, info)
-        });
+        let host = jit::host_isa()
+            .map(|isa| {
+                let info = TargetInfo::of(&*isa, &config);
+                (isa, info)
+            })
+            .map_err(|e| e.to_string());
         Self {
             jit: JitEngine::new(config.clone()),
             config,
@@ -118,7 +120,8 @@ impl AotEngine {
                 self.artifact_bytes(&**isa, module)?
             }
             Some(triple) => {
-                let isa = jit::target_isa(Some(triple)).map_err(AotError::Compile)?;
+                let isa =
+                    jit::target_isa(Some(triple)).map_err(|e| AotError::Compile(e.to_string()))?;
                 self.artifact_bytes(&*isa, module)?
             }
         };
@@ -250,8 +253,10 @@ impl AotEngine {
         let code = header.code.clone();
         let len = usize::try_from(code.end - code.start)
             .map_err(|_| AotError::Malformed("code too large".into()))?;
-        let memory = CodeMemory::map_file(file, code.start, len).map_err(AotError::Load)?;
-        jit::load(module, &self.config, memory, artifact.code_tables).map_err(AotError::Load)
+        let memory = CodeMemory::map_file(file, code.start, len)
+            .map_err(|e| AotError::Load(e.to_string()))?;
+        jit::load(module, &self.config, memory, artifact.code_tables)
+            .map_err(|e| AotError::Load(e.to_string()))
     }
 
     /// `compile` with a typed error.

@@ -7,35 +7,23 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use wasmtier_core::{HostContext, HostFunc, Trap, TrapCode, Val};
+use wasmtier_core::{HostContext, Trap, TrapCode, Val};
 
 use crate::instance::Instance;
+use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals;
-use crate::store::StoreRuntime;
 use crate::values::from_raw;
-use crate::vmcontext::{VMBuiltins, VMContext, VMHostFunc};
+use crate::vmcontext::{VMBuiltins, VMContext, VMHostFunc, foreach_builtin};
 
-pub static BUILTINS: VMBuiltins = VMBuiltins {
-    memory_grow,
-    memory_fill,
-    memory_copy,
-    memory_init,
-    data_drop,
-    table_grow,
-    table_fill,
-    table_copy,
-    table_init,
-    elem_drop,
-    host_call,
-};
-
-/// A host function as the store keeps it: `VMHostFunc` first, so the
-/// pointer in a `VMFuncRef` leads here.
-#[repr(C)]
-pub struct HostFuncRecord {
-    pub vm: VMHostFunc,
-    pub func: HostFunc,
+macro_rules! define_table {
+    ($($(#[$doc:meta])* $name:ident $variant:ident($($param:ident: $ty:ident),*) $(-> $ret:ident)?;)*) => {
+        /// Each field is the function of the same name below; its type is
+        /// the field's, generated from the same list as the signature the
+        /// translator calls it with.
+        pub static BUILTINS: VMBuiltins = VMBuiltins { $($name,)* };
+    };
 }
+foreach_builtin!(define_table);
 
 /// # Safety
 /// `vmctx` must be the context of a live instance, passed by generated code.

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use wasmtier_core::CompiledModule;
 
-use crate::{JitCompiled, JitModule};
+use crate::module::{JitCompiled, JitModule};
 
 /// The machine code of a module compiled by the JIT or loaded by the AOT
 /// tier (fresh or mapped from an artifact: both are the same type).

@@ -22,12 +22,28 @@ pub fn page_size() -> usize {
     usize::try_from(size).unwrap_or(4096)
 }
 
+/// Why code could not be mapped or made executable.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeMemoryError {
+    #[error("cannot map {len} bytes for code: {source}")]
+    Map { len: usize, source: std::io::Error },
+    #[error("code offset {0} is not page-aligned")]
+    Unaligned(u64),
+    #[error("cannot map code from the artifact: {0}")]
+    MapFile(std::io::Error),
+    #[error("cannot make code executable: {0}")]
+    Protect(std::io::Error),
+}
+
 impl CodeMemory {
     /// Copies finished code (relocations already applied) into a fresh
     /// anonymous mapping and makes it read+execute.
-    pub fn new(code: &[u8]) -> Result<Self, String> {
-        let mut map = MmapMut::map_anon(code.len().max(1))
-            .map_err(|e| format!("cannot map {} bytes for code: {e}", code.len()))?;
+    pub fn new(code: &[u8]) -> Result<Self, CodeMemoryError> {
+        let mut map =
+            MmapMut::map_anon(code.len().max(1)).map_err(|source| CodeMemoryError::Map {
+                len: code.len(),
+                source,
+            })?;
         map[..code.len()].copy_from_slice(code);
         Self::publish(map, code.len())
     }
@@ -37,9 +53,9 @@ impl CodeMemory {
     /// and makes them read+execute without copying.
     ///
     /// The caller has verified the bytes: this makes them executable.
-    pub fn map_file(file: &File, offset: u64, len: usize) -> Result<Self, String> {
+    pub fn map_file(file: &File, offset: u64, len: usize) -> Result<Self, CodeMemoryError> {
         if !offset.is_multiple_of(page_size() as u64) {
-            return Err(format!("code offset {offset} is not page-aligned"));
+            return Err(CodeMemoryError::Unaligned(offset));
         }
         // SAFETY: a private (copy-on-write) mapping: writes would never
         // reach the file, and none are made before it becomes read+execute; and a concurrent truncation of the file
@@ -52,14 +68,12 @@ impl CodeMemory {
                 .len(len.max(1))
                 .map_copy(file)
         }
-        .map_err(|e| format!("cannot map code from the artifact: {e}"))?;
+        .map_err(CodeMemoryError::MapFile)?;
         Self::publish(map, len)
     }
 
-    fn publish(map: MmapMut, len: usize) -> Result<Self, String> {
-        let map = map
-            .make_exec()
-            .map_err(|e| format!("cannot make code executable: {e}"))?;
+    fn publish(map: MmapMut, len: usize) -> Result<Self, CodeMemoryError> {
+        let map = map.make_exec().map_err(CodeMemoryError::Protect)?;
         Ok(Self { map, len })
     }
 

@@ -17,6 +17,8 @@ use cranelift_frontend::FunctionBuilderContext;
 use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::code_memory::CodeMemory;
+use crate::error::LayoutError;
+pub use crate::error::{CompileError, IsaError};
 use crate::module_info::ModuleInfo;
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::translate_function;
@@ -28,43 +30,21 @@ use crate::traps::TrapTable;
 const FUNCTION_ALIGNMENT: usize = 64;
 
 /// The host's instruction set with the flags every tier shares.
-/// Why a module could not be compiled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CompileError {
-    /// The translator or code generator refused a function, or the code
-    /// does not fit the layout.
-    #[error("{0}")]
-    Failed(String),
-    /// The `--timeout` deadline passed before every function was compiled.
-    #[error("time limit exceeded while compiling")]
-    TimeLimit,
-}
-
-impl From<String> for CompileError {
-    fn from(message: String) -> Self {
-        Self::Failed(message)
-    }
-}
-
-impl From<&str> for CompileError {
-    fn from(message: &str) -> Self {
-        Self::Failed(message.to_string())
-    }
-}
-
-pub fn host_isa() -> Result<OwnedTargetIsa, String> {
+pub fn host_isa() -> Result<OwnedTargetIsa, IsaError> {
     target_isa(None)
 }
 
 /// The instruction set for `triple` (the host's, with the host CPU's
 /// features, when `None`; the triple's baseline features otherwise) with
 /// the flags every tier shares.
-pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, String> {
+pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, IsaError> {
     let mut flags = settings::builder();
-    let set = |flags: &mut settings::Builder, name: &str, value: &str| {
-        flags
-            .set(name, value)
-            .map_err(|e| format!("cranelift flag {name}={value}: {e}"))
+    let set = |flags: &mut settings::Builder, name: &'static str, value: &'static str| {
+        flags.set(name, value).map_err(|e| IsaError::Flag {
+            name,
+            value,
+            message: e.to_string(),
+        })
     };
     set(&mut flags, "opt_level", "speed")?;
     // Frame pointers let the signal handler walk Wasm frames for backtraces.
@@ -83,18 +63,23 @@ pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, String> {
         },
     )?;
     let builder = match triple {
-        None => cranelift_native::builder().map_err(|e| e.to_string())?,
+        None => cranelift_native::builder().map_err(|e| IsaError::Host(e.to_string()))?,
         Some(name) => {
-            let triple: target_lexicon::Triple = name
-                .parse()
-                .map_err(|e| format!("unknown target `{name}`: {e}"))?;
-            cranelift_codegen::isa::lookup(triple)
-                .map_err(|e| format!("cannot compile for `{name}`: {e}"))?
+            let triple =
+                name.parse::<target_lexicon::Triple>()
+                    .map_err(|e| IsaError::UnknownTarget {
+                        name: name.to_string(),
+                        message: e.to_string(),
+                    })?;
+            cranelift_codegen::isa::lookup(triple).map_err(|e| IsaError::UnsupportedTarget {
+                name: name.to_string(),
+                message: e.to_string(),
+            })?
         }
     };
     builder
         .finish(settings::Flags::new(flags))
-        .map_err(|e| e.to_string())
+        .map_err(|e| IsaError::Flags(e.to_string()))
 }
 
 /// A module's code and the tables to run it.
@@ -165,14 +150,14 @@ impl CompiledCode {
         memory: CodeMemory,
         tables: CodeTables,
         module: &ValidatedModule,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LayoutError> {
         let len = memory.range().len();
         let types = module.types.len();
         if tables.functions.len() != module.num_defined_funcs() as usize
             || tables.entry_trampolines.len() != types
             || tables.host_adapters.len() != types
         {
-            return Err("code layout does not match the module".into());
+            return Err(LayoutError::Mismatch);
         }
         let offsets_ok = tables
             .entry_trampolines
@@ -180,7 +165,7 @@ impl CompiledCode {
             .chain(tables.host_adapters.iter())
             .all(|[offset]| offset == NO_TRAMPOLINE || (offset as usize) < len);
         if !offsets_ok {
-            return Err("code layout points outside the code".into());
+            return Err(LayoutError::OutsideCode);
         }
         Ok(Self {
             memory,
@@ -245,20 +230,26 @@ impl CallReloc {
         }
     }
 
-    fn apply(self, code: &mut [u8], site: usize, target: usize, addend: i64) -> Result<(), String> {
+    fn apply(
+        self,
+        code: &mut [u8],
+        site: usize,
+        target: usize,
+        addend: i64,
+    ) -> Result<(), LayoutError> {
         let delta = target as i64 - site as i64 + addend;
         let bytes: &mut [u8; 4] = code
             .get_mut(site..site + 4)
             .and_then(|b| b.try_into().ok())
-            .ok_or("relocation outside the code")?;
+            .ok_or(LayoutError::RelocationOutside)?;
         match self {
             Self::PcRel32 => {
-                let value = i32::try_from(delta).map_err(|_| "relocation out of range")?;
+                let value = i32::try_from(delta).map_err(|_| LayoutError::RelocationRange)?;
                 *bytes = value.to_le_bytes();
             }
             Self::Arm64Call => {
                 if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                    return Err("relocation out of range".into());
+                    return Err(LayoutError::RelocationRange);
                 }
                 let insn = u32::from_le_bytes(*bytes);
                 let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
@@ -339,12 +330,15 @@ fn innermost_loop(starts: &[u32], edges: &[(u32, u32)], code_len: u32) -> Option
         .map(|(_, _, inner)| inner)
 }
 
-fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode, String> {
+fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode, CompileError> {
     let name = func.name.to_string();
     let mut context = Context::for_function(func);
     let compiled = context
         .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| format!("compiling {name}: {:?}", e.inner))?;
+        .map_err(|e| CompileError::Codegen {
+            name: name.clone(),
+            message: format!("{:?}", e.inner),
+        })?;
     let traps = compiled
         .buffer
         .traps()
@@ -357,13 +351,16 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
     let mut calls = Vec::new();
     for reloc in relocs {
         let Some(kind) = CallReloc::of(reloc.kind) else {
-            return Err(format!("{name}: unsupported relocation {:?}", reloc.kind));
+            return Err(CompileError::Relocation {
+                name,
+                what: format!("{:?}", reloc.kind),
+            });
         };
         let FinalizedRelocTarget::ExternalName(ExternalName::User(r)) = reloc.target else {
-            return Err(format!(
-                "{name}: unsupported relocation target {:?}",
-                reloc.target
-            ));
+            return Err(CompileError::Relocation {
+                name,
+                what: format!("target {:?}", reloc.target),
+            });
         };
         let UserExternalName { index, .. } = context.func.params.user_named_funcs()[r];
         calls.push((reloc.offset, index, reloc.addend, kind));
@@ -464,8 +461,12 @@ fn compile_jobs(
         let func = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs + defined;
-                translate_function(info, index, context, frontend)
-                    .map_err(|e| format!("function {index}: {e}"))?
+                translate_function(info, index, context, frontend).map_err(|source| {
+                    CompileError::Translate {
+                        func: index,
+                        source,
+                    }
+                })?
             }
             Job::EntryTrampoline(t) => {
                 entry_trampoline(&module.types[t as usize], t, context, frontend)
@@ -521,7 +522,7 @@ struct Layout {
 }
 
 impl Layout {
-    fn place(&mut self, function: FunctionCode) -> Result<Range<u32>, String> {
+    fn place(&mut self, function: FunctionCode) -> Result<Range<u32>, LayoutError> {
         while !self.code.len().is_multiple_of(FUNCTION_ALIGNMENT) {
             self.code.push(0);
         }
@@ -535,9 +536,9 @@ impl Layout {
             }
         }
         let start = self.code.len();
-        let base = u32::try_from(start).map_err(|_| "code too big")?;
+        let base = u32::try_from(start).map_err(|_| LayoutError::TooBig)?;
         self.code.extend_from_slice(&function.bytes);
-        let end = u32::try_from(self.code.len()).map_err(|_| "code too big")?;
+        let end = u32::try_from(self.code.len()).map_err(|_| LayoutError::TooBig)?;
         self.traps.extend(
             function
                 .traps
@@ -587,7 +588,7 @@ pub fn compile_image(
     for &(site, func, addend, kind) in &layout.relocs {
         let defined = func
             .checked_sub(module.num_imported_funcs)
-            .ok_or("direct call to an imported function")?;
+            .ok_or(LayoutError::CallToImport)?;
         let target = functions[defined as usize].start as usize;
         kind.apply(&mut layout.code, site, target, addend)?;
     }

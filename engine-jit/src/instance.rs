@@ -5,16 +5,16 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use wasmtier_core::{
-    ExternType, FuncType, GlobalType, LinkError, MemoryType, TableType, Trap, TrapCode, ValType,
+    EngineConfig, ExternType, FuncType, GlobalType, LinkError, MemoryType, TableType, Trap,
+    TrapCode, ValType,
 };
 
-use crate::JitModule;
-use crate::builtins::BUILTINS;
 use crate::linear_memory::{LinearMemory, Table};
+use crate::memory_strategy::MemoryStrategy;
+use crate::module::JitModule;
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
-use crate::translate::MemoryStrategy;
 use crate::vmcontext::{
-    VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
+    VMBuiltins, VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
 };
 
 /// Something an instance can import.
@@ -98,10 +98,11 @@ impl Instance {
         imports: &[Extern],
         sig_ids: Vec<u64>,
         store: *mut VMStoreContext,
+        builtins: &'static VMBuiltins,
         created: &mut Created,
-        max_memory: Option<u64>,
-        max_table_elements: Option<u64>,
+        config: &EngineConfig,
     ) -> Result<Box<Self>, LinkError> {
+        let (max_memory, max_table_elements) = (config.max_memory, config.max_table_elements);
         let info = &module.info;
         let wasm = &*info.module;
         let code_base = module.code.memory.base();
@@ -163,14 +164,15 @@ impl Instance {
         for ty in &wasm.memories {
             let index = memories.len();
             let memory = LinearMemory::new(*ty, info.memory_strategies[index], max_memory)
-                .map_err(LinkError::ResourceLimit)?;
+                .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
             let memory = Box::into_raw(memory);
             memories.push(memory.cast::<VMMemory>());
             created.memories.push(memory);
         }
         for ty in &wasm.tables {
             let table = Box::into_raw(
-                Table::new(*ty, 0, max_table_elements).map_err(LinkError::ResourceLimit)?,
+                Table::new(*ty, 0, max_table_elements)
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?,
             );
             tables.push(table.cast::<VMTable>());
             created.tables.push(table);
@@ -183,7 +185,7 @@ impl Instance {
         let mut instance = Box::new(Self {
             vmctx: VMContext {
                 store,
-                builtins: &BUILTINS,
+                builtins,
                 funcs: std::ptr::null(),
                 memories: std::ptr::null(),
                 tables: std::ptr::null(),

@@ -21,10 +21,14 @@ mod builtins;
 pub mod code_map;
 mod code_memory;
 mod compile;
+mod error;
 mod instance;
 mod interrupt;
 mod linear_memory;
+mod memory_strategy;
+mod module;
 mod module_info;
+mod runtime;
 mod signals;
 mod store;
 mod trampolines;
@@ -52,14 +56,15 @@ pub mod aot {
     use cranelift_codegen::isa::TargetIsa;
     use wasmtier_core::{CompiledModule, EngineConfig, ValidatedModule};
 
+    pub use crate::code_memory::CodeMemoryError;
     pub use crate::code_memory::{CodeMemory, page_size};
-    pub use crate::compile::{
-        CodeImage, CodeLayout, CodeTables, CompileError, host_isa, target_isa,
-    };
+    pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
+    pub use crate::error::{CompileError, IsaError, LayoutError, LoadError, ModuleInfoError};
+    pub use crate::translate::{Proposal, TranslateError};
 
     use crate::compile::{self, CompiledCode};
+    use crate::module::{JitCompiled, JitModule};
     use crate::module_info::ModuleInfo;
-    use crate::{JitCompiled, JitModule};
 
     /// Compiles `module` to position-independent code for `isa`.
     pub fn compile_image(
@@ -80,7 +85,7 @@ pub mod aot {
         config: &EngineConfig,
         memory: CodeMemory,
         tables: CodeTables,
-    ) -> Result<Arc<dyn CompiledModule>, String> {
+    ) -> Result<Arc<dyn CompiledModule>, LoadError> {
         let info = ModuleInfo::new(module.clone(), config)?;
         let code = CompiledCode::new(memory, tables, &module)?;
         Ok(Arc::new(JitCompiled {
@@ -90,12 +95,11 @@ pub mod aot {
     }
 }
 
-use compile::CompiledCode;
-use module_info::ModuleInfo;
+use module::{JitCompiled, JitModule};
 
 pub struct JitEngine {
     config: EngineConfig,
-    isa: Result<OwnedTargetIsa, String>,
+    isa: Result<OwnedTargetIsa, error::IsaError>,
 }
 
 impl JitEngine {
@@ -104,36 +108,6 @@ impl JitEngine {
             config,
             isa: compile::host_isa(),
         }
-    }
-}
-
-/// A compiled module: metadata plus code.
-pub(crate) struct JitModule {
-    pub info: ModuleInfo,
-    pub code: CompiledCode,
-}
-
-impl JitModule {
-    /// The function whose code contains `offset` (relative to the code
-    /// base), if it is a Wasm function.
-    pub fn func_at(&self, offset: u32) -> Option<u32> {
-        let defined = self.code.function_at(offset)?;
-        Some(self.info.module.num_imported_funcs + defined as u32)
-    }
-}
-
-pub(crate) struct JitCompiled {
-    module: Arc<ValidatedModule>,
-    inner: Arc<JitModule>,
-}
-
-impl CompiledModule for JitCompiled {
-    fn module(&self) -> &Arc<ValidatedModule> {
-        &self.module
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 
@@ -151,11 +125,11 @@ impl Engine for JitEngine {
         let isa = self
             .isa
             .as_ref()
-            .map_err(|e| LinkError::Engine(e.clone()))?;
+            .map_err(|e| LinkError::Engine(e.to_string()))?;
         let (info, code) =
             compile::compile_module(&**isa, &module, &self.config).map_err(|e| match e {
                 compile::CompileError::TimeLimit => LinkError::CompileTimeLimit,
-                compile::CompileError::Failed(message) => LinkError::Engine(message),
+                other => LinkError::Engine(other.to_string()),
             })?;
         Ok(Arc::new(JitCompiled {
             module,

@@ -11,7 +11,7 @@
 
 use wasmtier_core::{MemoryType, TableType};
 
-use crate::translate::MemoryStrategy;
+use crate::memory_strategy::MemoryStrategy;
 use crate::vmcontext::{VMMemory, VMTable};
 
 /// The most pages a 32-bit memory can have.
@@ -42,13 +42,34 @@ enum Storage {
     },
 }
 
+/// Why a memory or table could not be created (reported as a link error's
+/// resource limit).
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    #[error("memory too large")]
+    MemoryTooLarge,
+    #[error("memory of {0} pages exceeds the limit")]
+    MemoryOverLimit(u64),
+    #[error("reservation too large")]
+    ReservationTooLarge,
+    #[error("cannot reserve {size} bytes for a linear memory: {source}")]
+    Reserve { size: usize, source: std::io::Error },
+    #[error("cannot map {size} bytes for a linear memory: {source}")]
+    Map { size: usize, source: std::io::Error },
+    /// `mremap` or `mprotect` refused to grow the accessible part.
+    #[error("{0}")]
+    Grow(std::io::Error),
+    #[error("table of {0} elements is too large")]
+    TableTooLarge(u64),
+}
+
 impl LinearMemory {
     /// A zeroed memory of `ty.minimum` pages; `cap` caps its size in bytes.
     pub fn new(
         ty: MemoryType,
         strategy: MemoryStrategy,
         cap: Option<u64>,
-    ) -> Result<Box<Self>, String> {
+    ) -> Result<Box<Self>, ResourceError> {
         let page = 1u64 << ty.page_size_log2;
         let type_max = if ty.memory64 {
             u64::MAX / page
@@ -59,20 +80,24 @@ impl LinearMemory {
         if let Some(cap) = cap {
             max_pages = max_pages.min(cap / page);
         }
-        let length = ty.minimum.checked_mul(page).ok_or("memory too large")?;
+        let length = ty
+            .minimum
+            .checked_mul(page)
+            .ok_or(ResourceError::MemoryTooLarge)?;
         if ty.minimum > max_pages {
-            return Err(format!("memory of {} pages exceeds the limit", ty.minimum));
+            return Err(ResourceError::MemoryOverLimit(ty.minimum));
         }
         let storage = match strategy.reservation() {
             Some(reserved) => {
-                let reserved = usize::try_from(reserved).map_err(|_| "reservation too large")?;
+                let reserved =
+                    usize::try_from(reserved).map_err(|_| ResourceError::ReservationTooLarge)?;
                 let base = reserve(reserved)?;
                 let memory = Storage::Reserved { base, reserved };
                 make_accessible(base, 0, length as usize)?;
                 memory
             }
             None => {
-                let length = usize::try_from(length).map_err(|_| "memory too large")?;
+                let length = usize::try_from(length).map_err(|_| ResourceError::MemoryTooLarge)?;
                 let mapped = mapping_size(length);
                 let base = map_zeroed(mapped)?;
                 Storage::Mapped { base, mapped }
@@ -161,7 +186,7 @@ impl Drop for LinearMemory {
 }
 
 /// Reserves `size` bytes of inaccessible address space.
-fn reserve(size: usize) -> Result<*mut u8, String> {
+fn reserve(size: usize) -> Result<*mut u8, ResourceError> {
     // SAFETY: a fresh anonymous mapping at an address the kernel picks.
     let ptr = unsafe {
         libc::mmap(
@@ -174,10 +199,10 @@ fn reserve(size: usize) -> Result<*mut u8, String> {
         )
     };
     if ptr == libc::MAP_FAILED {
-        return Err(format!(
-            "cannot reserve {size} bytes for a linear memory: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(ResourceError::Reserve {
+            size,
+            source: std::io::Error::last_os_error(),
+        });
     }
     Ok(ptr.cast())
 }
@@ -190,7 +215,7 @@ fn mapping_size(length: usize) -> usize {
 
 /// Maps `size` (page-multiple) bytes of zeroed read+write memory that the
 /// kernel commits only when touched.
-fn map_zeroed(size: usize) -> Result<*mut u8, String> {
+fn map_zeroed(size: usize) -> Result<*mut u8, ResourceError> {
     // SAFETY: a fresh anonymous mapping at an address the kernel picks.
     let ptr = unsafe {
         libc::mmap(
@@ -203,29 +228,29 @@ fn map_zeroed(size: usize) -> Result<*mut u8, String> {
         )
     };
     if ptr == libc::MAP_FAILED {
-        return Err(format!(
-            "cannot map {size} bytes for a linear memory: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(ResourceError::Map {
+            size,
+            source: std::io::Error::last_os_error(),
+        });
     }
     Ok(ptr.cast())
 }
 
 /// Grows the mapping at `base` from `old` to `new` bytes, moving it if the
 /// kernel must; the added bytes read as zero.
-fn remap(base: *mut u8, old: usize, new: usize) -> Result<*mut u8, String> {
+fn remap(base: *mut u8, old: usize, new: usize) -> Result<*mut u8, ResourceError> {
     // SAFETY: `base..base + old` is a mapping of ours (from `map_zeroed` or
     // an earlier `remap`); with MREMAP_MAYMOVE the old range is unmapped
     // only on success, and callers store the returned base.
     let ptr = unsafe { libc::mremap(base.cast(), old, new, libc::MREMAP_MAYMOVE) };
     if ptr == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error().to_string());
+        return Err(ResourceError::Grow(std::io::Error::last_os_error()));
     }
     Ok(ptr.cast())
 }
 
 /// Makes `[from, to)` of the reservation at `base` read+write.
-fn make_accessible(base: *mut u8, from: usize, to: usize) -> Result<(), String> {
+fn make_accessible(base: *mut u8, from: usize, to: usize) -> Result<(), ResourceError> {
     if to <= from {
         return Ok(());
     }
@@ -244,7 +269,7 @@ fn make_accessible(base: *mut u8, from: usize, to: usize) -> Result<(), String> 
     if rc == 0 {
         Ok(())
     } else {
-        Err(std::io::Error::last_os_error().to_string())
+        Err(ResourceError::Grow(std::io::Error::last_os_error()))
     }
 }
 
@@ -263,7 +288,11 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(ty: TableType, init: u64, max_elements: Option<u64>) -> Result<Box<Self>, String> {
+    pub fn new(
+        ty: TableType,
+        init: u64,
+        max_elements: Option<u64>,
+    ) -> Result<Box<Self>, ResourceError> {
         let index_limit = if ty.table64 {
             u64::MAX
         } else {
@@ -276,7 +305,7 @@ impl Table {
             .min(max_elements.unwrap_or(u64::MAX))
             .min(index_limit);
         if ty.minimum > MAX_TABLE_ELEMENTS.min(max_elements.unwrap_or(u64::MAX)) {
-            return Err(format!("table of {} elements is too large", ty.minimum));
+            return Err(ResourceError::TableTooLarge(ty.minimum));
         }
         let mut table = Box::new(Self {
             vm: VMTable {

@@ -12,7 +12,8 @@ use wasmparser::{
 };
 use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType, ValidatedModule};
 
-use crate::translate::MemoryStrategy;
+use crate::error::ModuleInfoError;
+use crate::memory_strategy::MemoryStrategy;
 
 /// One operator of a constant expression.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,7 +80,10 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
-    pub fn new(module: Arc<ValidatedModule>, config: &EngineConfig) -> Result<Self, String> {
+    pub fn new(
+        module: Arc<ValidatedModule>,
+        config: &EngineConfig,
+    ) -> Result<Self, ModuleInfoError> {
         let mut memory_types = Vec::new();
         let mut table_types = Vec::new();
         let mut global_types = Vec::new();
@@ -132,15 +136,11 @@ impl ModuleInfo {
     }
 }
 
-fn err(e: wasmparser::BinaryReaderError) -> String {
-    e.to_string()
-}
-
-fn const_expr(expr: RawConstExpr<'_>) -> Result<ConstExpr, String> {
+fn const_expr(expr: RawConstExpr<'_>) -> Result<ConstExpr, ModuleInfoError> {
     let mut ops = Vec::new();
     let mut reader = expr.get_operators_reader();
     while !reader.eof() {
-        let op = match reader.read().map_err(err)? {
+        let op = match reader.read()? {
             Operator::I32Const { value } => ConstOp::I32(value),
             Operator::I64Const { value } => ConstOp::I64(value),
             Operator::F32Const { value } => ConstOp::F32(value.bits()),
@@ -156,16 +156,20 @@ fn const_expr(expr: RawConstExpr<'_>) -> Result<ConstExpr, String> {
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
             Operator::End => continue,
-            other => return Err(format!("unsupported constant operator {other:?}")),
+            other => {
+                return Err(ModuleInfoError::UnsupportedConstOperator(format!(
+                    "{other:?}"
+                )));
+            }
         };
         ops.push(op);
     }
     Ok(ConstExpr { ops })
 }
 
-fn element(bytes: &[u8], range: Range<usize>) -> Result<ElementSegment, String> {
+fn element(bytes: &[u8], range: Range<usize>) -> Result<ElementSegment, ModuleInfoError> {
     let mut reader = BinaryReader::new(&bytes[range.clone()], range.start);
-    let element = Element::from_reader(&mut reader).map_err(err)?;
+    let element = Element::from_reader(&mut reader)?;
     let mode = match element.kind {
         ElementKind::Passive => ElementMode::Passive,
         ElementKind::Declared => ElementMode::Declared,
@@ -184,12 +188,12 @@ fn element(bytes: &[u8], range: Range<usize>) -> Result<ElementSegment, String> 
                 i.map(|i| ConstExpr {
                     ops: vec![ConstOp::RefFunc(i)],
                 })
-                .map_err(err)
+                .map_err(ModuleInfoError::from)
             })
             .collect::<Result<_, _>>()?,
         ElementItems::Expressions(_, exprs) => exprs
             .into_iter()
-            .map(|e| const_expr(e.map_err(err)?))
+            .map(|e| const_expr(e?))
             .collect::<Result<_, _>>()?,
     };
     Ok(ElementSegment { mode, items })
@@ -199,9 +203,9 @@ fn data_segment(
     bytes: &[u8],
     range: Range<usize>,
     payload: Range<usize>,
-) -> Result<DataSegment, String> {
+) -> Result<DataSegment, ModuleInfoError> {
     let mut reader = BinaryReader::new(&bytes[range.clone()], range.start);
-    let data = wasmparser::Data::from_reader(&mut reader).map_err(err)?;
+    let data = wasmparser::Data::from_reader(&mut reader)?;
     let active = match data.kind {
         DataKind::Passive => None,
         DataKind::Active {

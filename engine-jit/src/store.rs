@@ -10,49 +10,20 @@ use wasmtier_core::{
     InstanceId, LinkError, Linker, Store, Trap, TrapCode, Val, check_arguments,
 };
 
-use crate::JitModule;
-use crate::builtins::HostFuncRecord;
+use crate::builtins::BUILTINS;
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, Table};
+use crate::memory_strategy::MemoryStrategy;
+use crate::module::{JitCompiled, JitModule};
+use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals::{self, CodeLookup};
-use crate::translate::MemoryStrategy;
-use crate::values::{from_raw, to_raw};
+use crate::values::from_raw;
 
 use crate::vmcontext::{VMGlobal, VMHostFunc, VMStoreContext};
 
 /// Stack bytes kept free below the Wasm stack limit for host code.
 const HOST_STACK_RESERVE: usize = 256 * 1024;
-
-/// Store-wide runtime data reached from generated code and builtins.
-/// `VMStoreContext` first: a `*mut VMStoreContext` is a `*mut StoreRuntime`.
-#[repr(C)]
-pub struct StoreRuntime {
-    pub vm: VMStoreContext,
-    pub state: Box<dyn Any + Send>,
-    /// Address ranges of the instances' `VMFuncRef` arrays: the only valid
-    /// function references of this store.
-    func_refs: Vec<std::ops::Range<usize>>,
-}
-
-impl StoreRuntime {
-    /// `value` in slot form; a function reference that is not one of this
-    /// store's becomes null (as in the interpreter), so generated code never
-    /// follows a pointer the host made up.
-    pub fn to_slot(&self, value: &Val) -> u128 {
-        if let Val::FuncRef(Some(handle)) = value {
-            let address = handle.0 as usize;
-            let known = self.func_refs.iter().any(|r| {
-                r.contains(&address)
-                    && (address - r.start).is_multiple_of(size_of::<crate::vmcontext::VMFuncRef>())
-            });
-            if !known {
-                return 0;
-            }
-        }
-        to_raw(value)
-    }
-}
 
 /// The modules whose code may run in a store, for the signal handler.
 #[derive(Default)]
@@ -255,9 +226,9 @@ impl JitStore {
             &imports,
             sig_ids,
             self.runtime.cast(),
+            &BUILTINS,
             &mut created,
-            self.config.max_memory,
-            self.config.max_table_elements,
+            &self.config,
         );
         self.memories.extend(created.memories);
         self.tables.extend(created.tables);
@@ -313,7 +284,7 @@ impl Store for JitStore {
             HostItem::Table(ty) => {
                 let table = Box::into_raw(
                     Table::new(ty, 0, self.config.max_table_elements)
-                        .map_err(LinkError::ResourceLimit)?,
+                        .map_err(|e| LinkError::ResourceLimit(e.to_string()))?,
                 );
                 self.tables.push(table);
                 Extern::Table(table)
@@ -321,7 +292,7 @@ impl Store for JitStore {
             HostItem::Memory(ty) => {
                 let strategy = MemoryStrategy::choose(&ty, &self.config);
                 let memory = LinearMemory::new(ty, strategy, self.config.max_memory)
-                    .map_err(LinkError::ResourceLimit)?;
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 let memory = Box::into_raw(memory);
                 self.memories.push(memory);
                 Extern::Memory(memory)
@@ -334,7 +305,7 @@ impl Store for JitStore {
     fn instantiate(&mut self, module: &dyn CompiledModule) -> Result<InstanceId, LinkError> {
         let module = module
             .as_any()
-            .downcast_ref::<crate::JitCompiled>()
+            .downcast_ref::<JitCompiled>()
             .ok_or_else(|| LinkError::Engine("module was compiled by another engine".into()))?;
         self.instantiate_module(module.inner.clone())
     }

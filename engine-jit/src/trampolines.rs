@@ -14,17 +14,12 @@ use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use wasmtier_core::FuncType;
 
-use crate::translate::func_env::{HOST_CALL_CONV, builtin_signature};
+use crate::translate::func_env::{self, HOST_CALL_CONV, value_buffer_size, value_slot_offset};
 use crate::translate::{ir_type, wasm_signature};
-use crate::vmcontext::offsets::{self, Builtin};
 
 /// Namespaces of `UserFuncName`s, to tell functions apart in errors.
 pub const NAMESPACE_ENTRY: u32 = 1;
 pub const NAMESPACE_HOST_ADAPTER: u32 = 2;
-
-fn slot_offset(index: usize) -> i32 {
-    (index as i64 * offsets::VALUE_SLOT_SIZE) as i32
-}
 
 /// `extern "C" fn(callee_vmctx, caller_vmctx, code, values)`.
 pub fn entry_trampoline(
@@ -51,7 +46,7 @@ pub fn entry_trampoline(
             ir_type(*param),
             MemFlagsData::trusted(),
             values,
-            slot_offset(i),
+            value_slot_offset(i),
         );
         args.push(value);
     }
@@ -59,8 +54,12 @@ pub fn entry_trampoline(
     let call = b.ins().call_indirect(callee_sig, code, &args);
     let results = b.inst_results(call).to_vec();
     for (i, result) in results.into_iter().enumerate() {
-        b.ins()
-            .store(MemFlagsData::trusted(), result, values, slot_offset(i));
+        b.ins().store(
+            MemFlagsData::trusted(),
+            result,
+            values,
+            value_slot_offset(i),
+        );
     }
     b.ins().return_(&[]);
     b.finalize(frontend);
@@ -82,7 +81,7 @@ pub fn host_adapter(
     let mut b = FunctionBuilder::new(&mut func, context);
     let slot = b.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,
-        (slots as i64 * offsets::VALUE_SLOT_SIZE) as u32,
+        value_buffer_size(slots),
         4,
     ));
     let block = b.create_block();
@@ -93,38 +92,14 @@ pub fn host_adapter(
     let (host_func, caller_vmctx) = (params[0], params[1]);
     let values = b.ins().stack_addr(types::I64, slot, 0);
     for (i, value) in params[2..].iter().enumerate() {
-        b.ins()
-            .store(MemFlagsData::trusted(), *value, values, slot_offset(i));
+        b.ins().store(
+            MemFlagsData::trusted(),
+            *value,
+            values,
+            value_slot_offset(i),
+        );
     }
-    // A trap raised by the host function backtraces from this frame.
-    let store = b.ins().load(
-        types::I64,
-        MemFlagsData::trusted().with_readonly(),
-        caller_vmctx,
-        offsets::VMCTX_STORE,
-    );
-    let fp = b.ins().get_frame_pointer(types::I64);
-    b.ins().store(
-        MemFlagsData::trusted(),
-        fp,
-        store,
-        offsets::STORE_LAST_EXIT_FP,
-    );
-    let builtins = b.ins().load(
-        types::I64,
-        MemFlagsData::trusted().with_readonly(),
-        caller_vmctx,
-        offsets::VMCTX_BUILTINS,
-    );
-    let host_call = b.ins().load(
-        types::I64,
-        MemFlagsData::trusted().with_readonly(),
-        builtins,
-        Builtin::HostCall.offset(),
-    );
-    let host_sig = b.import_signature(builtin_signature(Builtin::HostCall));
-    b.ins()
-        .call_indirect(host_sig, host_call, &[host_func, caller_vmctx, values]);
+    func_env::call_host(&mut b, host_func, caller_vmctx, values);
     let results: Vec<_> = ty
         .results
         .iter()
@@ -134,7 +109,7 @@ pub fn host_adapter(
                 ir_type(*result),
                 MemFlagsData::trusted(),
                 values,
-                slot_offset(i),
+                value_slot_offset(i),
             )
         })
         .collect();

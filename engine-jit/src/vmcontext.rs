@@ -92,33 +92,94 @@ pub struct VMFuncRef {
     pub type_id: u64,
 }
 
-/// The builtin functions generated code calls, in a fixed table reached
-/// through every VM context. All use the platform's C calling convention.
-#[repr(C)]
-pub struct VMBuiltins {
-    /// `(vmctx, memory, delta_pages) -> old_pages or -1`
-    pub memory_grow: unsafe extern "C" fn(*mut VMContext, u32, u64) -> u64,
-    /// `(vmctx, memory, dst, byte, len)`; traps when out of bounds.
-    pub memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64),
-    /// `(vmctx, dst_memory, src_memory, dst, src, len)`
-    pub memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64),
-    /// `(vmctx, memory, data, dst, src, len)`
-    pub memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32),
-    /// `(vmctx, data)`
-    pub data_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    /// `(vmctx, table, delta, init) -> old_size or -1`
-    pub table_grow: unsafe extern "C" fn(*mut VMContext, u32, u64, u64) -> u64,
-    /// `(vmctx, table, dst, value, len)`
-    pub table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u64, u64),
-    /// `(vmctx, dst_table, src_table, dst, src, len)`
-    pub table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64),
-    /// `(vmctx, table, elem, dst, src, len)`
-    pub table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32),
-    /// `(vmctx, elem)`
-    pub elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    /// `(host_func, caller_vmctx, values)`: the one path into host code.
-    pub host_call: unsafe extern "C" fn(*mut VMHostFunc, *mut VMContext, *mut u128),
+/// Every builtin generated code calls, in one list: its field in
+/// [`VMBuiltins`], its [`Builtin`] name, and its parameters and result.
+/// The list generates the `VMBuiltins` struct, the `Builtin` enum with its
+/// offsets, the Cranelift signature the translator calls it with
+/// (`translate::func_env::builtin_signature`) and the static table that
+/// points at the `extern "C"` functions (`builtins::BUILTINS`), so the
+/// four cannot disagree: a function whose Rust signature does not match its
+/// line here does not compile. Adding a builtin is one line here plus its
+/// function in `builtins.rs`.
+///
+/// Parameter types are the tokens of [`builtin_rust_type`] (`vmctx`,
+/// `host_func`, `values`, `u32`, `u64`); at most one result.
+macro_rules! foreach_builtin {
+    ($m:ident) => {
+        $m! {
+            /// `(vmctx, memory, delta_pages) -> old_pages or -1`
+            memory_grow MemoryGrow(vmctx: vmctx, memory: u32, delta: u64) -> u64;
+            /// `(vmctx, memory, dst, byte, len)`; traps when out of bounds.
+            memory_fill MemoryFill(vmctx: vmctx, memory: u32, dst: u64, value: u32, len: u64);
+            /// `(vmctx, dst_memory, src_memory, dst, src, len)`
+            memory_copy MemoryCopy(vmctx: vmctx, dst_memory: u32, src_memory: u32, dst: u64, src: u64, len: u64);
+            /// `(vmctx, memory, data, dst, src, len)`
+            memory_init MemoryInit(vmctx: vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32);
+            /// `(vmctx, data)`
+            data_drop DataDrop(vmctx: vmctx, data: u32);
+            /// `(vmctx, table, delta, init) -> old_size or -1`
+            table_grow TableGrow(vmctx: vmctx, table: u32, delta: u64, init: u64) -> u64;
+            /// `(vmctx, table, dst, value, len)`
+            table_fill TableFill(vmctx: vmctx, table: u32, dst: u64, value: u64, len: u64);
+            /// `(vmctx, dst_table, src_table, dst, src, len)`
+            table_copy TableCopy(vmctx: vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64);
+            /// `(vmctx, table, elem, dst, src, len)`
+            table_init TableInit(vmctx: vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32);
+            /// `(vmctx, elem)`
+            elem_drop ElemDrop(vmctx: vmctx, elem: u32);
+            /// `(host_func, caller_vmctx, values)`: the one path into host code.
+            host_call HostCall(func: host_func, caller: vmctx, values: values);
+        }
+    };
 }
+pub(crate) use foreach_builtin;
+
+/// The Rust type of a builtin parameter token of [`foreach_builtin`].
+macro_rules! builtin_rust_type {
+    (vmctx) => { *mut $crate::vmcontext::VMContext };
+    (host_func) => { *mut $crate::vmcontext::VMHostFunc };
+    (values) => { *mut u128 };
+    (u32) => { u32 };
+    (u64) => { u64 };
+}
+
+macro_rules! define_builtins {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident $variant:ident($($param:ident: $ty:ident),*) $(-> $ret:ident)?;
+    )*) => {
+        /// The builtin functions generated code calls, in a fixed table
+        /// reached through every VM context. All use the platform's C
+        /// calling convention.
+        #[repr(C)]
+        pub struct VMBuiltins {
+            $(
+                $(#[$doc])*
+                pub $name: unsafe extern "C" fn($(builtin_rust_type!($ty)),*) $(-> builtin_rust_type!($ret))?,
+            )*
+        }
+
+        /// A builtin, named for the translator.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Builtin {
+            $($variant,)*
+        }
+
+        impl Builtin {
+            /// Every builtin, in table order.
+            #[cfg(test)]
+            pub const ALL: &[Builtin] = &[$(Builtin::$variant,)*];
+
+            /// Offset of its function pointer in [`VMBuiltins`].
+            pub const fn offset(self) -> i32 {
+                (match self {
+                    $(Self::$variant => offset_of!(VMBuiltins, $name),)*
+                }) as i32
+            }
+        }
+    };
+}
+foreach_builtin!(define_builtins);
 
 /// What a host function's `VMFuncRef::vmctx` points at.
 #[repr(C)]
@@ -188,40 +249,6 @@ pub mod offsets {
     pub const TABLE_ELEMENT_SIZE: i64 = 8;
     /// Bytes per slot of the values buffer of trampolines and host calls.
     pub const VALUE_SLOT_SIZE: i64 = 16;
-
-    /// Offset of a builtin in [`VMBuiltins`].
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Builtin {
-        MemoryGrow,
-        MemoryFill,
-        MemoryCopy,
-        MemoryInit,
-        DataDrop,
-        TableGrow,
-        TableFill,
-        TableCopy,
-        TableInit,
-        ElemDrop,
-        HostCall,
-    }
-
-    impl Builtin {
-        pub const fn offset(self) -> i32 {
-            (match self {
-                Self::MemoryGrow => offset_of!(VMBuiltins, memory_grow),
-                Self::MemoryFill => offset_of!(VMBuiltins, memory_fill),
-                Self::MemoryCopy => offset_of!(VMBuiltins, memory_copy),
-                Self::MemoryInit => offset_of!(VMBuiltins, memory_init),
-                Self::DataDrop => offset_of!(VMBuiltins, data_drop),
-                Self::TableGrow => offset_of!(VMBuiltins, table_grow),
-                Self::TableFill => offset_of!(VMBuiltins, table_fill),
-                Self::TableCopy => offset_of!(VMBuiltins, table_copy),
-                Self::TableInit => offset_of!(VMBuiltins, table_init),
-                Self::ElemDrop => offset_of!(VMBuiltins, elem_drop),
-                Self::HostCall => offset_of!(VMBuiltins, host_call),
-            }) as i32
-        }
-    }
 }
 
 #[cfg(test)]
@@ -268,5 +295,8 @@ mod tests {
         assert_eq!(Builtin::MemoryGrow.offset(), 0);
         assert_eq!(Builtin::HostCall.offset(), 80);
         assert_eq!(size_of::<VMBuiltins>(), 88);
+        for (i, builtin) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
+        }
     }
 }

@@ -12,52 +12,15 @@
 //!   is smaller than the host's (custom page sizes), and whenever a big
 //!   reservation is not wanted (low-memory mode).
 //!
-//! Which strategy a memory gets is decided by [`MemoryStrategy::choose`];
-//! the runtime (`linear_memory.rs`) only implements what that says.
+//! Which strategy a memory gets is decided by [`MemoryStrategy::choose`]
+//! (`memory_strategy.rs`, below both the translator and the runtime); the
+//! runtime (`linear_memory.rs`) only implements what that says.
 
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
-use wasmtier_core::{EngineConfig, MemoryType};
 
 use super::Translator;
+use crate::memory_strategy::MemoryStrategy;
 use crate::traps;
-
-/// 4 GiB: every index of a 32-bit memory.
-pub const FOUR_GIB: u64 = 1 << 32;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemoryStrategy {
-    /// Reserve `FOUR_GIB + guard` bytes of address space up front.
-    Reserved { guard: u64 },
-    /// Allocate what is accessible; check every access.
-    Explicit,
-}
-
-impl MemoryStrategy {
-    /// The guard after 4 GiB: the largest static offset (`u32::MAX`) plus
-    /// the widest access (16 bytes), rounded up to a whole 64 KiB page.
-    pub const GUARD: u64 = FOUR_GIB + 0x1_0000;
-
-    pub fn choose(ty: &MemoryType, config: &EngineConfig) -> Self {
-        let host_is_64_bit = cfg!(target_pointer_width = "64");
-        // A guard page only catches accesses past the length if the length
-        // is a multiple of the host's page: not so with tiny custom pages.
-        let whole_host_pages = ty.page_size_log2 >= 16;
-        if host_is_64_bit && !ty.memory64 && whole_host_pages && !config.low_memory {
-            Self::Reserved { guard: Self::GUARD }
-        } else {
-            Self::Explicit
-        }
-    }
-
-    /// Bytes of address space a memory with this strategy reserves, if
-    /// any.
-    pub fn reservation(self) -> Option<u64> {
-        match self {
-            Self::Reserved { guard } => Some(FOUR_GIB + guard),
-            Self::Explicit => None,
-        }
-    }
-}
 
 /// The flags of a checked (or guarded) heap access: may trap with "out of
 /// bounds memory access", little-endian.

@@ -9,11 +9,12 @@
 use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC, types};
 use wasmparser::Operator;
 
+use super::TranslateError;
 use super::Translator;
 use crate::traps;
 
 impl Translator<'_, '_> {
-    pub(super) fn calls(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn calls(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         match *op {
             Operator::Call { function_index } => self.call(function_index),
             Operator::CallIndirect {

@@ -5,6 +5,7 @@ use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData};
 use wasmparser::{BlockType, Operator};
 use wasmtier_core::ValType;
 
+use super::TranslateError;
 use super::{Translator, ir_type};
 use crate::traps;
 
@@ -86,7 +87,7 @@ impl Translator<'_, '_> {
         });
     }
 
-    pub(super) fn control(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn control(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         match *op {
             Operator::Nop => {}
             Operator::Unreachable => {
@@ -181,7 +182,7 @@ impl Translator<'_, '_> {
                 let depths: Vec<u32> = targets
                     .targets()
                     .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(TranslateError::from)?;
                 let (_, arity) = self.target(default);
                 let args: Vec<BlockArg> = self.peekn(arity).iter().map(|v| (*v).into()).collect();
                 let mut calls = Vec::with_capacity(depths.len());
@@ -302,7 +303,7 @@ impl Translator<'_, '_> {
     }
 
     /// While unreachable, only the nesting of blocks matters.
-    pub(super) fn skip_unreachable(&mut self, op: &Operator<'_>) -> Result<(), String> {
+    pub(super) fn skip_unreachable(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                 self.dead_depth += 1;

@@ -7,10 +7,11 @@
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, types};
 use wasmparser::Operator;
 
+use super::TranslateError;
 use super::Translator;
 
 impl Translator<'_, '_> {
-    pub(super) fn conversions(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn conversions(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use Operator as O;
         use types::{F32, F64, I32, I64};
         let x = match op {

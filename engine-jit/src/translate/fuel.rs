@@ -13,7 +13,7 @@
 //! through one of the two (recursion through entries, iteration through
 //! headers), so the guest stops within one loop iteration or call.
 
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, condcodes::IntCC, types};
+use cranelift_codegen::ir::{InstBuilder, condcodes::IntCC};
 use wasmparser::Operator;
 
 use super::Translator;
@@ -65,16 +65,9 @@ impl Translator<'_, '_> {
         if self.pending_fuel == 0 {
             return;
         }
-        let store = self.env.store_context(&mut self.b);
-        let offset = crate::vmcontext::offsets::STORE_FUEL;
-        let fuel = self
-            .b
-            .ins()
-            .load(types::I64, MemFlagsData::trusted(), store, offset);
+        let (store, fuel) = self.env.fuel(&mut self.b);
         let left = self.b.ins().iadd_imm_s(fuel, -self.pending_fuel);
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), left, store, offset);
+        self.env.set_fuel(&mut self.b, store, left);
         let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
         self.b.ins().trapnz(out, traps::OUT_OF_FUEL);
         self.pending_fuel = 0;

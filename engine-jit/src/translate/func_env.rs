@@ -1,44 +1,133 @@
 //! The one place that turns VM-context layout into IR: every load of a
 //! field of [`VMContext`](crate::vmcontext::VMContext) and the objects it
-//! points at, every builtin call, every function-reference access.
+//! points at, every builtin call, every function-reference access, and the
+//! VM-context accesses of the prologue and the trampolines. Nothing else in
+//! the crate reads `vmcontext::offsets`.
 
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::{
-    self, AbiParam, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
-    Signature, UserExternalName, Value, types,
+    self, AbiParam, ExtFuncData, ExternalName, FuncRef, Function, GlobalValueData, InstBuilder,
+    MemFlagsData, SigRef, Signature, UserExternalName, Value, types,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 use wasmtier_core::ValidatedModule;
 
-use super::{MemoryStrategy, wasm_signature};
+use super::wasm_signature;
+use crate::memory_strategy::MemoryStrategy;
 use crate::module_info::ModuleInfo;
-use crate::vmcontext::offsets::{self, Builtin};
+use crate::vmcontext::offsets;
+use crate::vmcontext::{Builtin, foreach_builtin};
 
 /// The platform convention builtins and trampolines use.
 pub const HOST_CALL_CONV: CallConv = CallConv::SystemV;
 
-/// `(params, results)` of each builtin, matching `VMBuiltins`.
-pub fn builtin_signature(builtin: Builtin) -> Signature {
-    use types::{I32, I64};
-    let (params, returns): (&[ir::Type], &[ir::Type]) = match builtin {
-        Builtin::MemoryGrow => (&[I64, I32, I64], &[I64]),
-        Builtin::MemoryFill => (&[I64, I32, I64, I32, I64], &[]),
-        Builtin::MemoryCopy => (&[I64, I32, I32, I64, I64, I64], &[]),
-        Builtin::MemoryInit => (&[I64, I32, I32, I64, I32, I32], &[]),
-        Builtin::DataDrop | Builtin::ElemDrop => (&[I64, I32], &[]),
-        Builtin::TableGrow => (&[I64, I32, I64, I64], &[I64]),
-        Builtin::TableFill => (&[I64, I32, I64, I64, I64], &[]),
-        Builtin::TableCopy => (&[I64, I32, I32, I64, I64, I64], &[]),
-        Builtin::TableInit => (&[I64, I32, I32, I64, I32, I32], &[]),
-        Builtin::HostCall => (&[I64, I64, I64], &[]),
+/// Cranelift's type for a builtin parameter token of `foreach_builtin`.
+macro_rules! builtin_ir_type {
+    (u32) => {
+        types::I32
     };
-    let mut sig = Signature::new(HOST_CALL_CONV);
-    sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
-    sig.returns
-        .extend(returns.iter().map(|t| AbiParam::new(*t)));
-    sig
+    // Pointers (64-bit hosts only) and 64-bit integers. No catch-all: a new
+    // parameter token in `foreach_builtin` must be given its type here.
+    (u64) => {
+        types::I64
+    };
+    (vmctx) => {
+        types::I64
+    };
+    (host_func) => {
+        types::I64
+    };
+    (values) => {
+        types::I64
+    };
+}
+
+macro_rules! define_builtin_signature {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident $variant:ident($($param:ident: $ty:ident),*) $(-> $ret:ident)?;
+    )*) => {
+        /// The signature generated code calls `builtin` with, from the same
+        /// list as the `VMBuiltins` field it calls through.
+        pub fn builtin_signature(builtin: Builtin) -> Signature {
+            let (params, returns): (&[ir::Type], &[ir::Type]) = match builtin {
+                $(Builtin::$variant => (
+                    &[$(builtin_ir_type!($ty)),*],
+                    &[$(builtin_ir_type!($ret))?],
+                ),)*
+            };
+            let mut sig = Signature::new(HOST_CALL_CONV);
+            sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+            sig.returns
+                .extend(returns.iter().map(|t| AbiParam::new(*t)));
+            sig
+        }
+    };
+}
+foreach_builtin!(define_builtin_signature);
+
+/// Byte offset of slot `index` of the values buffer of trampolines and
+/// host calls.
+pub fn value_slot_offset(index: usize) -> i32 {
+    (index as i64 * offsets::VALUE_SLOT_SIZE) as i32
+}
+
+/// Bytes of a values buffer of `slots` slots.
+pub fn value_buffer_size(slots: usize) -> u32 {
+    (slots as i64 * offsets::VALUE_SLOT_SIZE) as u32
+}
+
+/// Sets `func`'s stack limit to the store's (vmctx -> store context ->
+/// limit), which Cranelift checks in the prologue. Declared before the
+/// body is built, so it works on the function, not through a `FuncEnv`.
+pub fn declare_stack_limit(func: &mut Function) {
+    let readonly = func
+        .dfg
+        .mem_flags
+        .insert_unchecked(MemFlagsData::trusted().with_readonly());
+    let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let store_gv = func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: offsets::VMCTX_STORE.into(),
+        global_type: types::I64,
+        flags: readonly,
+    });
+    let limit_gv = func.create_global_value(GlobalValueData::Load {
+        base: store_gv,
+        offset: offsets::STORE_STACK_LIMIT.into(),
+        global_type: types::I64,
+        flags: trusted,
+    });
+    func.stack_limit = Some(limit_gv);
+}
+
+/// The host adapter's call into the `host_call` builtin, through the
+/// caller's builtin table. The adapter's frame pointer is recorded first,
+/// so a trap raised by the host function backtraces from that frame.
+pub fn call_host(b: &mut FunctionBuilder, host_func: Value, caller_vmctx: Value, values: Value) {
+    let readonly = MemFlagsData::trusted().with_readonly();
+    let store = b
+        .ins()
+        .load(types::I64, readonly, caller_vmctx, offsets::VMCTX_STORE);
+    let fp = b.ins().get_frame_pointer(types::I64);
+    b.ins().store(
+        MemFlagsData::trusted(),
+        fp,
+        store,
+        offsets::STORE_LAST_EXIT_FP,
+    );
+    let builtins = b
+        .ins()
+        .load(types::I64, readonly, caller_vmctx, offsets::VMCTX_BUILTINS);
+    let host_call = b
+        .ins()
+        .load(types::I64, readonly, builtins, Builtin::HostCall.offset());
+    let host_sig = b.import_signature(builtin_signature(Builtin::HostCall));
+    b.ins()
+        .call_indirect(host_sig, host_call, &[host_func, caller_vmctx, values]);
 }
 
 /// Flags for a pointer that never changes once the instance exists.
@@ -96,6 +185,24 @@ impl<'a> FuncEnv<'a> {
             .load(types::I64, immutable(), store, offsets::STORE_INTERRUPT);
         b.ins()
             .atomic_load(types::I64, MemFlagsData::trusted(), counter)
+    }
+
+    /// The store's fuel counter: `(store context, fuel left)`.
+    pub fn fuel(&self, b: &mut FunctionBuilder) -> (Value, Value) {
+        let store = self.store_context(b);
+        let fuel = b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            store,
+            offsets::STORE_FUEL,
+        );
+        (store, fuel)
+    }
+
+    /// Stores `left` as the fuel of `store` (from [`Self::fuel`]).
+    pub fn set_fuel(&self, b: &mut FunctionBuilder, store: Value, left: Value) {
+        b.ins()
+            .store(MemFlagsData::trusted(), left, store, offsets::STORE_FUEL);
     }
 
     /// Pointer to the store's `VMStoreContext`.
@@ -179,7 +286,15 @@ impl<'a> FuncEnv<'a> {
         self.array_entry(b, offsets::VMCTX_TABLES, index)
     }
 
-    pub fn table_base(&self, b: &mut FunctionBuilder, table: Value) -> Value {
+    /// Address of element `index` (an `i64`) of the table at `table`; the
+    /// caller has checked the index.
+    pub fn table_element(&self, b: &mut FunctionBuilder, table: Value, index: Value) -> Value {
+        let base = self.table_base(b, table);
+        let offset = b.ins().imul_imm_s(index, offsets::TABLE_ELEMENT_SIZE);
+        b.ins().iadd(base, offset)
+    }
+
+    fn table_base(&self, b: &mut FunctionBuilder, table: Value) -> Value {
         b.ins().load(
             types::I64,
             MemFlagsData::trusted(),

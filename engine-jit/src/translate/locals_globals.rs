@@ -4,10 +4,11 @@ use cranelift_codegen::ir::{InstBuilder, MemFlagsData};
 use wasmparser::Operator;
 use wasmtier_core::ValType;
 
+use super::TranslateError;
 use super::{Translator, ir_type};
 
 impl Translator<'_, '_> {
-    pub(super) fn locals_globals(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn locals_globals(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         match *op {
             Operator::LocalGet { local_index } => {
                 let (var, _) = self.locals[local_index as usize];

@@ -3,9 +3,10 @@
 use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
 use wasmparser::{MemArg, Operator};
 
+use super::TranslateError;
 use super::Translator;
 use super::bounds_checks::heap_flags;
-use crate::vmcontext::offsets::Builtin;
+use crate::vmcontext::Builtin;
 
 /// How a load widens its result.
 #[derive(Clone, Copy)]
@@ -31,7 +32,7 @@ impl Load {
 }
 
 impl Translator<'_, '_> {
-    pub(super) fn memory(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn memory(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use Load::*;
         use types::{F32, F64, I8, I16, I32, I64};
         match *op {

@@ -8,6 +8,7 @@ mod bounds_checks;
 mod calls;
 mod control;
 mod conversions;
+mod dispatch;
 mod fuel;
 pub(crate) mod func_env;
 mod locals_globals;
@@ -18,20 +19,20 @@ mod simd_arith;
 mod tables_refs;
 
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, GlobalValueData, InstBuilder,
-    Signature, Type, UserFuncName, Value, types,
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, InstBuilder, Signature, Type,
+    UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 use wasmtier_core::{FuncType, ValType};
 
-pub(crate) use bounds_checks::MemoryStrategy;
 use control::Frame;
+use dispatch::Family;
+pub use dispatch::Proposal;
 use func_env::FuncEnv;
 
 use crate::module_info::ModuleInfo;
-use crate::vmcontext::offsets;
 
 /// The calling convention of every Wasm function (and host adapter).
 pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
@@ -60,49 +61,57 @@ pub fn wasm_signature(ty: &FuncType) -> Signature {
     sig
 }
 
+/// Why a function body could not be translated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TranslateError {
+    #[error("not a defined function")]
+    NotDefined,
+    #[error("function body outside the module")]
+    BodyOutsideModule,
+    #[error("unsupported local type")]
+    UnsupportedLocalType,
+    /// The body does not decode (validation normally rules this out).
+    #[error("{0}")]
+    Decode(String),
+    /// An operator of a proposal this translator does not implement.
+    #[error("unsupported operator {operator} ({} proposal)", proposal.name())]
+    UnsupportedProposal {
+        proposal: Proposal,
+        operator: String,
+    },
+    /// The dispatch table named a family whose translation does not
+    /// handle the operator: a bug in `dispatch.rs` or that family.
+    #[error("unsupported operator {0}")]
+    Unhandled(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for TranslateError {
+    fn from(error: wasmparser::BinaryReaderError) -> Self {
+        Self::Decode(error.to_string())
+    }
+}
+
 /// Translates defined function `func_index` into a Cranelift function.
 pub fn translate_function(
     module_info: &ModuleInfo,
     func_index: u32,
     builder_context: &mut FunctionBuilderContext,
     frontend: TargetFrontendConfig,
-) -> Result<Function, String> {
+) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
     let mut func =
         Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
-    // Prologue stack check: vmctx -> store context -> stack limit.
-    let readonly = func
-        .dfg
-        .mem_flags
-        .insert_unchecked(ir::MemFlagsData::trusted().with_readonly());
-    let trusted = func
-        .dfg
-        .mem_flags
-        .insert_unchecked(ir::MemFlagsData::trusted());
-    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
-    let store_gv = func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: offsets::VMCTX_STORE.into(),
-        global_type: types::I64,
-        flags: readonly,
-    });
-    let limit_gv = func.create_global_value(GlobalValueData::Load {
-        base: store_gv,
-        offset: offsets::STORE_STACK_LIMIT.into(),
-        global_type: types::I64,
-        flags: trusted,
-    });
-    func.stack_limit = Some(limit_gv);
+    func_env::declare_stack_limit(&mut func);
 
     let range = func_index
         .checked_sub(module.num_imported_funcs)
         .and_then(|defined| module.func_body(defined))
-        .ok_or("not a defined function")?;
+        .ok_or(TranslateError::NotDefined)?;
     let code = module
         .bytes()
         .get(range.clone())
-        .ok_or("function body outside the module")?;
+        .ok_or(TranslateError::BodyOutsideModule)?;
     let body = FunctionBody::new(BinaryReader::new(code, range.start));
 
     let mut b = FunctionBuilder::new(&mut func, builder_context);
@@ -128,10 +137,10 @@ pub fn translate_function(
         t.b.def_var(var, value);
         t.locals.push((var, *param));
     }
-    let locals = body.get_locals_reader().map_err(|e| e.to_string())?;
+    let locals = body.get_locals_reader()?;
     for local in locals {
-        let (count, ty) = local.map_err(|e| e.to_string())?;
-        let ty = ValType::from_wasmparser(ty).ok_or("unsupported local type")?;
+        let (count, ty) = local?;
+        let ty = ValType::from_wasmparser(ty).ok_or(TranslateError::UnsupportedLocalType)?;
         for _ in 0..count {
             let var = t.b.declare_var(ir_type(ty));
             let zero = t.zero(ty);
@@ -142,9 +151,9 @@ pub fn translate_function(
     t.begin_function(&ty.results);
     t.check_interrupt();
 
-    let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+    let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
-        let op = reader.read().map_err(|e| e.to_string())?;
+        let op = reader.read()?;
         t.operator(&op)?;
     }
     t.b.finalize(frontend);
@@ -168,23 +177,31 @@ pub(crate) struct Translator<'a, 'f> {
 }
 
 impl Translator<'_, '_> {
-    fn operator(&mut self, op: &Operator<'_>) -> Result<(), String> {
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         if !self.reachable {
             return self.skip_unreachable(op);
         }
         self.consume_fuel(op);
-        let handled = self.control(op)?
-            || self.locals_globals(op)?
-            || self.memory(op)?
-            || self.numeric(op)?
-            || self.conversions(op)?
-            || self.calls(op)?
-            || self.tables_refs(op)?
-            || self.simd(op)?;
+        let handled = match dispatch::family_of(op) {
+            Family::Control => self.control(op)?,
+            Family::LocalsGlobals => self.locals_globals(op)?,
+            Family::Memory => self.memory(op)?,
+            Family::Numeric => self.numeric(op)?,
+            Family::Conversions => self.conversions(op)?,
+            Family::Calls => self.calls(op)?,
+            Family::TablesRefs => self.tables_refs(op)?,
+            Family::Simd => self.simd(op)?,
+            Family::Unsupported(proposal) => {
+                return Err(TranslateError::UnsupportedProposal {
+                    proposal,
+                    operator: format!("{op:?}"),
+                });
+            }
+        };
         if handled {
             Ok(())
         } else {
-            Err(format!("unsupported operator {op:?}"))
+            Err(TranslateError::Unhandled(format!("{op:?}")))
         }
     }
 

@@ -11,13 +11,14 @@ use cranelift_codegen::ir::{InstBuilder, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
+use super::TranslateError;
 use super::Translator;
 
 type Binary = fn(&mut FunctionBuilder, Value, Value) -> Value;
 type Unary = fn(&mut FunctionBuilder, Value) -> Value;
 
 impl Translator<'_, '_> {
-    pub(super) fn numeric(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn numeric(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use Operator as O;
         match *op {
             O::I32Const { value } => {

@@ -10,6 +10,7 @@ use cranelift_codegen::ir::{
 };
 use wasmparser::{MemArg, Operator};
 
+use super::TranslateError;
 use super::Translator;
 use super::bounds_checks::heap_flags;
 
@@ -50,7 +51,7 @@ impl Translator<'_, '_> {
         self.b.ins().vconst(ty, constant)
     }
 
-    pub(super) fn simd(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn simd(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use Operator as O;
         use types::{F32X4, F64X2, I8, I8X16, I16, I16X8, I32, I32X4, I64, I64X2};
         match *op {

@@ -7,6 +7,7 @@ use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
+use super::TranslateError;
 use super::Translator;
 
 type Binary = fn(&mut FunctionBuilder, Value, Value) -> Value;
@@ -15,7 +16,7 @@ type Unary = fn(&mut FunctionBuilder, Value) -> Value;
 use types::{F32X4, F64X2, I8X16, I16X8, I32X4, I64X2};
 
 impl Translator<'_, '_> {
-    pub(super) fn simd_arith(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn simd_arith(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use Operator as O;
         if let Some((ty, cc)) = int_compare(op) {
             let b = self.pop_vector(ty);

@@ -8,12 +8,13 @@
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, TrapCode, Value, condcodes::IntCC, types};
 use wasmparser::Operator;
 
+use super::TranslateError;
 use super::Translator;
 use crate::traps;
-use crate::vmcontext::offsets::{self, Builtin};
+use crate::vmcontext::Builtin;
 
 impl Translator<'_, '_> {
-    pub(super) fn tables_refs(&mut self, op: &Operator<'_>) -> Result<bool, String> {
+    pub(super) fn tables_refs(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use types::{I32, I64};
         match *op {
             Operator::RefNull { .. } => {
@@ -138,8 +139,6 @@ impl Translator<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
         self.b.ins().trapnz(out, trap);
-        let base = self.env.table_base(&mut self.b, t);
-        let offset = self.b.ins().imul_imm_s(index, offsets::TABLE_ELEMENT_SIZE);
-        self.b.ins().iadd(base, offset)
+        self.env.table_element(&mut self.b, t, index)
     }
 }

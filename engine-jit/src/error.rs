@@ -1,0 +1,96 @@
+//! Why compiling or loading a module fails. Each failure is a variant, so
+//! callers can tell a time limit from a refused operator from a damaged
+//! artifact without reading messages; the messages are the ones the CLI
+//! always printed.
+
+use crate::code_memory::CodeMemoryError;
+use crate::translate::TranslateError;
+
+/// Why no instruction set could be set up (host or `--target`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IsaError {
+    #[error("cranelift flag {name}={value}: {message}")]
+    Flag {
+        name: &'static str,
+        value: &'static str,
+        message: String,
+    },
+    /// The host CPU is not one Cranelift supports.
+    #[error("{0}")]
+    Host(String),
+    #[error("unknown target `{name}`: {message}")]
+    UnknownTarget { name: String, message: String },
+    #[error("cannot compile for `{name}`: {message}")]
+    UnsupportedTarget { name: String, message: String },
+    /// Cranelift refused the combination of flags.
+    #[error("{0}")]
+    Flags(String),
+}
+
+/// Why code and its layout tables do not fit together (a damaged or
+/// foreign artifact, or code too large to lay out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("code layout does not match the module")]
+    Mismatch,
+    #[error("code layout points outside the code")]
+    OutsideCode,
+    #[error("relocation outside the code")]
+    RelocationOutside,
+    #[error("relocation out of range")]
+    RelocationRange,
+    #[error("code too big")]
+    TooBig,
+    #[error("direct call to an imported function")]
+    CallToImport,
+}
+
+/// Why constant expressions or segments could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModuleInfoError {
+    #[error("{0}")]
+    Decode(String),
+    #[error("unsupported constant operator {0}")]
+    UnsupportedConstOperator(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for ModuleInfoError {
+    fn from(error: wasmparser::BinaryReaderError) -> Self {
+        Self::Decode(error.to_string())
+    }
+}
+
+/// Why a module could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    ModuleInfo(#[from] ModuleInfoError),
+    /// The translator refused defined function `func` (an index into the
+    /// whole function space).
+    #[error("function {func}: {source}")]
+    Translate { func: u32, source: TranslateError },
+    /// Cranelift's code generator failed on a function.
+    #[error("compiling {name}: {message}")]
+    Codegen { name: String, message: String },
+    /// Generated code needs a relocation the position-independent layout
+    /// cannot patch.
+    #[error("{name}: unsupported relocation {what}")]
+    Relocation { name: String, what: String },
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    CodeMemory(#[from] CodeMemoryError),
+    /// The `--timeout` deadline passed before every function was compiled.
+    #[error("time limit exceeded while compiling")]
+    TimeLimit,
+}
+
+/// Why code already compiled (for example mapped from an artifact) could
+/// not become a module.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    ModuleInfo(#[from] ModuleInfoError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+}
