@@ -145,7 +145,7 @@ impl Module {
     pub fn exports(&self) -> impl Iterator<Item = &str> {
         self.compiled
             .module()
-            .exports
+            .exports()
             .iter()
             .map(|e| e.name.as_str())
     }
@@ -154,7 +154,7 @@ impl Module {
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str)> {
         self.compiled
             .module()
-            .imports
+            .imports()
             .iter()
             .map(|i| (i.module.as_str(), i.name.as_str()))
     }

@@ -95,87 +95,86 @@ wasmtier_engines::with_aot! {
 
 type Prepared = (Box<dyn Engine>, Arc<dyn CompiledModule>);
 
-/// The engine for `run` and the module compiled (or loaded) for it.
+/// What `run` asked for: the file and how it may be run.
+pub struct Request<'a> {
+    pub file: &'a Path,
+    pub choice: EngineChoice,
+    /// Whether `--engine` was given (rather than the default).
+    pub explicit: bool,
+    /// `--allow-precompiled`.
+    pub allow_precompiled: bool,
+    pub cache: &'a CacheOptions,
+}
+
+/// The engine for `run` and the module compiled (or loaded) for it: an
+/// artifact is loaded (when allowed), `--engine aot` goes through the cache,
+/// anything else is validated and compiled by the chosen engine.
 pub fn prepare(
-    file: &Path,
-    choice: EngineChoice,
-    explicit: bool,
-    allow_precompiled: bool,
+    request: &Request<'_>,
     config: EngineConfig,
-    cache: &CacheOptions,
     phases: &mut Phases,
 ) -> Result<Prepared> {
-    let config = match prepare_aot(
-        file,
-        choice,
-        explicit,
-        allow_precompiled,
-        config,
-        cache,
-        phases,
-    )? {
-        Ok(prepared) => return Ok(prepared),
-        Err(config) => config,
-    };
-    let module = Arc::new(load_module(file, config.features)?);
+    if is_artifact_file(request.file) {
+        return load_artifact(request, config, phases);
+    }
+    if request.choice.kind() == EngineKind::Aot {
+        return through_cache(request, config, phases);
+    }
+    let module = Arc::new(load_module(request.file, config.features)?);
     phases.mark(format_args!(
         "read and validate ({} bytes, {} functions)",
         module.bytes().len(),
         module.num_defined_funcs()
     ));
-    let engine = choice.create(config);
+    let engine = request.choice.create(config);
     let compiled = engine.compile(module)?;
-    phases.mark(format_args!("compile ({choice})"));
+    phases.mark(format_args!("compile ({})", request.choice));
     Ok((engine, compiled))
 }
 
 wasmtier_engines::with_aot! {
-    /// An artifact (by its magic) or `--engine aot`; the config back otherwise.
-    fn prepare_aot(
-        file: &Path,
-        choice: EngineChoice,
-        explicit: bool,
-        allow_precompiled: bool,
-        config: EngineConfig,
-        cache: &CacheOptions,
-        phases: &mut Phases,
-    ) -> Result<Result<Prepared, EngineConfig>> {
-        if is_artifact_file(file) {
-            // The contents, not the name, make a file native code: running
-            // one must be the choice of the person who typed the command.
-            if !allow_precompiled {
-                anyhow::bail!(
-                    "`{}` is a precompiled artifact (native code), not a WebAssembly module; \
-                     run it only if you trust where it came from, with --allow-precompiled",
-                    file.display()
-                );
-            }
-            if explicit && choice.kind() != EngineKind::Aot {
-                anyhow::bail!(
-                    "`{}` is a compiled artifact, which runs on the aot engine only (not --engine {choice})",
-                    file.display()
-                );
-            }
-            let engine = AotEngine::with_cache(config, CacheMode::Off);
-            let compiled = engine
-                .load_file(file)
-                .with_context(|| format!("cannot load `{}`", file.display()))?;
-            phases.mark("load the artifact (checked, mapped)");
-            return Ok(Ok((Box::new(engine), compiled)));
+    /// A `.cwasm` artifact: loaded with no compilation, when the user allows
+    /// precompiled code.
+    fn load_artifact(request: &Request<'_>, config: EngineConfig, phases: &mut Phases) -> Result<Prepared> {
+        let file = request.file;
+        // The contents, not the name, make a file native code: running
+        // one must be the choice of the person who typed the command.
+        if !request.allow_precompiled {
+            anyhow::bail!(
+                "`{}` is a precompiled artifact (native code), not a WebAssembly module; \
+                 run it only if you trust where it came from, with --allow-precompiled",
+                file.display()
+            );
         }
-        if choice.kind() != EngineKind::Aot {
-            return Ok(Err(config));
+        if request.explicit && request.choice.kind() != EngineKind::Aot {
+            anyhow::bail!(
+                "`{}` is a compiled artifact, which runs on the aot engine only (not --engine {})",
+                file.display(),
+                request.choice
+            );
         }
-        let engine = AotEngine::with_cache(config, cache.mode());
+        let engine = AotEngine::new(config);
+        let compiled = engine
+            .load_file(file)
+            .with_context(|| format!("cannot load `{}`", file.display()))?;
+        phases.mark("load the artifact (checked, mapped)");
+        Ok((Box::new(engine), compiled))
+    }
+
+    /// `--engine aot`: a cache hit needs neither validation nor
+    /// compilation; a miss compiles and fills the cache.
+    fn through_cache(request: &Request<'_>, config: EngineConfig, phases: &mut Phases) -> Result<Prepared> {
+        let file = request.file;
+        let engine = AotEngine::with_cache(config, request.cache.mode());
         let failed = || format!("failed to load `{}`", file.display());
         let input =
             std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
         // The cache is keyed by the binary module, so text is converted
-        // first; a hit then needs neither validation nor compilation.
+        // first.
         let binary = ValidatedModule::binary_of(&input).with_context(failed)?;
         if let Some(compiled) = engine.cached(&binary) {
             phases.mark("read, hash and load the cached artifact");
-            return Ok(Ok((Box::new(engine), compiled)));
+            return Ok((Box::new(engine), compiled));
         }
         let spinner = crate::progress::Spinner::start(format!("validating {}", file.display()));
         let module = ValidatedModule::new(&binary, engine.config().features).with_context(failed)?;
@@ -183,19 +182,21 @@ wasmtier_engines::with_aot! {
         phases.mark("read and validate (cache miss)");
         let compiled = engine.compile(Arc::new(module))?;
         phases.mark("compile and write the cache entry (aot)");
-        Ok(Ok((Box::new(engine), compiled)))
+        Ok((Box::new(engine), compiled))
     }
 }
 
-#[cfg(not(wasmtier_aot))]
-fn prepare_aot(
-    _file: &Path,
-    _choice: EngineChoice,
-    _explicit: bool,
-    _allow_precompiled: bool,
-    config: EngineConfig,
-    _cache: &CacheOptions,
-    _phases: &mut Phases,
-) -> Result<Result<Prepared, EngineConfig>> {
-    Ok(Err(config))
+wasmtier_engines::without_aot! {
+    /// Without the AOT tier no file is an artifact: the loader judges it.
+    fn is_artifact_file(_: &Path) -> bool {
+        false
+    }
+
+    fn load_artifact(request: &Request<'_>, _: EngineConfig, _: &mut Phases) -> Result<Prepared> {
+        anyhow::bail!("`{}`: this build has no aot engine to run artifacts", request.file.display())
+    }
+
+    fn through_cache(request: &Request<'_>, _: EngineConfig, _: &mut Phases) -> Result<Prepared> {
+        anyhow::bail!("this build has no aot engine (not --engine {})", request.choice)
+    }
 }

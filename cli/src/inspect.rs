@@ -76,7 +76,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
             None
         }
     };
-    let imported = module.as_ref().map_or(0, |m| m.num_imported_funcs);
+    let imported = module.as_ref().map_or(0, |m| m.num_imported_funcs());
     writeln!(out, "functions:        {}", functions.len())?;
     writeln!(
         out,
@@ -89,7 +89,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
             .as_ref()
             .and_then(|m| {
                 m.func_name(index).or_else(|| {
-                    m.exports
+                    m.exports()
                         .iter()
                         .find(|e| e.kind == ExternKind::Func && e.index == index)
                         .map(|e| e.name.as_str())
@@ -106,8 +106,10 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     // A closed pipe (`inspect … | head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     if !intact {
-        return Err(wasmtier_engines::aot::AotError::Checksum)
-            .with_context(|| format!("`{}`", path.display()));
+        anyhow::bail!(
+            "`{}`: the artifact's checksum does not match: it is corrupted",
+            path.display()
+        );
     }
     if module.is_none() {
         anyhow::bail!("`{}`: the embedded module is invalid", path.display());

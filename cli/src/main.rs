@@ -122,8 +122,8 @@ fn validate(path: &Path) -> Result<()> {
         "{}: valid ({} functions, {} imports, {} exports)",
         path.display(),
         module.num_funcs(),
-        module.imports.len(),
-        module.exports.len()
+        module.imports().len(),
+        module.exports().len()
     );
     Ok(())
 }

@@ -335,15 +335,14 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         disabled: args.no_cache,
     };
     let mut phases = Phases::new(args.verbose);
-    let prepared = crate::compile::prepare(
-        &args.file,
-        engine_choice,
-        args.engine.is_some(),
-        args.allow_precompiled,
-        config,
-        &cache,
-        &mut phases,
-    );
+    let request = crate::compile::Request {
+        file: &args.file,
+        choice: engine_choice,
+        explicit: args.engine.is_some(),
+        allow_precompiled: args.allow_precompiled,
+        cache: &cache,
+    };
+    let prepared = crate::compile::prepare(&request, config, &mut phases);
     drop(bar);
     let (engine, compiled) = match prepared {
         Ok(prepared) => prepared,

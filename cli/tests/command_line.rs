@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ENGINES, s, wasi_program, wasmtier, write_wasm};
+use common::{ENGINES, run_on, s, wasi_program, wasmtier, write_wasm};
 
 /// The guest's `argv[1..]`, from the `args_env` program's output.
 fn guest_args(stdout: &str) -> Vec<String> {
@@ -21,7 +21,7 @@ fn guest_args(stdout: &str) -> Vec<String> {
 fn an_unknown_flag_after_the_module_goes_to_the_guest() {
     let wasm = wasi_program("args_env");
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, s(&wasm), "--memdb", "x.db"]);
+        let out = run_on(engine, &[s(&wasm), "--memdb", "x.db"]);
         assert_eq!(out.status, Some(0), "{engine}: {}", out.stderr);
         assert_eq!(guest_args(&out.stdout), ["--memdb", "x.db"], "{engine}");
     }
@@ -114,19 +114,12 @@ fn wasmtime_style_limits_take_effect_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = write_wasm(dir.path(), "spin.wasm", SPIN);
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, "-W", "fuel=100000", s(&wasm)]);
+        let out = run_on(engine, &["-W", "fuel=100000", s(&wasm)]);
         assert_eq!(out.status, Some(134), "{engine}: {}", out.stderr);
         assert!(out.stderr.contains("all fuel consumed"), "{}", out.stderr);
 
         // Comma-separated, as wasmtime takes them.
-        let out = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            "-W",
-            "timeout=200ms,max-wasm-stack=1M",
-            s(&wasm),
-        ]);
+        let out = run_on(engine, &["-W", "timeout=200ms,max-wasm-stack=1M", s(&wasm)]);
         assert_eq!(out.status, Some(134), "{engine}: {}", out.stderr);
         assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
     }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ENGINES, Run, s, wasmtier, write_wasm};
+use common::{ENGINES, Run, run_on, s, wasmtier, write_wasm};
 
 /// Refused with status 1 and one line of error: no abort, no backtrace.
 fn assert_clean_refusal(run: &Run, context: &str) {
@@ -40,7 +40,7 @@ fn a_huge_memory64_minimum_fails_to_instantiate_instead_of_aborting() {
     ] {
         let wasm = write_wasm(dir.path(), &format!("{name}.wasm"), text);
         for engine in ENGINES {
-            let run = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+            let run = run_on(engine, &[s(&wasm)]);
             let context = format!("{name} on {engine}");
             assert!(
                 !run.stderr.contains("memory allocation of"),
@@ -79,7 +79,7 @@ fn fuel_bounds_the_bytes_bulk_operations_move() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = write_wasm(dir.path(), "fill.wasm", FILL_AND_PRINT);
     for engine in ENGINES {
-        let run = wasmtier(&["run", "--engine", engine, "--fuel", "100000", s(&wasm)]);
+        let run = run_on(engine, &["--fuel", "100000", s(&wasm)]);
         assert_eq!(run.status, Some(134), "{engine}: {}", run.stderr);
         assert!(
             run.stderr.contains("all fuel consumed"),
@@ -111,15 +111,7 @@ fn compiling_counts_against_the_timeout() {
     let text = format!(r#"(module {functions} (func (export "_start")))"#);
     let wasm = write_wasm(dir.path(), "big.wasm", &text);
     for engine in ["jit", "aot"].into_iter().filter(|e| ENGINES.contains(e)) {
-        let run = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            "--no-cache",
-            "--timeout",
-            "1ms",
-            s(&wasm),
-        ]);
+        let run = run_on(engine, &["--no-cache", "--timeout", "1ms", s(&wasm)]);
         assert_eq!(run.status, Some(134), "{engine}: {}", run.stderr);
         assert!(
             run.stderr.contains("time limit exceeded while compiling"),
@@ -127,15 +119,7 @@ fn compiling_counts_against_the_timeout() {
             run.stderr
         );
         // The same module runs when the budget allows compiling it.
-        let run = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            "--no-cache",
-            "--timeout",
-            "1m",
-            s(&wasm),
-        ]);
+        let run = run_on(engine, &["--no-cache", "--timeout", "1m", s(&wasm)]);
         assert_eq!(run.status, Some(0), "{engine}: {}", run.stderr);
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ENGINES, s, wasmtier};
+use common::{ENGINES, run_on, s, wasmtier};
 
 const MODULE: &str = r#"(module
   (memory (export "memory") 1)
@@ -55,7 +55,7 @@ fn damaged_modules_are_refused_with_an_offset_or_run_cleanly() {
             ),
         }
         for engine in ENGINES {
-            let out = wasmtier(&["run", "--engine", engine, s(&path)]);
+            let out = run_on(engine, &[s(&path)]);
             assert!(
                 matches!(out.status, Some(0 | 1 | 134)),
                 "mutant {index} on {engine}: {:?}: {}",

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ENGINES, Run, s, wasmtier, write_wasm};
+use common::{ENGINES, Run, run_on, s, write_wasm};
 
 const GUEST: &str = r#"(module
   (memory 1)
@@ -236,14 +236,7 @@ fn a_table_larger_than_the_cap_fails_to_instantiate() {
         r#"(module (table 1000 funcref) (func (export "_start")))"#,
     );
     for engine in ENGINES {
-        let out = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            "--max-table-elements",
-            "10",
-            s(&wasm),
-        ]);
+        let out = run_on(engine, &["--max-table-elements", "10", s(&wasm)]);
         assert_eq!(out.status, Some(1), "{engine}: {}", out.stderr);
         assert!(
             out.stderr.contains("instantiate"),
@@ -270,7 +263,7 @@ fn a_locals_bomb_is_refused_by_the_loader() {
     ];
     std::fs::write(&wasm, bytes).unwrap();
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+        let out = run_on(engine, &[s(&wasm)]);
         assert_eq!(out.status, Some(1), "{engine}: {}", out.stderr);
         assert!(
             out.stderr.contains("over 50000 locals"),

@@ -178,67 +178,6 @@ fn traps_exit_134_with_the_spec_message() {
 }
 
 #[test]
-fn fuel_stops_an_infinite_loop() {
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = write_wasm(dir.path(), "traps.wasm", TRAPS);
-    for engine in ENGINES {
-        let out = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            "--fuel",
-            "100000",
-            s(&wasm),
-            "--invoke",
-            "spin",
-        ]);
-        assert_eq!(out.status, Some(134), "{}", out.stderr);
-        assert!(out.stderr.contains("all fuel consumed"), "{}", out.stderr);
-    }
-}
-
-#[test]
-fn max_memory_makes_growth_beyond_the_cap_fail_with_minus_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = write_wasm(
-        dir.path(),
-        "grow.wasm",
-        r#"(module (memory 1)
-             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
-    );
-    for engine in ENGINES {
-        let grow = |pages: &str| {
-            wasmtier(&[
-                "run",
-                "--engine",
-                engine,
-                "--max-memory",
-                "4M",
-                s(&wasm),
-                "--invoke",
-                "grow",
-                pages,
-            ])
-        };
-        // 1 + 63 pages = 4 MiB fits exactly; one more page does not.
-        let out = grow("63");
-        assert_eq!(
-            (out.status, out.stdout.as_str()),
-            (Some(0), "1\n"),
-            "{}",
-            out.stderr
-        );
-        let out = grow("64");
-        assert_eq!(
-            (out.status, out.stdout.as_str()),
-            (Some(0), "-1\n"),
-            "{}",
-            out.stderr
-        );
-    }
-}
-
-#[test]
 fn invalid_module_reports_the_byte_offset() {
     let dir = tempfile::tempdir().unwrap();
     // A function whose body adds an i64 to an i32.

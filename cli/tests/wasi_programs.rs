@@ -3,22 +3,13 @@
 
 mod common;
 
-use common::{ENGINES, s, wasi_program, wasmtier, wasmtier_with_stdin};
+use common::{ENGINES, run_on, s, wasi_program, wasmtier, wasmtier_with_stdin};
 
 #[test]
 fn arguments_reach_the_guest_with_the_file_name_as_argv0() {
     let wasm = wasi_program("args_env");
     for engine in ENGINES {
-        let out = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            s(&wasm),
-            "--",
-            "one",
-            "-two",
-            "three four",
-        ]);
+        let out = run_on(engine, &[s(&wasm), "--", "one", "-two", "three four"]);
         assert_eq!(out.status, Some(0), "{}", out.stderr);
         // The file's name only: the guest does not learn host paths.
         let expected = format!(
@@ -33,20 +24,14 @@ fn arguments_reach_the_guest_with_the_file_name_as_argv0() {
 fn the_guest_sees_no_host_environment_unless_granted() {
     let wasm = wasi_program("args_env");
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+        let out = run_on(engine, &[s(&wasm)]);
         assert!(out.stdout.contains("env-count=0\n"), "{}", out.stdout);
         assert!(out.stdout.contains("HOME=(unset)"), "{}", out.stdout);
 
-        let out = wasmtier(&[
-            "run",
-            "--engine",
+        let out = run_on(
             engine,
-            "--env",
-            "GREETING=hi there",
-            "--env",
-            "HOME",
-            s(&wasm),
-        ]);
+            &["--env", "GREETING=hi there", "--env", "HOME", s(&wasm)],
+        );
         assert!(
             out.stdout.contains("env:GREETING=hi there\n"),
             "{}",
@@ -61,7 +46,7 @@ fn the_guest_sees_no_host_environment_unless_granted() {
         assert!(out.stdout.contains("env-count=2\n"), "{}", out.stdout);
 
         // Cargo sets CARGO_PKG_NAME for this test, and the child inherits it.
-        let out = wasmtier(&["run", "--engine", engine, "--inherit-env", s(&wasm)]);
+        let out = run_on(engine, &["--inherit-env", s(&wasm)]);
         assert!(
             out.stdout.contains("env:CARGO_PKG_NAME=wasmtier-cli\n"),
             "{}",
@@ -91,7 +76,7 @@ fn env_naming_an_unset_host_variable_is_an_error() {
 fn clocks_sleep_and_random_work() {
     let wasm = wasi_program("clocks_random");
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+        let out = run_on(engine, &[s(&wasm)]);
         assert_eq!(out.status, Some(0), "{}", out.stderr);
         assert_eq!(
             out.stdout,
@@ -116,7 +101,7 @@ fn proc_exit_becomes_the_exit_status() {
     let wasm = wasi_program("exit_code");
     for engine in ENGINES {
         for code in ["0", "3", "42"] {
-            let out = wasmtier(&["run", "--engine", engine, s(&wasm), code]);
+            let out = run_on(engine, &[s(&wasm), code]);
             assert_eq!(out.status, Some(code.parse().unwrap()), "{}", out.stderr);
             assert_eq!(out.stderr, "");
         }
@@ -129,15 +114,7 @@ fn file_system_operations_in_a_preopened_directory() {
     for engine in ENGINES {
         let dir = tempfile::tempdir().unwrap();
         let grant = format!("{}::/work", s(dir.path()));
-        let out = wasmtier(&[
-            "run",
-            "--engine",
-            engine,
-            "--dir",
-            &grant,
-            s(&wasm),
-            "/work",
-        ]);
+        let out = run_on(engine, &["--dir", &grant, s(&wasm), "/work"]);
         assert_eq!(
             out.status,
             Some(0),
@@ -187,7 +164,7 @@ fn a_reactor_is_initialized_before_invoke() {
              (func (export "get") (result i32) (global.get $g)))"#,
     );
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, s(&wasm), "--invoke", "get"]);
+        let out = run_on(engine, &[s(&wasm), "--invoke", "get"]);
         assert_eq!(
             (out.status, out.stdout.as_str()),
             (Some(0), "5\n"),
@@ -209,7 +186,7 @@ fn an_import_nobody_provides_is_named() {
              (func (export "_start")))"#,
     );
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+        let out = run_on(engine, &[s(&wasm)]);
         assert_eq!(out.status, Some(1), "{}", out.stderr);
         assert!(
             out.stderr
@@ -239,7 +216,7 @@ fn a_wasi_module_without_memory_is_refused() {
 fn the_hello_example_prints_its_greeting() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/hello.wat");
     for engine in ENGINES {
-        let out = wasmtier(&["run", "--engine", engine, example]);
+        let out = run_on(engine, &[example]);
         assert_eq!(
             (out.status, out.stdout.as_str()),
             (Some(0), "Hello from wasmtier!\n"),

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ENGINES, s, wasi_program, wasmtier};
+use common::{ENGINES, run_on, s, wasi_program};
 
 const ATTEMPTS: &[&str] = &[
     "dotdot-read",
@@ -72,18 +72,18 @@ fn every_escape_attempt_is_refused_and_the_host_is_unchanged() {
         std::os::unix::fs::symlink("../outside.txt", boxed.join("host-link")).unwrap();
         let before = snapshot(outer.path());
 
-        let out = wasmtier(&[
-            "run",
-            "--engine",
+        let out = run_on(
             engine,
-            "--dir",
-            &format!("{}::/box", s(&boxed)),
-            "--dir-ro",
-            &format!("{}::/ro", s(&read_only)),
-            s(&wasm),
-            "/box",
-            "/ro",
-        ]);
+            &[
+                "--dir",
+                &format!("{}::/box", s(&boxed)),
+                "--dir-ro",
+                &format!("{}::/ro", s(&read_only)),
+                s(&wasm),
+                "/box",
+                "/ro",
+            ],
+        );
         assert_eq!(out.status, Some(0), "{engine}: {}", out.stderr);
         for attempt in ATTEMPTS {
             let line = out

@@ -76,26 +76,29 @@ pub struct DataSegmentInfo {
 ///
 /// Constructing one is the only place wasmtier validates Wasm; engines take it
 /// as proof and never validate again.
-#[derive(Debug, Clone)]
+///
+/// Its fields are private and it cannot be cloned into a mutable copy: what
+/// an engine reads is what validation recorded, for the bytes it validated.
+#[derive(Debug)]
 pub struct ValidatedModule {
     bytes: SharedBytes,
     features: Features,
-    pub name: Option<String>,
+    name: Option<String>,
     /// The type section (function types only: GC types are not enabled).
-    pub types: Vec<FuncType>,
-    pub imports: Vec<Import>,
-    pub exports: Vec<Export>,
-    pub num_imported_funcs: u32,
-    pub num_imported_tables: u32,
-    pub num_imported_memories: u32,
-    pub num_imported_globals: u32,
+    types: Vec<FuncType>,
+    imports: Vec<Import>,
+    exports: Vec<Export>,
+    num_imported_funcs: u32,
+    num_imported_tables: u32,
+    num_imported_memories: u32,
+    num_imported_globals: u32,
     /// Defined (not imported) items.
-    pub tables: Vec<TableType>,
-    pub memories: Vec<MemoryType>,
-    pub globals: Vec<GlobalInfo>,
-    pub start: Option<u32>,
-    pub elements: Vec<ElementSegmentInfo>,
-    pub data: Vec<DataSegmentInfo>,
+    tables: Vec<TableType>,
+    memories: Vec<MemoryType>,
+    globals: Vec<GlobalInfo>,
+    start: Option<u32>,
+    elements: Vec<ElementSegmentInfo>,
+    data: Vec<DataSegmentInfo>,
     /// Per-function facts, as tables that can be read in place from an
     /// artifact: loading one costs nothing per function.
     per_function: PerFunction,
@@ -103,6 +106,79 @@ pub struct ValidatedModule {
     /// validating; `None` for [`from_prevalidated`](Self::from_prevalidated),
     /// which reads no bodies.
     notable: Option<NotableBodies>,
+}
+
+/// What validation recorded, read-only.
+impl ValidatedModule {
+    /// The module's name from its name section, if any.
+    pub fn name(&self) -> &Option<String> {
+        &self.name
+    }
+
+    /// The type section (function types only: GC types are not enabled).
+    pub fn types(&self) -> &[FuncType] {
+        &self.types
+    }
+
+    /// Every import, in order.
+    pub fn imports(&self) -> &[Import] {
+        &self.imports
+    }
+
+    /// Every export, in order.
+    pub fn exports(&self) -> &[Export] {
+        &self.exports
+    }
+
+    /// How many functions are imported (they come first in the index space).
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.num_imported_funcs
+    }
+
+    /// How many tables are imported.
+    pub fn num_imported_tables(&self) -> u32 {
+        self.num_imported_tables
+    }
+
+    /// How many memories are imported.
+    pub fn num_imported_memories(&self) -> u32 {
+        self.num_imported_memories
+    }
+
+    /// How many globals are imported.
+    pub fn num_imported_globals(&self) -> u32 {
+        self.num_imported_globals
+    }
+
+    /// The defined (not imported) tables.
+    pub fn tables(&self) -> &[TableType] {
+        &self.tables
+    }
+
+    /// The defined (not imported) memories.
+    pub fn memories(&self) -> &[MemoryType] {
+        &self.memories
+    }
+
+    /// The defined (not imported) globals.
+    pub fn globals(&self) -> &[GlobalInfo] {
+        &self.globals
+    }
+
+    /// The start function, if any.
+    pub fn start(&self) -> Option<u32> {
+        self.start
+    }
+
+    /// The element segments.
+    pub fn elements(&self) -> &[ElementSegmentInfo] {
+        &self.elements
+    }
+
+    /// The data segments.
+    pub fn data(&self) -> &[DataSegmentInfo] {
+        &self.data
+    }
 }
 
 /// What a module records for every function, as flat tables.
@@ -277,8 +353,18 @@ impl ValidatedModule {
     ///
     /// Refuses tables whose sizes do not fit the module; entries are read
     /// with bounds checks where they are used (a damaged entry gives a
-    /// wrong name or range, never a read outside the bytes).
-    pub fn from_prevalidated(
+    /// wrong name or range, never a read outside the bytes). Malformed
+    /// sections are errors, never panics.
+    ///
+    /// # Safety
+    ///
+    /// The result is taken as proof of validity: the interpreter hands such
+    /// bytes to wasmi unchecked and the compiled tiers generate code from
+    /// them. The caller must know that `bytes` were validated by this build
+    /// with `features` and that `per_function` was recorded for them then
+    /// (the AOT tier: an artifact the user allowed, or a cache entry under
+    /// this cache's seal). Anything else gets [`Self::new`].
+    pub unsafe fn from_prevalidated(
         bytes: SharedBytes,
         features: Features,
         per_function: PerFunction,

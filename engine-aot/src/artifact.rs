@@ -248,7 +248,10 @@ fn check_prefix_len(bytes: &[u8]) -> Result<(u64, u32), AotError> {
     }
     let format = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if format != FORMAT_VERSION {
-        return Err(AotError::FormatVersion { found: format });
+        return Err(AotError::FormatVersion {
+            found: format,
+            supported: FORMAT_VERSION,
+        });
     }
     let file_len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
     let checksum = u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes"));
@@ -493,7 +496,7 @@ mod tests {
         old[8] = 9;
         assert!(matches!(
             parse_vec(&old),
-            Err(AotError::FormatVersion { found: 9 })
+            Err(AotError::FormatVersion { found: 9, .. })
         ));
     }
 }

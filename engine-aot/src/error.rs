@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use crate::artifact::FORMAT_VERSION;
-
 #[derive(Debug, thiserror::Error)]
 pub enum AotError {
     #[error("not a wasmtier artifact (no `\\0wtier` magic)")]
@@ -15,9 +13,9 @@ pub enum AotError {
     #[error("artifact checksum mismatch: the file is corrupted")]
     Checksum,
     #[error(
-        "artifact has format version {found}, made by another wasmtier version (this one reads format {FORMAT_VERSION}); recompile it"
+        "artifact has format version {found}, made by another wasmtier version (this one reads format {supported}); recompile it"
     )]
-    FormatVersion { found: u32 },
+    FormatVersion { found: u32, supported: u32 },
     #[error(
         "artifact was made by wasmtier {found}, this is wasmtier {}; recompile it",
         env!("CARGO_PKG_VERSION")

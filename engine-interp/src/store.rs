@@ -242,7 +242,7 @@ impl Store for InterpStore {
             .downcast_ref::<InterpModule>()
             .ok_or_else(|| LinkError::Engine("module was compiled by another engine".into()))?;
         let mut externs = self.linker.resolve_imports(
-            &compiled.module.imports,
+            compiled.module.imports(),
             |instance, name| self.instance(instance).get_export(&self.store, name),
             |definition| extern_type(&self.store, definition),
         )?;

@@ -56,7 +56,7 @@ impl<'a> CodeMap<'a> {
     pub fn functions(&self) -> impl Iterator<Item = FunctionCode> + 'a {
         let module = self.module;
         let base = module.code.memory.base();
-        let imported = module.info.module.num_imported_funcs;
+        let imported = module.info.module.num_imported_funcs();
         (0..module.code.num_functions()).filter_map(move |defined| {
             let range = module.code.function(defined)?;
             Some(FunctionCode {

@@ -152,7 +152,7 @@ impl CompiledCode {
         module: &ValidatedModule,
     ) -> Result<Self, LayoutError> {
         let len = memory.range().len();
-        let types = module.types.len();
+        let types = module.types().len();
         if tables.functions.len() != module.num_defined_funcs() as usize
             || tables.entry_trampolines.len() != types
             || tables.host_adapters.len() != types
@@ -410,7 +410,7 @@ pub const NO_TRAMPOLINE: u32 = u32::MAX;
 /// of a module, not by how many types it declares (a million identical or
 /// unused types cost nothing).
 fn trampoline_types(module: &ValidatedModule) -> Vec<Option<u32>> {
-    let mut used = vec![false; module.types.len()];
+    let mut used = vec![false; module.types().len()];
     let mut func = 0;
     while let Some(type_index) = module.func_type_index(func) {
         if let Some(slot) = used.get_mut(type_index as usize) {
@@ -420,7 +420,7 @@ fn trampoline_types(module: &ValidatedModule) -> Vec<Option<u32>> {
     }
     let mut first = std::collections::HashMap::new();
     module
-        .types
+        .types()
         .iter()
         .zip(0u32..)
         .map(|(ty, t)| used[t as usize].then(|| *first.entry(ty).or_insert(t)))
@@ -460,7 +460,7 @@ fn compile_jobs(
         }
         let func = match job {
             Job::Defined(defined) => {
-                let index = module.num_imported_funcs + defined;
+                let index = module.num_imported_funcs() + defined;
                 translate_function(info, index, context, frontend).map_err(|source| {
                     CompileError::Translate {
                         func: index,
@@ -469,9 +469,9 @@ fn compile_jobs(
                 })?
             }
             Job::EntryTrampoline(t) => {
-                entry_trampoline(&module.types[t as usize], t, context, frontend)
+                entry_trampoline(&module.types()[t as usize], t, context, frontend)
             }
-            Job::HostAdapter(t) => host_adapter(&module.types[t as usize], t, context, frontend),
+            Job::HostAdapter(t) => host_adapter(&module.types()[t as usize], t, context, frontend),
         };
         let code = compile_function(isa, func)?;
         report();
@@ -566,8 +566,8 @@ pub fn compile_image(
     let module = &info.module;
     let mut layout = Layout::default();
     let mut functions = Vec::with_capacity(module.num_defined_funcs() as usize);
-    let mut entry_trampolines = vec![NO_TRAMPOLINE; module.types.len()];
-    let mut host_adapters = vec![NO_TRAMPOLINE; module.types.len()];
+    let mut entry_trampolines = vec![NO_TRAMPOLINE; module.types().len()];
+    let mut host_adapters = vec![NO_TRAMPOLINE; module.types().len()];
     let serving = trampoline_types(module);
     let jobs = Job::all(module, &serving);
     for (job, code) in jobs.iter().zip(compile_jobs(isa, info, config, &jobs)?) {
@@ -587,7 +587,7 @@ pub fn compile_image(
     }
     for &(site, func, addend, kind) in &layout.relocs {
         let defined = func
-            .checked_sub(module.num_imported_funcs)
+            .checked_sub(module.num_imported_funcs())
             .ok_or(LayoutError::CallToImport)?;
         let target = functions[defined as usize].start as usize;
         kind.apply(&mut layout.code, site, target, addend)?;

@@ -120,7 +120,7 @@ impl Instance {
         let mut memories = Vec::new();
         let mut tables = Vec::new();
         let mut globals = Vec::new();
-        for (import, ext) in wasm.imports.iter().zip(imports) {
+        for (import, ext) in wasm.imports().iter().zip(imports) {
             match (ext, &import.ty) {
                 (Extern::Func { funcref, .. }, _) => {
                     type_of(funcs.len())?;
@@ -154,14 +154,14 @@ impl Instance {
         }
         for defined in 0..module.code.num_functions() {
             let range = module.code.function(defined).ok_or_else(outside)?;
-            let type_index = type_of(wasm.num_imported_funcs as usize + defined)?;
+            let type_index = type_of(wasm.num_imported_funcs() as usize + defined)?;
             funcs.push(VMFuncRef {
                 code: (code_base + range.start as usize) as *const u8,
                 vmctx: std::ptr::null_mut(),
                 type_id: sig_ids[type_index],
             });
         }
-        for ty in &wasm.memories {
+        for ty in wasm.memories() {
             let index = memories.len();
             let memory = LinearMemory::new(*ty, info.memory_strategies[index], max_memory)
                 .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
@@ -169,7 +169,7 @@ impl Instance {
             memories.push(memory.cast::<VMMemory>());
             created.memories.push(memory);
         }
-        for ty in &wasm.tables {
+        for ty in wasm.tables() {
             let table = Box::into_raw(
                 Table::new(*ty, 0, max_table_elements)
                     .map_err(|e| LinkError::ResourceLimit(e.to_string()))?,
@@ -178,7 +178,7 @@ impl Instance {
             created.tables.push(table);
         }
         let exported_memory = wasm
-            .exports
+            .exports()
             .iter()
             .find(|e| e.name == "memory" && e.kind == wasmtier_core::ExternKind::Memory)
             .map(|e| memories[e.index as usize] as *mut LinearMemory);
@@ -200,14 +200,14 @@ impl Instance {
             memories: memories.into_boxed_slice(),
             tables: tables.into_boxed_slice(),
             globals: Box::new([]),
-            defined_globals: vec![VMGlobal::default(); wasm.globals.len()].into_boxed_slice(),
+            defined_globals: vec![VMGlobal::default(); wasm.globals().len()].into_boxed_slice(),
             sig_ids: sig_ids.into_boxed_slice(),
             data: Vec::new(),
             elements: Vec::new(),
             exported_memory,
         });
         let vmctx: *mut VMContext = &mut instance.vmctx;
-        for func in instance.funcs[wasm.num_imported_funcs as usize..].iter_mut() {
+        for func in instance.funcs[wasm.num_imported_funcs() as usize..].iter_mut() {
             func.vmctx = vmctx.cast();
         }
         // Globals: imported ones first, then each initializer in order (an

@@ -21,7 +21,7 @@ impl JitModule {
     /// base), if it is a Wasm function.
     pub fn func_at(&self, offset: u32) -> Option<u32> {
         let defined = self.code.function_at(offset)?;
-        Some(self.info.module.num_imported_funcs + defined as u32)
+        Some(self.info.module.num_imported_funcs() + defined as u32)
     }
 }
 

@@ -87,7 +87,7 @@ impl ModuleInfo {
         let mut memory_types = Vec::new();
         let mut table_types = Vec::new();
         let mut global_types = Vec::new();
-        for import in &module.imports {
+        for import in module.imports() {
             match &import.ty {
                 ExternType::Memory(m) => memory_types.push(*m),
                 ExternType::Table(t) => table_types.push(*t),
@@ -95,16 +95,16 @@ impl ModuleInfo {
                 ExternType::Func(_) => {}
             }
         }
-        memory_types.extend(module.memories.iter().copied());
-        table_types.extend(module.tables.iter().copied());
-        global_types.extend(module.globals.iter().map(|g| g.ty));
+        memory_types.extend(module.memories().iter().copied());
+        table_types.extend(module.tables().iter().copied());
+        global_types.extend(module.globals().iter().map(|g| g.ty));
         let memory_strategies = memory_types
             .iter()
             .map(|ty| MemoryStrategy::choose(ty, config))
             .collect();
         let bytes = module.bytes();
         let global_inits = module
-            .globals
+            .globals()
             .iter()
             .map(|g| {
                 let reader = BinaryReader::new(&bytes[g.init.clone()], g.init.start);
@@ -112,12 +112,12 @@ impl ModuleInfo {
             })
             .collect::<Result<_, _>>()?;
         let elements = module
-            .elements
+            .elements()
             .iter()
             .map(|e| element(bytes, e.range.clone()))
             .collect::<Result<_, _>>()?;
         let data = module
-            .data
+            .data()
             .iter()
             .map(|d| data_segment(bytes, d.range.clone(), d.data.clone()))
             .collect::<Result<_, _>>()?;

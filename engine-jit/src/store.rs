@@ -212,11 +212,11 @@ impl JitStore {
     fn instantiate_module(&mut self, module: Arc<JitModule>) -> Result<InstanceId, LinkError> {
         let wasm = module.info.module.clone();
         let imports = self.linker.resolve_imports(
-            &wasm.imports,
+            wasm.imports(),
             |id, name| self.exported(id, name),
             Extern::ty,
         )?;
-        let sig_ids = wasm.types.iter().map(|t| self.signature_id(t)).collect();
+        let sig_ids = wasm.types().iter().map(|t| self.signature_id(t)).collect();
         let mut created = Created {
             memories: Vec::new(),
             tables: Vec::new(),
@@ -249,7 +249,7 @@ impl JitStore {
         let id = InstanceId(self.instances.len() - 1);
         // SAFETY: the instance was just created and is not borrowed.
         unsafe { (*instance).apply_segments() }.map_err(LinkError::Trap)?;
-        if let Some(start) = wasm.start {
+        if let Some(start) = wasm.start() {
             self.call_function(id, start, &mut [0])
                 .map_err(LinkError::Trap)?;
         }

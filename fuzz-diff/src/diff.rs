@@ -249,7 +249,11 @@ pub fn run_compiled(engine: &dyn Engine, compiled: &dyn wasmtier_core::CompiledM
         }
     };
     trace.steps.push(Step::Instantiate(Ok(())));
-    for export in module.exports.iter().filter(|e| e.kind == ExternKind::Func) {
+    for export in module
+        .exports()
+        .iter()
+        .filter(|e| e.kind == ExternKind::Func)
+    {
         let ty = module.func_type(export.index);
         let args: Vec<Val> = ty.params.iter().map(|t| Val::default_for(*t)).collect();
         let outcome = store.call(instance, &export.name, &args);
@@ -281,7 +285,7 @@ fn snapshot(
 ) -> Snapshot {
     let mut globals = Vec::new();
     let mut memories = Vec::new();
-    for export in &module.exports {
+    for export in module.exports() {
         match export.kind {
             ExternKind::Global => {
                 if let Ok(value) = store.global(instance, &export.name) {

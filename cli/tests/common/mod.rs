@@ -21,6 +21,13 @@ impl From<Output> for Run {
     }
 }
 
+/// `wasmtier run --engine ENGINE ARGS…`.
+pub fn run_on(engine: &str, args: &[&str]) -> Run {
+    let mut full = vec!["run", "--engine", engine];
+    full.extend_from_slice(args);
+    wasmtier(&full)
+}
+
 pub fn wasmtier(args: &[&str]) -> Run {
     wasmtier_in(None, args)
 }

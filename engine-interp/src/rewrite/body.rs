@@ -92,12 +92,12 @@ pub(super) fn scan(module: &ValidatedModule, defined_func: u32) -> Result<Scanne
     let locals = range.start..operators.original_position();
     let func_type = |index: u32| {
         module
-            .types
+            .types()
             .get(index as usize)
             .ok_or_else(|| format!("unknown type {index}"))
     };
     let own_type = module
-        .func_type_index(module.num_imported_funcs + defined_func)
+        .func_type_index(module.num_imported_funcs() + defined_func)
         .ok_or("a body without a function")?;
     let first_new_local = func_type(own_type)?.params.len() as u64 + declared;
 

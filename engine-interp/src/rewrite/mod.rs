@@ -119,13 +119,13 @@ pub(crate) fn rewrite(
             slots.push(slot_for(module, target, &prefix)?);
         }
     }
-    let start = module.start.filter(|_| defer_start || !slots.is_empty());
+    let start = module.start().filter(|_| defer_start || !slots.is_empty());
     if bodies.is_empty() && start.is_none() {
         return Ok(None);
     }
 
-    let first_new_type = u32::try_from(module.types.len()).map_err(|e| e.to_string())?;
-    let helper_table = module.num_imported_tables + module.tables.len() as u32;
+    let first_new_type = u32::try_from(module.types().len()).map_err(|e| e.to_string())?;
+    let helper_table = module.num_imported_tables() + module.tables().len() as u32;
     let mut exports: Vec<(String, u8, u32)> = Vec::new();
     let mut hidden = Hidden::default();
     if !slots.is_empty() {
@@ -291,7 +291,7 @@ fn scan_notable_bodies(module: &ValidatedModule) -> Result<Vec<ScannedBody>, Str
 /// cannot collide with the module's own.
 fn unused_export_prefix(module: &ValidatedModule) -> String {
     let mut prefix = String::from("\0wasmtier");
-    while module.exports.iter().any(|e| e.name.starts_with(&prefix)) {
+    while module.exports().iter().any(|e| e.name.starts_with(&prefix)) {
         prefix.push('\0');
     }
     prefix
@@ -305,12 +305,12 @@ fn slot_for(
     let unknown = || format!("grow of an unknown {target:?}");
     let (export, ty) = match target {
         GrowTarget::Memory(index) => {
-            let imported = module.imports.iter().filter_map(|i| match &i.ty {
+            let imported = module.imports().iter().filter_map(|i| match &i.ty {
                 ExternType::Memory(m) => Some(*m),
                 _ => None,
             });
             let memory = imported
-                .chain(module.memories.iter().copied())
+                .chain(module.memories().iter().copied())
                 .nth(index as usize)
                 .ok_or_else(unknown)?;
             let address = if memory.memory64 {
@@ -324,12 +324,12 @@ fn slot_for(
             )
         }
         GrowTarget::Table(index) => {
-            let imported = module.imports.iter().filter_map(|i| match &i.ty {
+            let imported = module.imports().iter().filter_map(|i| match &i.ty {
                 ExternType::Table(t) => Some(*t),
                 _ => None,
             });
             let table = imported
-                .chain(module.tables.iter().copied())
+                .chain(module.tables().iter().copied())
                 .nth(index as usize)
                 .ok_or_else(unknown)?;
             let address = if table.table64 {
@@ -498,7 +498,7 @@ mod tests {
 
     fn exports(module: &ValidatedModule) -> Vec<(String, u32)> {
         module
-            .exports
+            .exports()
             .iter()
             .map(|e| (e.name.clone(), e.index))
             .collect()
@@ -519,7 +519,7 @@ mod tests {
                 (start $s) (memory 1) (data (i32.const 0) "x"))"#,
             true,
         );
-        assert_eq!(module.start, None);
+        assert_eq!(module.start(), None);
         assert_eq!(hidden.start.as_deref(), Some("\0wasmtier:start"));
         assert!(hidden.grow.is_none());
         assert_eq!(
@@ -534,7 +534,7 @@ mod tests {
             "(module (func $s) (start $s) (table 1 funcref) (elem (i32.const 0) $s))",
             true,
         );
-        assert_eq!(module.start, None);
+        assert_eq!(module.start(), None);
         assert_eq!(exports(&module), vec![(hidden.start.unwrap(), 0)]);
     }
 
@@ -546,7 +546,10 @@ mod tests {
         );
         let name = hidden.start.unwrap();
         assert_eq!(name, "\0wasmtier\0:start");
-        assert_eq!(module.exports.iter().filter(|e| e.name == name).count(), 1);
+        assert_eq!(
+            module.exports().iter().filter(|e| e.name == name).count(),
+            1
+        );
     }
 
     #[test]
@@ -584,16 +587,16 @@ mod tests {
             FuncType::new([ValType::I32], [ValType::I32])
         );
         // One helper table after the module's two, sized for the helpers.
-        assert_eq!(module.tables.len(), 3);
+        assert_eq!(module.tables().len(), 3);
         assert_eq!(
-            (module.tables[2].minimum, module.tables[2].maximum),
+            (module.tables()[2].minimum, module.tables()[2].maximum),
             (3, Some(3))
         );
         // The types are appended after the module's own.
-        assert_eq!(module.types.len(), 1 + 2 + 3);
+        assert_eq!(module.types().len(), 1 + 2 + 3);
         // A start function is deferred, since it could grow before the
         // helpers are installed.
-        assert_eq!(module.start, None);
+        assert_eq!(module.start(), None);
         assert!(hidden.start.is_some());
         let names: Vec<_> = exports(&module);
         assert!(names.contains(&("\0wasmtier:grow".into(), 2)));
@@ -630,7 +633,7 @@ mod tests {
             false,
         );
         assert_eq!(hidden.grow.unwrap().slots[0].target, GrowTarget::Memory(0));
-        assert_eq!(module.exports.len(), 2);
+        assert_eq!(module.exports().len(), 2);
     }
 
     #[test]

@@ -36,10 +36,10 @@ impl Translator<'_, '_> {
         let type_index = module
             .func_type_index(function_index)
             .expect("validated function index");
-        let arity = module.types[type_index as usize].params.len();
+        let arity = module.types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
-        let call = if function_index >= module.num_imported_funcs {
+        let call = if function_index >= module.num_imported_funcs() {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
@@ -63,10 +63,10 @@ impl Translator<'_, '_> {
         let type_index = module
             .func_type_index(function_index)
             .expect("validated function index");
-        let arity = module.types[type_index as usize].params.len();
+        let arity = module.types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
-        if function_index >= module.num_imported_funcs {
+        if function_index >= module.num_imported_funcs() {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
@@ -101,7 +101,7 @@ impl Translator<'_, '_> {
         let expected = self.env.signature_id(&mut self.b, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, type_id, expected);
         self.b.ins().trapnz(mismatch, traps::BAD_SIGNATURE);
-        let arity = self.env.module().types[type_index as usize].params.len();
+        let arity = self.env.module().types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let sig = self.env.signature(&mut self.b, type_index);
         let mut all = vec![callee_vmctx, self.env.vmctx];

@@ -60,7 +60,7 @@ impl Translator<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![convert(t)]),
             BlockType::FuncType(index) => {
-                let ft = &self.env.module().types[index as usize];
+                let ft = &self.env.module().types()[index as usize];
                 (ft.params.clone(), ft.results.clone())
             }
         }

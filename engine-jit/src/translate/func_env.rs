@@ -272,7 +272,7 @@ impl<'a> FuncEnv<'a> {
 
     /// Address of global `index`'s storage.
     pub fn global(&self, b: &mut FunctionBuilder, index: u32) -> Value {
-        let imported = self.module().num_imported_globals;
+        let imported = self.module().num_imported_globals();
         if index < imported {
             return self.array_entry(b, offsets::VMCTX_GLOBALS, index);
         }
@@ -355,7 +355,7 @@ impl<'a> FuncEnv<'a> {
         if let Some(sig) = self.signatures.get(&type_index) {
             return *sig;
         }
-        let sig = b.import_signature(wasm_signature(&self.module().types[type_index as usize]));
+        let sig = b.import_signature(wasm_signature(&self.module().types()[type_index as usize]));
         self.signatures.insert(type_index, sig);
         sig
     }

@@ -56,10 +56,10 @@ impl Translator<'_, '_> {
 
     fn global_type(&self, index: u32) -> ValType {
         let module = self.env.module();
-        let imported = module.num_imported_globals;
+        let imported = module.num_imported_globals();
         if index < imported {
             module
-                .imports
+                .imports()
                 .iter()
                 .filter_map(|i| match &i.ty {
                     wasmtier_core::ExternType::Global(g) => Some(g.content),
@@ -68,7 +68,7 @@ impl Translator<'_, '_> {
                 .nth(index as usize)
                 .expect("validated: imported global exists")
         } else {
-            module.globals[(index - imported) as usize].ty.content
+            module.globals()[(index - imported) as usize].ty.content
         }
     }
 }

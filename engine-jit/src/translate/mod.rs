@@ -105,7 +105,7 @@ pub fn translate_function(
     func_env::declare_stack_limit(&mut func);
 
     let range = func_index
-        .checked_sub(module.num_imported_funcs)
+        .checked_sub(module.num_imported_funcs())
         .and_then(|defined| module.func_body(defined))
         .ok_or(TranslateError::NotDefined)?;
     let code = module
