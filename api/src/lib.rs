@@ -42,9 +42,11 @@
 //! A guest that traps returns [`Error::Trap`]; nothing in this API panics
 //! on a guest's behaviour or on bad input.
 //!
-//! With the interpreter in a process, install [`ZeroingAllocator`] as the
-//! global allocator (as the `wasmtier` binary does) so that guests never see
-//! memory the host freed.
+//! The interpreter works around the known wasmi bug that let a guest read
+//! memory the host freed, whatever the allocator. For a bug of that kind not
+//! yet known, install [`ZeroingAllocator`] as the global allocator (as the
+//! `wasmtier` binary does) when running untrusted guests on the
+//! interpreter.
 
 #![warn(missing_docs)]
 

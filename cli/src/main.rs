@@ -64,8 +64,8 @@ enum Command {
     Man(shell::ManArgs),
 }
 
-/// Guests on the interpreter must never see freed host memory
-/// (engine-interp's `zeroing.rs`).
+/// Guests on the interpreter must never see freed host memory, even through
+/// a wasmi bug not yet worked around (engine-interp's `zeroing.rs`).
 #[cfg(feature = "interp")]
 #[global_allocator]
 static ALLOCATOR: wasmtier_engines::interp::ZeroingAllocator =

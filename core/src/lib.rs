@@ -8,7 +8,6 @@
 //! crate, so the CLI, the spec harness and the benchmarks never see an
 //! engine's own vocabulary.
 
-mod body;
 pub mod engine;
 pub mod error;
 pub mod features;
@@ -30,8 +29,7 @@ pub use host::{HostContext, HostFn, HostFunc, HostItem};
 pub use limits::LoadLimits;
 pub use linker::Linker;
 pub use module::{
-    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, NotableBodies, PerFunction,
-    ValidatedModule,
+    DataSegmentInfo, ElementSegmentInfo, Export, ExternKind, Import, PerFunction, ValidatedModule,
 };
 pub use shared::{SharedBytes, U32Rows};
 pub use trap::{Frame, Trap, TrapCode, TrapKind};

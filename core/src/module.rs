@@ -8,7 +8,6 @@ use wasmparser::{
     ValidPayload, Validator,
 };
 
-use crate::body::validate_body;
 use crate::error::LoadError;
 use crate::features::Features;
 use crate::limits::{LimitCheck, LoadLimits};
@@ -102,10 +101,6 @@ pub struct ValidatedModule {
     /// Per-function facts, as tables that can be read in place from an
     /// artifact: loading one costs nothing per function.
     per_function: PerFunction,
-    /// Bodies with instructions an engine may rewrite, seen while
-    /// validating; `None` for [`from_prevalidated`](Self::from_prevalidated),
-    /// which reads no bodies.
-    notable: Option<NotableBodies>,
 }
 
 /// What validation recorded, read-only.
@@ -194,22 +189,6 @@ pub struct PerFunction {
     pub names: U32Rows<3>,
 }
 
-/// Defined functions (0-based among defined ones, ascending) whose bodies
-/// contain instructions an engine may need to rewrite (the interpreter does:
-/// engine-interp's `rewrite/`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NotableBodies {
-    /// Bodies with `memory.grow` or `table.grow`.
-    pub grows: Vec<u32>,
-    /// Bodies with a `block`, `loop` or `if` that takes parameters.
-    pub block_params: Vec<u32>,
-    /// Bodies with a `select` right after `i32.eqz`, `i32.eq` or `i32.ne`.
-    pub zero_test_selects: Vec<u32>,
-    /// Bodies with an integer store with an offset above 65535 or to a
-    /// memory other than 0, right after a `local.get` or `local.tee`.
-    pub far_stores_of_locals: Vec<u32>,
-}
-
 /// Per-function facts while decoding, before they become tables.
 #[derive(Default)]
 struct PerFunctionBuilder {
@@ -285,7 +264,6 @@ impl ValidatedModule {
         let mut module = Self::empty(bytes.to_vec().into(), features);
         let mut per_function = PerFunctionBuilder::default();
         let mut allocations = Default::default();
-        let mut notable = NotableBodies::default();
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
@@ -305,21 +283,8 @@ impl ValidatedModule {
             check.check(limits, &payload)?;
             match validator.payload(&payload)? {
                 ValidPayload::Func(func, body) => {
-                    let defined = func.index - module.num_imported_funcs;
                     let mut func_validator = func.into_validator(allocations);
-                    let facts = validate_body(&mut func_validator, &body, &module.types)?;
-                    if facts.grows {
-                        notable.grows.push(defined);
-                    }
-                    if facts.block_params {
-                        notable.block_params.push(defined);
-                    }
-                    if facts.zero_test_selects {
-                        notable.zero_test_selects.push(defined);
-                    }
-                    if facts.far_stores_of_locals {
-                        notable.far_stores_of_locals.push(defined);
-                    }
+                    func_validator.validate(&body)?;
                     allocations = func_validator.into_allocations();
                 }
                 ValidPayload::Parser(_) => {
@@ -333,7 +298,6 @@ impl ValidatedModule {
             module.record(payload, bytes, Some(&mut per_function))?;
         }
         module.per_function = per_function.finish();
-        module.notable = Some(notable);
         if !saw_header {
             return Err(LoadError::Invalid {
                 offset: 0,
@@ -417,7 +381,6 @@ impl ValidatedModule {
             elements: Vec::new(),
             data: Vec::new(),
             per_function: PerFunction::default(),
-            notable: None,
         }
     }
 
@@ -595,14 +558,6 @@ impl ValidatedModule {
     /// The original binary.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
-    }
-
-    /// Bodies with instructions an engine may need to rewrite. Known only
-    /// for a module validated here ([`new`](Self::new),
-    /// [`with_limits`](Self::with_limits)); `None` for one loaded
-    /// [`from_prevalidated`](Self::from_prevalidated).
-    pub fn notable_bodies(&self) -> Option<&NotableBodies> {
-        self.notable.as_ref()
     }
 
     /// A cheap shared handle to the binary, for engines that keep it.

@@ -20,14 +20,19 @@ use std::sync::{Arc, OnceLock};
 /// hung the host on the next). So after a panic nothing enters that engine
 /// again; every later call gets the first panic's error.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Poison(Arc<OnceLock<String>>);
+pub(crate) struct Poison(Arc<OnceLock<Panicked>>);
+
+/// wasmi panicked (now or earlier, in the same engine), with its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("internal interpreter error (wasmi panicked: {0})")]
+pub(crate) struct Panicked(String);
 
 impl Poison {
     /// Runs `f` unless the engine is poisoned, turning a panic into an
     /// error naming the interpreter and poisoning the engine.
-    pub(crate) fn contained<R>(&self, f: impl FnOnce() -> R) -> Result<R, String> {
-        if let Some(message) = self.0.get() {
-            return Err(message.clone());
+    pub(crate) fn contained<R>(&self, f: impl FnOnce() -> R) -> Result<R, Panicked> {
+        if let Some(panicked) = self.0.get() {
+            return Err(panicked.clone());
         }
         // The store is left inconsistent by an unwinding wasmi; the poison
         // keeps anything from using it again.
@@ -37,9 +42,7 @@ impl Poison {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            self.0
-                .get_or_init(|| format!("internal interpreter error (wasmi panicked: {message})"))
-                .clone()
+            self.0.get_or_init(|| Panicked(message)).clone()
         })
     }
 }
@@ -53,7 +56,10 @@ mod tests {
         let poison = Poison::default();
         assert_eq!(poison.contained(|| 1), Ok(1));
         let first = poison.contained(|| -> i32 { panic!("boom") }).unwrap_err();
-        assert!(first.contains("wasmi panicked: boom"), "{first}");
+        assert!(
+            first.to_string().contains("wasmi panicked: boom"),
+            "{first}"
+        );
         let mut ran = false;
         assert_eq!(poison.contained(|| ran = true), Err(first));
         assert!(!ran);

@@ -49,14 +49,19 @@ pub fn mutability(ty: GlobalType) -> wasmi::Mutability {
     }
 }
 
-pub fn memory_type(ty: MemoryType) -> Result<wasmi::MemoryType, String> {
+/// A memory type wasmi refuses (its own limits), with wasmi's reason.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct InvalidMemoryType(#[from] wasmi::errors::MemoryError);
+
+pub fn memory_type(ty: MemoryType) -> Result<wasmi::MemoryType, InvalidMemoryType> {
     let mut builder = wasmi::MemoryType::builder();
     builder
         .memory64(ty.memory64)
         .min(ty.minimum)
         .max(ty.maximum)
         .page_size_log2(ty.page_size_log2 as u8);
-    builder.build().map_err(|e| e.to_string())
+    Ok(builder.build()?)
 }
 
 pub fn table_type(ty: TableType) -> wasmi::TableType {

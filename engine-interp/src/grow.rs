@@ -10,20 +10,34 @@ use crate::rewrite::{GrowHelpers, GrowTarget};
 /// The result of a failed grow, at either address width.
 const FAILED: i64 = -1;
 
+/// Why the helpers could not be installed: the rewritten module does not
+/// export what the rewrite promised, a bug in this crate.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InstallError {
+    #[error("the grow helper table is not exported")]
+    NoTable,
+    #[error("{0:?} is not exported")]
+    NotExported(GrowTarget),
+    #[error("{0:?} is exported as another kind")]
+    WrongKind(GrowTarget),
+    #[error("filling the grow helper table: {0}")]
+    Fill(#[from] wasmi::errors::TableError),
+}
+
 /// Fills `instance`'s helper table with host functions that grow its
 /// memories and tables.
 pub(crate) fn install<T>(
     mut store: impl AsContextMut<Data = T>,
     instance: Instance,
     helpers: &GrowHelpers,
-) -> Result<(), String> {
+) -> Result<(), InstallError> {
     let table = instance
         .get_table(&store, &helpers.table)
-        .ok_or("the grow helper table is not exported")?;
+        .ok_or(InstallError::NoTable)?;
     for (slot, helper) in helpers.slots.iter().enumerate() {
         let target = instance
             .get_export(&store, &helper.export)
-            .ok_or_else(|| format!("{:?} is not exported", helper.target))?;
+            .ok_or(InstallError::NotExported(helper.target))?;
         let ty = convert::func_type(&helper.ty);
         let func = match (helper.target, target) {
             (GrowTarget::Memory(_), Extern::Memory(memory)) => {
@@ -53,11 +67,9 @@ pub(crate) fn install<T>(
                     Ok(())
                 })
             }
-            (target, _) => return Err(format!("{target:?} is exported as another kind")),
+            (target, _) => return Err(InstallError::WrongKind(target)),
         };
-        table
-            .set(&mut store, slot as u64, Ref::Func(Nullable::Val(func)))
-            .map_err(|e| e.to_string())?;
+        table.set(&mut store, slot as u64, Ref::Func(Nullable::Val(func)))?;
     }
     Ok(())
 }

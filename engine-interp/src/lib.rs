@@ -132,7 +132,7 @@ impl Engine for InterpEngine {
         let wasmi = self
             .poison
             .contained(|| unsafe { wasmi::Module::new_unchecked(&self.engine, &bytes) })
-            .map_err(LinkError::Engine)?
+            .map_err(|panicked| LinkError::Engine(panicked.to_string()))?
             .map_err(|e| LinkError::Engine(e.to_string()))?;
         Ok(Arc::new(InterpModule {
             module,

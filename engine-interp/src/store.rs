@@ -143,7 +143,7 @@ impl InterpStore {
                     Err(e) => Outcome::Error(e),
                 },
             })
-            .map_err(|message| LinkError::Trap(Trap::host(message)))?;
+            .map_err(|panicked| LinkError::Trap(Trap::host(panicked.to_string())))?;
         match outcome {
             Outcome::Finished => Ok(()),
             Outcome::Error(e) => Err(instantiation_error(e)),
@@ -226,7 +226,7 @@ impl Store for InterpStore {
                 Extern::Table(table)
             }
             HostItem::Memory(ty) => {
-                let ty = convert::memory_type(ty).map_err(LinkError::Engine)?;
+                let ty = convert::memory_type(ty).map_err(|e| LinkError::Engine(e.to_string()))?;
                 let memory = wasmi::Memory::new(&mut self.store, ty)
                     .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 Extern::Memory(memory)
@@ -267,13 +267,14 @@ impl Store for InterpStore {
         let instance = self
             .poison
             .contained(|| wasmi::Instance::new(&mut self.store, &compiled.wasmi, &externs))
-            .map_err(|message| LinkError::Trap(Trap::host(message)))?;
+            .map_err(|panicked| LinkError::Trap(Trap::host(panicked.to_string())))?;
         if let Some(deadline) = &mut self.deadline {
             deadline.after_unpausable(self.store.get_fuel().unwrap_or(0));
         }
         let instance = instance.map_err(instantiation_error)?;
         if let Some(helpers) = &compiled.hidden.grow {
-            grow::install(&mut self.store, instance, helpers).map_err(LinkError::Engine)?;
+            grow::install(&mut self.store, instance, helpers)
+                .map_err(|e| LinkError::Engine(e.to_string()))?;
         }
         if let Some(export) = &compiled.hidden.start {
             self.run_deferred_start(instance, export)?;
@@ -317,7 +318,7 @@ impl Store for InterpStore {
                     deadline::call(&mut self.store, deadline, func, &params, &mut results)
                 }
             })
-            .map_err(|message| CallError::Trap(Trap::host(message)))?;
+            .map_err(|panicked| CallError::Trap(Trap::host(panicked.to_string())))?;
         match outcome {
             Outcome::Finished => {}
             Outcome::Error(e) => return Err(CallError::Trap(to_trap(e))),

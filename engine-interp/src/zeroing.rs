@@ -1,13 +1,16 @@
-//! An allocator that hands out zeroed memory once an interpreter exists.
+//! An allocator that hands out zeroed memory once an interpreter exists:
+//! a second layer, for the binaries.
 //!
 //! wasmi 2.0.0 keeps its value stack in a `Vec` whose spare capacity it
 //! uses without initializing, and a translator bug (RATIONALE.md, "Reads
-//! of never-written stack cells") lets some guests read a cell that no
-//! instruction wrote. Whatever the allocator left there reaches the guest:
-//! freed host data, such as environment variables the guest was not
-//! granted. With this allocator installed as the binary's global
-//! allocator, such a read sees zeros or the same guest's own earlier
-//! values, never host data.
+//! of never-written stack cells") let some guests read a cell that no
+//! instruction wrote, seeing whatever the allocator left there: freed host
+//! data, such as environment variables the guest was not granted. The
+//! block-parameter spill (`rewrite/`) keeps wasmi off that path for every
+//! embedder, allocator or not (`tests/stack_cells.rs`). This allocator,
+//! installed as a binary's global allocator, also covers a read of that
+//! kind from a bug not yet known: it then sees zeros or values of guests
+//! run by the same engine, never host data.
 //!
 //! Zeroing starts when the first [`crate::InterpEngine`] is created, so
 //! the JIT and AOT tiers, which do not need it, do not pay for it, and it

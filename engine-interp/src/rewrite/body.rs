@@ -35,13 +35,16 @@
 
 use std::ops::Range;
 
+use wasm_encoder::{Encode, Function, Instruction};
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator};
 use wasmtier_core::{ValType, ValidatedModule};
 
-use super::{GrowTarget, push_leb, val_type_byte};
+use super::GrowTarget;
+use super::encode::val_type;
+use super::error::RewriteError;
 
-const LOCAL_GET: u8 = 0x20;
-const LOCAL_SET: u8 = 0x21;
+/// Writes the instructions that replace a grow of the given target.
+pub(super) type GrowCall<'a> = dyn Fn(GrowTarget, &mut Vec<u8>) + 'a;
 
 /// What a body needs changed.
 pub(super) enum Event {
@@ -70,42 +73,54 @@ pub(super) struct ScannedBody {
     range: Range<usize>,
     locals: Range<usize>,
     /// Index of the first local added: parameters plus declared locals.
-    first_new_local: u64,
+    first_new_local: u32,
     pub events: Vec<Event>,
 }
 
-pub(super) fn scan(module: &ValidatedModule, defined_func: u32) -> Result<ScannedBody, String> {
-    let error = |e: wasmparser::BinaryReaderError| e.to_string();
-    let range = module
+/// Where defined function `defined_func`'s body (locals and code) is in
+/// the module's bytes.
+pub(super) fn range(
+    module: &ValidatedModule,
+    defined_func: u32,
+) -> Result<Range<usize>, RewriteError> {
+    module
         .func_body(defined_func)
         .filter(|r| r.start <= r.end && r.end <= module.bytes().len())
-        .ok_or_else(|| format!("no body for defined function {defined_func}"))?;
+        .ok_or(RewriteError::MissingBody(defined_func))
+}
+
+pub(super) fn scan(
+    module: &ValidatedModule,
+    defined_func: u32,
+) -> Result<ScannedBody, RewriteError> {
+    let range = range(module, defined_func)?;
     let body = FunctionBody::new(BinaryReader::new(
         &module.bytes()[range.clone()],
         range.start,
     ));
     let mut declared = 0u64;
-    for group in body.get_locals_reader().map_err(error)? {
-        declared += u64::from(group.map_err(error)?.0);
+    for group in body.get_locals_reader()? {
+        declared += u64::from(group?.0);
     }
-    let mut operators = body.get_operators_reader().map_err(error)?;
+    let mut operators = body.get_operators_reader()?;
     let locals = range.start..operators.original_position();
     let func_type = |index: u32| {
         module
             .types()
             .get(index as usize)
-            .ok_or_else(|| format!("unknown type {index}"))
+            .ok_or(RewriteError::UnknownType(index))
     };
     let own_type = module
         .func_type_index(module.num_imported_funcs() + defined_func)
-        .ok_or("a body without a function")?;
-    let first_new_local = func_type(own_type)?.params.len() as u64 + declared;
+        .ok_or(RewriteError::UntypedBody(defined_func))?;
+    let first_new_local = u32::try_from(func_type(own_type)?.params.len() as u64 + declared)
+        .map_err(|_| RewriteError::TooManyLocals(defined_func))?;
 
     let mut events = Vec::new();
     let mut after_zero_test = false;
     let mut operands = LocalReads::default();
     while !operators.eof() {
-        let (operator, at) = operators.read_with_offset().map_err(error)?;
+        let (operator, at) = operators.read_with_offset()?;
         let zero_test = after_zero_test;
         if !matches!(operator, Operator::Nop) {
             after_zero_test = matches!(
@@ -168,48 +183,50 @@ pub(super) fn scan(module: &ValidatedModule, defined_func: u32) -> Result<Scanne
     })
 }
 
-/// The body's new bytes (locals and code, without the size prefix).
+/// The body with its events edited: the declared locals, then one new
+/// local per added one, then the code with the changes spliced in.
 pub(super) fn edited(
     module: &ValidatedModule,
     body: &ScannedBody,
-    grow_call: &dyn Fn(GrowTarget) -> Vec<u8>,
-) -> Result<Vec<u8>, String> {
+    grow_call: &GrowCall<'_>,
+) -> Result<Function, RewriteError> {
     let bytes = module.bytes();
     let mut new_locals: Vec<ValType> = Vec::new();
     // One local serves every `select`, and one per type every store: each
     // is read right after it is written.
     let mut select_condition = None;
     let (mut store_value_i32, mut store_value_i64) = (None, None);
-    let mut out = Vec::with_capacity(body.range.len() + 16 * body.events.len());
+    // The code is built apart from the locals, which are known only at
+    // the end; copied stretches and instructions from wasm-encoder.
+    let mut code = Vec::with_capacity(body.range.len() + 16 * body.events.len());
     let mut copied = body.locals.end;
-    let mut code = Vec::new();
     for event in &body.events {
         match event {
             Event::Grow { range, target } => {
                 code.extend_from_slice(&bytes[copied..range.start]);
-                code.extend_from_slice(&grow_call(*target));
+                grow_call(*target, &mut code);
                 copied = range.end;
             }
             Event::ParamBlock { at, is_if, params } => {
                 code.extend_from_slice(&bytes[copied..*at]);
                 copied = *at;
-                let first = body.first_new_local + new_locals.len() as u64;
+                let first = body.first_new_local + new_locals.len() as u32;
                 new_locals.extend_from_slice(params);
                 let condition = is_if.then(|| {
                     new_locals.push(ValType::I32);
-                    first + params.len() as u64
+                    first + params.len() as u32
                 });
                 if let Some(condition) = condition {
-                    local_op(&mut code, LOCAL_SET, condition);
+                    Instruction::LocalSet(condition).encode(&mut code);
                 }
-                for i in (0..params.len() as u64).rev() {
-                    local_op(&mut code, LOCAL_SET, first + i);
+                for i in (0..params.len() as u32).rev() {
+                    Instruction::LocalSet(first + i).encode(&mut code);
                 }
-                for i in 0..params.len() as u64 {
-                    local_op(&mut code, LOCAL_GET, first + i);
+                for i in 0..params.len() as u32 {
+                    Instruction::LocalGet(first + i).encode(&mut code);
                 }
                 if let Some(condition) = condition {
-                    local_op(&mut code, LOCAL_GET, condition);
+                    Instruction::LocalGet(condition).encode(&mut code);
                 }
             }
             Event::SameLocalStore { at, value } => {
@@ -221,41 +238,36 @@ pub(super) fn edited(
                 };
                 let local = *slot.get_or_insert_with(|| {
                     new_locals.push(*value);
-                    body.first_new_local + new_locals.len() as u64 - 1
+                    body.first_new_local + new_locals.len() as u32 - 1
                 });
-                local_op(&mut code, LOCAL_SET, local);
-                local_op(&mut code, LOCAL_GET, local);
+                Instruction::LocalSet(local).encode(&mut code);
+                Instruction::LocalGet(local).encode(&mut code);
             }
             Event::ZeroTestSelect { at } => {
                 code.extend_from_slice(&bytes[copied..*at]);
                 copied = *at;
                 let condition = *select_condition.get_or_insert_with(|| {
                     new_locals.push(ValType::I32);
-                    body.first_new_local + new_locals.len() as u64 - 1
+                    body.first_new_local + new_locals.len() as u32 - 1
                 });
-                local_op(&mut code, LOCAL_SET, condition);
-                local_op(&mut code, LOCAL_GET, condition);
+                Instruction::LocalSet(condition).encode(&mut code);
+                Instruction::LocalGet(condition).encode(&mut code);
             }
         }
     }
     code.extend_from_slice(&bytes[copied..body.range.end]);
 
-    if new_locals.is_empty() {
-        out.extend_from_slice(&bytes[body.locals.clone()]);
-    } else {
-        let mut reader = BinaryReader::new(&bytes[body.locals.clone()], 0);
-        let groups = reader.read_var_u32().map_err(|e| e.to_string())?;
-        push_leb(&mut out, u64::from(groups) + new_locals.len() as u64);
-        out.extend_from_slice(
-            &bytes[body.locals.start + reader.current_position()..body.locals.end],
-        );
-        for ty in &new_locals {
-            out.push(1);
-            out.push(val_type_byte(*ty));
-        }
+    // The declared locals as they were, then one group per new local.
+    let declared = BinaryReader::new(&bytes[body.locals.clone()], body.locals.start);
+    let mut locals = Vec::new();
+    for group in FunctionBody::new(declared).get_locals_reader()? {
+        let (count, ty) = group?;
+        locals.push((count, wasm_encoder::ValType::try_from(ty)?));
     }
-    out.extend_from_slice(&code);
-    Ok(out)
+    locals.extend(new_locals.iter().map(|ty| (1, val_type(*ty))));
+    let mut function = Function::new(locals);
+    function.raw(code);
+    Ok(function)
 }
 
 /// For each operand on the stack, the local it is a plain read of, as far
@@ -329,9 +341,4 @@ fn integer_store(operator: &Operator<'_>) -> Option<(ValType, wasmparser::MemArg
         | Operator::I64Store32 { memarg } => Some((ValType::I64, memarg)),
         _ => None,
     }
-}
-
-fn local_op(out: &mut Vec<u8>, op: u8, index: u64) {
-    out.push(op);
-    push_leb(out, index);
 }

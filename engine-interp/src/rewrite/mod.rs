@@ -16,9 +16,9 @@
 //!   never-written stack cell, one made `select` read its condition from
 //!   the wrong place, one panics ([`body`] explains them).
 //!
-//! Only bodies with one of these (the loader notes which:
-//! `ValidatedModule::notable_bodies`) are re-encoded; the others are
-//! copied.
+//! Only bodies with one of these are re-encoded; the others are copied.
+//! Finding them is this crate's business: the loader validates and knows
+//! nothing of wasmi's bugs.
 //! - **A start function becomes a hidden export**, called by the store after
 //!   instantiation. wasmi runs a start function inside `Instance::new`, with
 //!   no resumable handle, so under `--timeout` its fuel slices could not
@@ -32,11 +32,17 @@
 //! valid as it is.
 
 mod body;
+mod encode;
+mod error;
+mod filter;
 
-use wasmparser::{BinaryReader, Parser};
+use wasm_encoder::{Encode, ExportKind, Instruction};
+use wasmparser::{BinaryReader, FunctionBody, Parser};
 use wasmtier_core::{ExternType, FuncType, ValType, ValidatedModule};
 
 use body::{Event, ScannedBody};
+use encode::Additions;
+pub use error::RewriteError;
 
 /// The rewritten bytes, and the hidden exports the store uses.
 pub(crate) struct Rewritten {
@@ -76,25 +82,6 @@ pub(crate) enum GrowTarget {
     Table(u32),
 }
 
-const TYPE_SECTION: u8 = 1;
-const TABLE_SECTION: u8 = 4;
-const EXPORT_SECTION: u8 = 7;
-const START_SECTION: u8 = 8;
-const CODE_SECTION: u8 = 10;
-
-/// Where each known section goes, as the binary format orders them.
-const SECTION_ORDER: [u8; 13] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
-
-const FUNC_TYPE: u8 = 0x60;
-const FUNCREF: u8 = 0x70;
-const EXTERNREF: u8 = 0x6f;
-const LIMITS_MIN_MAX: u8 = 0x01;
-const EXPORT_FUNC: u8 = 0;
-const EXPORT_TABLE: u8 = 1;
-const EXPORT_MEMORY: u8 = 2;
-const I32_CONST: u8 = 0x41;
-const CALL_INDIRECT: u8 = 0x11;
-
 /// `module` as wasmi should run it: grows and block parameters rewritten,
 /// and the start function deferred when there were grows or `defer_start`
 /// asks for it. `None` when nothing needs changing. An error means a
@@ -103,8 +90,8 @@ const CALL_INDIRECT: u8 = 0x11;
 pub(crate) fn rewrite(
     module: &ValidatedModule,
     defer_start: bool,
-) -> Result<Option<Rewritten>, String> {
-    let bodies = scan_notable_bodies(module)?;
+) -> Result<Option<Rewritten>, RewriteError> {
+    let bodies = scan_bodies(module)?;
     let grows = bodies
         .iter()
         .flat_map(|b| &b.events)
@@ -124,38 +111,47 @@ pub(crate) fn rewrite(
         return Ok(None);
     }
 
-    let first_new_type = u32::try_from(module.types().len()).map_err(|e| e.to_string())?;
+    let first_new_type =
+        u32::try_from(module.types().len()).map_err(|_| RewriteError::TooManyTypes)?;
     let helper_table = module.num_imported_tables() + module.tables().len() as u32;
-    let mut exports: Vec<(String, u8, u32)> = Vec::new();
+    let mut additions = Additions::default();
     let mut hidden = Hidden::default();
     if !slots.is_empty() {
         let table = format!("{prefix}:grow");
-        exports.push((table.clone(), EXPORT_TABLE, helper_table));
+        additions.types = slots.iter().map(|s| s.ty.clone()).collect();
+        additions
+            .tables
+            .push(Additions::funcref_table(slots.len() as u64));
+        additions
+            .exports
+            .push((table.clone(), ExportKind::Table, helper_table));
         for slot in &slots {
-            exports.push(match slot.target {
-                GrowTarget::Memory(index) => (slot.export.clone(), EXPORT_MEMORY, index),
-                GrowTarget::Table(index) => (slot.export.clone(), EXPORT_TABLE, index),
+            additions.exports.push(match slot.target {
+                GrowTarget::Memory(index) => (slot.export.clone(), ExportKind::Memory, index),
+                GrowTarget::Table(index) => (slot.export.clone(), ExportKind::Table, index),
             });
         }
         hidden.grow = Some(GrowHelpers { table, slots });
     }
     if let Some(start) = start {
         let name = format!("{prefix}:start");
-        exports.push((name.clone(), EXPORT_FUNC, start));
+        additions
+            .exports
+            .push((name.clone(), ExportKind::Func, start));
         hidden.start = Some(name);
     }
     let slots = hidden.grow.as_ref().map_or(&[][..], |g| &g.slots[..]);
-    let additions = additions(slots, &exports);
-    let call = |target: GrowTarget| -> Vec<u8> {
+    // `i32.const slot; call_indirect` of the slot's type, in the helper table.
+    let call = |target: GrowTarget, code: &mut Vec<u8>| {
         let slot = slots.iter().position(|s| s.target == target).unwrap_or(0);
-        let mut call = vec![I32_CONST];
-        push_sleb(&mut call, slot as i64);
-        call.push(CALL_INDIRECT);
-        push_leb(&mut call, u64::from(first_new_type) + slot as u64);
-        push_leb(&mut call, u64::from(helper_table));
-        call
+        Instruction::I32Const(slot as i32).encode(code);
+        Instruction::CallIndirect {
+            type_index: first_new_type + slot as u32,
+            table_index: helper_table,
+        }
+        .encode(code);
     };
-    let bytes = assemble(module, additions, start.is_some(), &bodies, &call)?;
+    let bytes = encode::assemble(module, &additions, start.is_some(), &bodies, &call)?;
     let changed: Vec<u32> = bodies.iter().map(|b| b.defined_func).collect();
     validate_changes(module, &bytes, &changed)?;
     Ok(Some(Rewritten { bytes, hidden }))
@@ -167,14 +163,12 @@ pub(crate) fn rewrite(
 /// (defined-function indices, sorted), whose added locals must stay within
 /// the validator's limits. Bodies the rewrite copied unchanged were
 /// validated by the loader and are skipped.
-fn validate_changes(module: &ValidatedModule, bytes: &[u8], changed: &[u32]) -> Result<(), String> {
-    let invalid = |e: wasmparser::BinaryReaderError| {
-        format!(
-            "the rewritten module is invalid at byte offset {:#x}: {}",
-            e.offset(),
-            e.message()
-        )
-    };
+fn validate_changes(
+    module: &ValidatedModule,
+    bytes: &[u8],
+    changed: &[u32],
+) -> Result<(), RewriteError> {
+    let invalid = RewriteError::invalid;
     let mut validator = wasmparser::Validator::new_with_features(module.features().to_wasmparser());
     let mut defined_func = 0u32;
     let mut changed = changed.iter().peekable();
@@ -194,91 +188,20 @@ fn validate_changes(module: &ValidatedModule, bytes: &[u8], changed: &[u32]) -> 
     Ok(())
 }
 
-/// The entries appended for the grow helpers (a type each and the table)
-/// and for the hidden `exports` (name, kind, index).
-fn additions(slots: &[GrowSlot], exports: &[(String, u8, u32)]) -> Additions {
-    let mut additions = Additions::default();
-    for slot in slots {
-        let mut entry = vec![FUNC_TYPE];
-        push_val_types(&mut entry, &slot.ty.params);
-        push_val_types(&mut entry, &slot.ty.results);
-        additions.push(TYPE_SECTION, &entry);
-    }
-    if !slots.is_empty() {
-        let mut entry = vec![FUNCREF, LIMITS_MIN_MAX];
-        push_leb(&mut entry, slots.len() as u64);
-        push_leb(&mut entry, slots.len() as u64);
-        additions.push(TABLE_SECTION, &entry);
-    }
-    for (name, kind, index) in exports {
-        let mut entry = Vec::new();
-        push_leb(&mut entry, name.len() as u64);
-        entry.extend_from_slice(name.as_bytes());
-        entry.push(*kind);
-        push_leb(&mut entry, u64::from(*index));
-        additions.push(EXPORT_SECTION, &entry);
-    }
-    additions
-}
-
-/// The module's sections again, with `additions` appended, the start
-/// section dropped when `remove_start`, and the scanned `bodies` edited.
-fn assemble(
-    module: &ValidatedModule,
-    mut additions: Additions,
-    remove_start: bool,
-    bodies: &[ScannedBody],
-    grow_call: &dyn Fn(GrowTarget) -> Vec<u8>,
-) -> Result<Vec<u8>, String> {
-    let bytes = module.bytes();
-    let mut out = Vec::with_capacity(bytes.len() + 64 + 16 * bodies.len());
-    out.extend_from_slice(bytes.get(..8).ok_or("module header missing")?);
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|e| e.to_string())?;
-        let Some((id, range)) = payload.as_section() else {
-            continue;
-        };
-        if id != 0 {
-            additions.flush_before(id, &mut out);
-        }
-        let content = &bytes[range];
-        match id {
-            TYPE_SECTION | TABLE_SECTION | EXPORT_SECTION => {
-                let extended = additions.extend(id, content)?;
-                push_section(&mut out, id, &extended);
-            }
-            START_SECTION if remove_start => {}
-            CODE_SECTION if !bodies.is_empty() => {
-                let code = code_section(module, bodies, grow_call)?;
-                push_section(&mut out, id, &code);
-            }
-            _ => push_section(&mut out, id, content),
-        }
-    }
-    additions.flush_before(u8::MAX, &mut out);
-    Ok(out)
-}
-
-/// The bodies the loader noted, scanned; only those with something to
-/// change are kept.
-fn scan_notable_bodies(module: &ValidatedModule) -> Result<Vec<ScannedBody>, String> {
-    let candidates: Vec<u32> = match module.notable_bodies() {
-        Some(notable) => {
-            let mut all = [
-                &notable.grows[..],
-                &notable.block_params[..],
-                &notable.zero_test_selects[..],
-                &notable.far_stores_of_locals[..],
-            ]
-            .concat();
-            all.sort_unstable();
-            all.dedup();
-            all
-        }
-        None => (0..module.num_defined_funcs()).collect(),
-    };
+/// The bodies with something to change, scanned. Most bodies are ruled
+/// out by a quick pass that steps over immediates ([`filter`]); the rest are decoded
+/// (RATIONALE.md, "Finding what to rewrite").
+fn scan_bodies(module: &ValidatedModule) -> Result<Vec<ScannedBody>, RewriteError> {
     let mut bodies = Vec::new();
-    for defined_func in candidates {
+    for defined_func in 0..module.num_defined_funcs() {
+        let range = body::range(module, defined_func)?;
+        let bytes = &module.bytes()[range.clone()];
+        let code = FunctionBody::new(BinaryReader::new(bytes, range.start))
+            .get_operators_reader()?
+            .get_binary_reader();
+        if !filter::may_need_edits(&bytes[code.current_position()..], module.types()) {
+            continue;
+        }
         let body = body::scan(module, defined_func)?;
         if !body.events.is_empty() {
             bodies.push(body);
@@ -301,8 +224,8 @@ fn slot_for(
     module: &ValidatedModule,
     target: GrowTarget,
     prefix: &str,
-) -> Result<GrowSlot, String> {
-    let unknown = || format!("grow of an unknown {target:?}");
+) -> Result<GrowSlot, RewriteError> {
+    let unknown = || RewriteError::UnknownGrowTarget(target);
     let (export, ty) = match target {
         GrowTarget::Memory(index) => {
             let imported = module.imports().iter().filter_map(|i| match &i.ty {
@@ -344,140 +267,6 @@ fn slot_for(
         }
     };
     Ok(GrowSlot { target, export, ty })
-}
-
-/// The code section with the scanned `bodies` edited.
-fn code_section(
-    module: &ValidatedModule,
-    bodies: &[ScannedBody],
-    grow_call: &dyn Fn(GrowTarget) -> Vec<u8>,
-) -> Result<Vec<u8>, String> {
-    let bytes = module.bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    push_leb(&mut out, u64::from(module.num_defined_funcs()));
-    let mut bodies = bodies.iter().peekable();
-    for defined_func in 0..module.num_defined_funcs() {
-        match bodies.next_if(|b| b.defined_func == defined_func) {
-            Some(scanned) => {
-                let body = body::edited(module, scanned, grow_call)?;
-                push_leb(&mut out, body.len() as u64);
-                out.extend_from_slice(&body);
-            }
-            None => {
-                let range = module
-                    .func_body(defined_func)
-                    .filter(|r| r.start <= r.end && r.end <= bytes.len())
-                    .ok_or_else(|| format!("no body for defined function {defined_func}"))?;
-                push_leb(&mut out, range.len() as u64);
-                out.extend_from_slice(&bytes[range]);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Entries to append to the type, table and export sections, creating the
-/// section where the module has none.
-#[derive(Default)]
-struct Additions {
-    /// (section id, entry count, encoded entries, already written)
-    sections: Vec<(u8, u64, Vec<u8>, bool)>,
-}
-
-impl Additions {
-    fn push(&mut self, id: u8, entry: &[u8]) {
-        match self.sections.iter_mut().find(|s| s.0 == id) {
-            Some(section) => {
-                section.1 += 1;
-                section.2.extend_from_slice(entry);
-            }
-            None => self.sections.push((id, 1, entry.to_vec(), false)),
-        }
-    }
-
-    /// `content` (an existing section `id`) with this section's entries
-    /// appended.
-    fn extend(&mut self, id: u8, content: &[u8]) -> Result<Vec<u8>, String> {
-        let Some(section) = self.sections.iter_mut().find(|s| s.0 == id) else {
-            return Ok(content.to_vec());
-        };
-        let mut reader = BinaryReader::new(content, 0);
-        let count = reader.read_var_u32().map_err(|e| e.to_string())?;
-        let entries = &content[reader.current_position()..];
-        let mut out = Vec::with_capacity(content.len() + section.2.len() + 5);
-        push_leb(&mut out, u64::from(count) + section.1);
-        out.extend_from_slice(entries);
-        out.extend_from_slice(&section.2);
-        section.3 = true;
-        Ok(out)
-    }
-
-    /// Writes the sections the module lacks that belong before section
-    /// `next` (all of them for `u8::MAX`).
-    fn flush_before(&mut self, next: u8, out: &mut Vec<u8>) {
-        let rank = |id: u8| SECTION_ORDER.iter().position(|&s| s == id);
-        let next_rank = rank(next).unwrap_or(SECTION_ORDER.len());
-        for section in &mut self.sections {
-            if section.3 || rank(section.0).unwrap_or(0) >= next_rank {
-                continue;
-            }
-            let mut content = Vec::with_capacity(section.2.len() + 5);
-            push_leb(&mut content, section.1);
-            content.extend_from_slice(&section.2);
-            push_section(out, section.0, &content);
-            section.3 = true;
-        }
-    }
-}
-
-fn push_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
-    out.push(id);
-    push_leb(out, content.len() as u64);
-    out.extend_from_slice(content);
-}
-
-fn push_val_types(out: &mut Vec<u8>, types: &[ValType]) {
-    push_leb(out, types.len() as u64);
-    for ty in types {
-        out.push(val_type_byte(*ty));
-    }
-}
-
-fn val_type_byte(ty: ValType) -> u8 {
-    match ty {
-        ValType::I32 => 0x7f,
-        ValType::I64 => 0x7e,
-        ValType::F32 => 0x7d,
-        ValType::F64 => 0x7c,
-        ValType::V128 => 0x7b,
-        ValType::FuncRef => FUNCREF,
-        ValType::ExternRef => EXTERNREF,
-    }
-}
-
-fn push_sleb(out: &mut Vec<u8>, mut value: i64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        let sign_bit_clear = byte & 0x40 == 0;
-        if (value == 0 && sign_bit_clear) || (value == -1 && !sign_bit_clear) {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn push_leb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]
@@ -608,7 +397,9 @@ mod tests {
                 .unwrap()
                 .is_none_or(|r| r.hidden.grow.is_none())
         );
-        assert!(module.notable_bodies().unwrap().grows.is_empty());
+        let events = scan_bodies(&module).unwrap();
+        let grows = events.iter().flat_map(|b| &b.events);
+        assert!(!grows.into_iter().any(|e| matches!(e, Event::Grow { .. })));
     }
 
     #[test]
@@ -672,7 +463,12 @@ mod tests {
         );
         // Still valid (checked by `rewritten`), and a second pass finds the
         // same blocks again: they keep their parameters.
-        assert_eq!(module.notable_bodies().unwrap().block_params, vec![0]);
+        let scanned = scan_bodies(&module).unwrap();
+        assert_eq!(scanned.len(), 1);
+        assert_eq!(scanned[0].defined_func, 0);
+        let blocks = scanned[0].events.iter();
+        let blocks = blocks.filter(|e| matches!(e, Event::ParamBlock { .. }));
+        assert_eq!(blocks.count(), 3);
     }
 
     #[test]
@@ -734,11 +530,86 @@ mod tests {
              (block (param i32) (drop))))"
         );
         let original = load(&wat::parse_str(&text).unwrap());
-        let err = rewrite(&original, false).err().expect("refused");
+        let err = rewrite(&original, false)
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.contains("the rewritten module is invalid"), "{err}");
         assert!(err.contains("locals"), "{err}");
         // wasmparser's export limit (1,000,000) cannot be reached: its
         // limit on the module's total type size (also 1,000,000) refuses
         // such a module first, and the validation above covers both.
+    }
+
+    /// The byte filter passes every body the full scan would edit.
+    fn assert_filter_covers(bytes: &[u8]) {
+        let module = load(bytes);
+        let filtered: Vec<u32> = scan_bodies(&module)
+            .unwrap()
+            .iter()
+            .map(|b| b.defined_func)
+            .collect();
+        let mut edited = Vec::new();
+        for defined_func in 0..module.num_defined_funcs() {
+            if !body::scan(&module, defined_func).unwrap().events.is_empty() {
+                edited.push(defined_func);
+            }
+        }
+        assert_eq!(filtered, edited);
+    }
+
+    #[test]
+    fn the_byte_filter_passes_every_body_the_scan_edits() {
+        let text = r#"(module
+            (memory $a 1) (memory $b 1) (table $t 1 funcref)
+            (func (result i32) (memory.grow $a (i32.const 2)))
+            (func (result i32) (memory.grow $b (i32.const 2)))
+            (func (result i32) (table.grow $t (ref.null func) (i32.const 2)))
+            (func (param i32) (result i32)
+              (select (i32.const 2) (i32.const 3) (nop) (i32.eqz (local.get 0))))
+            (func (param i32)
+              (i32.store offset=65536 (local.tee 0 (local.get 0)) (local.get 0)))
+            (func (param i32)
+              (i64.store32 $b (local.get 0) (i64.extend_i32_u (local.get 0)))
+              (i32.store8 $b (local.get 0) (local.get 0)))
+            (func (result i32) (i32.const 2) (block (param i32) (result i32)))
+            (func (block (i32.const 2) (drop)) (loop) (if (i32.const 4) (then)))
+            (func (param i32) (i32.store offset=65535 (local.get 0) (local.get 0))))"#;
+        assert_filter_covers(&wat::parse_str(text).unwrap());
+        assert_filter_covers(
+            &wat::parse_str(
+                r#"(module (memory 1)
+                (func (result i32) (i32.const 2) (memory.grow) (i32.const 0x40) (i32.add))
+                (func (block (nop)) (i32.const 0x40) (drop)))"#,
+            )
+            .unwrap(),
+        );
+        for bytes in [
+            &include_bytes!("../../../fuzz-diff/tests/regressions/interp-select-on-zero-test.wasm")
+                [..],
+            include_bytes!(
+                "../../../fuzz-diff/tests/regressions/interp-v128-global-nondeterministic.wasm"
+            ),
+            include_bytes!(
+                "../../../fuzz-diff/tests/regressions/wasmi-store-translation-panic.wasm"
+            ),
+        ] {
+            assert_filter_covers(bytes);
+        }
+        // And it rules out ordinary code without decoding it.
+        let plain = load(
+            &wat::parse_str(
+                r#"(module (memory 1)
+                (func (param i32) (result i32)
+                  (block (loop (br_if 1 (local.get 0)) (br 0)))
+                  (if (local.get 0) (then (i32.store offset=8 (local.get 0) (i32.const 3))))
+                  (i32.add (local.get 0) (i32.const 1))))"#,
+            )
+            .unwrap(),
+        );
+        let range = plain.func_body(0).unwrap();
+        // One group of locals (none): the code starts after one byte.
+        let code = &plain.bytes()[range.start + 1..range.end];
+        assert!(!filter::may_need_edits(code, &plain.types()));
     }
 }
