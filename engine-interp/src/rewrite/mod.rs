@@ -610,6 +610,6 @@ mod tests {
         let range = plain.func_body(0).unwrap();
         // One group of locals (none): the code starts after one byte.
         let code = &plain.bytes()[range.start + 1..range.end];
-        assert!(!filter::may_need_edits(code, &plain.types()));
+        assert!(!filter::may_need_edits(code, plain.types()));
     }
 }
