@@ -207,7 +207,9 @@ fn max_table_elements_refuses_growth_beyond_the_cap() {
 /// A guest that retries refused grows millions of times: each one returns
 /// -1 and the host keeps running. (wasmi 2.0.0's own grow handlers leak a
 /// host stack frame each, which overflowed an 8 MiB stack after about
-/// 30,000 failures; the interpreter runs grows as host calls instead.)
+/// 30,000 failures; the interpreter runs grows as host calls instead.
+/// Found by fuzz-diff's long run, a loader mutant of seed 1882533542284772;
+/// this is the one test of it, through the binary users run.)
 #[test]
 fn a_guest_retrying_refused_grows_cannot_exhaust_the_host_stack() {
     const RETRIES: &str = r#"(module

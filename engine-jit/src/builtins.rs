@@ -125,6 +125,29 @@ unsafe extern "C" fn memory_fill(
     unsafe { check(vmctx, result) };
 }
 
+/// `memory.copy` and `table.copy`: `len` elements from `src` in the
+/// source buffer to `dst` in the destination buffer, which may be the same
+/// buffer with overlapping ranges; the trap if either range is out of
+/// bounds (nothing is copied then).
+///
+/// # Safety
+/// Each `(base, len)` must describe a live buffer of `len` elements that
+/// nothing else references during the call.
+unsafe fn copy_within_bounds<T>(
+    (dst_base, dst_len): (*mut T, usize),
+    (src_base, src_len): (*mut T, usize),
+    [dst, src, len]: [u64; 3],
+    trap: TrapCode,
+) -> Result<(), TrapCode> {
+    let to = span(dst, len, dst_len, trap)?;
+    let from = span(src, len, src_len, trap)?;
+    // SAFETY: both ranges lie inside their buffers (checked above); only
+    // raw pointers are used, so one buffer on both sides aliases no
+    // references, and `ptr::copy` allows overlap.
+    unsafe { std::ptr::copy(src_base.add(from.start), dst_base.add(to.start), to.len()) };
+    Ok(())
+}
+
 unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_memory: u32,
@@ -138,20 +161,16 @@ unsafe extern "C" fn memory_copy(
     // SAFETY: `vmctx` is this instance's own context.
     let charged = unsafe { charge_bulk(vmctx, instance, len / BULK_BYTES_PER_FUEL) };
     let (d, s) = (instance.memory(dst_memory), instance.memory(src_memory));
-    // SAFETY: both memories are live; only raw pointers are used, so the
-    // same memory on both sides does not alias mutable references, and
-    // `ptr::copy` allows overlap.
+    // SAFETY: both memories are live and their `vm` records describe their
+    // accessible bytes.
     let result = charged.and_then(|()| unsafe {
-        let (d_len, s_len) = ((*d).vm.length as usize, (*s).vm.length as usize);
-        span(dst, len, d_len, TrapCode::MemoryOutOfBounds).and_then(|to| {
-            let from = span(src, len, s_len, TrapCode::MemoryOutOfBounds)?;
-            std::ptr::copy(
-                (*s).vm.base.add(from.start),
-                (*d).vm.base.add(to.start),
-                to.len(),
-            );
-            Ok(())
-        })
+        let (d, s) = (&(*d).vm, &(*s).vm);
+        copy_within_bounds(
+            (d.base, d.length as usize),
+            (s.base, s.length as usize),
+            [dst, src, len],
+            TrapCode::MemoryOutOfBounds,
+        )
     });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
@@ -239,19 +258,16 @@ unsafe extern "C" fn table_copy(
     // SAFETY: `vmctx` is this instance's own context.
     let charged = unsafe { charge_bulk(vmctx, instance, len / BULK_ELEMENTS_PER_FUEL) };
     let (d, s) = (instance.table(dst_table), instance.table(src_table));
-    // SAFETY: both tables are live; raw-pointer copy allows them to be the
-    // same table and the ranges to overlap.
+    // SAFETY: both tables are live and their `vm` records describe their
+    // elements.
     let result = charged.and_then(|()| unsafe {
-        let (d_len, s_len) = ((*d).vm.length as usize, (*s).vm.length as usize);
-        span(dst, len, d_len, TrapCode::TableOutOfBounds).and_then(|to| {
-            let from = span(src, len, s_len, TrapCode::TableOutOfBounds)?;
-            std::ptr::copy(
-                (*s).vm.base.add(from.start),
-                (*d).vm.base.add(to.start),
-                to.len(),
-            );
-            Ok(())
-        })
+        let (d, s) = (&(*d).vm, &(*s).vm);
+        copy_within_bounds(
+            (d.base, d.length as usize),
+            (s.base, s.length as usize),
+            [dst, src, len],
+            TrapCode::TableOutOfBounds,
+        )
     });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
