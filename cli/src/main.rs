@@ -9,6 +9,7 @@ mod profile;
 mod progress;
 mod run;
 mod shell;
+mod units;
 mod values;
 mod wasmtime_opts;
 #[cfg(feature = "wast")]

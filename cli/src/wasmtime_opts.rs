@@ -59,13 +59,13 @@ fn parse_count(key: &str, value: Option<&str>) -> Result<u64, String> {
 
 pub fn parse_wasm(text: &str) -> Result<WasmOpt, String> {
     let (key, value) = split(text);
-    let size = |value| crate::run::parse_size(required(key, value)?);
+    let size = |value| crate::units::parse_size(required(key, value)?);
     match key {
         "fuel" => parse_count(key, value).map(WasmOpt::Fuel),
         "max-memory-size" => size(value).map(WasmOpt::MaxMemorySize),
         "max-wasm-stack" => size(value).map(WasmOpt::MaxWasmStack),
         "max-table-elements" => parse_count(key, value).map(WasmOpt::MaxTableElements),
-        "timeout" => crate::run::parse_duration(required(key, value)?).map(WasmOpt::Timeout),
+        "timeout" => crate::units::parse_duration(required(key, value)?).map(WasmOpt::Timeout),
         _ => Err(format!(
             "`{key}` is not a -W option wasmtier has (it has: {WASM_KEYS})"
         )),

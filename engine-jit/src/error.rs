@@ -4,6 +4,7 @@
 //! always printed.
 
 use crate::code_memory::CodeMemoryError;
+pub use crate::module_info::ModuleInfoError;
 use crate::translate::TranslateError;
 
 /// Why no instruction set could be set up (host or `--target`).
@@ -43,21 +44,6 @@ pub enum LayoutError {
     TooBig,
     #[error("direct call to an imported function")]
     CallToImport,
-}
-
-/// Why constant expressions or segments could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ModuleInfoError {
-    #[error("{0}")]
-    Decode(String),
-    #[error("unsupported constant operator {0}")]
-    UnsupportedConstOperator(String),
-}
-
-impl From<wasmparser::BinaryReaderError> for ModuleInfoError {
-    fn from(error: wasmparser::BinaryReaderError) -> Self {
-        Self::Decode(error.to_string())
-    }
 }
 
 /// Why a module could not be compiled.

@@ -12,8 +12,22 @@ use wasmparser::{
 };
 use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType, ValidatedModule};
 
-use crate::error::ModuleInfoError;
 use crate::memory_strategy::MemoryStrategy;
+
+/// Why constant expressions or segments could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModuleInfoError {
+    #[error("{0}")]
+    Decode(String),
+    #[error("unsupported constant operator {0}")]
+    UnsupportedConstOperator(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for ModuleInfoError {
+    fn from(error: wasmparser::BinaryReaderError) -> Self {
+        Self::Decode(error.to_string())
+    }
+}
 
 /// One operator of a constant expression.
 #[derive(Debug, Clone, Copy, PartialEq)]

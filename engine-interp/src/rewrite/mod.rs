@@ -8,7 +8,7 @@
 //!   overflowed the host stack (RATIONALE.md, "Grows run as host calls").
 //!   Each grow instruction is replaced by `i32.const slot` and a
 //!   `call_indirect` into a hidden table of host functions
-//!   ([`crate::grow`]) that grow through wasmi's API and return normally.
+//!   (`grow.rs`) that grow through wasmi's API and return normally.
 //!   The stack effect is the grow's.
 //! - **Block parameters, zero-tested `select` conditions and the values of
 //!   stores of a local to itself are spilled and reloaded**, which steers
