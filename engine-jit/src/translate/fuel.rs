@@ -1,7 +1,8 @@
 //! The guest's budgets: fuel and interruption.
 //!
 //! Fuel metering (when `EngineConfig::fuel` is set): every operator costs
-//! one unit. Costs are summed over straight-line code and charged to
+//! one unit, and bulk operations also cost by length, charged in their
+//! builtins before any work (`builtins.rs`, `charge_bulk`). Costs are summed over straight-line code and charged to
 //! `VMStoreContext::fuel` before each control transfer (branch, call,
 //! return, block boundary), so a loop pays on every iteration; when the
 //! counter drops below zero the code traps with "all fuel consumed".
