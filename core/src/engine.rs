@@ -191,11 +191,11 @@ pub trait Store {
     /// The current value of an exported global.
     fn global(&mut self, instance: InstanceId, export: &str) -> Result<Val, CallError>;
     /// A copy of the current contents of an exported memory (for tools and
-    /// the differential tests). Engines that cannot show it report the
-    /// export as missing.
+    /// the differential tests), through [`Store::with_memory`].
     fn memory_data(&mut self, instance: InstanceId, export: &str) -> Result<Vec<u8>, CallError> {
-        let _ = instance;
-        Err(CallError::NoSuchExport(export.to_string()))
+        let mut copy = Vec::new();
+        self.with_memory(instance, export, &mut |bytes| copy = bytes.to_vec())?;
+        Ok(copy)
     }
     /// Runs `access` on the contents of an exported memory, which it may
     /// read and change in place (the embedding API's memory reads and

@@ -342,18 +342,6 @@ impl Store for InterpStore {
         }
     }
 
-    fn memory_data(&mut self, instance: InstanceId, export: &str) -> Result<Vec<u8>, CallError> {
-        match self.instance(instance).get_export(&self.store, export) {
-            Some(Extern::Memory(memory)) => Ok(memory.data(&self.store).to_vec()),
-            Some(other) => Err(CallError::WrongExportKind {
-                name: export.to_string(),
-                kind: extern_kind_name(&other),
-                wanted: "memory",
-            }),
-            None => Err(CallError::NoSuchExport(export.to_string())),
-        }
-    }
-
     fn with_memory(
         &mut self,
         instance: InstanceId,

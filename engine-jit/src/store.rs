@@ -373,21 +373,6 @@ impl Store for JitStore {
         Ok(from_raw(ty, bits))
     }
 
-    fn memory_data(&mut self, instance: InstanceId, export: &str) -> Result<Vec<u8>, CallError> {
-        let e = self.export(instance, export)?;
-        if e.kind != ExternKind::Memory {
-            return Err(CallError::WrongExportKind {
-                name: export.to_string(),
-                kind: e.kind.name(),
-                wanted: "memory",
-            });
-        }
-        // SAFETY: memories live as long as the store, and no Wasm runs
-        // during `&mut self`.
-        let memory = unsafe { &mut *self.instance(instance).memory(e.index) };
-        Ok(memory.bytes_mut().to_vec())
-    }
-
     fn with_memory(
         &mut self,
         instance: InstanceId,
