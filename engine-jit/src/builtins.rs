@@ -148,6 +148,21 @@ unsafe fn copy_within_bounds<T>(
     Ok(())
 }
 
+/// `memory.init` and `table.init`: `len` items of the segment `source`
+/// from `src` into `dest` at `dst`, or the trap if either range is out of
+/// bounds (the source is checked first, as before; nothing is copied then).
+fn init_from<T: Copy>(
+    dest: &mut [T],
+    source: &[T],
+    [dst, src, len]: [u64; 3],
+    trap: TrapCode,
+) -> Result<(), TrapCode> {
+    let from = span(src, len, source.len(), trap)?;
+    let to = span(dst, len, dest.len(), trap)?;
+    dest[to].copy_from_slice(&source[from]);
+    Ok(())
+}
+
 unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_memory: u32,
@@ -194,25 +209,14 @@ unsafe extern "C" fn memory_init(
     // SAFETY: store-owned memory; generated code holds no reference.
     let memory = unsafe { &mut *instance.memory(memory) };
     let bytes = memory.bytes_mut();
-    let result = charged
-        .and_then(|()| {
-            span(
-                u64::from(src),
-                u64::from(len),
-                source.len(),
-                TrapCode::MemoryOutOfBounds,
-            )
-        })
-        .and_then(|from| {
-            let to = span(
-                dst,
-                u64::from(len),
-                bytes.len(),
-                TrapCode::MemoryOutOfBounds,
-            )?;
-            bytes[to].copy_from_slice(&source[from]);
-            Ok(())
-        });
+    let result = charged.and_then(|()| {
+        init_from(
+            bytes,
+            source,
+            [dst, u64::from(src), u64::from(len)],
+            TrapCode::MemoryOutOfBounds,
+        )
+    });
     drop(module);
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
@@ -289,25 +293,14 @@ unsafe extern "C" fn table_init(
     let table = unsafe { &mut *instance.table(table) };
     let source = &instance.elements[elem as usize];
     let elements = table.elements_mut();
-    let result = charged
-        .and_then(|()| {
-            span(
-                u64::from(src),
-                u64::from(len),
-                source.len(),
-                TrapCode::TableOutOfBounds,
-            )
-        })
-        .and_then(|from| {
-            let to = span(
-                dst,
-                u64::from(len),
-                elements.len(),
-                TrapCode::TableOutOfBounds,
-            )?;
-            elements[to].copy_from_slice(&source[from]);
-            Ok(())
-        });
+    let result = charged.and_then(|()| {
+        init_from(
+            elements,
+            source,
+            [dst, u64::from(src), u64::from(len)],
+            TrapCode::TableOutOfBounds,
+        )
+    });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
 }
