@@ -111,7 +111,7 @@ pub struct Request<'a> {
 /// anything else is validated and compiled by the chosen engine.
 pub fn prepare(
     request: &Request<'_>,
-    config: EngineConfig,
+    mut config: EngineConfig,
     phases: &mut Phases,
 ) -> Result<Prepared> {
     if is_artifact_file(request.file) {
@@ -120,7 +120,19 @@ pub fn prepare(
     if request.choice.kind() == EngineKind::Aot {
         return through_cache(request, config, phases);
     }
-    let module = Arc::new(load_module(request.file, config.features)?);
+    // Validated with what the chosen engine runs; a module that needs a
+    // proposal it lacks is refused naming the proposal, not as invalid.
+    let wanted = config.features;
+    config.features = request.choice.features(wanted);
+    let module = match load_module(request.file, config.features) {
+        Ok(module) => Arc::new(module),
+        Err(err) => {
+            let refusal = std::fs::read(request.file)
+                .ok()
+                .and_then(|input| request.choice.refusal(&input, wanted));
+            return Err(refusal.map_or(err, anyhow::Error::msg));
+        }
+    };
     phases.mark(format_args!(
         "read and validate ({} bytes, {} functions)",
         module.bytes().len(),

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
-use wasmtier_core::{Engine, EngineConfig, EngineKind};
+use wasmtier_core::{Engine, EngineConfig, EngineKind, Features};
 use wasmtier_engines::EngineInfo;
 
 /// One of this build's engines.
@@ -57,6 +57,17 @@ impl EngineChoice {
             .filter(|e| e.supports_profiling())
             .map(|e| e.name())
             .collect()
+    }
+
+    /// `wanted` without the proposals this engine does not run.
+    pub fn features(self, wanted: Features) -> Features {
+        self.0.features(wanted)
+    }
+
+    /// Why a module that failed to load for this engine is refused, when
+    /// the reason is a proposal the engine lacks.
+    pub fn refusal(self, input: &[u8], wanted: Features) -> Option<String> {
+        self.0.refusal(input, wanted)
     }
 
     pub fn create(self, config: EngineConfig) -> Box<dyn Engine> {

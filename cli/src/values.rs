@@ -61,8 +61,9 @@ fn parse_val(ty: ValType, text: &str) -> Result<Val> {
         ValType::F32 => Val::from_f32(text.parse()?),
         ValType::F64 => Val::from_f64(text.parse()?),
         ValType::V128 => Val::V128(parse_int::<u128>(text)?),
-        ValType::FuncRef | ValType::ExternRef if text == "null" => Val::default_for(ty),
-        ValType::FuncRef | ValType::ExternRef => bail!("only `null` can be passed as a reference"),
+        ValType::Ref(r) if text == "null" && r.nullable => Val::default_for(ty),
+        ValType::Ref(r) if r.nullable => bail!("only `null` can be passed as a reference"),
+        ValType::Ref(_) => bail!("a non-null reference ({ty}) cannot be passed from the command line"),
     })
 }
 

@@ -222,7 +222,7 @@ pub fn check_arguments(name: &str, ty: &FuncType, args: &[Val]) -> Result<(), Ca
         });
     }
     for (index, (expected, arg)) in ty.params.iter().zip(args).enumerate() {
-        if *expected != arg.ty() {
+        if !arg.matches(*expected) {
             return Err(CallError::ArgumentType {
                 name: name.to_string(),
                 index,

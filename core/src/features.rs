@@ -17,6 +17,13 @@ pub struct Features {
     pub relaxed_simd: bool,
     pub custom_page_sizes: bool,
     pub wide_arithmetic: bool,
+    /// Typed function references and the Wasm 3.0 type system that comes
+    /// with them: recursion groups, declared subtypes, canonical types.
+    /// wasmparser 0.228 only accepts rec groups and `sub` with its `gc`
+    /// flag, so that is enabled too; the GC proposal's instructions are
+    /// still refused by the engines (named as the `gc` proposal), and
+    /// struct and array types can only be defined, never instantiated.
+    pub function_references: bool,
 }
 
 impl Default for Features {
@@ -30,6 +37,7 @@ impl Default for Features {
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
+            function_references: false,
         }
     }
 }
@@ -45,6 +53,7 @@ impl Features {
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
+            function_references: false,
         }
     }
 
@@ -58,6 +67,45 @@ impl Features {
             relaxed_simd: true,
             custom_page_sizes: true,
             wide_arithmetic: true,
+            function_references: true,
+        }
+    }
+
+    /// `self` without the proposals enabled in `other` (what an engine
+    /// that lacks `other` can run of `self`).
+    pub const fn without(self, other: Self) -> Self {
+        Self {
+            tail_call: self.tail_call && !other.tail_call,
+            extended_const: self.extended_const && !other.extended_const,
+            multi_memory: self.multi_memory && !other.multi_memory,
+            memory64: self.memory64 && !other.memory64,
+            relaxed_simd: self.relaxed_simd && !other.relaxed_simd,
+            custom_page_sizes: self.custom_page_sizes && !other.custom_page_sizes,
+            wide_arithmetic: self.wide_arithmetic && !other.wide_arithmetic,
+            function_references: self.function_references && !other.function_references,
+        }
+    }
+
+    /// Each enabled proposal alone, by name (`[("tail-call", only it), ...]`).
+    pub fn each_enabled(self) -> Vec<(&'static str, Self)> {
+        let names = self.enabled_names();
+        names
+            .into_iter()
+            .filter_map(|name| Some((name, Self::parse_list(name).ok()?)))
+            .collect()
+    }
+
+    /// `self` plus everything `other` enables.
+    pub const fn with(self, other: Self) -> Self {
+        Self {
+            tail_call: self.tail_call || other.tail_call,
+            extended_const: self.extended_const || other.extended_const,
+            multi_memory: self.multi_memory || other.multi_memory,
+            memory64: self.memory64 || other.memory64,
+            relaxed_simd: self.relaxed_simd || other.relaxed_simd,
+            custom_page_sizes: self.custom_page_sizes || other.custom_page_sizes,
+            wide_arithmetic: self.wide_arithmetic || other.wide_arithmetic,
+            function_references: self.function_references || other.function_references,
         }
     }
 
@@ -71,6 +119,10 @@ impl Features {
         features.set(WasmFeatures::RELAXED_SIMD, self.relaxed_simd);
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features.set(WasmFeatures::WIDE_ARITHMETIC, self.wide_arithmetic);
+        features.set(
+            WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC,
+            self.function_references,
+        );
         features
     }
 
@@ -104,11 +156,12 @@ impl Features {
                 "relaxed-simd" => &mut features.relaxed_simd,
                 "custom-page-sizes" => &mut features.custom_page_sizes,
                 "wide-arithmetic" => &mut features.wide_arithmetic,
+                "function-references" => &mut features.function_references,
                 other => {
                     return Err(format!(
                         "unknown feature `{other}` (known: wasm2, default, all, tail-call, \
                          extended-const, multi-memory, memory64, relaxed-simd, \
-                         custom-page-sizes, wide-arithmetic)"
+                         custom-page-sizes, wide-arithmetic, function-references)"
                     ));
                 }
             };
@@ -127,6 +180,7 @@ impl Features {
             ("relaxed-simd", self.relaxed_simd),
             ("custom-page-sizes", self.custom_page_sizes),
             ("wide-arithmetic", self.wide_arithmetic),
+            ("function-references", self.function_references),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))

@@ -8,6 +8,7 @@
 //! crate, so the CLI, the spec harness and the benchmarks never see an
 //! engine's own vocabulary.
 
+pub mod canon;
 pub mod engine;
 pub mod error;
 pub mod features;
@@ -34,5 +35,6 @@ pub use module::{
 pub use shared::{SharedBytes, U32Rows};
 pub use trap::{Frame, Trap, TrapCode, TrapKind};
 pub use types::{
-    ExternType, FuncRefHandle, FuncType, GlobalType, MemoryType, TableType, Val, ValType,
+    ExternType, FuncRefHandle, FuncSig, FuncType, GlobalType, HeapType, MemoryType, RefTop,
+    RefType, TableType, TypeId, Val, ValType,
 };

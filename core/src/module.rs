@@ -8,11 +8,12 @@ use wasmparser::{
     ValidPayload, Validator,
 };
 
+use crate::canon::{self, CompositeType, FieldType, StorageType, SubType, TypeId};
 use crate::error::LoadError;
 use crate::features::Features;
 use crate::limits::{LimitCheck, LoadLimits};
 use crate::shared::{SharedBytes, U32Rows};
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+use crate::types::{ExternType, FuncSig, FuncType, GlobalType, MemoryType, TableType, ValType};
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
 
@@ -83,8 +84,15 @@ pub struct ValidatedModule {
     bytes: SharedBytes,
     features: Features,
     name: Option<String>,
-    /// The type section (function types only: GC types are not enabled).
+    /// The signature of each type index (struct and array types, which
+    /// nothing this build runs can use, have an empty one).
     types: Vec<FuncType>,
+    /// The canonical id of each type index.
+    type_ids: Vec<TypeId>,
+    /// Per type index: `[first type index of its rec group, supertype
+    /// index or u32::MAX, 1 if final]`, what compiled code may rely on
+    /// (the AOT tier checks an artifact's copy against it).
+    type_shapes: Vec<[u32; 3]>,
     imports: Vec<Import>,
     exports: Vec<Export>,
     num_imported_funcs: u32,
@@ -93,6 +101,9 @@ pub struct ValidatedModule {
     num_imported_globals: u32,
     /// Defined (not imported) items.
     tables: Vec<TableType>,
+    /// Byte range of each defined table's initializer expression, if it
+    /// has one (typed function references).
+    table_inits: Vec<Option<Range<usize>>>,
     memories: Vec<MemoryType>,
     globals: Vec<GlobalInfo>,
     start: Option<u32>,
@@ -110,9 +121,38 @@ impl ValidatedModule {
         &self.name
     }
 
-    /// The type section (function types only: GC types are not enabled).
+    /// The signature of each type index; struct and array types (defined
+    /// only: nothing this build runs creates their values) have an empty
+    /// one.
     pub fn types(&self) -> &[FuncType] {
         &self.types
+    }
+
+    /// The canonical id of each type index: equal ids are the same type
+    /// in any module.
+    pub fn type_ids(&self) -> &[TypeId] {
+        &self.type_ids
+    }
+
+    /// Per type index, `[first index of its rec group, supertype index or
+    /// u32::MAX, 1 if final else 0]`: the shape of the type section that
+    /// compiled code relies on.
+    pub fn type_shapes(&self) -> &[[u32; 3]] {
+        &self.type_shapes
+    }
+
+    /// Whether a value of type index `index` may only be of exactly that
+    /// type: it is final, so no other type declares it as supertype.
+    pub fn type_is_final(&self, index: u32) -> bool {
+        self.type_shapes
+            .get(index as usize)
+            .is_some_and(|shape| shape[2] == 1)
+    }
+
+    /// `ty` with the module's type indices resolved to canonical ids
+    /// (`None` for a type wasmtier has no representation of).
+    pub fn val_type(&self, ty: wasmparser::ValType) -> Option<ValType> {
+        ValType::from_wasmparser(ty, |i| self.type_ids.get(i as usize).copied())
     }
 
     /// Every import, in order.
@@ -148,6 +188,12 @@ impl ValidatedModule {
     /// The defined (not imported) tables.
     pub fn tables(&self) -> &[TableType] {
         &self.tables
+    }
+
+    /// Byte range of each defined table's initializer expression; `None`
+    /// for a table that starts all null.
+    pub fn table_inits(&self) -> &[Option<Range<usize>>] {
+        &self.table_inits
     }
 
     /// The defined (not imported) memories.
@@ -243,6 +289,23 @@ impl ValidatedModule {
             return Ok(Cow::Borrowed(input));
         }
         wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))
+    }
+
+    /// For a module that is invalid with `features`: the first proposal of
+    /// `more` (not in `features`) that makes it valid, by name. Lets an
+    /// engine that lacks a proposal say so instead of "invalid module";
+    /// only called once loading failed, so valid modules pay nothing.
+    pub fn proposal_needed(bytes: &[u8], features: Features, more: Features) -> Option<&'static str> {
+        let valid = |f: Features| {
+            Validator::new_with_features(f.to_wasmparser())
+                .validate_all(bytes)
+                .is_ok()
+        };
+        more.without(features)
+            .each_enabled()
+            .into_iter()
+            .find(|(_, proposal)| valid(features.with(*proposal)))
+            .map(|(name, _)| name)
     }
 
     /// Decodes and validates `bytes` in one pass, within the default
@@ -368,6 +431,8 @@ impl ValidatedModule {
             features,
             name: None,
             types: Vec::new(),
+            type_ids: Vec::new(),
+            type_shapes: Vec::new(),
             imports: Vec::new(),
             exports: Vec::new(),
             num_imported_funcs: 0,
@@ -375,6 +440,7 @@ impl ValidatedModule {
             num_imported_memories: 0,
             num_imported_globals: 0,
             tables: Vec::new(),
+            table_inits: Vec::new(),
             memories: Vec::new(),
             globals: Vec::new(),
             start: None,
@@ -395,13 +461,9 @@ impl ValidatedModule {
     ) -> Result<(), LoadError> {
         match payload {
             Payload::TypeSection(reader) => {
-                for group in reader {
-                    for sub in group?.into_types() {
-                        let CompositeInnerType::Func(ft) = &sub.composite_type.inner else {
-                            return Err(unsupported_at(0, "non-function types"));
-                        };
-                        self.types.push(convert_func_type(ft)?);
-                    }
+                for group in reader.into_iter_with_offsets() {
+                    let (offset, group) = group?;
+                    self.record_rec_group(offset, group)?;
                 }
             }
             Payload::ImportSection(reader) => {
@@ -420,11 +482,14 @@ impl ValidatedModule {
                             let ty = self.types.get(index as usize).ok_or_else(|| {
                                 malformed(section_start, "import of a type the module lacks")
                             })?;
-                            ExternType::Func(ty.clone())
+                            ExternType::Func(FuncSig {
+                                id: self.type_ids[index as usize],
+                                ty: ty.clone(),
+                            })
                         }
                         TypeRef::Table(t) => {
                             self.num_imported_tables += 1;
-                            ExternType::Table(convert_table_type(&t)?)
+                            ExternType::Table(self.convert_table_type(&t)?)
                         }
                         TypeRef::Memory(m) => {
                             self.num_imported_memories += 1;
@@ -432,7 +497,7 @@ impl ValidatedModule {
                         }
                         TypeRef::Global(g) => {
                             self.num_imported_globals += 1;
-                            ExternType::Global(convert_global_type(&g)?)
+                            ExternType::Global(self.convert_global_type(&g)?)
                         }
                         TypeRef::Tag(_) => return Err(unsupported_at(0, "exception tags")),
                     };
@@ -452,7 +517,14 @@ impl ValidatedModule {
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    self.tables.push(convert_table_type(&table?.ty)?);
+                    let table = table?;
+                    self.tables.push(self.convert_table_type(&table.ty)?);
+                    self.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => {
+                            Some(expr.get_binary_reader().range())
+                        }
+                    });
                 }
             }
             Payload::MemorySection(reader) => {
@@ -465,7 +537,7 @@ impl ValidatedModule {
                     let global = global?;
                     let init = global.init_expr.get_binary_reader().range();
                     self.globals.push(GlobalInfo {
-                        ty: convert_global_type(&global.ty)?,
+                        ty: self.convert_global_type(&global.ty)?,
                         init,
                     });
                 }
@@ -652,33 +724,6 @@ fn unsupported_at(offset: usize, what: &str) -> LoadError {
     }
 }
 
-fn convert_val_type(ty: wasmparser::ValType) -> Result<ValType, LoadError> {
-    ValType::from_wasmparser(ty).ok_or_else(|| unsupported_at(0, "typed function references"))
-}
-
-fn convert_func_type(ft: &wasmparser::FuncType) -> Result<FuncType, LoadError> {
-    let params = ft
-        .params()
-        .iter()
-        .map(|t| convert_val_type(*t))
-        .collect::<Result<_, _>>()?;
-    let results = ft
-        .results()
-        .iter()
-        .map(|t| convert_val_type(*t))
-        .collect::<Result<_, _>>()?;
-    Ok(FuncType { params, results })
-}
-
-fn convert_table_type(t: &wasmparser::TableType) -> Result<TableType, LoadError> {
-    Ok(TableType {
-        element: convert_val_type(wasmparser::ValType::Ref(t.element_type))?,
-        minimum: t.initial,
-        maximum: t.maximum,
-        table64: t.table64,
-    })
-}
-
 fn convert_memory_type(m: &wasmparser::MemoryType) -> MemoryType {
     MemoryType {
         minimum: m.initial,
@@ -689,9 +734,118 @@ fn convert_memory_type(m: &wasmparser::MemoryType) -> MemoryType {
     }
 }
 
-fn convert_global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, LoadError> {
-    Ok(GlobalType {
-        content: convert_val_type(g.content_type)?,
-        mutable: g.mutable,
-    })
+/// Type conversions that resolve the module's type indices.
+impl ValidatedModule {
+    /// Interns one recursion group (its types at `offset`) in the
+    /// canonical registry and records its types.
+    fn record_rec_group(
+        &mut self,
+        offset: usize,
+        group: wasmparser::RecGroup,
+    ) -> Result<(), LoadError> {
+        let first = self.types.len() as u32;
+        let subs: Vec<wasmparser::SubType> = group.into_types().collect();
+        let len = subs.len() as u32;
+        let known = self.type_ids.len() as u32;
+        // A reference into the group is by position; one before it names
+        // an already canonical type. (Validation rules out the rest; an
+        // artifact's bytes are not trusted to be valid, hence `None`.)
+        let resolve = |index: u32| -> Option<TypeId> {
+            if (first..first + len).contains(&index) {
+                Some(TypeId::rec(index - first))
+            } else if index < known {
+                Some(self.type_ids[index as usize])
+            } else {
+                None
+            }
+        };
+        let unknown = || unsupported_at(offset, "references to unknown types");
+        let val = |ty: wasmparser::ValType| {
+            ValType::from_wasmparser(ty, &resolve).ok_or_else(|| unsupported_type(offset, ty))
+        };
+        let field = |f: &wasmparser::FieldType| -> Result<FieldType, LoadError> {
+            Ok(FieldType {
+                storage: match f.element_type {
+                    wasmparser::StorageType::I8 => StorageType::I8,
+                    wasmparser::StorageType::I16 => StorageType::I16,
+                    wasmparser::StorageType::Val(ty) => StorageType::Val(val(ty)?),
+                },
+                mutable: f.mutable,
+            })
+        };
+        let mut converted = Vec::with_capacity(subs.len());
+        let mut shapes = Vec::with_capacity(subs.len());
+        for sub in &subs {
+            if sub.composite_type.shared {
+                return Err(unsupported_at(offset, "shared types"));
+            }
+            let composite = match &sub.composite_type.inner {
+                CompositeInnerType::Func(ft) => CompositeType::Func(FuncType::new(
+                    ft.params().iter().map(|t| val(*t)).collect::<Result<Vec<_>, _>>()?,
+                    ft.results().iter().map(|t| val(*t)).collect::<Result<Vec<_>, _>>()?,
+                )),
+                CompositeInnerType::Struct(st) => CompositeType::Struct(
+                    st.fields.iter().map(field).collect::<Result<_, _>>()?,
+                ),
+                CompositeInnerType::Array(at) => CompositeType::Array(field(&at.0)?),
+                CompositeInnerType::Cont(_) => {
+                    return Err(unsupported_at(offset, "continuation types"));
+                }
+            };
+            let supertype_index = match sub.supertype_idx {
+                Some(index) => Some(index.as_module_index().ok_or_else(unknown)?),
+                None => None,
+            };
+            let supertype = match supertype_index {
+                Some(index) => Some(resolve(index).ok_or_else(unknown)?),
+                None => None,
+            };
+            shapes.push([
+                first,
+                supertype_index.unwrap_or(u32::MAX),
+                u32::from(sub.is_final),
+            ]);
+            converted.push(SubType {
+                is_final: sub.is_final,
+                supertype,
+                composite,
+            });
+        }
+        let base = canon::register_group(converted)
+            .map_err(|e| unsupported_at(offset, &e.to_string()))?;
+        for (k, shape) in (0..len).zip(shapes) {
+            let id = TypeId::nth_of_group(base, k);
+            self.types.push(match canon::sub_type(id).composite {
+                CompositeType::Func(ty) => ty,
+                CompositeType::Struct(_) | CompositeType::Array(_) => FuncType::default(),
+            });
+            self.type_ids.push(id);
+            self.type_shapes.push(shape);
+        }
+        Ok(())
+    }
+
+    fn convert_val_type(&self, ty: wasmparser::ValType) -> Result<ValType, LoadError> {
+        self.val_type(ty).ok_or_else(|| unsupported_type(0, ty))
+    }
+
+    fn convert_table_type(&self, t: &wasmparser::TableType) -> Result<TableType, LoadError> {
+        Ok(TableType {
+            element: self.convert_val_type(wasmparser::ValType::Ref(t.element_type))?,
+            minimum: t.initial,
+            maximum: t.maximum,
+            table64: t.table64,
+        })
+    }
+
+    fn convert_global_type(&self, g: &wasmparser::GlobalType) -> Result<GlobalType, LoadError> {
+        Ok(GlobalType {
+            content: self.convert_val_type(g.content_type)?,
+            mutable: g.mutable,
+        })
+    }
+}
+
+fn unsupported_type(offset: usize, ty: wasmparser::ValType) -> LoadError {
+    unsupported_at(offset, &format!("values of type {ty}"))
 }

@@ -18,6 +18,8 @@ pub enum TrapCode {
     BadConversionToInteger,
     StackOverflow,
     NullReference,
+    /// `call_ref` or `return_call_ref` of a null reference.
+    NullFunctionReference,
     OutOfFuel,
     /// The `--timeout` deadline passed.
     Interrupted,
@@ -26,7 +28,7 @@ pub enum TrapCode {
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 13] = [
+    pub const ALL: [TrapCode; 14] = [
         Self::Unreachable,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -37,6 +39,7 @@ impl TrapCode {
         Self::BadConversionToInteger,
         Self::StackOverflow,
         Self::NullReference,
+        Self::NullFunctionReference,
         Self::OutOfFuel,
         Self::Interrupted,
         Self::OutOfSystemMemory,
@@ -55,6 +58,7 @@ impl TrapCode {
             Self::BadConversionToInteger => "invalid conversion to integer",
             Self::StackOverflow => "call stack exhausted",
             Self::NullReference => "null reference",
+            Self::NullFunctionReference => "null function reference",
             Self::OutOfFuel => "all fuel consumed",
             Self::Interrupted => "interrupted: time limit exceeded",
             Self::OutOfSystemMemory => "out of system memory",

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use crate::canon::{self, CompositeKind};
+pub use crate::canon::TypeId;
+
 /// A WebAssembly value type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
@@ -10,12 +13,152 @@ pub enum ValType {
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
+    /// A reference: `funcref`, `(ref $t)`, `externref`, `exnref`, ...
+    Ref(RefType),
+}
+
+/// A reference type: a heap type and whether null is one of its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    pub nullable: bool,
+    pub heap: HeapType,
+}
+
+/// What a reference points at. Each abstract type belongs to one
+/// hierarchy (func, extern, exn, any), with its bottom type (`nofunc`,
+/// `noextern`, `noexn`, `none`) below every type of that hierarchy.
+/// Concrete types are canonical ([`TypeId`]), so two modules' `(ref $t)`
+/// are the same type exactly when their ids are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    Func,
+    NoFunc,
+    Extern,
+    NoExtern,
+    Exn,
+    NoExn,
+    /// The GC proposal's internal hierarchy: it can be named in types,
+    /// but no engine creates its values (only null exists).
+    Any,
+    Eq,
+    I31,
+    Struct,
+    Array,
+    None,
+    Concrete(TypeId),
+}
+
+/// The top types of the reference hierarchies, what a value's kind is
+/// decided by at the host boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefTop {
+    Func,
+    Extern,
+    Exn,
+    Any,
+}
+
+impl HeapType {
+    /// The hierarchy this heap type belongs to.
+    pub fn top(self) -> RefTop {
+        match self {
+            Self::Func | Self::NoFunc => RefTop::Func,
+            Self::Extern | Self::NoExtern => RefTop::Extern,
+            Self::Exn | Self::NoExn => RefTop::Exn,
+            Self::Any | Self::Eq | Self::I31 | Self::Struct | Self::Array | Self::None => {
+                RefTop::Any
+            }
+            Self::Concrete(id) => match canon::kind(id) {
+                CompositeKind::Func => RefTop::Func,
+                CompositeKind::Struct | CompositeKind::Array => RefTop::Any,
+            },
+        }
+    }
+
+    /// Whether the heap type is in the GC proposal's internal hierarchy
+    /// (`any`, `eq`, `struct`, ... and struct or array types), which
+    /// engines do not run.
+    pub fn is_gc(self) -> bool {
+        self.top() == RefTop::Any
+    }
+
+    /// Heap subtyping (Wasm 3.0, "Heap types" in the validation chapter).
+    pub fn is_subtype_of(self, other: Self) -> bool {
+        use HeapType as H;
+        if self == other {
+            return true;
+        }
+        match (self, other) {
+            (H::NoFunc, o) => o.top() == RefTop::Func,
+            (H::NoExtern, o) => o.top() == RefTop::Extern,
+            (H::NoExn, o) => o.top() == RefTop::Exn,
+            (H::None, o) => o.top() == RefTop::Any,
+            (H::Concrete(a), H::Concrete(b)) => canon::is_subtype(a, b),
+            (H::Concrete(a), H::Func) => canon::kind(a) == CompositeKind::Func,
+            (H::Concrete(a), H::Struct) => canon::kind(a) == CompositeKind::Struct,
+            (H::Concrete(a), H::Array) => canon::kind(a) == CompositeKind::Array,
+            (H::Concrete(a), H::Eq | H::Any) => canon::kind(a) != CompositeKind::Func,
+            (H::I31 | H::Struct | H::Array, H::Eq | H::Any) => true,
+            (H::Eq, H::Any) => true,
+            _ => false,
+        }
+    }
+}
+
+impl RefType {
+    pub const FUNCREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Func,
+    };
+    pub const EXTERNREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
+    pub const EXNREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Exn,
+    };
+
+    /// Reference subtyping: the heap types are subtypes, and null is only
+    /// allowed where the supertype allows it.
+    pub fn is_subtype_of(self, other: Self) -> bool {
+        (!self.nullable || other.nullable) && self.heap.is_subtype_of(other.heap)
+    }
 }
 
 impl ValType {
-    pub fn from_wasmparser(ty: wasmparser::ValType) -> Option<Self> {
+    pub const FUNCREF: Self = Self::Ref(RefType::FUNCREF);
+    pub const EXTERNREF: Self = Self::Ref(RefType::EXTERNREF);
+    pub const EXNREF: Self = Self::Ref(RefType::EXNREF);
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            Self::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn is_ref(self) -> bool {
+        matches!(self, Self::Ref(_))
+    }
+
+    /// Value subtyping: numeric types only match themselves.
+    pub fn is_subtype_of(self, other: Self) -> bool {
+        match (self, other) {
+            (Self::Ref(a), Self::Ref(b)) => a.is_subtype_of(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The type wasmparser describes, with concrete type indices of the
+    /// module resolved to canonical ids by `concrete` (`None` for an index
+    /// it does not know). `None` for what wasmtier has no type for
+    /// (shared references, stack-switching continuations).
+    pub fn from_wasmparser(
+        ty: wasmparser::ValType,
+        concrete: impl Fn(u32) -> Option<TypeId>,
+    ) -> Option<Self> {
         use wasmparser::ValType as W;
         Some(match ty {
             W::I32 => Self::I32,
@@ -23,10 +166,76 @@ impl ValType {
             W::F32 => Self::F32,
             W::F64 => Self::F64,
             W::V128 => Self::V128,
-            W::Ref(r) if r == wasmparser::RefType::FUNCREF => Self::FuncRef,
-            W::Ref(r) if r == wasmparser::RefType::EXTERNREF => Self::ExternRef,
-            W::Ref(_) => return None,
+            W::Ref(r) => Self::Ref(RefType::from_wasmparser(r, concrete)?),
         })
+    }
+}
+
+impl RefType {
+    /// See [`ValType::from_wasmparser`].
+    pub fn from_wasmparser(
+        ty: wasmparser::RefType,
+        concrete: impl Fn(u32) -> Option<TypeId>,
+    ) -> Option<Self> {
+        use wasmparser::AbstractHeapType as A;
+        let heap = match ty.heap_type() {
+            wasmparser::HeapType::Abstract { shared: true, .. } => return None,
+            wasmparser::HeapType::Abstract { ty, .. } => match ty {
+                A::Func => HeapType::Func,
+                A::NoFunc => HeapType::NoFunc,
+                A::Extern => HeapType::Extern,
+                A::NoExtern => HeapType::NoExtern,
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
+                A::Cont | A::NoCont => return None,
+            },
+            wasmparser::HeapType::Concrete(index) => {
+                HeapType::Concrete(concrete(index.as_module_index()?)?)
+            }
+        };
+        Some(Self {
+            nullable: ty.is_nullable(),
+            heap,
+        })
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Func => "func",
+            Self::NoFunc => "nofunc",
+            Self::Extern => "extern",
+            Self::NoExtern => "noextern",
+            Self::Exn => "exn",
+            Self::NoExn => "noexn",
+            Self::Any => "any",
+            Self::Eq => "eq",
+            Self::I31 => "i31",
+            Self::Struct => "struct",
+            Self::Array => "array",
+            Self::None => "none",
+            // Canonical ids are process-wide, not the module's indices.
+            Self::Concrete(id) => return write!(f, "{id}"),
+        })
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
+        }
     }
 }
 
@@ -38,8 +247,7 @@ impl fmt::Display for ValType {
             Self::F32 => "f32",
             Self::F64 => "f64",
             Self::V128 => "v128",
-            Self::FuncRef => "funcref",
-            Self::ExternRef => "externref",
+            Self::Ref(r) => return r.fmt(f),
         })
     }
 }
@@ -71,12 +279,35 @@ impl Val {
             Self::F32(_) => ValType::F32,
             Self::F64(_) => ValType::F64,
             Self::V128(_) => ValType::V128,
-            Self::FuncRef(_) => ValType::FuncRef,
-            Self::ExternRef(_) => ValType::ExternRef,
+            Self::FuncRef(_) => ValType::FUNCREF,
+            Self::ExternRef(_) => ValType::EXTERNREF,
         }
     }
 
-    /// The zero value of a type (null for references).
+    /// Whether the value may be passed where `ty` is expected: the same
+    /// kind, and null only for a nullable type. A non-null function
+    /// reference's own type is known to its store only, which checks a
+    /// concrete expected type itself.
+    pub fn matches(&self, ty: ValType) -> bool {
+        match (self, ty) {
+            (Self::FuncRef(r), ValType::Ref(t)) => {
+                t.heap.top() == RefTop::Func
+                    && (r.is_some() || t.nullable)
+                    && (r.is_none() || t.heap != HeapType::NoFunc)
+            }
+            (Self::ExternRef(r), ValType::Ref(t)) => {
+                t.heap.top() == RefTop::Extern
+                    && (r.is_some() || t.nullable)
+                    && (r.is_none() || t.heap != HeapType::NoExtern)
+            }
+            (v, ty) => v.ty() == ty,
+        }
+    }
+
+    /// The zero value of a type (null for references). Exn and GC
+    /// references have no `Val` of their own yet; no instruction this
+    /// build runs creates one, so theirs is always null and shows as a
+    /// null extern.
     pub fn default_for(ty: ValType) -> Self {
         match ty {
             ValType::I32 => Self::I32(0),
@@ -84,8 +315,10 @@ impl Val {
             ValType::F32 => Self::F32(0),
             ValType::F64 => Self::F64(0),
             ValType::V128 => Self::V128(0),
-            ValType::FuncRef => Self::FuncRef(None),
-            ValType::ExternRef => Self::ExternRef(None),
+            ValType::Ref(r) => match r.heap.top() {
+                RefTop::Func => Self::FuncRef(None),
+                RefTop::Extern | RefTop::Exn | RefTop::Any => Self::ExternRef(None),
+            },
         }
     }
 
@@ -115,7 +348,7 @@ impl fmt::Display for Val {
 }
 
 /// A function signature.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct FuncType {
     pub params: Vec<ValType>,
     pub results: Vec<ValType>,
@@ -175,10 +408,31 @@ pub struct TableType {
     pub table64: bool,
 }
 
+/// A function's type as import matching sees it: its canonical type
+/// (which carries finality and supertypes, so two structurally equal
+/// signatures may still be different types) and its signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FuncSig {
+    pub id: TypeId,
+    pub ty: FuncType,
+}
+
+impl FuncSig {
+    /// The signature of a function defined outside any module (a host
+    /// function): a final type of its own rec group, as a module's plain
+    /// `(type (func ...))` is.
+    pub fn of(ty: FuncType) -> Self {
+        Self {
+            id: canon::func_type_id(&ty),
+            ty,
+        }
+    }
+}
+
 /// The type of an import or export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExternType {
-    Func(FuncType),
+    Func(FuncSig),
     Global(GlobalType),
     Memory(MemoryType),
     Table(TableType),
@@ -210,8 +464,15 @@ impl ExternType {
     /// `expected`, by the spec's import-matching rules.
     pub fn matches(&self, expected: &ExternType) -> bool {
         match (self, expected) {
-            (Self::Func(a), Self::Func(e)) => a == e,
-            (Self::Global(a), Self::Global(e)) => a == e,
+            (Self::Func(a), Self::Func(e)) => canon::is_subtype(a.id, e.id),
+            (Self::Global(a), Self::Global(e)) => {
+                a.mutable == e.mutable
+                    && if a.mutable {
+                        a.content == e.content
+                    } else {
+                        a.content.is_subtype_of(e.content)
+                    }
+            }
             (Self::Memory(a), Self::Memory(e)) => {
                 a.memory64 == e.memory64
                     && a.shared == e.shared

@@ -1,7 +1,7 @@
 //! Translations between wasmtier's vocabulary and wasmi's.
 
 use wasmi::{F32, F64, V128};
-use wasmtier_core::{FuncType, GlobalType, MemoryType, TableType, TrapCode, ValType};
+use wasmtier_core::{FuncType, GlobalType, MemoryType, RefTop, TableType, TrapCode, ValType};
 
 pub fn val_type(ty: ValType) -> wasmi::ValType {
     match ty {
@@ -10,8 +10,10 @@ pub fn val_type(ty: ValType) -> wasmi::ValType {
         ValType::F32 => wasmi::ValType::F32,
         ValType::F64 => wasmi::ValType::F64,
         ValType::V128 => wasmi::ValType::V128,
-        ValType::FuncRef => wasmi::ValType::FuncRef,
-        ValType::ExternRef => wasmi::ValType::ExternRef,
+        // Typed references are refused before a module reaches wasmi
+        // (`InterpEngine::compile`); a host's are the two 2.0 types.
+        ValType::Ref(r) if r.heap.top() == RefTop::Func => wasmi::ValType::FuncRef,
+        ValType::Ref(_) => wasmi::ValType::ExternRef,
     }
 }
 
@@ -22,8 +24,8 @@ pub fn from_val_type(ty: wasmi::ValType) -> ValType {
         wasmi::ValType::F32 => ValType::F32,
         wasmi::ValType::F64 => ValType::F64,
         wasmi::ValType::V128 => ValType::V128,
-        wasmi::ValType::FuncRef => ValType::FuncRef,
-        wasmi::ValType::ExternRef => ValType::ExternRef,
+        wasmi::ValType::FuncRef => ValType::FUNCREF,
+        wasmi::ValType::ExternRef => ValType::EXTERNREF,
     }
 }
 
@@ -65,8 +67,8 @@ pub fn memory_type(ty: MemoryType) -> Result<wasmi::MemoryType, InvalidMemoryTyp
 }
 
 pub fn table_type(ty: TableType) -> wasmi::TableType {
-    let element = match ty.element {
-        ValType::ExternRef => wasmi::RefType::Extern,
+    let element = match val_type(ty.element) {
+        wasmi::ValType::ExternRef => wasmi::RefType::Extern,
         _ => wasmi::RefType::Func,
     };
     if ty.table64 {

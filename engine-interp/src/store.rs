@@ -5,7 +5,7 @@ use std::fmt;
 
 use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
 use wasmtier_core::{
-    CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncType, GlobalType,
+    CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncSig, FuncType, GlobalType,
     HostContext, HostFunc, HostItem, InstanceId, LinkError, Linker, MemoryType, Store, TableType,
     Trap, TrapCode, Val, ValType, check_arguments,
 };
@@ -217,8 +217,8 @@ impl Store for InterpStore {
                 ))
             }
             HostItem::Table(ty) => {
-                let init = match ty.element {
-                    ValType::ExternRef => wasmi::Ref::Extern(Nullable::Null),
+                let init = match convert::val_type(ty.element) {
+                    wasmi::ValType::ExternRef => wasmi::Ref::Extern(Nullable::Null),
                     _ => wasmi::Ref::Func(Nullable::Null),
                 };
                 let table = wasmi::Table::new(&mut self.store, convert::table_type(ty), init)
@@ -378,7 +378,7 @@ fn extern_kind_name(ext: &Extern) -> &'static str {
 
 fn extern_type(store: &impl AsContext, ext: &Extern) -> ExternType {
     match ext {
-        Extern::Func(f) => ExternType::Func(convert::from_func_type(&f.ty(store))),
+        Extern::Func(f) => ExternType::Func(FuncSig::of(convert::from_func_type(&f.ty(store)))),
         Extern::Global(g) => {
             let ty = g.ty(store);
             ExternType::Global(GlobalType {
@@ -390,8 +390,8 @@ fn extern_type(store: &impl AsContext, ext: &Extern) -> ExternType {
             let ty = t.ty(store);
             ExternType::Table(TableType {
                 element: match ty.element() {
-                    wasmi::RefType::Extern => ValType::ExternRef,
-                    wasmi::RefType::Func => ValType::FuncRef,
+                    wasmi::RefType::Extern => ValType::EXTERNREF,
+                    wasmi::RefType::Func => ValType::FUNCREF,
                 },
                 minimum: t.size(store),
                 maximum: ty.maximum(),

@@ -7,7 +7,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use wasmtier_core::{HostContext, Trap, TrapCode, Val};
+use wasmtier_core::{HostContext, Trap, TrapCode, Val, canon};
 
 use crate::instance::Instance;
 use crate::runtime::{HostFuncRecord, StoreRuntime};
@@ -308,6 +308,23 @@ unsafe extern "C" fn table_init(
 unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     // SAFETY: as in `memory_grow`.
     unsafe { instance(vmctx) }.elements[elem as usize] = Vec::new();
+}
+
+/// `call_indirect` when the element's type is not the expected one: the
+/// call goes ahead if it is a declared subtype (the registry walks the
+/// supertype chain), else it traps.
+unsafe extern "C" fn type_check(vmctx: *mut VMContext, actual: u64, expected: u64) {
+    let subtype = match (u32::try_from(actual), u32::try_from(expected)) {
+        (Ok(actual), Ok(expected)) => canon::is_subtype_index(actual, expected),
+        _ => false,
+    };
+    let result = if subtype {
+        Ok(())
+    } else {
+        Err(TrapCode::IndirectCallTypeMismatch)
+    };
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result) };
 }
 
 /// The one way from generated code into a host function.

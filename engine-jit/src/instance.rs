@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use wasmtier_core::{
-    EngineConfig, ExternType, FuncType, GlobalType, LinkError, MemoryType, TableType, Trap,
+    EngineConfig, ExternType, FuncSig, GlobalType, LinkError, MemoryType, TableType, Trap,
     TrapCode, ValType,
 };
 
@@ -23,12 +23,12 @@ pub enum Extern {
     /// A Wasm function (or a host function re-exported by an instance).
     Func {
         funcref: VMFuncRef,
-        ty: FuncType,
+        ty: FuncSig,
     },
     /// A host function: its code is the importing module's adapter.
     HostFunc {
         func: *mut VMHostFunc,
-        ty: FuncType,
+        ty: FuncSig,
     },
     Memory(*mut LinearMemory),
     Table(*mut Table),
@@ -219,6 +219,19 @@ impl Instance {
             let ptr: *mut VMGlobal = &mut instance.defined_globals[defined];
             globals.push(ptr);
             instance.globals = globals.clone().into_boxed_slice();
+        }
+        // Tables with an initializer expression (typed function
+        // references) start filled with its value; it may read globals and
+        // take function references, so it runs after them.
+        let defined_tables = wasm.num_imported_tables() as usize;
+        for (defined, init) in info.table_inits.iter().enumerate() {
+            if let Some(init) = init {
+                let value = instance.eval(init) as u64;
+                // SAFETY: a table this instantiation just created; nothing
+                // else references it yet.
+                let table = unsafe { &mut *instance.tables[defined_tables + defined].cast::<Table>() };
+                table.elements_mut().fill(value);
+            }
         }
         let instance_ptr: *mut Instance = &mut *instance;
         instance.vmctx.funcs = instance.funcs.as_ptr();

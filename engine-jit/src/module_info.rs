@@ -21,6 +21,9 @@ pub enum ModuleInfoError {
     Decode(String),
     #[error("unsupported constant operator {0}")]
     UnsupportedConstOperator(String),
+    /// A constant instruction of the GC proposal, which is not implemented.
+    #[error("unsupported constant operator {0} (gc proposal)")]
+    GcConstOperator(String),
 }
 
 impl From<wasmparser::BinaryReaderError> for ModuleInfoError {
@@ -81,6 +84,8 @@ pub struct ModuleInfo {
     pub memory_types: Vec<MemoryType>,
     pub memory_strategies: Vec<MemoryStrategy>,
     pub table_types: Vec<TableType>,
+    /// Initializer of each defined table that has one.
+    pub table_inits: Vec<Option<ConstExpr>>,
     pub global_types: Vec<GlobalType>,
     /// Initializers of the defined globals.
     pub global_inits: Vec<ConstExpr>,
@@ -125,6 +130,18 @@ impl ModuleInfo {
                 const_expr(RawConstExpr::new(reader))
             })
             .collect::<Result<_, _>>()?;
+        let table_inits = module
+            .table_inits()
+            .iter()
+            .map(|init| {
+                init.as_ref()
+                    .map(|range| {
+                        let reader = BinaryReader::new(&bytes[range.clone()], range.start);
+                        const_expr(RawConstExpr::new(reader))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()?;
         let elements = module
             .elements()
             .iter()
@@ -140,6 +157,7 @@ impl ModuleInfo {
             memory_types,
             memory_strategies,
             table_types,
+            table_inits,
             global_types,
             global_inits,
             elements,
@@ -170,6 +188,16 @@ fn const_expr(expr: RawConstExpr<'_>) -> Result<ConstExpr, ModuleInfoError> {
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
             Operator::End => continue,
+            gc @ (Operator::StructNew { .. }
+            | Operator::StructNewDefault { .. }
+            | Operator::ArrayNew { .. }
+            | Operator::ArrayNewDefault { .. }
+            | Operator::ArrayNewFixed { .. }
+            | Operator::RefI31
+            | Operator::AnyConvertExtern
+            | Operator::ExternConvertAny) => {
+                return Err(ModuleInfoError::GcConstOperator(format!("{gc:?}")));
+            }
             other => {
                 return Err(ModuleInfoError::UnsupportedConstOperator(format!(
                     "{other:?}"

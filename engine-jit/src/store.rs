@@ -2,11 +2,10 @@
 //! and host functions, and calls into Wasm.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use wasmtier_core::{
-    CallError, CompiledModule, EngineConfig, Export, ExternKind, Frame, FuncType, HostItem,
+    CallError, CompiledModule, EngineConfig, Export, ExternKind, Frame, FuncSig, FuncType, HostItem,
     InstanceId, LinkError, Linker, Store, Trap, TrapCode, Val, check_arguments,
 };
 
@@ -64,7 +63,6 @@ pub struct JitStore {
     globals: Vec<*mut VMGlobal>,
     host_funcs: Vec<*mut HostFuncRecord>,
     linker: Linker<Extern>,
-    signatures: HashMap<FuncType, u64>,
     /// The deadline's timer, when the engine has a timeout; generated code
     /// reads its counter through `VMStoreContext::interrupt`.
     _interrupt: Option<Interrupt>,
@@ -101,14 +99,8 @@ impl JitStore {
             globals: Vec::new(),
             host_funcs: Vec::new(),
             linker: Linker::default(),
-            signatures: HashMap::new(),
             _interrupt: interrupt,
         }
-    }
-
-    fn signature_id(&mut self, ty: &FuncType) -> u64 {
-        let next = self.signatures.len() as u64;
-        *self.signatures.entry(ty.clone()).or_insert(next)
     }
 
     fn instance(&self, id: InstanceId) -> &Instance {
@@ -129,10 +121,19 @@ impl JitStore {
     fn export_extern(&self, id: InstanceId, export: &Export) -> Extern {
         let instance = self.instance(id);
         match export.kind {
-            ExternKind::Func => Extern::Func {
-                funcref: instance.funcs[export.index as usize],
-                ty: instance.module.info.module.func_type(export.index).clone(),
-            },
+            ExternKind::Func => {
+                let module = &instance.module.info.module;
+                let type_index = module
+                    .func_type_index(export.index)
+                    .expect("checked at instantiation");
+                Extern::Func {
+                    funcref: instance.funcs[export.index as usize],
+                    ty: FuncSig {
+                        id: module.type_ids()[type_index as usize],
+                        ty: module.func_type(export.index).clone(),
+                    },
+                }
+            }
             ExternKind::Memory => Extern::Memory(instance.memory(export.index)),
             ExternKind::Table => Extern::Table(instance.table(export.index)),
             ExternKind::Global => Extern::Global {
@@ -216,7 +217,13 @@ impl JitStore {
             |id, name| self.exported(id, name),
             Extern::ty,
         )?;
-        let sig_ids = wasm.types().iter().map(|t| self.signature_id(t)).collect();
+        // Canonical type ids are process-wide: equal ids are the same type
+        // in any module, and `call_indirect` compares them.
+        let sig_ids = wasm
+            .type_ids()
+            .iter()
+            .map(|id| u64::from(id.index()))
+            .collect();
         let mut created = Created {
             memories: Vec::new(),
             tables: Vec::new(),
@@ -261,7 +268,7 @@ impl Store for JitStore {
     fn define(&mut self, module: &str, name: &str, item: HostItem) -> Result<(), LinkError> {
         let ext = match item {
             HostItem::Func(func) => {
-                let ty = func.ty.clone();
+                let ty = FuncSig::of(func.ty.clone());
                 let record = Box::into_raw(Box::new(HostFuncRecord {
                     vm: VMHostFunc {
                         index: self.host_funcs.len() as u64,

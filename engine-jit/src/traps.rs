@@ -14,10 +14,11 @@ pub const BAD_SIGNATURE: ir::TrapCode = ir::TrapCode::unwrap_user(4);
 pub const NULL_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(5);
 pub const OUT_OF_FUEL: ir::TrapCode = ir::TrapCode::unwrap_user(6);
 pub const INTERRUPTED: ir::TrapCode = ir::TrapCode::unwrap_user(7);
+pub const NULL_FUNCTION_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(8);
 pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
 
 /// Every trap code of ours (Cranelift's "user" codes).
-const USER_CODES: [ir::TrapCode; 7] = [
+const USER_CODES: [ir::TrapCode; 8] = [
     UNREACHABLE,
     TABLE_OUT_OF_BOUNDS,
     INDIRECT_CALL_TO_NULL,
@@ -25,6 +26,7 @@ const USER_CODES: [ir::TrapCode; 7] = [
     NULL_REFERENCE,
     OUT_OF_FUEL,
     INTERRUPTED,
+    NULL_FUNCTION_REFERENCE,
 ];
 
 /// The Wasm trap a Cranelift trap code stands for.
@@ -42,6 +44,7 @@ pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
         NULL_REFERENCE => TrapCode::NullReference,
         OUT_OF_FUEL => TrapCode::OutOfFuel,
         INTERRUPTED => TrapCode::Interrupted,
+        NULL_FUNCTION_REFERENCE => TrapCode::NullFunctionReference,
         // Codes we never emit; report the most generic one.
         _ => TrapCode::Unreachable,
     }

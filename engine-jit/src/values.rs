@@ -1,6 +1,6 @@
 //! `Val` to and from the raw 16-byte slots trampolines and host calls use.
 
-use wasmtier_core::{FuncRefHandle, Val, ValType};
+use wasmtier_core::{FuncRefHandle, RefTop, Val, ValType};
 
 /// A value as generated code stores it in a slot.
 pub fn to_raw(value: &Val) -> u128 {
@@ -23,14 +23,21 @@ pub fn from_raw(ty: ValType, raw: u128) -> Val {
         ValType::F32 => Val::F32(raw as u32),
         ValType::F64 => Val::F64(raw as u64),
         ValType::V128 => Val::V128(raw),
-        ValType::FuncRef => {
-            let ptr = raw as u64;
-            Val::FuncRef((ptr != 0).then_some(FuncRefHandle(ptr)))
-        }
-        ValType::ExternRef => {
-            let n = raw as u64;
-            Val::ExternRef((n != 0).then(|| (n - 1) as u32))
-        }
+        ValType::Ref(r) => match r.heap.top() {
+            RefTop::Func => {
+                let ptr = raw as u64;
+                Val::FuncRef((ptr != 0).then_some(FuncRefHandle(ptr)))
+            }
+            RefTop::Extern => {
+                let n = raw as u64;
+                Val::ExternRef((n != 0).then(|| (n - 1) as u32))
+            }
+            // No instruction this build runs creates an exn or GC value,
+            // so one of these slots is always null; `Val` has no variant
+            // of those hierarchies yet, and a null extern is what the
+            // host sees.
+            RefTop::Exn | RefTop::Any => Val::ExternRef(None),
+        },
     }
 }
 

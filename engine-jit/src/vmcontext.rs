@@ -14,7 +14,7 @@ use std::mem::offset_of;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 2;
+pub const VM_LAYOUT_VERSION: u32 = 3;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -127,6 +127,9 @@ macro_rules! foreach_builtin {
             table_init TableInit(vmctx: vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32);
             /// `(vmctx, elem)`
             elem_drop ElemDrop(vmctx: vmctx, elem: u32);
+            /// `(vmctx, actual, expected)`: traps unless canonical type
+            /// `actual` is a subtype of `expected` (`call_indirect`'s slow path).
+            type_check TypeCheck(vmctx: vmctx, actual: u64, expected: u64);
             /// `(host_func, caller_vmctx, values)`: the one path into host code.
             host_call HostCall(func: host_func, caller: vmctx, values: values);
         }

@@ -12,7 +12,7 @@
 //! forms), whose definitions are chosen here, so no other crate repeats the
 //! host condition.
 
-use wasmtier_core::{Engine, EngineConfig, EngineKind};
+use wasmtier_core::{Engine, EngineConfig, EngineKind, Features, ValidatedModule};
 
 #[cfg(not(any(feature = "interp", wasmtier_jit)))]
 compile_error!(
@@ -37,12 +37,49 @@ pub struct EngineInfo {
     /// Whether it runs machine code compiled per function, which
     /// profilers (`run --profile`) can name.
     pub native_code: bool,
+    /// Proposals the loader knows that this engine does not run: its
+    /// modules are validated without them.
+    pub lacks: Features,
     create: fn(EngineConfig) -> Box<dyn Engine>,
 }
+
+/// No proposal missing.
+const LACKS_NOTHING: Features = Features::wasm2();
 
 impl EngineInfo {
     pub fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// `wanted` without the proposals this engine does not run: what to
+    /// validate its modules with.
+    pub fn features(&self, wanted: Features) -> Features {
+        wanted.without(self.lacks)
+    }
+
+    /// For a module (binary or text) that failed to load with
+    /// [`features(wanted)`](Self::features): the one-line reason when it
+    /// is valid with a proposal of `wanted` this engine lacks, naming the
+    /// proposal and the engines of this build that run it.
+    pub fn refusal(&self, input: &[u8], wanted: Features) -> Option<String> {
+        let binary = ValidatedModule::binary_of(input).ok()?;
+        let proposal =
+            ValidatedModule::proposal_needed(&binary, self.features(wanted), wanted)?;
+        let lacking = Features::parse_list(proposal).ok()?;
+        let others: Vec<String> = ENGINES
+            .iter()
+            .filter(|e| e.lacks.without(lacking) == e.lacks)
+            .map(|e| format!("--engine {}", e.name()))
+            .collect();
+        let run_it = if others.is_empty() {
+            "no engine of this build runs it".to_string()
+        } else {
+            format!("run it with {}", others.join(" or "))
+        };
+        Some(format!(
+            "the module uses the {proposal} proposal, which the {} engine does not run; {run_it}",
+            self.name()
+        ))
     }
 
     /// A new engine of this tier. The AOT tier's engine compiles through
@@ -60,6 +97,11 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "the wasmi-based interpreter: instant start-up, small footprint, runs everywhere",
         low_memory: true,
         native_code: false,
+        // wasmi has no typed function references (nor Wasm 3.0 types).
+        lacks: Features {
+            function_references: true,
+            ..LACKS_NOTHING
+        },
         create: |config| Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
     },
     #[cfg(wasmtier_jit)]
@@ -68,6 +110,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "the Cranelift JIT: compiles to native code first, then runs at native speed",
         low_memory: false,
         native_code: true,
+        lacks: LACKS_NOTHING,
         create: |config| Box::new(wasmtier_engine_jit::JitEngine::new(config)),
     },
     #[cfg(wasmtier_aot)]
@@ -76,6 +119,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "ahead of time: the JIT's code, compiled once (cached, or by `wasmtier compile`), then mapped from disk",
         low_memory: false,
         native_code: true,
+        lacks: LACKS_NOTHING,
         create: |config| Box::new(wasmtier_engine_aot::AotEngine::new(config)),
     },
 ];

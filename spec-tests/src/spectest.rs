@@ -45,7 +45,7 @@ pub fn define(store: &mut dyn Store, features: Features) -> Result<(), LinkError
     }
 
     let table = |table64| TableType {
-        element: ValType::FuncRef,
+        element: ValType::FUNCREF,
         minimum: 10,
         maximum: Some(20),
         table64,

@@ -369,7 +369,7 @@ mod tests {
         );
         assert_eq!(
             grow.slots[0].ty,
-            FuncType::new([ValType::ExternRef, ValType::I32], [ValType::I32])
+            FuncType::new([ValType::EXTERNREF, ValType::I32], [ValType::I32])
         );
         assert_eq!(
             grow.slots[1].ty,

@@ -1,10 +1,12 @@
-//! `call`, `call_indirect` and their tail-call forms.
+//! `call`, `call_indirect`, `call_ref` and their tail-call forms.
 //!
 //! Every Wasm function takes `(callee_vmctx, caller_vmctx, params…)`.
 //! Functions of this module are called directly (a `colocated`, PC-relative
 //! call patched when the module's code is laid out); imported ones through
 //! their `VMFuncRef` in the VM context; `call_indirect` through a table
-//! element after checking bounds, null and the signature id.
+//! element after checking bounds, null and the signature (equal canonical
+//! ids, or a declared subtype); `call_ref` through the reference after a
+//! null check only (its static type already guarantees the signature).
 
 use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC, types};
 use wasmparser::Operator;
@@ -12,6 +14,7 @@ use wasmparser::Operator;
 use super::TranslateError;
 use super::Translator;
 use crate::traps;
+use crate::vmcontext::Builtin;
 
 impl Translator<'_, '_> {
     pub(super) fn calls(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
@@ -26,6 +29,17 @@ impl Translator<'_, '_> {
                 type_index,
                 table_index,
             } => self.return_call_indirect(type_index, table_index),
+            Operator::CallRef { type_index } => {
+                let (sig, code, all) = self.ref_callee(type_index);
+                let call = self.b.ins().call_indirect(sig, code, &all);
+                let results = self.b.inst_results(call).to_vec();
+                self.stack.extend(results);
+            }
+            Operator::ReturnCallRef { type_index } => {
+                let (sig, code, all) = self.ref_callee(type_index);
+                self.b.ins().return_call_indirect(sig, code, &all);
+                self.reachable = false;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -100,7 +114,44 @@ impl Translator<'_, '_> {
         let (code, callee_vmctx, type_id) = self.env.funcref_fields(&mut self.b, funcref, false);
         let expected = self.env.signature_id(&mut self.b, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, type_id, expected);
-        self.b.ins().trapnz(mismatch, traps::BAD_SIGNATURE);
+        if self.env.module().type_is_final(type_index) {
+            // Nothing declares a final type as supertype: only the very
+            // same canonical type fits.
+            self.b.ins().trapnz(mismatch, traps::BAD_SIGNATURE);
+        } else {
+            // Equal ids are the fast path; a different id may still be a
+            // declared subtype, which the builtin checks (or traps).
+            let slow = self.b.create_block();
+            let checked = self.b.create_block();
+            self.b.ins().brif(mismatch, slow, &[], checked, &[]);
+            self.b.switch_to_block(slow);
+            self.b.seal_block(slow);
+            self.b.set_cold_block(slow);
+            self.env
+                .call_builtin(&mut self.b, Builtin::TypeCheck, &[type_id, expected]);
+            self.b.ins().jump(checked, &[]);
+            self.b.switch_to_block(checked);
+            self.b.seal_block(checked);
+        }
+        let arity = self.env.module().types()[type_index as usize].params.len();
+        let args = self.popn(arity);
+        let sig = self.env.signature(&mut self.b, type_index);
+        let mut all = vec![callee_vmctx, self.env.vmctx];
+        all.extend(args);
+        (sig, code, all)
+    }
+
+    /// Pops the function reference and arguments of `call_ref`, traps on
+    /// null, and returns `(signature, code, arguments)`.
+    fn ref_callee(
+        &mut self,
+        type_index: u32,
+    ) -> (cranelift_codegen::ir::SigRef, Value, Vec<Value>) {
+        let funcref = self.pop();
+        self.b
+            .ins()
+            .trapz(funcref, traps::NULL_FUNCTION_REFERENCE);
+        let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, false);
         let arity = self.env.module().types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let sig = self.env.signature(&mut self.b, type_index);

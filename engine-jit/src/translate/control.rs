@@ -1,5 +1,6 @@
 //! Structured control flow: block, loop, if/else, br, br_if, br_table,
-//! return, unreachable, and skipping code that cannot execute.
+//! br_on_null, br_on_non_null, return, unreachable, and skipping code that
+//! cannot execute.
 
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, JumpTableData};
 use wasmparser::{BlockType, Operator};
@@ -55,7 +56,8 @@ impl Frame {
 
 impl Translator<'_, '_> {
     fn block_type(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
-        let convert = |t| ValType::from_wasmparser(t).expect("validated value type");
+        let module = self.env.module();
+        let convert = |t| module.val_type(t).expect("validated value type");
         match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![convert(t)]),
@@ -197,6 +199,38 @@ impl Translator<'_, '_> {
                     .create_jump_table(JumpTableData::new(default_call, &calls));
                 self.b.ins().br_table(index, table);
                 self.reachable = false;
+            }
+            Operator::BrOnNull { relative_depth } => {
+                // Null: branch with the values below the reference; else
+                // go on with the (now non-null) reference.
+                let reference = self.pop();
+                let (target, arity) = self.target(relative_depth);
+                let args: Vec<BlockArg> = self.peekn(arity).iter().map(|v| (*v).into()).collect();
+                let fallthrough = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(reference, fallthrough, &[], target, &args);
+                self.b.switch_to_block(fallthrough);
+                self.b.seal_block(fallthrough);
+                self.push(reference);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Non-null: branch with the reference as the last value;
+                // else go on without it.
+                let reference = self.pop();
+                let (target, arity) = self.target(relative_depth);
+                let mut args: Vec<BlockArg> = self
+                    .peekn(arity - 1)
+                    .iter()
+                    .map(|v| (*v).into())
+                    .collect();
+                args.push(reference.into());
+                let fallthrough = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(reference, target, &args, fallthrough, &[]);
+                self.b.switch_to_block(fallthrough);
+                self.b.seal_block(fallthrough);
             }
             Operator::Return => {
                 let depth = self.frames.len() as u32 - 1;

@@ -63,12 +63,17 @@ macro_rules! family {
     (@threads $op:ident) => { Family::Unsupported(Proposal::Threads) };
     (@shared_everything_threads $op:ident) => { Family::Unsupported(Proposal::SharedEverythingThreads) };
     (@gc $op:ident) => { Family::Unsupported(Proposal::Gc) };
-    (@function_references $op:ident) => { Family::Unsupported(Proposal::FunctionReferences) };
     (@exceptions $op:ident) => { Family::Unsupported(Proposal::Exceptions) };
     (@legacy_exceptions $op:ident) => { Family::Unsupported(Proposal::LegacyExceptions) };
     (@stack_switching $op:ident) => { Family::Unsupported(Proposal::StackSwitching) };
     (@memory_control $op:ident) => { Family::Unsupported(Proposal::MemoryControl) };
     // Implemented proposals: each operator with the file that translates it.
+    // function_references
+    (@function_references CallRef) => { Family::Calls };
+    (@function_references ReturnCallRef) => { Family::Calls };
+    (@function_references RefAsNonNull) => { Family::TablesRefs };
+    (@function_references BrOnNull) => { Family::Control };
+    (@function_references BrOnNonNull) => { Family::Control };
     // mvp
     (@mvp Unreachable) => { Family::Control };
     (@mvp Nop) => { Family::Control };
@@ -585,6 +590,14 @@ mod tests {
         assert_eq!(
             family_of(&Operator::Throw { tag_index: 0 }),
             Family::Unsupported(Proposal::Exceptions)
+        );
+        assert_eq!(
+            family_of(&Operator::CallRef { type_index: 0 }),
+            Family::Calls
+        );
+        assert_eq!(
+            family_of(&Operator::RefEq),
+            Family::Unsupported(Proposal::Gc)
         );
         assert_eq!(Proposal::Gc.name(), "gc");
     }

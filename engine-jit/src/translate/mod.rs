@@ -41,7 +41,7 @@ pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
 pub fn ir_type(ty: ValType) -> Type {
     match ty {
         ValType::I32 => types::I32,
-        ValType::I64 | ValType::FuncRef | ValType::ExternRef => types::I64,
+        ValType::I64 | ValType::Ref(_) => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::V128 => types::I8X16,
@@ -140,7 +140,11 @@ pub fn translate_function(
     let locals = body.get_locals_reader()?;
     for local in locals {
         let (count, ty) = local?;
-        let ty = ValType::from_wasmparser(ty).ok_or(TranslateError::UnsupportedLocalType)?;
+        let ty = module
+            .val_type(ty)
+            .ok_or(TranslateError::UnsupportedLocalType)?;
+        // Non-nullable locals start as null too: validation proves each is
+        // set before it is read (the spec's local initialization rule).
         for _ in 0..count {
             let var = t.b.declare_var(ir_type(ty));
             let zero = t.zero(ty);
@@ -240,9 +244,7 @@ impl Translator<'_, '_> {
     pub fn zero(&mut self, ty: ValType) -> Value {
         match ty {
             ValType::I32 => self.b.ins().iconst(types::I32, 0),
-            ValType::I64 | ValType::FuncRef | ValType::ExternRef => {
-                self.b.ins().iconst(types::I64, 0)
-            }
+            ValType::I64 | ValType::Ref(_) => self.b.ins().iconst(types::I64, 0),
             ValType::F32 => self.b.ins().f32const(0.0),
             ValType::F64 => self.b.ins().f64const(0.0),
             ValType::V128 => {

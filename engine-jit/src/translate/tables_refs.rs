@@ -1,4 +1,4 @@
-//! Reference values and tables: ref.null/is_null/func, table.get/set/
+//! Reference values and tables: ref.null/is_null/func/as_non_null, table.get/set/
 //! size/grow/fill/copy/init and elem.drop.
 //!
 //! A funcref is a `*const VMFuncRef`, an externref the host's number plus
@@ -26,6 +26,11 @@ impl Translator<'_, '_> {
                 let flag = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
                 let v = self.bool_to_i32(flag);
                 self.push(v);
+            }
+            Operator::RefAsNonNull => {
+                let r = self.pop();
+                self.b.ins().trapz(r, traps::NULL_REFERENCE);
+                self.push(r);
             }
             Operator::RefFunc { function_index } => {
                 let v = self.env.funcref(&mut self.b, function_index);

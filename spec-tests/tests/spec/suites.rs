@@ -71,6 +71,25 @@ const GROUPS: &[(&str, Source, Enable)] = &[
         Source::Proposal(Proposal::WideArithmetic),
         |f| f.wide_arithmetic = true,
     ),
+    // Its `return_call*` files test tail calls through typed references.
+    (
+        "function-references",
+        Source::Proposal(Proposal::FunctionReferences),
+        |f| {
+            f.function_references = true;
+            f.tail_call = true;
+        },
+    ),
+    // The Wasm 3.0 release of the spec: every proposal it merged that
+    // wasmtier knows (exception handling is not among them yet).
+    ("wasm-v3", Source::Spec(SpecVersion::V3), |f| {
+        f.tail_call = true;
+        f.extended_const = true;
+        f.multi_memory = true;
+        f.memory64 = true;
+        f.relaxed_simd = true;
+        f.function_references = true;
+    }),
 ];
 
 /// Files that need more than their group: (group, file, extra features).
