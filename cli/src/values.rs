@@ -63,7 +63,9 @@ fn parse_val(ty: ValType, text: &str) -> Result<Val> {
         ValType::V128 => Val::V128(parse_int::<u128>(text)?),
         ValType::Ref(r) if text == "null" && r.nullable => Val::default_for(ty),
         ValType::Ref(r) if r.nullable => bail!("only `null` can be passed as a reference"),
-        ValType::Ref(_) => bail!("a non-null reference ({ty}) cannot be passed from the command line"),
+        ValType::Ref(_) => {
+            bail!("a non-null reference ({ty}) cannot be passed from the command line")
+        }
     })
 }
 

@@ -144,7 +144,10 @@ pub fn register_group(group: Vec<SubType>) -> Result<TypeId, CanonError> {
     }
     let first = u32::try_from(registry.types.len())
         .ok()
-        .filter(|&n| n.checked_add(group.len() as u32).is_some_and(|end| end < REC_BIT))
+        .filter(|&n| {
+            n.checked_add(group.len() as u32)
+                .is_some_and(|end| end < REC_BIT)
+        })
         .ok_or(CanonError::Full)?;
     let resolve = |id: TypeId| {
         if id.0 & REC_BIT != 0 {

@@ -295,7 +295,11 @@ impl ValidatedModule {
     /// `more` (not in `features`) that makes it valid, by name. Lets an
     /// engine that lacks a proposal say so instead of "invalid module";
     /// only called once loading failed, so valid modules pay nothing.
-    pub fn proposal_needed(bytes: &[u8], features: Features, more: Features) -> Option<&'static str> {
+    pub fn proposal_needed(
+        bytes: &[u8],
+        features: Features,
+        more: Features,
+    ) -> Option<&'static str> {
         let valid = |f: Features| {
             Validator::new_with_features(f.to_wasmparser())
                 .validate_all(bytes)
@@ -521,9 +525,7 @@ impl ValidatedModule {
                     self.tables.push(self.convert_table_type(&table.ty)?);
                     self.table_inits.push(match table.init {
                         wasmparser::TableInit::RefNull => None,
-                        wasmparser::TableInit::Expr(expr) => {
-                            Some(expr.get_binary_reader().range())
-                        }
+                        wasmparser::TableInit::Expr(expr) => Some(expr.get_binary_reader().range()),
                     });
                 }
             }
@@ -761,7 +763,7 @@ impl ValidatedModule {
         };
         let unknown = || unsupported_at(offset, "references to unknown types");
         let val = |ty: wasmparser::ValType| {
-            ValType::from_wasmparser(ty, &resolve).ok_or_else(|| unsupported_type(offset, ty))
+            ValType::from_wasmparser(ty, resolve).ok_or_else(|| unsupported_type(offset, ty))
         };
         let field = |f: &wasmparser::FieldType| -> Result<FieldType, LoadError> {
             Ok(FieldType {
@@ -781,12 +783,18 @@ impl ValidatedModule {
             }
             let composite = match &sub.composite_type.inner {
                 CompositeInnerType::Func(ft) => CompositeType::Func(FuncType::new(
-                    ft.params().iter().map(|t| val(*t)).collect::<Result<Vec<_>, _>>()?,
-                    ft.results().iter().map(|t| val(*t)).collect::<Result<Vec<_>, _>>()?,
+                    ft.params()
+                        .iter()
+                        .map(|t| val(*t))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    ft.results()
+                        .iter()
+                        .map(|t| val(*t))
+                        .collect::<Result<Vec<_>, _>>()?,
                 )),
-                CompositeInnerType::Struct(st) => CompositeType::Struct(
-                    st.fields.iter().map(field).collect::<Result<_, _>>()?,
-                ),
+                CompositeInnerType::Struct(st) => {
+                    CompositeType::Struct(st.fields.iter().map(field).collect::<Result<_, _>>()?)
+                }
                 CompositeInnerType::Array(at) => CompositeType::Array(field(&at.0)?),
                 CompositeInnerType::Cont(_) => {
                     return Err(unsupported_at(offset, "continuation types"));
@@ -811,8 +819,8 @@ impl ValidatedModule {
                 composite,
             });
         }
-        let base = canon::register_group(converted)
-            .map_err(|e| unsupported_at(offset, &e.to_string()))?;
+        let base =
+            canon::register_group(converted).map_err(|e| unsupported_at(offset, &e.to_string()))?;
         for (k, shape) in (0..len).zip(shapes) {
             let id = TypeId::nth_of_group(base, k);
             self.types.push(match canon::sub_type(id).composite {

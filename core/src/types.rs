@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::canon::{self, CompositeKind};
 pub use crate::canon::TypeId;
+use crate::canon::{self, CompositeKind};
 
 /// A WebAssembly value type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

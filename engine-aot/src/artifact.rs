@@ -36,8 +36,9 @@ pub const MAGIC: [u8; 8] = *b"\0wtier\r\n";
 /// Bumped whenever the layout below changes. 2: per-function tables in
 /// place of decoding them from the module at load. 3: the source hash is
 /// BLAKE3 (four times faster than SHA-256 here, and a cache hit hashes the
-/// whole module).
-pub const FORMAT_VERSION: u32 = 3;
+/// whole module). 4: the type section's shape (rec groups, supertypes,
+/// finality), which `call_indirect` code relies on.
+pub const FORMAT_VERSION: u32 = 4;
 /// Code starts at, and is padded to, a multiple of this: the largest page
 /// size of the hosts we target (64 KiB aarch64 kernels), so an artifact
 /// maps on any of them.
@@ -68,10 +69,14 @@ pub enum Section {
     HostAdapters,
     /// `[code offset, raw trap code]`, sorted by offset.
     Traps,
+    /// `[first type of its rec group, supertype or u32::MAX, final]` per
+    /// type index: the canonical type information the code was compiled
+    /// against (a `call_indirect` to a final type only compares ids).
+    TypeShapes,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Self::Wasm,
         Self::FuncTypes,
         Self::FuncBodies,
@@ -80,6 +85,7 @@ impl Section {
         Self::EntryTrampolines,
         Self::HostAdapters,
         Self::Traps,
+        Self::TypeShapes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +98,7 @@ impl Section {
             Self::EntryTrampolines => "entry trampolines",
             Self::HostAdapters => "host adapters",
             Self::Traps => "trap table",
+            Self::TypeShapes => "type shapes",
         }
     }
 }
@@ -110,7 +117,7 @@ pub struct Header {
     pub file_len: u64,
     pub code: Range<u64>,
     /// Where each of `Section::ALL` is in the file.
-    pub sections: [Range<u64>; 8],
+    pub sections: [Range<u64>; 9],
 }
 
 /// A checked artifact's contents: views into the file's bytes, nothing
@@ -119,6 +126,8 @@ pub struct Artifact {
     pub header: Header,
     pub wasm: SharedBytes,
     pub per_function: PerFunction,
+    /// See [`Section::TypeShapes`].
+    pub type_shapes: U32Rows<3>,
     pub code_tables: CodeTables,
 }
 
@@ -140,16 +149,19 @@ pub fn source_hash(wasm: &[u8]) -> [u8; 32] {
 }
 
 /// Serializes an artifact for a module of `wasm` bytes with the
-/// per-function tables `per_function`, compiled into `image`.
+/// per-function tables `per_function` and type shapes `type_shapes`
+/// (`ValidatedModule::type_shapes`), compiled into `image`.
 pub fn write(
     target: &TargetInfo,
     wasm_features: &str,
     wasm: &[u8],
     per_function: &PerFunction,
+    type_shapes: &[[u32; 3]],
     image: &CodeImage,
 ) -> Vec<u8> {
     let tables = image.layout.tables();
-    let sections: [&[u8]; 8] = Section::ALL.map(|section| match section {
+    let type_shapes = U32Rows::from_rows(type_shapes.iter().copied());
+    let sections: [&[u8]; 9] = Section::ALL.map(|section| match section {
         Section::Wasm => wasm,
         Section::FuncTypes => per_function.types.as_bytes(),
         Section::FuncBodies => per_function.bodies.as_bytes(),
@@ -158,6 +170,7 @@ pub fn write(
         Section::EntryTrampolines => tables.entry_trampolines.as_bytes(),
         Section::HostAdapters => tables.host_adapters.as_bytes(),
         Section::Traps => tables.traps.as_bytes(),
+        Section::TypeShapes => type_shapes.as_bytes(),
     });
     let metadata: usize = sections.iter().map(|s| s.len() + SECTION_ALIGN).sum();
     let mut out = Vec::with_capacity(metadata + image.code.len() + 2 * CODE_ALIGN as usize);
@@ -358,6 +371,7 @@ fn decode(file: &SharedBytes) -> Result<Artifact, AotError> {
             bodies: rows(Section::FuncBodies, view(Section::FuncBodies)?)?,
             names: rows(Section::FuncNames, view(Section::FuncNames)?)?,
         },
+        type_shapes: rows(Section::TypeShapes, view(Section::TypeShapes)?)?,
         code_tables: CodeTables {
             functions: rows(Section::Functions, view(Section::Functions)?)?,
             entry_trampolines: rows(Section::EntryTrampolines, view(Section::EntryTrampolines)?)?,
@@ -444,7 +458,14 @@ mod tests {
             flags: "opt_level=speed".into(),
         };
         let module = ValidatedModule::new(WASM, Features::default()).unwrap();
-        write(&target, "wasm2", WASM, module.per_function(), &image)
+        write(
+            &target,
+            "wasm2",
+            WASM,
+            module.per_function(),
+            module.type_shapes(),
+            &image,
+        )
     }
 
     fn parse_vec(bytes: &[u8]) -> Result<Artifact, AotError> {

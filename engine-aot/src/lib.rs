@@ -98,6 +98,7 @@ impl AotEngine {
             &features_list(module.features()),
             module.bytes(),
             module.per_function(),
+            module.type_shapes(),
             &image,
         ))
     }
@@ -243,6 +244,7 @@ impl AotEngine {
         let features = Features::parse_list(&header.wasm_features)
             .map_err(|_| AotError::FeaturesLacking(header.wasm_features.clone()))?;
         check_features(&self.config, features)?;
+        let type_shapes = artifact.type_shapes;
         let module = match expected {
             Some(Expected::Module(module)) => module.clone(),
             // SAFETY: the artifact passed its integrity check (the CRC of a
@@ -262,6 +264,14 @@ impl AotEngine {
                 .map_err(|e| AotError::Malformed(e.to_string()))?,
             ),
         };
+        // The code was compiled for this type section's shape (which types
+        // are final decides how `call_indirect` checks); a module whose
+        // bytes decode to another shape is not the one it was made for.
+        if !type_shapes.iter().eq(module.type_shapes().iter().copied()) {
+            return Err(AotError::Malformed(
+                "the canonical type information does not match the module".into(),
+            ));
+        }
         let code = header.code.clone();
         let len = usize::try_from(code.end - code.start)
             .map_err(|_| AotError::Malformed("code too large".into()))?;

@@ -5,9 +5,9 @@ use std::fmt;
 
 use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
 use wasmtier_core::{
-    CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncSig, FuncType, GlobalType,
-    HostContext, HostFunc, HostItem, InstanceId, LinkError, Linker, MemoryType, Store, TableType,
-    Trap, TrapCode, Val, ValType, check_arguments,
+    CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncSig, FuncType,
+    GlobalType, HostContext, HostFunc, HostItem, InstanceId, LinkError, Linker, MemoryType, Store,
+    TableType, Trap, TrapCode, Val, ValType, check_arguments,
 };
 
 use crate::InterpModule;

@@ -229,7 +229,8 @@ impl Instance {
                 let value = instance.eval(init) as u64;
                 // SAFETY: a table this instantiation just created; nothing
                 // else references it yet.
-                let table = unsafe { &mut *instance.tables[defined_tables + defined].cast::<Table>() };
+                let table =
+                    unsafe { &mut *instance.tables[defined_tables + defined].cast::<Table>() };
                 table.elements_mut().fill(value);
             }
         }

@@ -5,8 +5,8 @@ use std::any::Any;
 use std::sync::Arc;
 
 use wasmtier_core::{
-    CallError, CompiledModule, EngineConfig, Export, ExternKind, Frame, FuncSig, FuncType, HostItem,
-    InstanceId, LinkError, Linker, Store, Trap, TrapCode, Val, check_arguments,
+    CallError, CompiledModule, EngineConfig, Export, ExternKind, Frame, FuncSig, FuncType,
+    HostItem, InstanceId, LinkError, Linker, Store, Trap, TrapCode, Val, check_arguments,
 };
 
 use crate::builtins::BUILTINS;

@@ -127,11 +127,11 @@ macro_rules! foreach_builtin {
             table_init TableInit(vmctx: vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32);
             /// `(vmctx, elem)`
             elem_drop ElemDrop(vmctx: vmctx, elem: u32);
+            /// `(host_func, caller_vmctx, values)`: the one path into host code.
+            host_call HostCall(func: host_func, caller: vmctx, values: values);
             /// `(vmctx, actual, expected)`: traps unless canonical type
             /// `actual` is a subtype of `expected` (`call_indirect`'s slow path).
             type_check TypeCheck(vmctx: vmctx, actual: u64, expected: u64);
-            /// `(host_func, caller_vmctx, values)`: the one path into host code.
-            host_call HostCall(func: host_func, caller: vmctx, values: values);
         }
     };
 }
@@ -297,7 +297,8 @@ mod tests {
     fn builtins_are_consecutive_pointers() {
         assert_eq!(Builtin::MemoryGrow.offset(), 0);
         assert_eq!(Builtin::HostCall.offset(), 80);
-        assert_eq!(size_of::<VMBuiltins>(), 88);
+        assert_eq!(Builtin::TypeCheck.offset(), 88);
+        assert_eq!(size_of::<VMBuiltins>(), 96);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

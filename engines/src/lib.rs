@@ -63,8 +63,7 @@ impl EngineInfo {
     /// proposal and the engines of this build that run it.
     pub fn refusal(&self, input: &[u8], wanted: Features) -> Option<String> {
         let binary = ValidatedModule::binary_of(input).ok()?;
-        let proposal =
-            ValidatedModule::proposal_needed(&binary, self.features(wanted), wanted)?;
+        let proposal = ValidatedModule::proposal_needed(&binary, self.features(wanted), wanted)?;
         let lacking = Features::parse_list(proposal).ok()?;
         let others: Vec<String> = ENGINES
             .iter()

@@ -148,9 +148,7 @@ impl Translator<'_, '_> {
         type_index: u32,
     ) -> (cranelift_codegen::ir::SigRef, Value, Vec<Value>) {
         let funcref = self.pop();
-        self.b
-            .ins()
-            .trapz(funcref, traps::NULL_FUNCTION_REFERENCE);
+        self.b.ins().trapz(funcref, traps::NULL_FUNCTION_REFERENCE);
         let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, false);
         let arity = self.env.module().types()[type_index as usize].params.len();
         let args = self.popn(arity);

@@ -219,11 +219,8 @@ impl Translator<'_, '_> {
                 // else go on without it.
                 let reference = self.pop();
                 let (target, arity) = self.target(relative_depth);
-                let mut args: Vec<BlockArg> = self
-                    .peekn(arity - 1)
-                    .iter()
-                    .map(|v| (*v).into())
-                    .collect();
+                let mut args: Vec<BlockArg> =
+                    self.peekn(arity - 1).iter().map(|v| (*v).into()).collect();
                 args.push(reference.into());
                 let fallthrough = self.b.create_block();
                 self.b
