@@ -27,7 +27,9 @@ pub struct Features {
 }
 
 impl Default for Features {
-    /// Wasm 2.0 with SIMD plus the finished proposals every engine supports.
+    /// Wasm 2.0 with SIMD plus the finished proposals. Typed function
+    /// references are among them although the interpreter lacks them: an
+    /// engine validates without what it lacks (`EngineInfo::lacks`).
     fn default() -> Self {
         Self {
             tail_call: true,
@@ -37,7 +39,7 @@ impl Default for Features {
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
-            function_references: false,
+            function_references: true,
         }
     }
 }
@@ -217,7 +219,13 @@ mod tests {
     fn default_enables_the_finished_proposals() {
         assert_eq!(
             Features::default().enabled_names(),
-            ["tail-call", "extended-const", "multi-memory", "memory64"]
+            [
+                "tail-call",
+                "extended-const",
+                "multi-memory",
+                "memory64",
+                "function-references"
+            ]
         );
     }
 }

@@ -34,7 +34,10 @@ pub struct InterpEngine {
 }
 
 impl InterpEngine {
-    pub fn new(config: EngineConfig) -> Self {
+    pub fn new(mut config: EngineConfig) -> Self {
+        // wasmi has no typed function references: callers that validate
+        // with this engine's features (`config()`) leave them out.
+        config.features.function_references = false;
         zeroing::start_zeroing();
         let mut wasmi_config = wasmi::Config::default();
         let features = config.features;
@@ -106,7 +109,6 @@ impl Engine for InterpEngine {
     }
 
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
-        self.config.check_features_of(&module)?;
         // wasmi has no typed function references: a module validated with
         // them may use them, which wasmi would misread. Callers that want
         // a precise reason validate without the proposal first (the
@@ -118,6 +120,7 @@ impl Engine for InterpEngine {
                     .into(),
             ));
         }
+        self.config.check_features_of(&module)?;
         // Under a deadline a start function is run as a call, so that fuel
         // slices can pause it; grows become host calls and block parameters
         // are spilled, around two wasmi bugs (`rewrite/`).

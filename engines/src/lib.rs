@@ -123,6 +123,13 @@ pub static ENGINES: &[EngineInfo] = &[
     },
 ];
 
+/// `wanted` without what any engine of this build lacks: the features a
+/// module must be validated with to run on every engine (differential
+/// testing compares them all).
+pub fn common_features(wanted: Features) -> Features {
+    ENGINES.iter().fold(wanted, |f, e| e.features(f))
+}
+
 /// The engine used when none is asked for: the JIT where this build has
 /// it for the host, the interpreter elsewhere.
 pub const DEFAULT: EngineKind = if cfg!(wasmtier_jit) {

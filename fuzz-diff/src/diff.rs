@@ -16,7 +16,8 @@ pub use wasmtier_engines::ENGINES;
 /// by the generator; these caps make growth beyond them fail identically.
 pub fn engine_config(fuel: Option<u64>) -> EngineConfig {
     EngineConfig {
-        features: Features::default(),
+        // What every engine runs: modules are compared on all of them.
+        features: wasmtier_engines::common_features(Features::default()),
         fuel,
         max_memory: Some(16 << 20),
         max_table_elements: Some(10_000),
@@ -120,7 +121,10 @@ impl std::fmt::Display for Verdict {
 
 /// Runs `bytes` on every engine with `fuel` and compares the traces.
 pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
-    let module = match ValidatedModule::new(bytes, Features::default()) {
+    let module = match ValidatedModule::new(
+        bytes,
+        wasmtier_engines::common_features(Features::default()),
+    ) {
         Ok(module) => Arc::new(module),
         Err(err) => return Verdict::Rejected(err.to_string()),
     };
