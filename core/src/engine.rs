@@ -101,11 +101,22 @@ impl EngineConfig {
         Some(start.checked_add(timeout.min(CENTURY)).unwrap_or(start))
     }
 
-    /// Refuses a module validated with proposals this configuration does not
+    /// Refuses a module that needs proposals this configuration does not
     /// enable: an engine must never run code it was not set up to run.
     pub fn check_features_of(&self, module: &ValidatedModule) -> Result<(), LinkError> {
         let wanted = module.features().to_wasmparser();
         if self.features.to_wasmparser().contains(wanted) {
+            return Ok(());
+        }
+        // Validated with more than this engine runs (`Features::default()`
+        // on the interpreter, say): fine if the module does not use it,
+        // which only validating again with this engine's set can tell.
+        // Callers that validate with `Engine::config().features` never
+        // pay for this.
+        if wasmparser::Validator::new_with_features(self.features.to_wasmparser())
+            .validate_all(module.bytes())
+            .is_ok()
+        {
             return Ok(());
         }
         Err(LinkError::Engine(format!(

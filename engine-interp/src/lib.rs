@@ -109,17 +109,8 @@ impl Engine for InterpEngine {
     }
 
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError> {
-        // wasmi has no typed function references: a module validated with
-        // them may use them, which wasmi would misread. Callers that want
-        // a precise reason validate without the proposal first (the
-        // engine registry's `EngineInfo::refusal`).
-        if module.features().function_references {
-            return Err(LinkError::Engine(
-                "the interp engine does not run the function-references proposal; \
-                 validate without it, or use a compiled engine (jit, aot)"
-                    .into(),
-            ));
-        }
+        // A module validated with typed function references is accepted
+        // only if it validates without them (this engine's features).
         self.config.check_features_of(&module)?;
         // Under a deadline a start function is run as a call, so that fuel
         // slices can pause it; grows become host calls and block parameters

@@ -391,12 +391,9 @@ unsafe fn call_host(
     };
     (record.func.func)(&mut cx, &args, &mut results)?;
     for (slot, (value, ty)) in values.iter_mut().zip(results.iter().zip(&ty.results)) {
-        if value.ty() != *ty {
-            return Err(Trap::host(
-                "host function returned a value of the wrong type",
-            ));
-        }
-        *slot = runtime.to_slot(value);
+        *slot = runtime
+            .to_slot_typed(value, *ty)
+            .ok_or_else(|| Trap::host("host function returned a value of the wrong type"))?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use std::any::Any;
 
-use wasmtier_core::{HostFunc, Val};
+use wasmtier_core::{HeapType, HostFunc, Val, ValType, canon};
 
 use crate::values::to_raw;
 use crate::vmcontext::{VMFuncRef, VMHostFunc, VMStoreContext};
@@ -24,9 +24,26 @@ pub struct HostFuncRecord {
 pub struct StoreRuntime {
     pub vm: VMStoreContext,
     pub state: Box<dyn Any + Send>,
-    /// Address ranges of the instances' `VMFuncRef` arrays: the only valid
-    /// function references of this store.
-    pub(crate) func_refs: Vec<std::ops::Range<usize>>,
+    /// The instances' `VMFuncRef` arrays: the only valid function
+    /// references of this store.
+    pub(crate) func_refs: Vec<FuncRefArray>,
+}
+
+/// Where an instance's `VMFuncRef` array is, and the type id of each entry
+/// (fixed at instantiation), so that a host's reference can be checked
+/// against a concrete type without reading through it.
+pub(crate) struct FuncRefArray {
+    pub range: std::ops::Range<usize>,
+    pub type_ids: Box<[u64]>,
+}
+
+impl FuncRefArray {
+    /// The index of the entry at `address`, if it is one of this array's.
+    fn entry(&self, address: usize) -> Option<usize> {
+        let offset = address.checked_sub(self.range.start)?;
+        (self.range.contains(&address) && offset.is_multiple_of(size_of::<VMFuncRef>()))
+            .then(|| offset / size_of::<VMFuncRef>())
+    }
 }
 
 impl StoreRuntime {
@@ -36,13 +53,41 @@ impl StoreRuntime {
     pub fn to_slot(&self, value: &Val) -> u128 {
         if let Val::FuncRef(Some(handle)) = value {
             let address = handle.0 as usize;
-            let known = self.func_refs.iter().any(|r| {
-                r.contains(&address) && (address - r.start).is_multiple_of(size_of::<VMFuncRef>())
-            });
+            let known = self.func_refs.iter().any(|r| r.entry(address).is_some());
             if !known {
                 return 0;
             }
         }
         to_raw(value)
+    }
+
+    /// `value` in slot form where a `ty` is expected, or `None` if it is
+    /// not one: the wrong kind, null for a non-nullable type (a reference
+    /// the store does not know counts as null), or a function of a type
+    /// that is not a subtype of the expected concrete type (`call_ref`
+    /// trusts the static type: a wrong one would call with the wrong
+    /// signature).
+    pub fn to_slot_typed(&self, value: &Val, ty: ValType) -> Option<u128> {
+        if !value.matches(ty) {
+            return None;
+        }
+        let slot = self.to_slot(value);
+        let ValType::Ref(r) = ty else {
+            return Some(slot);
+        };
+        if slot == 0 {
+            return r.nullable.then_some(slot);
+        }
+        if let (Val::FuncRef(_), HeapType::Concrete(expected)) = (value, r.heap) {
+            let address = slot as usize;
+            let actual = self
+                .func_refs
+                .iter()
+                .find_map(|r| Some(r.type_ids[r.entry(address)?]))?;
+            let fits = u32::try_from(actual)
+                .is_ok_and(|actual| canon::is_subtype_index(actual, expected.index()));
+            return fits.then_some(slot);
+        }
+        Some(slot)
     }
 }

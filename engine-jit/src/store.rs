@@ -15,7 +15,7 @@ use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::{JitCompiled, JitModule};
-use crate::runtime::{HostFuncRecord, StoreRuntime};
+use crate::runtime::{FuncRefArray, HostFuncRecord, StoreRuntime};
 use crate::signals::{self, CodeLookup};
 use crate::values::from_raw;
 
@@ -242,10 +242,12 @@ impl JitStore {
         let instance = Box::into_raw(instance?);
         // SAFETY: the instance and the runtime are live and not borrowed.
         unsafe {
-            let funcs = (*instance).funcs.as_ptr_range();
-            (*self.runtime)
-                .func_refs
-                .push(funcs.start as usize..funcs.end as usize);
+            let funcs = &(*instance).funcs;
+            let range = funcs.as_ptr_range();
+            (*self.runtime).func_refs.push(FuncRefArray {
+                range: range.start as usize..range.end as usize,
+                type_ids: funcs.iter().map(|f| f.type_id).collect(),
+            });
         }
         if !self.code.modules.iter().any(|m| Arc::ptr_eq(m, &module)) {
             self.code.modules.push(module);
@@ -283,7 +285,13 @@ impl Store for JitStore {
             }
             HostItem::Global { ty, value } => {
                 // SAFETY: the runtime is live; no Wasm runs during `&mut self`.
-                let bits = unsafe { (*self.runtime).to_slot(&value) };
+                let bits = unsafe { (*self.runtime).to_slot_typed(&value, ty.content) }
+                    .ok_or_else(|| {
+                        LinkError::Engine(format!(
+                            "global `{module}::{name}`: the value is not a {}",
+                            ty.content
+                        ))
+                    })?;
                 let global = Box::into_raw(Box::new(VMGlobal::from_bits(bits)));
                 self.globals.push(global);
                 Extern::Global { global, ty }
@@ -352,8 +360,15 @@ impl Store for JitStore {
         let mut values = vec![0u128; slots];
         // SAFETY: the runtime is live; no Wasm runs during `&mut self`.
         let runtime = unsafe { &*self.runtime };
-        for (slot, arg) in values.iter_mut().zip(args) {
-            *slot = runtime.to_slot(arg);
+        for (index, ((slot, arg), ty)) in values.iter_mut().zip(args).zip(&ty.params).enumerate() {
+            *slot = runtime
+                .to_slot_typed(arg, *ty)
+                .ok_or_else(|| CallError::ArgumentType {
+                    name: export.to_string(),
+                    index,
+                    expected: *ty,
+                    got: arg.ty(),
+                })?;
         }
         self.call_function(instance, index, &mut values)?;
         Ok(ty

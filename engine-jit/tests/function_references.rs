@@ -132,3 +132,41 @@ fn gc_instructions_are_refused_naming_the_proposal() {
         .expect("struct.new is not compiled");
     assert!(err.to_string().contains("(gc proposal)"), "{err}");
 }
+
+/// A host passing a function reference where a concrete type is expected
+/// is checked against that type: `call_ref` trusts the static type, so a
+/// function of another signature must never get through.
+#[test]
+fn host_references_are_checked_against_concrete_parameter_types() {
+    let wat = r#"(module
+        (type $a (func (result i32)))
+        (type $b (func (param i32) (result i32)))
+        (func $fa (type $a) (i32.const 1))
+        (elem declare func $fa)
+        (func (export "get_a") (result (ref $a)) (ref.func $fa))
+        (func (export "call_a") (param (ref $a)) (result i32)
+          (call_ref $a (local.get 0)))
+        (func (export "call_b") (param (ref $b)) (result i32)
+          (call_ref $b (i32.const 5) (local.get 0))))"#;
+    let engine = JitEngine::new(EngineConfig {
+        features: features(),
+        ..EngineConfig::default()
+    });
+    let mut store = engine.new_store(Box::new(()));
+    let module = ValidatedModule::from_bytes_or_text(wat.as_bytes(), features()).unwrap();
+    let compiled = engine.compile(Arc::new(module)).unwrap();
+    let id = store.instantiate(&*compiled).unwrap();
+    let fa = store.call(id, "get_a", &[]).unwrap();
+    assert_eq!(store.call(id, "call_a", &fa).unwrap(), [Val::I32(1)]);
+    let err = store.call(id, "call_b", &fa).unwrap_err();
+    assert!(
+        matches!(err, CallError::ArgumentType { index: 0, .. }),
+        "{err}"
+    );
+    // Null where the type is not nullable is refused the same way.
+    let err = store.call(id, "call_a", &[Val::FuncRef(None)]).unwrap_err();
+    assert!(
+        matches!(err, CallError::ArgumentType { index: 0, .. }),
+        "{err}"
+    );
+}

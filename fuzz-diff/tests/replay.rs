@@ -246,8 +246,9 @@ fn on_every_engine(
     mut check: impl FnMut(&str, &mut dyn wasmtier_core::Store, wasmtier_core::InstanceId),
 ) {
     use std::sync::Arc;
-    use wasmtier_core::{Features, ValidatedModule};
-    let module = Arc::new(ValidatedModule::new(bytes, Features::default()).unwrap());
+    use wasmtier_core::ValidatedModule;
+    // Validated with what every engine runs, as the engines are configured.
+    let module = Arc::new(ValidatedModule::new(bytes, diff::engine_config(None).features).unwrap());
     for spec in diff::ENGINES {
         let engine = spec.create(diff::engine_config(None));
         let compiled = engine.compile(module.clone()).unwrap();
