@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
-use wasmtier_core::{CompiledModule, Engine, EngineConfig, EngineKind};
+use wasmtier_core::{CompiledModule, Engine, EngineConfig, EngineKind, LoadError};
 
 use crate::engines::EngineChoice;
 use crate::load_module;
@@ -120,7 +120,10 @@ pub fn prepare(
     if request.choice.kind() == EngineKind::Aot {
         return through_cache(request, config, phases);
     }
-    let module = Arc::new(load_module(request.file, config.features)?);
+    let module = Arc::new(
+        load_module(request.file, config.features)
+            .map_err(|error| explain_missing_proposals(error, request.choice))?,
+    );
     phases.mark(format_args!(
         "read and validate ({} bytes, {} functions)",
         module.bytes().len(),
@@ -130,6 +133,31 @@ pub fn prepare(
     let compiled = engine.compile(module)?;
     phases.mark(format_args!("compile ({})", request.choice));
     Ok((engine, compiled))
+}
+
+/// A module refused for a proposal the chosen engine does not run: says so,
+/// and which engines run it, instead of only "invalid module".
+fn explain_missing_proposals(error: anyhow::Error, choice: EngineChoice) -> anyhow::Error {
+    let Some(LoadError::NeedsProposals { proposals, .. }) = error.downcast_ref::<LoadError>()
+    else {
+        return error;
+    };
+    let engines = wasmtier_engines::running(proposals);
+    let plural = if proposals.len() == 1 { "" } else { "s" };
+    let names = proposals.join(", ");
+    if engines.is_empty() || engines.contains(&choice.name()) {
+        return error;
+    }
+    let hint = engines
+        .iter()
+        .map(|e| format!("--engine {e}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    error.context(format!(
+        "the {choice} engine does not run the {names} proposal{plural} this module uses; \
+         engines that do: {} (use {hint})",
+        engines.join(", ")
+    ))
 }
 
 wasmtier_engines::with_aot! {

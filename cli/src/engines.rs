@@ -40,6 +40,11 @@ impl EngineChoice {
         self.0.name()
     }
 
+    /// The proposals this engine runs.
+    pub fn features(self) -> wasmtier_core::Features {
+        self.0.features
+    }
+
     /// Whether `--low-memory` can run on this engine.
     pub fn supports_low_memory(self) -> bool {
         self.0.low_memory

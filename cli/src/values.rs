@@ -61,8 +61,12 @@ fn parse_val(ty: ValType, text: &str) -> Result<Val> {
         ValType::F32 => Val::from_f32(text.parse()?),
         ValType::F64 => Val::from_f64(text.parse()?),
         ValType::V128 => Val::V128(parse_int::<u128>(text)?),
-        ValType::FuncRef | ValType::ExternRef if text == "null" => Val::default_for(ty),
-        ValType::FuncRef | ValType::ExternRef => bail!("only `null` can be passed as a reference"),
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef if text == "null" => {
+            Val::default_for(ty)
+        }
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
+            bail!("only `null` can be passed as a reference")
+        }
     })
 }
 

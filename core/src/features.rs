@@ -17,6 +17,9 @@ pub struct Features {
     pub relaxed_simd: bool,
     pub custom_page_sizes: bool,
     pub wide_arithmetic: bool,
+    /// Exception handling as standardized in Wasm 3.0 (`try_table`,
+    /// `throw`, `throw_ref`, `exnref`, tags); not the legacy `try`/`catch`.
+    pub exceptions: bool,
 }
 
 impl Default for Features {
@@ -30,6 +33,7 @@ impl Default for Features {
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
+            exceptions: true,
         }
     }
 }
@@ -45,6 +49,7 @@ impl Features {
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
+            exceptions: false,
         }
     }
 
@@ -58,6 +63,7 @@ impl Features {
             relaxed_simd: true,
             custom_page_sizes: true,
             wide_arithmetic: true,
+            exceptions: true,
         }
     }
 
@@ -71,6 +77,7 @@ impl Features {
         features.set(WasmFeatures::RELAXED_SIMD, self.relaxed_simd);
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features.set(WasmFeatures::WIDE_ARITHMETIC, self.wide_arithmetic);
+        features.set(WasmFeatures::EXCEPTIONS, self.exceptions);
         features
     }
 
@@ -84,55 +91,82 @@ impl Features {
                 Some(name) => (false, name),
                 None => (true, item),
             };
-            let flag = match name {
-                "wasm2" if enable => {
-                    features = Self::wasm2();
-                    continue;
+            match name {
+                "wasm2" if enable => features = Self::wasm2(),
+                "default" if enable => features = Self::default(),
+                "all" if enable => features = Self::all(),
+                name => {
+                    let flag = features.flag_mut(name).ok_or_else(|| {
+                        format!(
+                            "unknown feature `{name}` (known: wasm2, default, all, {})",
+                            PROPOSALS.join(", ")
+                        )
+                    })?;
+                    *flag = enable;
                 }
-                "default" if enable => {
-                    features = Self::default();
-                    continue;
-                }
-                "all" if enable => {
-                    features = Self::all();
-                    continue;
-                }
-                "tail-call" => &mut features.tail_call,
-                "extended-const" => &mut features.extended_const,
-                "multi-memory" => &mut features.multi_memory,
-                "memory64" => &mut features.memory64,
-                "relaxed-simd" => &mut features.relaxed_simd,
-                "custom-page-sizes" => &mut features.custom_page_sizes,
-                "wide-arithmetic" => &mut features.wide_arithmetic,
-                other => {
-                    return Err(format!(
-                        "unknown feature `{other}` (known: wasm2, default, all, tail-call, \
-                         extended-const, multi-memory, memory64, relaxed-simd, \
-                         custom-page-sizes, wide-arithmetic)"
-                    ));
-                }
-            };
-            *flag = enable;
+            }
         }
         Ok(features)
     }
 
+    /// The flag of proposal `name` (as in [`PROPOSALS`]).
+    fn flag_mut(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "tail-call" => &mut self.tail_call,
+            "extended-const" => &mut self.extended_const,
+            "multi-memory" => &mut self.multi_memory,
+            "memory64" => &mut self.memory64,
+            "relaxed-simd" => &mut self.relaxed_simd,
+            "custom-page-sizes" => &mut self.custom_page_sizes,
+            "wide-arithmetic" => &mut self.wide_arithmetic,
+            "exceptions" => &mut self.exceptions,
+            _ => return None,
+        })
+    }
+
+    /// Whether proposal `name` (as in [`PROPOSALS`]) is enabled.
+    pub fn is_enabled(mut self, name: &str) -> bool {
+        self.flag_mut(name).is_some_and(|on| *on)
+    }
+
+    /// This set with proposal `name` (as in [`PROPOSALS`]) turned on or off.
+    pub fn with(mut self, name: &str, on: bool) -> Self {
+        if let Some(flag) = self.flag_mut(name) {
+            *flag = on;
+        }
+        self
+    }
+
+    /// The proposals enabled in both sets: what a request leaves once an
+    /// engine's own set is applied.
+    pub fn intersect(self, other: Self) -> Self {
+        PROPOSALS.iter().fold(self, |features, name| {
+            features.with(name, features.is_enabled(name) && other.is_enabled(name))
+        })
+    }
+
     /// Names of the enabled post-2.0 proposals, for messages and artifact headers.
     pub fn enabled_names(self) -> Vec<&'static str> {
-        [
-            ("tail-call", self.tail_call),
-            ("extended-const", self.extended_const),
-            ("multi-memory", self.multi_memory),
-            ("memory64", self.memory64),
-            ("relaxed-simd", self.relaxed_simd),
-            ("custom-page-sizes", self.custom_page_sizes),
-            ("wide-arithmetic", self.wide_arithmetic),
-        ]
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect()
+        PROPOSALS
+            .iter()
+            .copied()
+            .filter(|name| self.is_enabled(name))
+            .collect()
     }
 }
+
+/// Every post-2.0 proposal the loader knows, by the name `--wasm-features`,
+/// messages and artifact headers use.
+pub const PROPOSALS: &[&str] = &[
+    "tail-call",
+    "extended-const",
+    "multi-memory",
+    "memory64",
+    "relaxed-simd",
+    "custom-page-sizes",
+    "wide-arithmetic",
+    "exceptions",
+];
 
 #[cfg(test)]
 mod tests {
@@ -160,10 +194,27 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_proposal_has_a_flag_and_intersection_keeps_common_ones() {
+        for name in PROPOSALS {
+            assert!(Features::all().is_enabled(name), "{name}");
+            assert!(!Features::wasm2().is_enabled(name), "{name}");
+        }
+        let engine = Features::all().with("exceptions", false);
+        let both = Features::default().intersect(engine);
+        assert!(!both.exceptions && both.tail_call && !both.relaxed_simd);
+    }
+
+    #[test]
     fn default_enables_the_finished_proposals() {
         assert_eq!(
             Features::default().enabled_names(),
-            ["tail-call", "extended-const", "multi-memory", "memory64"]
+            [
+                "tail-call",
+                "extended-const",
+                "multi-memory",
+                "memory64",
+                "exceptions"
+            ]
         );
     }
 }

@@ -23,11 +23,13 @@ pub enum ExternKind {
     Table,
     Memory,
     Global,
+    Tag,
 }
 
 impl ExternKind {
     pub fn name(self) -> &'static str {
         match self {
+            Self::Tag => "tag",
             Self::Func => "function",
             Self::Table => "table",
             Self::Memory => "memory",
@@ -91,6 +93,9 @@ pub struct ValidatedModule {
     num_imported_tables: u32,
     num_imported_memories: u32,
     num_imported_globals: u32,
+    /// The type index of every tag, imported ones first.
+    tags: Vec<u32>,
+    num_imported_tags: u32,
     /// Defined (not imported) items.
     tables: Vec<TableType>,
     memories: Vec<MemoryType>,
@@ -148,6 +153,23 @@ impl ValidatedModule {
     /// The defined (not imported) tables.
     pub fn tables(&self) -> &[TableType] {
         &self.tables
+    }
+
+    /// The type index of every exception tag, imported ones first; the
+    /// type's parameters are the tag's payload.
+    pub fn tags(&self) -> &[u32] {
+        &self.tags
+    }
+
+    /// How many tags are imported.
+    pub fn num_imported_tags(&self) -> u32 {
+        self.num_imported_tags
+    }
+
+    /// The payload type of tag `index` (imports first), which must be a tag
+    /// of this module.
+    pub fn tag_type(&self, index: u32) -> &FuncType {
+        &self.types[self.tags[index as usize] as usize]
     }
 
     /// The defined (not imported) memories.
@@ -258,6 +280,24 @@ impl ValidatedModule {
         features: Features,
         limits: &LoadLimits,
     ) -> Result<Self, LoadError> {
+        Self::decode(bytes, features, limits).map_err(|error| match error {
+            LoadError::Invalid { offset, message } => {
+                let proposals = proposals_needed(bytes, features);
+                if proposals.is_empty() {
+                    LoadError::Invalid { offset, message }
+                } else {
+                    LoadError::NeedsProposals {
+                        offset,
+                        message,
+                        proposals,
+                    }
+                }
+            }
+            other => other,
+        })
+    }
+
+    fn decode(bytes: &[u8], features: Features, limits: &LoadLimits) -> Result<Self, LoadError> {
         LimitCheck::check_size(limits, bytes)?;
         let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
@@ -374,6 +414,8 @@ impl ValidatedModule {
             num_imported_tables: 0,
             num_imported_memories: 0,
             num_imported_globals: 0,
+            tags: Vec::new(),
+            num_imported_tags: 0,
             tables: Vec::new(),
             memories: Vec::new(),
             globals: Vec::new(),
@@ -434,7 +476,15 @@ impl ValidatedModule {
                             self.num_imported_globals += 1;
                             ExternType::Global(convert_global_type(&g)?)
                         }
-                        TypeRef::Tag(_) => return Err(unsupported_at(0, "exception tags")),
+                        TypeRef::Tag(tag) => {
+                            let ty =
+                                self.types.get(tag.func_type_idx as usize).ok_or_else(|| {
+                                    malformed(section_start, "import of a type the module lacks")
+                                })?;
+                            self.tags.push(tag.func_type_idx);
+                            self.num_imported_tags += 1;
+                            ExternType::Tag(ty.clone())
+                        }
                     };
                     self.imports.push(Import {
                         module: import.module.to_string(),
@@ -478,13 +528,23 @@ impl ValidatedModule {
                         ExternalKind::Table => ExternKind::Table,
                         ExternalKind::Memory => ExternKind::Memory,
                         ExternalKind::Global => ExternKind::Global,
-                        ExternalKind::Tag => return Err(unsupported_at(0, "exception tags")),
+                        ExternalKind::Tag => ExternKind::Tag,
                     };
                     self.exports.push(Export {
                         name: export.name.to_string(),
                         kind,
                         index: export.index,
                     });
+                }
+            }
+            Payload::TagSection(reader) => {
+                let section_start = reader.range().start;
+                for tag in reader {
+                    let index = tag?.func_type_idx;
+                    if self.types.get(index as usize).is_none() {
+                        return Err(malformed(section_start, "tag of a type the module lacks"));
+                    }
+                    self.tags.push(index);
                 }
             }
             Payload::StartSection { func, .. } => self.start = Some(func),
@@ -636,6 +696,26 @@ impl ValidatedModule {
             .contains(&offset)
             .then(|| self.num_imported_funcs + defined as u32)
     }
+}
+
+/// The proposals `features` leaves off without which `bytes` is not
+/// valid, when those are the reason it does not validate (empty when it is
+/// invalid anyway). Only run on a module that failed, so its repeated
+/// validations cost nothing on the path that loads.
+pub fn proposals_needed(bytes: &[u8], features: Features) -> Vec<&'static str> {
+    let valid = |features: Features| {
+        Validator::new_with_features(features.to_wasmparser())
+            .validate_all(bytes)
+            .is_ok()
+    };
+    if !valid(Features::all()) {
+        return Vec::new();
+    }
+    crate::features::PROPOSALS
+        .iter()
+        .copied()
+        .filter(|name| !features.is_enabled(name) && !valid(Features::all().with(name, false)))
+        .collect()
 }
 
 fn malformed(offset: usize, message: &str) -> LoadError {

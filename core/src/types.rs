@@ -12,6 +12,8 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// `(ref null exn)`: a caught exception (exception handling).
+    ExnRef,
 }
 
 impl ValType {
@@ -25,6 +27,7 @@ impl ValType {
             W::V128 => Self::V128,
             W::Ref(r) if r == wasmparser::RefType::FUNCREF => Self::FuncRef,
             W::Ref(r) if r == wasmparser::RefType::EXTERNREF => Self::ExternRef,
+            W::Ref(r) if r == wasmparser::RefType::EXNREF => Self::ExnRef,
             W::Ref(_) => return None,
         })
     }
@@ -40,6 +43,7 @@ impl fmt::Display for ValType {
             Self::V128 => "v128",
             Self::FuncRef => "funcref",
             Self::ExternRef => "externref",
+            Self::ExnRef => "exnref",
         })
     }
 }
@@ -61,6 +65,9 @@ pub enum Val {
     FuncRef(Option<FuncRefHandle>),
     /// A host reference; the payload is the host's own number for it.
     ExternRef(Option<u32>),
+    /// A caught exception, as an opaque handle only meaningful to the store
+    /// that produced it.
+    ExnRef(Option<u64>),
 }
 
 impl Val {
@@ -73,6 +80,7 @@ impl Val {
             Self::V128(_) => ValType::V128,
             Self::FuncRef(_) => ValType::FuncRef,
             Self::ExternRef(_) => ValType::ExternRef,
+            Self::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -86,6 +94,7 @@ impl Val {
             ValType::V128 => Self::V128(0),
             ValType::FuncRef => Self::FuncRef(None),
             ValType::ExternRef => Self::ExternRef(None),
+            ValType::ExnRef => Self::ExnRef(None),
         }
     }
 
@@ -107,9 +116,10 @@ impl fmt::Display for Val {
             Self::F32(bits) => write!(f, "{}", f32::from_bits(bits)),
             Self::F64(bits) => write!(f, "{}", f64::from_bits(bits)),
             Self::V128(v) => write!(f, "0x{v:032x}"),
-            Self::FuncRef(None) | Self::ExternRef(None) => f.write_str("null"),
+            Self::FuncRef(None) | Self::ExternRef(None) | Self::ExnRef(None) => f.write_str("null"),
             Self::FuncRef(Some(h)) => write!(f, "funcref#{}", h.0),
             Self::ExternRef(Some(h)) => write!(f, "externref#{h}"),
+            Self::ExnRef(Some(h)) => write!(f, "exnref#{h:x}"),
         }
     }
 }
@@ -182,11 +192,14 @@ pub enum ExternType {
     Global(GlobalType),
     Memory(MemoryType),
     Table(TableType),
+    /// An exception tag; its type's parameters are the exception's payload.
+    Tag(FuncType),
 }
 
 impl ExternType {
     pub fn kind_name(&self) -> &'static str {
         match self {
+            Self::Tag(_) => "tag",
             Self::Func(_) => "function",
             Self::Global(_) => "global",
             Self::Memory(_) => "memory",
@@ -210,7 +223,7 @@ impl ExternType {
     /// `expected`, by the spec's import-matching rules.
     pub fn matches(&self, expected: &ExternType) -> bool {
         match (self, expected) {
-            (Self::Func(a), Self::Func(e)) => a == e,
+            (Self::Func(a), Self::Func(e)) | (Self::Tag(a), Self::Tag(e)) => a == e,
             (Self::Global(a), Self::Global(e)) => a == e,
             (Self::Memory(a), Self::Memory(e)) => {
                 a.memory64 == e.memory64

@@ -12,7 +12,19 @@ pub fn val_type(ty: ValType) -> wasmi::ValType {
         ValType::V128 => wasmi::ValType::V128,
         ValType::FuncRef => wasmi::ValType::FuncRef,
         ValType::ExternRef => wasmi::ValType::ExternRef,
+        // Never reached: modules with exception references are not
+        // compiled here (`FEATURES`), and `define` refuses host functions
+        // whose types mention them.
+        ValType::ExnRef => wasmi::ValType::ExternRef,
     }
+}
+
+/// Whether wasmi has a counterpart for every value type of `ty`.
+pub fn representable(ty: &FuncType) -> bool {
+    !ty.params
+        .iter()
+        .chain(&ty.results)
+        .any(|t| *t == ValType::ExnRef)
 }
 
 pub fn from_val_type(ty: wasmi::ValType) -> ValType {

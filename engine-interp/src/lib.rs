@@ -23,6 +23,13 @@ use wasmtier_core::{
 pub use store::InterpStore;
 pub use zeroing::ZeroingAllocator;
 
+/// The proposals this engine runs: every one the loader knows but
+/// exception handling, which wasmi does not have.
+pub const FEATURES: wasmtier_core::Features = wasmtier_core::Features {
+    exceptions: false,
+    ..wasmtier_core::Features::all()
+};
+
 /// Value-stack size used in low-memory mode unless `--max-stack` says otherwise.
 const LOW_MEMORY_STACK_BYTES: usize = 64 * 1024;
 

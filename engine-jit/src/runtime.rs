@@ -7,6 +7,7 @@ use std::any::Any;
 
 use wasmtier_core::{HostFunc, Val};
 
+use crate::exceptions::ExceptionObjects;
 use crate::values::to_raw;
 use crate::vmcontext::{VMFuncRef, VMHostFunc, VMStoreContext};
 
@@ -27,6 +28,8 @@ pub struct StoreRuntime {
     /// Address ranges of the instances' `VMFuncRef` arrays: the only valid
     /// function references of this store.
     pub(crate) func_refs: Vec<std::ops::Range<usize>>,
+    /// The store's exception objects (exception handling).
+    pub(crate) exceptions: ExceptionObjects,
 }
 
 impl StoreRuntime {
@@ -42,6 +45,12 @@ impl StoreRuntime {
             if !known {
                 return 0;
             }
+        }
+        // Likewise an exception reference must be one of this store's.
+        if let Val::ExnRef(Some(address)) = value
+            && !self.exceptions.contains(*address as usize)
+        {
+            return 0;
         }
         to_raw(value)
     }

@@ -11,6 +11,8 @@ use wasmtier_core::{
 };
 
 use crate::builtins::BUILTINS;
+use crate::exception_table::HandlerEntry;
+use crate::exceptions::{Handler, Tag};
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, Table};
@@ -20,7 +22,7 @@ use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals::{self, CodeLookup};
 use crate::values::from_raw;
 
-use crate::vmcontext::{VMGlobal, VMHostFunc, VMStoreContext};
+use crate::vmcontext::{VMContext, VMGlobal, VMHostFunc, VMStoreContext};
 
 /// Stack bytes kept free below the Wasm stack limit for host code.
 const HOST_STACK_RESERVE: usize = 256 * 1024;
@@ -52,6 +54,39 @@ impl CodeLookup for StoreCode {
         self.find(pc)
             .is_some_and(|(module, offset)| module.func_at(offset).is_some())
     }
+
+    unsafe fn handler(&self, pc: usize, fp: usize, tag: *const Tag) -> Option<Handler> {
+        let (module, offset) = self.find(pc)?;
+        let (frame_offset, handlers) = module.code.exceptions().lookup(offset)?;
+        let sp = fp.checked_sub(frame_offset as usize)?;
+        let code = module.code.memory.range();
+        let mut context: Option<*const Instance> = None;
+        for entry in handlers {
+            let landing = match entry {
+                HandlerEntry::Context { sp_offset } => {
+                    // SAFETY: the caller's contract: the frame is live, and
+                    // its call site saved its vmctx at this offset.
+                    let vmctx = unsafe { *((sp + sp_offset as usize) as *const *const VMContext) };
+                    // SAFETY: a saved vmctx is a live instance's context.
+                    context = (!vmctx.is_null())
+                        .then(|| unsafe { (*vmctx).instance.cast_const().cast() });
+                    continue;
+                }
+                HandlerEntry::CatchAll { offset } => offset,
+                HandlerEntry::Tag { tag: index, offset } => {
+                    // SAFETY: instances live as long as the store.
+                    let instance = unsafe { &*context? };
+                    if instance.tags.get(index as usize).copied() != Some(tag) {
+                        continue;
+                    }
+                    offset
+                }
+            };
+            let pc = code.start.checked_add(landing as usize)?;
+            return code.contains(&pc).then_some(Handler { pc, sp, fp });
+        }
+        None
+    }
 }
 
 pub struct JitStore {
@@ -63,6 +98,7 @@ pub struct JitStore {
     tables: Vec<*mut Table>,
     globals: Vec<*mut VMGlobal>,
     host_funcs: Vec<*mut HostFuncRecord>,
+    tags: Vec<*mut Tag>,
     linker: Linker<Extern>,
     signatures: HashMap<FuncType, u64>,
     /// The deadline's timer, when the engine has a timeout; generated code
@@ -90,6 +126,7 @@ impl JitStore {
             vm,
             state,
             func_refs: Vec::new(),
+            exceptions: Default::default(),
         }));
         Self {
             config: config.clone(),
@@ -100,6 +137,7 @@ impl JitStore {
             tables: Vec::new(),
             globals: Vec::new(),
             host_funcs: Vec::new(),
+            tags: Vec::new(),
             linker: Linker::default(),
             signatures: HashMap::new(),
             _interrupt: interrupt,
@@ -139,6 +177,7 @@ impl JitStore {
                 global: instance.global(export.index),
                 ty: instance.module.info.global_types[export.index as usize],
             },
+            ExternKind::Tag => Extern::Tag(instance.tags[export.index as usize]),
         }
     }
 
@@ -217,10 +256,7 @@ impl JitStore {
             Extern::ty,
         )?;
         let sig_ids = wasm.types().iter().map(|t| self.signature_id(t)).collect();
-        let mut created = Created {
-            memories: Vec::new(),
-            tables: Vec::new(),
-        };
+        let mut created = Created::default();
         let instance = Instance::new(
             module.clone(),
             &imports,
@@ -232,6 +268,7 @@ impl JitStore {
         );
         self.memories.extend(created.memories);
         self.tables.extend(created.tables);
+        self.tags.extend(created.tags);
         let instance = Box::into_raw(instance?);
         // SAFETY: the instance and the runtime are live and not borrowed.
         unsafe {
@@ -419,6 +456,9 @@ impl Drop for JitStore {
             }
             for func in self.host_funcs.drain(..) {
                 drop(Box::from_raw(func));
+            }
+            for tag in self.tags.drain(..) {
+                drop(Box::from_raw(tag));
             }
             drop(Box::from_raw(self.runtime));
         }

@@ -12,6 +12,7 @@ pub fn to_raw(value: &Val) -> u128 {
         Val::V128(bits) => bits,
         Val::FuncRef(handle) => u128::from(handle.map_or(0, |h| h.0)),
         Val::ExternRef(payload) => u128::from(payload.map_or(0, |n| u64::from(n) + 1)),
+        Val::ExnRef(address) => u128::from(address.unwrap_or(0)),
     }
 }
 
@@ -30,6 +31,10 @@ pub fn from_raw(ty: ValType, raw: u128) -> Val {
         ValType::ExternRef => {
             let n = raw as u64;
             Val::ExternRef((n != 0).then(|| (n - 1) as u32))
+        }
+        ValType::ExnRef => {
+            let address = raw as u64;
+            Val::ExnRef((address != 0).then_some(address))
         }
     }
 }
@@ -51,6 +56,8 @@ mod tests {
             Val::ExternRef(None),
             Val::ExternRef(Some(0)),
             Val::ExternRef(Some(u32::MAX)),
+            Val::ExnRef(None),
+            Val::ExnRef(Some(0x2000)),
         ] {
             assert_eq!(from_raw(value.ty(), to_raw(&value)), value);
         }

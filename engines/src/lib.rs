@@ -12,7 +12,7 @@
 //! forms), whose definitions are chosen here, so no other crate repeats the
 //! host condition.
 
-use wasmtier_core::{Engine, EngineConfig, EngineKind};
+use wasmtier_core::{Engine, EngineConfig, EngineKind, Features};
 
 #[cfg(not(any(feature = "interp", wasmtier_jit)))]
 compile_error!(
@@ -37,6 +37,9 @@ pub struct EngineInfo {
     /// Whether it runs machine code compiled per function, which
     /// profilers (`run --profile`) can name.
     pub native_code: bool,
+    /// The proposals it runs: a request is narrowed to these, and a module
+    /// that needs another is refused naming the engines that have it.
+    pub features: Features,
     create: fn(EngineConfig) -> Box<dyn Engine>,
 }
 
@@ -60,6 +63,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "the wasmi-based interpreter: instant start-up, small footprint, runs everywhere",
         low_memory: true,
         native_code: false,
+        features: wasmtier_engine_interp::FEATURES,
         create: |config| Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
     },
     #[cfg(wasmtier_jit)]
@@ -68,6 +72,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "the Cranelift JIT: compiles to native code first, then runs at native speed",
         low_memory: false,
         native_code: true,
+        features: wasmtier_engine_jit::FEATURES,
         create: |config| Box::new(wasmtier_engine_jit::JitEngine::new(config)),
     },
     #[cfg(wasmtier_aot)]
@@ -76,6 +81,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "ahead of time: the JIT's code, compiled once (cached, or by `wasmtier compile`), then mapped from disk",
         low_memory: false,
         native_code: true,
+        features: wasmtier_engine_aot::FEATURES,
         create: |config| Box::new(wasmtier_engine_aot::AotEngine::new(config)),
     },
 ];
@@ -96,6 +102,16 @@ pub fn get(kind: EngineKind) -> Option<&'static EngineInfo> {
 /// The entry named `name` (`interp`, `jit`, `aot`), if this build has it.
 pub fn find(name: &str) -> Option<&'static EngineInfo> {
     ENGINES.iter().find(|e| e.name() == name)
+}
+
+/// The names of this build's engines that run every proposal in
+/// `proposals`, for messages.
+pub fn running(proposals: &[&str]) -> Vec<&'static str> {
+    ENGINES
+        .iter()
+        .filter(|e| proposals.iter().all(|p| e.features.is_enabled(p)))
+        .map(EngineInfo::name)
+        .collect()
 }
 
 /// The names of this build's engines, for messages and `--help`.

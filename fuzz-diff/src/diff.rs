@@ -317,6 +317,8 @@ fn engine_dependent(trap: &Trap) -> bool {
 fn normalize(value: &Val) -> Val {
     match value {
         Val::FuncRef(Some(_)) => Val::FuncRef(Some(FuncRefHandle(0))),
+        // Exception identity is the store's address of the object.
+        Val::ExnRef(Some(_)) => Val::ExnRef(Some(0)),
         other => *other,
     }
 }
@@ -326,6 +328,7 @@ fn trap_text(trap: &Trap) -> String {
         TrapKind::Code(code) => format!("trap: {code}"),
         TrapKind::Exit(status) => format!("exit {status}"),
         TrapKind::Host(message) => format!("host: {message}"),
+        TrapKind::UncaughtException { tag } => format!("uncaught exception {tag}"),
     }
 }
 

@@ -23,6 +23,8 @@ pub(super) enum Family {
     TablesRefs,
     /// `simd.rs`, which hands arithmetic on to `simd_arith.rs`.
     Simd,
+    /// `exceptions.rs`: `try_table`, `throw`, `throw_ref`.
+    Exceptions,
     Unsupported(Proposal),
 }
 
@@ -33,7 +35,6 @@ pub enum Proposal {
     SharedEverythingThreads,
     Gc,
     FunctionReferences,
-    Exceptions,
     LegacyExceptions,
     StackSwitching,
     MemoryControl,
@@ -47,7 +48,6 @@ impl Proposal {
             Self::SharedEverythingThreads => "shared_everything_threads",
             Self::Gc => "gc",
             Self::FunctionReferences => "function_references",
-            Self::Exceptions => "exceptions",
             Self::LegacyExceptions => "legacy_exceptions",
             Self::StackSwitching => "stack_switching",
             Self::MemoryControl => "memory_control",
@@ -64,11 +64,14 @@ macro_rules! family {
     (@shared_everything_threads $op:ident) => { Family::Unsupported(Proposal::SharedEverythingThreads) };
     (@gc $op:ident) => { Family::Unsupported(Proposal::Gc) };
     (@function_references $op:ident) => { Family::Unsupported(Proposal::FunctionReferences) };
-    (@exceptions $op:ident) => { Family::Unsupported(Proposal::Exceptions) };
     (@legacy_exceptions $op:ident) => { Family::Unsupported(Proposal::LegacyExceptions) };
     (@stack_switching $op:ident) => { Family::Unsupported(Proposal::StackSwitching) };
     (@memory_control $op:ident) => { Family::Unsupported(Proposal::MemoryControl) };
     // Implemented proposals: each operator with the file that translates it.
+    // exceptions
+    (@exceptions TryTable) => { Family::Exceptions };
+    (@exceptions Throw) => { Family::Exceptions };
+    (@exceptions ThrowRef) => { Family::Exceptions };
     // mvp
     (@mvp Unreachable) => { Family::Control };
     (@mvp Nop) => { Family::Control };
@@ -583,8 +586,8 @@ mod tests {
             Family::Unsupported(Proposal::Threads)
         );
         assert_eq!(
-            family_of(&Operator::Throw { tag_index: 0 }),
-            Family::Unsupported(Proposal::Exceptions)
+            family_of(&Operator::Rethrow { relative_depth: 0 }),
+            Family::Unsupported(Proposal::LegacyExceptions)
         );
         assert_eq!(Proposal::Gc.name(), "gc");
     }

@@ -9,6 +9,7 @@ mod calls;
 mod control;
 mod conversions;
 mod dispatch;
+mod exceptions;
 mod fuel;
 pub(crate) mod func_env;
 mod locals_globals;
@@ -41,7 +42,7 @@ pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
 pub fn ir_type(ty: ValType) -> Type {
     match ty {
         ValType::I32 => types::I32,
-        ValType::I64 | ValType::FuncRef | ValType::ExternRef => types::I64,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::V128 => types::I8X16,
@@ -131,6 +132,7 @@ pub fn translate_function(
         reachable: true,
         dead_depth: 0,
         pending_fuel: 0,
+        handler_scopes: Vec::new(),
     };
     for (param, value) in ty.params.iter().zip(params) {
         let var = t.b.declare_var(ir_type(*param));
@@ -174,6 +176,8 @@ pub(crate) struct Translator<'a, 'f> {
     pub dead_depth: u32,
     /// Fuel used by operators translated since the last charge.
     pub pending_fuel: i64,
+    /// The catch clauses of the open `try_table`s, outermost first.
+    pub handler_scopes: Vec<exceptions::HandlerScope>,
 }
 
 impl Translator<'_, '_> {
@@ -191,6 +195,7 @@ impl Translator<'_, '_> {
             Family::Calls => self.calls(op)?,
             Family::TablesRefs => self.tables_refs(op)?,
             Family::Simd => self.simd(op)?,
+            Family::Exceptions => self.exceptions(op)?,
             Family::Unsupported(proposal) => {
                 return Err(TranslateError::UnsupportedProposal {
                     proposal,
@@ -240,7 +245,7 @@ impl Translator<'_, '_> {
     pub fn zero(&mut self, ty: ValType) -> Value {
         match ty {
             ValType::I32 => self.b.ins().iconst(types::I32, 0),
-            ValType::I64 | ValType::FuncRef | ValType::ExternRef => {
+            ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
                 self.b.ins().iconst(types::I64, 0)
             }
             ValType::F32 => self.b.ins().f32const(0.0),

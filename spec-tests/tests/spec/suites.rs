@@ -71,6 +71,15 @@ const GROUPS: &[(&str, Source, Enable)] = &[
         Source::Proposal(Proposal::WideArithmetic),
         |f| f.wide_arithmetic = true,
     ),
+    // `try_table.wast` also throws across tail calls.
+    (
+        "exceptions",
+        Source::Proposal(Proposal::ExceptionHandling),
+        |f| {
+            f.exceptions = true;
+            f.tail_call = true;
+        },
+    ),
 ];
 
 /// Files that need more than their group: (group, file, extra features).
