@@ -143,10 +143,15 @@ fn explain_missing_proposals(error: anyhow::Error, choice: EngineChoice) -> anyh
         return error;
     };
     let engines = wasmtier_engines::running(proposals);
+    if engines.contains(&choice.name()) {
+        return error;
+    }
     let plural = if proposals.len() == 1 { "" } else { "s" };
     let names = proposals.join(", ");
-    if engines.is_empty() || engines.contains(&choice.name()) {
-        return error;
+    let missing =
+        format!("the {choice} engine does not run the {names} proposal{plural} this module uses");
+    if engines.is_empty() {
+        return error.context(format!("{missing}, and this build has no engine that does"));
     }
     let hint = engines
         .iter()
@@ -154,8 +159,7 @@ fn explain_missing_proposals(error: anyhow::Error, choice: EngineChoice) -> anyh
         .collect::<Vec<_>>()
         .join(" or ");
     error.context(format!(
-        "the {choice} engine does not run the {names} proposal{plural} this module uses; \
-         engines that do: {} (use {hint})",
+        "{missing}; engines that do: {} (use {hint})",
         engines.join(", ")
     ))
 }

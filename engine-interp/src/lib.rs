@@ -41,7 +41,10 @@ pub struct InterpEngine {
 }
 
 impl InterpEngine {
-    pub fn new(config: EngineConfig) -> Self {
+    pub fn new(mut config: EngineConfig) -> Self {
+        // A request for proposals wasmi lacks is narrowed to what it runs;
+        // modules validated with more are then refused by name (`compile`).
+        config.features = config.features.intersect(FEATURES);
         zeroing::start_zeroing();
         let mut wasmi_config = wasmi::Config::default();
         let features = config.features;
