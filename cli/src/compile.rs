@@ -66,6 +66,8 @@ wasmtier_engines::with_aot! {
         let config = EngineConfig {
             fuel: args.fuel.then_some(u64::MAX),
             timeout: args.interruptible.then_some(std::time::Duration::MAX),
+            // What `run` enables, as far as the AOT tier runs it.
+            features: wasmtier_core::Features::finished().intersect(wasmtier_engines::aot::FEATURES),
             ..EngineConfig::default()
         };
         let bar = crate::progress::CompileBar::for_stderr();

@@ -198,7 +198,7 @@ impl RunArgs {
         EngineConfig {
             // What `run` enables by default, as far as the engine has it; a
             // module that needs more is refused naming the engines that do.
-            features: Features::default().intersect(self.engine().features()),
+            features: Features::finished().intersect(self.engine().features()),
             fuel: self.fuel,
             max_memory: self.max_memory,
             max_stack: self

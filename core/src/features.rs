@@ -25,16 +25,7 @@ pub struct Features {
 impl Default for Features {
     /// Wasm 2.0 with SIMD plus the finished proposals every engine supports.
     fn default() -> Self {
-        Self {
-            tail_call: true,
-            extended_const: true,
-            multi_memory: true,
-            memory64: true,
-            relaxed_simd: false,
-            custom_page_sizes: false,
-            wide_arithmetic: false,
-            exceptions: true,
-        }
+        Self::default_const()
     }
 }
 
@@ -46,6 +37,30 @@ impl Features {
             extended_const: false,
             multi_memory: false,
             memory64: false,
+            relaxed_simd: false,
+            custom_page_sizes: false,
+            wide_arithmetic: false,
+            exceptions: false,
+        }
+    }
+
+    /// Every standardized proposal: the default set plus those of Wasm 3.0
+    /// that not every engine runs (exception handling). What `wasmtier run`
+    /// enables, narrowed to the chosen engine's proposals.
+    pub const fn finished() -> Self {
+        Self {
+            exceptions: true,
+            ..Self::default_const()
+        }
+    }
+
+    /// [`Default::default`] in a constant context.
+    const fn default_const() -> Self {
+        Self {
+            tail_call: true,
+            extended_const: true,
+            multi_memory: true,
+            memory64: true,
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
@@ -94,11 +109,12 @@ impl Features {
             match name {
                 "wasm2" if enable => features = Self::wasm2(),
                 "default" if enable => features = Self::default(),
+                "finished" if enable => features = Self::finished(),
                 "all" if enable => features = Self::all(),
                 name => {
                     let flag = features.flag_mut(name).ok_or_else(|| {
                         format!(
-                            "unknown feature `{name}` (known: wasm2, default, all, {})",
+                            "unknown feature `{name}` (known: wasm2, default, finished, all, {})",
                             PROPOSALS.join(", ")
                         )
                     })?;
@@ -205,16 +221,18 @@ mod tests {
     }
 
     #[test]
+    fn finished_adds_exception_handling_to_the_default() {
+        assert_eq!(
+            Features::finished(),
+            Features::default().with("exceptions", true)
+        );
+    }
+
+    #[test]
     fn default_enables_the_finished_proposals() {
         assert_eq!(
             Features::default().enabled_names(),
-            [
-                "tail-call",
-                "extended-const",
-                "multi-memory",
-                "memory64",
-                "exceptions"
-            ]
+            ["tail-call", "extended-const", "multi-memory", "memory64"]
         );
     }
 }

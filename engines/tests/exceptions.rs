@@ -22,13 +22,16 @@ struct Session {
 
 impl Session {
     fn new(info: &EngineInfo) -> Self {
-        let engine = info.create(EngineConfig::default());
+        let engine = info.create(EngineConfig {
+            features: Features::finished(),
+            ..EngineConfig::default()
+        });
         let store = engine.new_store(Box::new(()));
         Self { engine, store }
     }
 
     fn instantiate(&mut self, text: &str) -> InstanceId {
-        let module = ValidatedModule::from_bytes_or_text(text.as_bytes(), Features::default())
+        let module = ValidatedModule::from_bytes_or_text(text.as_bytes(), Features::finished())
             .unwrap_or_else(|e| panic!("{e}"));
         let compiled = self.engine.compile(Arc::new(module)).unwrap();
         self.store.instantiate(&*compiled).unwrap()
@@ -282,7 +285,10 @@ fn exceptions_caught_without_a_reference_are_freed() {
 fn engines_without_the_proposal_refuse_it_by_name() {
     let text = r#"(module (tag $e) (func (export "f") (throw $e)))"#;
     for info in ENGINES.iter().filter(|e| !e.features.exceptions) {
-        let engine = info.create(EngineConfig::default());
+        let engine = info.create(EngineConfig {
+            features: Features::finished(),
+            ..EngineConfig::default()
+        });
         let features = engine.config().features;
         assert!(
             !features.exceptions,
@@ -290,7 +296,7 @@ fn engines_without_the_proposal_refuse_it_by_name() {
             info.name()
         );
         let module =
-            ValidatedModule::from_bytes_or_text(text.as_bytes(), Features::default()).unwrap();
+            ValidatedModule::from_bytes_or_text(text.as_bytes(), Features::finished()).unwrap();
         let Err(LinkError::Engine(message)) = engine.compile(Arc::new(module)) else {
             panic!("{}: compiled a module it cannot run", info.name());
         };
