@@ -76,9 +76,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// The engine of `kind` with the default configuration (no limits).
+    /// The engine of `kind` with the default configuration (no limits),
+    /// enabling the standardized proposals it runs, as `wasmtier run` does.
     pub fn new(kind: EngineKind) -> Result<Self, Error> {
-        Self::with_config(kind, EngineConfig::default())
+        let info = wasmtier_engines::get(kind).ok_or(Error::EngineUnavailable(kind))?;
+        let config = EngineConfig {
+            features: wasmtier_core::Features::finished().intersect(info.features),
+            ..EngineConfig::default()
+        };
+        Self::with_config(kind, config)
     }
 
     /// The engine of `kind` with `config`'s limits and features.

@@ -44,7 +44,14 @@ pub fn build(workload: &Workload) -> Result<Built> {
     std::fs::create_dir_all(&dir)?;
     let source = source_dir().join(format!("{}.c", workload.name));
     let wasm = dir.join(format!("{}.wasm", workload.name));
-    if !newer(&wasm, &source) {
+    if workload.wat {
+        let text_source = source_dir().join(format!("{}.wat", workload.name));
+        if !newer(&wasm, &text_source) {
+            let bytes = wat::parse_file(&text_source)
+                .with_context(|| format!("{} does not parse", text_source.display()))?;
+            std::fs::write(&wasm, bytes)?;
+        }
+    } else if !newer(&wasm, &source) {
         run(
             Command::new("clang")
                 .args(["--target=wasm32-wasi", "-O2"])

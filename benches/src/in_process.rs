@@ -19,14 +19,17 @@ pub struct Phases {
 /// The engines measured in process, by name: the registry's, but not the
 /// AOT tier, whose in-process cost is its artifact load (measured apart).
 pub fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
-    let config = EngineConfig {
-        features: Features::default(),
-        ..EngineConfig::default()
-    };
     wasmtier_engines::ENGINES
         .iter()
         .filter(|e| e.kind != wasmtier_core::EngineKind::Aot)
-        .map(|e| (e.name(), e.create(config.clone())))
+        .map(|e| {
+            // What `wasmtier run` enables on this engine.
+            let config = EngineConfig {
+                features: Features::finished().intersect(e.features),
+                ..EngineConfig::default()
+            };
+            (e.name(), e.create(config))
+        })
         .collect()
 }
 

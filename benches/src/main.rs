@@ -170,7 +170,11 @@ fn run(args: Args) -> Result<ExitCode> {
         let mut cells = BTreeMap::new();
         let mut reference: Option<Vec<String>> = None;
         // Native first: its checksums are the reference.
-        for runner in all_runners.iter().rev() {
+        for runner in all_runners
+            .iter()
+            .rev()
+            .filter(|r| r.runs(workload.proposals))
+        {
             let Some((program, argv)) = runner.command(
                 &built.wasm,
                 built.native.as_deref(),
@@ -316,7 +320,7 @@ fn smoke(
     built: &[(&workloads::Workload, build::Built)],
     ours: &[Runner],
 ) -> Result<ExitCode> {
-    let mut failures = 0;
+    let (mut failures, mut checked) = (0, 0);
     for (workload, built) in built {
         let native = built
             .native
@@ -336,7 +340,8 @@ fn smoke(
             .into_iter()
             .map(String::from)
             .collect::<Vec<_>>();
-        for runner in ours {
+        for runner in ours.iter().filter(|r| r.runs(workload.proposals)) {
+            checked += 1;
             let (program, argv) = runner
                 .command(&built.wasm, None, workload.smoke_args, workload.needs_dir)
                 .expect("wasmtier runners always have a command");
@@ -358,10 +363,7 @@ fn smoke(
             );
         }
     }
-    println!(
-        "smoke: {} passed, {failures} failed",
-        built.len() * ours.len() - failures
-    );
+    println!("smoke: {} passed, {failures} failed", checked - failures);
     Ok(if failures == 0 {
         ExitCode::SUCCESS
     } else {
@@ -376,6 +378,9 @@ fn in_process_table(built: &[(&workloads::Workload, build::Built)]) -> Result<St
     let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     for (name, engine) in in_process::engines() {
         for (workload, built) in built {
+            if !wasmtier_engines::running(workload.proposals).contains(&name) {
+                continue;
+            }
             let scratch = scratch_dir(workload.name)?;
             let dir = workload.needs_dir.then_some(scratch.as_path());
             match in_process::measure(engine.as_ref(), &built.wasm, workload.args, dir) {

@@ -20,6 +20,8 @@ pub struct Runner {
     pub tier: Tier,
     /// `false` for wasmtier's own engines, `true` for peers.
     pub is_peer: bool,
+    /// The wasmtier engine it runs (`None` for peers and native code).
+    pub engine: Option<String>,
     program: PathBuf,
     /// Arguments before the module; `{dir}` grants the scratch directory.
     prefix: Vec<String>,
@@ -33,6 +35,16 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// Whether it is worth running a module that uses `proposals`: a
+    /// wasmtier engine without them refuses the module by name, so it is
+    /// left out; peers are tried (a failure shows in the report).
+    pub fn runs(&self, proposals: &[&str]) -> bool {
+        match &self.engine {
+            Some(engine) => wasmtier_engines::running(proposals).contains(&engine.as_str()),
+            None => true,
+        }
+    }
+
     /// The command line for `wasm` (or, for the native runner, `native`).
     pub fn command(
         &self,
@@ -89,10 +101,15 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// `binary run MODE... FILE -- ARGS...`: one of wasmtier's own runners.
 fn wasmtier_runner(binary: &Path, name: String, tier: Tier, mode: &[&str]) -> Runner {
+    let engine = mode
+        .iter()
+        .find_map(|m| m.strip_prefix("--engine="))
+        .unwrap_or("interp");
     Runner {
         name,
         tier,
         is_peer: false,
+        engine: Some(engine.to_string()),
         program: binary.to_path_buf(),
         prefix: std::iter::once("run")
             .chain(mode.iter().copied())
@@ -147,6 +164,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             name: "wasmtime".into(),
             tier: Tier::Compiled,
             is_peer: true,
+            engine: None,
             program,
             // No compilation cache: every run compiles, as ours does.
             prefix: vec!["run".into(), "-C".into(), "cache=n".into()],
@@ -167,6 +185,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             name: "wasmtime precompiled".into(),
             tier: Tier::Precompiled,
             is_peer: true,
+            engine: None,
             program: program.clone(),
             prefix: vec!["run".into(), "--allow-precompiled".into()],
             grant_dir: vec!["--dir=.".into()],
@@ -182,6 +201,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             name: "wasmi".into(),
             tier: Tier::Interpreter,
             is_peer: true,
+            engine: None,
             program,
             prefix: vec![],
             grant_dir: vec!["--dir=.".into()],
@@ -198,6 +218,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             name: "wasm3".into(),
             tier: Tier::Interpreter,
             is_peer: true,
+            engine: None,
             program,
             prefix: vec![],
             grant_dir: vec![],
@@ -212,6 +233,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             name: "node".into(),
             tier: Tier::Compiled,
             is_peer: true,
+            engine: None,
             program,
             // Node 20's concurrent marking can crash V8 on long runs.
             prefix: vec![
@@ -230,6 +252,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
         name: "native".into(),
         tier: Tier::Native,
         is_peer: true,
+        engine: None,
         program: PathBuf::new(),
         prefix: vec![],
         grant_dir: vec![],

@@ -14,6 +14,12 @@ pub struct Workload {
     pub wasm_flags: &'static [&'static str],
     /// Runs in a scratch directory preopened as `.`.
     pub needs_dir: bool,
+    /// The wasm build is `<name>.wat`, hand-written (for what no C
+    /// toolchain here emits); `<name>.c` stays the native reference.
+    pub wat: bool,
+    /// Post-2.0 proposals the module uses (`Features` names): engines
+    /// without them are not run on it.
+    pub proposals: &'static [&'static str],
 }
 
 pub const WORKLOADS: &[Workload] = &[
@@ -24,6 +30,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &[],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "coremark",
@@ -32,6 +40,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["50"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "sha256",
@@ -40,6 +50,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["1"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "nbody",
@@ -48,6 +60,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["1000"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "matmul",
@@ -56,6 +70,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["16", "1"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "sieve",
@@ -64,6 +80,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["10000", "1"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "hashtable",
@@ -72,6 +90,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["10000"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "qsort",
@@ -80,6 +100,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["1000", "1"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "fib",
@@ -88,6 +110,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["15", "12"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "recursion",
@@ -96,6 +120,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["10"],
         wasm_flags: &[],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "bulkmem",
@@ -104,6 +130,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["2"],
         wasm_flags: &["-mbulk-memory"],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "simd",
@@ -112,6 +140,8 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["10"],
         wasm_flags: &["-msimd128"],
         needs_dir: false,
+        wat: false,
+        proposals: &[],
     },
     Workload {
         name: "fileio",
@@ -120,5 +150,17 @@ pub const WORKLOADS: &[Workload] = &[
         smoke_args: &["1", "4", "16384"],
         wasm_flags: &[],
         needs_dir: true,
+        wat: false,
+        proposals: &[],
+    },
+    Workload {
+        name: "throwcatch",
+        stresses: "exceptions: throw through 8 frames and catch (3 in 4 iterations)",
+        args: &["1000000"],
+        smoke_args: &["1000"],
+        wasm_flags: &[],
+        needs_dir: false,
+        wat: true,
+        proposals: &["exceptions"],
     },
 ];

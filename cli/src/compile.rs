@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
-use wasmtier_core::{CompiledModule, Engine, EngineConfig, EngineKind};
+use wasmtier_core::{CompiledModule, Engine, EngineConfig, EngineKind, LoadError};
 
 use crate::engines::EngineChoice;
 use crate::load_module;
@@ -66,6 +66,8 @@ wasmtier_engines::with_aot! {
         let config = EngineConfig {
             fuel: args.fuel.then_some(u64::MAX),
             timeout: args.interruptible.then_some(std::time::Duration::MAX),
+            // What `run` enables, as far as the AOT tier runs it.
+            features: wasmtier_core::Features::finished().intersect(wasmtier_engines::aot::FEATURES),
             ..EngineConfig::default()
         };
         let bar = crate::progress::CompileBar::for_stderr();
@@ -111,7 +113,7 @@ pub struct Request<'a> {
 /// anything else is validated and compiled by the chosen engine.
 pub fn prepare(
     request: &Request<'_>,
-    mut config: EngineConfig,
+    config: EngineConfig,
     phases: &mut Phases,
 ) -> Result<Prepared> {
     if is_artifact_file(request.file) {
@@ -120,19 +122,10 @@ pub fn prepare(
     if request.choice.kind() == EngineKind::Aot {
         return through_cache(request, config, phases);
     }
-    // Validated with what the chosen engine runs; a module that needs a
-    // proposal it lacks is refused naming the proposal, not as invalid.
-    let wanted = config.features;
-    config.features = request.choice.features(wanted);
-    let module = match load_module(request.file, config.features) {
-        Ok(module) => Arc::new(module),
-        Err(err) => {
-            let refusal = std::fs::read(request.file)
-                .ok()
-                .and_then(|input| request.choice.refusal(&input, wanted));
-            return Err(refusal.map_or(err, anyhow::Error::msg));
-        }
-    };
+    let module = Arc::new(
+        load_module(request.file, config.features)
+            .map_err(|error| explain_missing_proposals(error, request.choice))?,
+    );
     phases.mark(format_args!(
         "read and validate ({} bytes, {} functions)",
         module.bytes().len(),
@@ -142,6 +135,35 @@ pub fn prepare(
     let compiled = engine.compile(module)?;
     phases.mark(format_args!("compile ({})", request.choice));
     Ok((engine, compiled))
+}
+
+/// A module refused for a proposal the chosen engine does not run: says so,
+/// and which engines run it, instead of only "invalid module".
+fn explain_missing_proposals(error: anyhow::Error, choice: EngineChoice) -> anyhow::Error {
+    let Some(LoadError::NeedsProposals { proposals, .. }) = error.downcast_ref::<LoadError>()
+    else {
+        return error;
+    };
+    let engines = wasmtier_engines::running(proposals);
+    if engines.contains(&choice.name()) {
+        return error;
+    }
+    let plural = if proposals.len() == 1 { "" } else { "s" };
+    let names = proposals.join(", ");
+    let missing =
+        format!("the {choice} engine does not run the {names} proposal{plural} this module uses");
+    if engines.is_empty() {
+        return error.context(format!("{missing}, and this build has no engine that does"));
+    }
+    let hint = engines
+        .iter()
+        .map(|e| format!("--engine {e}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    error.context(format!(
+        "{missing}; engines that do: {} (use {hint})",
+        engines.join(", ")
+    ))
 }
 
 wasmtier_engines::with_aot! {

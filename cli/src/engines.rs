@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
-use wasmtier_core::{Engine, EngineConfig, EngineKind, Features};
+use wasmtier_core::{Engine, EngineConfig, EngineKind};
 use wasmtier_engines::EngineInfo;
 
 /// One of this build's engines.
@@ -40,6 +40,11 @@ impl EngineChoice {
         self.0.name()
     }
 
+    /// The proposals this engine runs.
+    pub fn features(self) -> wasmtier_core::Features {
+        self.0.features
+    }
+
     /// Whether `--low-memory` can run on this engine.
     pub fn supports_low_memory(self) -> bool {
         self.0.low_memory
@@ -57,17 +62,6 @@ impl EngineChoice {
             .filter(|e| e.supports_profiling())
             .map(|e| e.name())
             .collect()
-    }
-
-    /// `wanted` without the proposals this engine does not run.
-    pub fn features(self, wanted: Features) -> Features {
-        self.0.features(wanted)
-    }
-
-    /// Why a module that failed to load for this engine is refused, when
-    /// the reason is a proposal the engine lacks.
-    pub fn refusal(self, input: &[u8], wanted: Features) -> Option<String> {
-        self.0.refusal(input, wanted)
     }
 
     pub fn create(self, config: EngineConfig) -> Box<dyn Engine> {

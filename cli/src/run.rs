@@ -196,7 +196,9 @@ impl RunArgs {
     /// spent compiling is part of the budget.
     fn engine_config(&self, started: Instant) -> EngineConfig {
         EngineConfig {
-            features: Features::default(),
+            // What `run` enables by default, as far as the engine has it; a
+            // module that needs more is refused naming the engines that do.
+            features: Features::finished().intersect(self.engine().features()),
             fuel: self.fuel,
             max_memory: self.max_memory,
             max_stack: self

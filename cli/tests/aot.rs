@@ -126,7 +126,7 @@ fn inspect_prints_the_header_and_functions() {
     let run = wasmtier(&["inspect", s(&cwasm)]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     for needle in [
-        "format version:   4",
+        "format version:   5",
         "target:           x86_64",
         "checksum:         crc32",
         "(ok)",

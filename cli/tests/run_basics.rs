@@ -324,3 +324,58 @@ fn help_names_the_default_engine() {
         out.stdout
     );
 }
+
+/// A program whose `_start` throws an exception nothing catches.
+const UNCAUGHT: &str = r#"(module
+  (tag $oops (export "oops") (param i32))
+  (func $fail (throw $oops (i32.const 3)))
+  (func (export "_start") (call $fail)))"#;
+
+#[test]
+fn an_uncaught_exception_at_start_is_reported_like_a_trap_naming_the_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "uncaught.wasm", UNCAUGHT);
+    for engine in engines_running_exceptions() {
+        let out = wasmtier(&["run", "--engine", engine, s(&wasm)]);
+        assert_eq!(out.status, Some(134), "{engine}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with("error: uncaught wasm exception (tag `oops`)\nwasm backtrace:"),
+            "{engine}: {}",
+            out.stderr
+        );
+    }
+}
+
+fn engines_running_exceptions() -> Vec<&'static str> {
+    wasmtier_engines::running(&["exceptions"])
+}
+
+#[test]
+fn the_interpreter_refuses_exceptions_naming_the_proposal_and_the_engines_that_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "uncaught.wasm", UNCAUGHT);
+    for extra in [&[][..], &["--low-memory"][..]] {
+        let mut args = vec!["run", "--engine", "interp"];
+        args.extend_from_slice(extra);
+        args.push(s(&wasm));
+        let out = wasmtier(&args);
+        assert_eq!(out.status, Some(1), "{}", out.stderr);
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        let others = engines_running_exceptions();
+        let expected = if others.is_empty() {
+            "error: the interp engine does not run the exceptions proposal this module uses, \
+             and this build has no engine that does"
+                .to_string()
+        } else {
+            format!(
+                "error: the interp engine does not run the exceptions proposal this module \
+                 uses; engines that do: {}",
+                others.join(", ")
+            )
+        };
+        assert!(first.starts_with(&expected), "{first}");
+        assert!(!first.contains("invalid module"), "{first}");
+    }
+}

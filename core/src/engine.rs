@@ -119,10 +119,18 @@ impl EngineConfig {
         {
             return Ok(());
         }
+        let missing: Vec<&str> = module
+            .features()
+            .enabled_names()
+            .into_iter()
+            .filter(|name| !self.features.is_enabled(name))
+            .collect();
         Err(LinkError::Engine(format!(
-            "module was validated with features {:?}, but this engine was configured for {:?}",
-            module.features().enabled_names(),
-            self.features.enabled_names()
+            "module was validated with the {} proposal{}, which this engine is not \
+             configured to run (it runs: {})",
+            missing.join(", "),
+            if missing.len() == 1 { "" } else { "s" },
+            self.features.enabled_names().join(", ")
         )))
     }
 }

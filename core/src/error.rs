@@ -10,6 +10,18 @@ pub enum LoadError {
     /// The bytes are not a valid module; `offset` is where the problem is.
     #[error("invalid module at byte offset {offset:#x}: {message}")]
     Invalid { offset: usize, message: String },
+    /// The module uses proposals that were not enabled for this load: it is
+    /// valid with them, and `proposals` names them.
+    #[error(
+        "module uses the {} proposal{}, not enabled here (at byte offset {offset:#x}: {message})",
+        proposals.join(", "),
+        if proposals.len() == 1 { "" } else { "s" }
+    )]
+    NeedsProposals {
+        offset: usize,
+        message: String,
+        proposals: Vec<&'static str>,
+    },
     /// The module is larger than a [`LoadLimits`](crate::LoadLimits) cap
     /// allows; `offset` is where the loader noticed.
     #[error("module refused at byte offset {offset:#x}: {message}")]
@@ -27,6 +39,7 @@ impl LoadError {
     pub fn offset(&self) -> Option<usize> {
         match self {
             Self::Invalid { offset, .. }
+            | Self::NeedsProposals { offset, .. }
             | Self::LimitExceeded { offset, .. }
             | Self::Unsupported { offset, .. } => Some(*offset),
             Self::Text(_) => None,
@@ -37,6 +50,7 @@ impl LoadError {
     pub fn message(&self) -> &str {
         match self {
             Self::Invalid { message, .. }
+            | Self::NeedsProposals { message, .. }
             | Self::LimitExceeded { message, .. }
             | Self::Unsupported { message, .. }
             | Self::Text(message) => message,

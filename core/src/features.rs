@@ -17,30 +17,22 @@ pub struct Features {
     pub relaxed_simd: bool,
     pub custom_page_sizes: bool,
     pub wide_arithmetic: bool,
+    /// Exception handling as standardized in Wasm 3.0 (`try_table`,
+    /// `throw`, `throw_ref`, `exnref`, tags); not the legacy `try`/`catch`.
+    pub exceptions: bool,
     /// Typed function references and the Wasm 3.0 type system that comes
     /// with them: recursion groups, declared subtypes, canonical types.
     /// wasmparser 0.228 only accepts rec groups and `sub` with its `gc`
     /// flag, so that is enabled too; the GC proposal's instructions are
     /// still refused by the engines (named as the `gc` proposal), and
-    /// struct and array types can only be defined, never instantiated.
+    /// struct and array types can only be declared, never instantiated.
     pub function_references: bool,
 }
 
 impl Default for Features {
-    /// Wasm 2.0 with SIMD plus the finished proposals. Typed function
-    /// references are among them although the interpreter lacks them: an
-    /// engine validates without what it lacks (`EngineInfo::lacks`).
+    /// Wasm 2.0 with SIMD plus the finished proposals every engine supports.
     fn default() -> Self {
-        Self {
-            tail_call: true,
-            extended_const: true,
-            multi_memory: true,
-            memory64: true,
-            relaxed_simd: false,
-            custom_page_sizes: false,
-            wide_arithmetic: false,
-            function_references: true,
-        }
+        Self::default_const()
     }
 }
 
@@ -55,6 +47,34 @@ impl Features {
             relaxed_simd: false,
             custom_page_sizes: false,
             wide_arithmetic: false,
+            exceptions: false,
+            function_references: false,
+        }
+    }
+
+    /// Every standardized proposal: the default set plus those of Wasm 3.0
+    /// that not every engine runs (exception handling, typed function
+    /// references). What `wasmtier run` enables, narrowed to the chosen
+    /// engine's proposals.
+    pub const fn finished() -> Self {
+        Self {
+            exceptions: true,
+            function_references: true,
+            ..Self::default_const()
+        }
+    }
+
+    /// [`Default::default`] in a constant context.
+    const fn default_const() -> Self {
+        Self {
+            tail_call: true,
+            extended_const: true,
+            multi_memory: true,
+            memory64: true,
+            relaxed_simd: false,
+            custom_page_sizes: false,
+            wide_arithmetic: false,
+            exceptions: false,
             function_references: false,
         }
     }
@@ -69,45 +89,8 @@ impl Features {
             relaxed_simd: true,
             custom_page_sizes: true,
             wide_arithmetic: true,
+            exceptions: true,
             function_references: true,
-        }
-    }
-
-    /// `self` without the proposals enabled in `other` (what an engine
-    /// that lacks `other` can run of `self`).
-    pub const fn without(self, other: Self) -> Self {
-        Self {
-            tail_call: self.tail_call && !other.tail_call,
-            extended_const: self.extended_const && !other.extended_const,
-            multi_memory: self.multi_memory && !other.multi_memory,
-            memory64: self.memory64 && !other.memory64,
-            relaxed_simd: self.relaxed_simd && !other.relaxed_simd,
-            custom_page_sizes: self.custom_page_sizes && !other.custom_page_sizes,
-            wide_arithmetic: self.wide_arithmetic && !other.wide_arithmetic,
-            function_references: self.function_references && !other.function_references,
-        }
-    }
-
-    /// Each enabled proposal alone, by name (`[("tail-call", only it), ...]`).
-    pub fn each_enabled(self) -> Vec<(&'static str, Self)> {
-        let names = self.enabled_names();
-        names
-            .into_iter()
-            .filter_map(|name| Some((name, Self::parse_list(name).ok()?)))
-            .collect()
-    }
-
-    /// `self` plus everything `other` enables.
-    pub const fn with(self, other: Self) -> Self {
-        Self {
-            tail_call: self.tail_call || other.tail_call,
-            extended_const: self.extended_const || other.extended_const,
-            multi_memory: self.multi_memory || other.multi_memory,
-            memory64: self.memory64 || other.memory64,
-            relaxed_simd: self.relaxed_simd || other.relaxed_simd,
-            custom_page_sizes: self.custom_page_sizes || other.custom_page_sizes,
-            wide_arithmetic: self.wide_arithmetic || other.wide_arithmetic,
-            function_references: self.function_references || other.function_references,
         }
     }
 
@@ -121,6 +104,7 @@ impl Features {
         features.set(WasmFeatures::RELAXED_SIMD, self.relaxed_simd);
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features.set(WasmFeatures::WIDE_ARITHMETIC, self.wide_arithmetic);
+        features.set(WasmFeatures::EXCEPTIONS, self.exceptions);
         features.set(
             WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC,
             self.function_references,
@@ -138,57 +122,85 @@ impl Features {
                 Some(name) => (false, name),
                 None => (true, item),
             };
-            let flag = match name {
-                "wasm2" if enable => {
-                    features = Self::wasm2();
-                    continue;
+            match name {
+                "wasm2" if enable => features = Self::wasm2(),
+                "default" if enable => features = Self::default(),
+                "finished" if enable => features = Self::finished(),
+                "all" if enable => features = Self::all(),
+                name => {
+                    let flag = features.flag_mut(name).ok_or_else(|| {
+                        format!(
+                            "unknown feature `{name}` (known: wasm2, default, finished, all, {})",
+                            PROPOSALS.join(", ")
+                        )
+                    })?;
+                    *flag = enable;
                 }
-                "default" if enable => {
-                    features = Self::default();
-                    continue;
-                }
-                "all" if enable => {
-                    features = Self::all();
-                    continue;
-                }
-                "tail-call" => &mut features.tail_call,
-                "extended-const" => &mut features.extended_const,
-                "multi-memory" => &mut features.multi_memory,
-                "memory64" => &mut features.memory64,
-                "relaxed-simd" => &mut features.relaxed_simd,
-                "custom-page-sizes" => &mut features.custom_page_sizes,
-                "wide-arithmetic" => &mut features.wide_arithmetic,
-                "function-references" => &mut features.function_references,
-                other => {
-                    return Err(format!(
-                        "unknown feature `{other}` (known: wasm2, default, all, tail-call, \
-                         extended-const, multi-memory, memory64, relaxed-simd, \
-                         custom-page-sizes, wide-arithmetic, function-references)"
-                    ));
-                }
-            };
-            *flag = enable;
+            }
         }
         Ok(features)
     }
 
+    /// The flag of proposal `name` (as in [`PROPOSALS`]).
+    fn flag_mut(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "tail-call" => &mut self.tail_call,
+            "extended-const" => &mut self.extended_const,
+            "multi-memory" => &mut self.multi_memory,
+            "memory64" => &mut self.memory64,
+            "relaxed-simd" => &mut self.relaxed_simd,
+            "custom-page-sizes" => &mut self.custom_page_sizes,
+            "wide-arithmetic" => &mut self.wide_arithmetic,
+            "exceptions" => &mut self.exceptions,
+            "function-references" => &mut self.function_references,
+            _ => return None,
+        })
+    }
+
+    /// Whether proposal `name` (as in [`PROPOSALS`]) is enabled.
+    pub fn is_enabled(mut self, name: &str) -> bool {
+        self.flag_mut(name).is_some_and(|on| *on)
+    }
+
+    /// This set with proposal `name` (as in [`PROPOSALS`]) turned on or off.
+    pub fn with(mut self, name: &str, on: bool) -> Self {
+        if let Some(flag) = self.flag_mut(name) {
+            *flag = on;
+        }
+        self
+    }
+
+    /// The proposals enabled in both sets: what a request leaves once an
+    /// engine's own set is applied.
+    pub fn intersect(self, other: Self) -> Self {
+        PROPOSALS.iter().fold(self, |features, name| {
+            features.with(name, features.is_enabled(name) && other.is_enabled(name))
+        })
+    }
+
     /// Names of the enabled post-2.0 proposals, for messages and artifact headers.
     pub fn enabled_names(self) -> Vec<&'static str> {
-        [
-            ("tail-call", self.tail_call),
-            ("extended-const", self.extended_const),
-            ("multi-memory", self.multi_memory),
-            ("memory64", self.memory64),
-            ("relaxed-simd", self.relaxed_simd),
-            ("custom-page-sizes", self.custom_page_sizes),
-            ("wide-arithmetic", self.wide_arithmetic),
-            ("function-references", self.function_references),
-        ]
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect()
+        PROPOSALS
+            .iter()
+            .copied()
+            .filter(|name| self.is_enabled(name))
+            .collect()
     }
 }
+
+/// Every post-2.0 proposal the loader knows, by the name `--wasm-features`,
+/// messages and artifact headers use.
+pub const PROPOSALS: &[&str] = &[
+    "tail-call",
+    "extended-const",
+    "multi-memory",
+    "memory64",
+    "relaxed-simd",
+    "custom-page-sizes",
+    "wide-arithmetic",
+    "exceptions",
+    "function-references",
+];
 
 #[cfg(test)]
 mod tests {
@@ -216,16 +228,31 @@ mod tests {
     }
 
     #[test]
+    fn every_listed_proposal_has_a_flag_and_intersection_keeps_common_ones() {
+        for name in PROPOSALS {
+            assert!(Features::all().is_enabled(name), "{name}");
+            assert!(!Features::wasm2().is_enabled(name), "{name}");
+        }
+        let engine = Features::all().with("exceptions", false);
+        let both = Features::default().intersect(engine);
+        assert!(!both.exceptions && both.tail_call && !both.relaxed_simd);
+    }
+
+    #[test]
+    fn finished_adds_exceptions_and_function_references_to_the_default() {
+        assert_eq!(
+            Features::finished(),
+            Features::default()
+                .with("exceptions", true)
+                .with("function-references", true)
+        );
+    }
+
+    #[test]
     fn default_enables_the_finished_proposals() {
         assert_eq!(
             Features::default().enabled_names(),
-            [
-                "tail-call",
-                "extended-const",
-                "multi-memory",
-                "memory64",
-                "function-references"
-            ]
+            ["tail-call", "extended-const", "multi-memory", "memory64"]
         );
     }
 }

@@ -24,11 +24,13 @@ pub enum ExternKind {
     Table,
     Memory,
     Global,
+    Tag,
 }
 
 impl ExternKind {
     pub fn name(self) -> &'static str {
         match self {
+            Self::Tag => "tag",
             Self::Func => "function",
             Self::Table => "table",
             Self::Memory => "memory",
@@ -99,6 +101,9 @@ pub struct ValidatedModule {
     num_imported_tables: u32,
     num_imported_memories: u32,
     num_imported_globals: u32,
+    /// The type index of every tag, imported ones first.
+    tags: Vec<u32>,
+    num_imported_tags: u32,
     /// Defined (not imported) items.
     tables: Vec<TableType>,
     /// Byte range of each defined table's initializer expression, if it
@@ -196,6 +201,23 @@ impl ValidatedModule {
         &self.table_inits
     }
 
+    /// The type index of every exception tag, imported ones first; the
+    /// type's parameters are the tag's payload.
+    pub fn tags(&self) -> &[u32] {
+        &self.tags
+    }
+
+    /// How many tags are imported.
+    pub fn num_imported_tags(&self) -> u32 {
+        self.num_imported_tags
+    }
+
+    /// The payload type of tag `index` (imports first), which must be a tag
+    /// of this module.
+    pub fn tag_type(&self, index: u32) -> &FuncType {
+        &self.types[self.tags[index as usize] as usize]
+    }
+
     /// The defined (not imported) memories.
     pub fn memories(&self) -> &[MemoryType] {
         &self.memories
@@ -291,27 +313,6 @@ impl ValidatedModule {
         wat::parse_bytes(input).map_err(|e| LoadError::Text(e.to_string()))
     }
 
-    /// For a module that is invalid with `features`: the first proposal of
-    /// `more` (not in `features`) that makes it valid, by name. Lets an
-    /// engine that lacks a proposal say so instead of "invalid module";
-    /// only called once loading failed, so valid modules pay nothing.
-    pub fn proposal_needed(
-        bytes: &[u8],
-        features: Features,
-        more: Features,
-    ) -> Option<&'static str> {
-        let valid = |f: Features| {
-            Validator::new_with_features(f.to_wasmparser())
-                .validate_all(bytes)
-                .is_ok()
-        };
-        more.without(features)
-            .each_enabled()
-            .into_iter()
-            .find(|(_, proposal)| valid(features.with(*proposal)))
-            .map(|(name, _)| name)
-    }
-
     /// Decodes and validates `bytes` in one pass, within the default
     /// [`LoadLimits`].
     pub fn new(bytes: &[u8], features: Features) -> Result<Self, LoadError> {
@@ -325,6 +326,24 @@ impl ValidatedModule {
         features: Features,
         limits: &LoadLimits,
     ) -> Result<Self, LoadError> {
+        Self::decode(bytes, features, limits).map_err(|error| match error {
+            LoadError::Invalid { offset, message } => {
+                let proposals = proposals_needed(bytes, features);
+                if proposals.is_empty() {
+                    LoadError::Invalid { offset, message }
+                } else {
+                    LoadError::NeedsProposals {
+                        offset,
+                        message,
+                        proposals,
+                    }
+                }
+            }
+            other => other,
+        })
+    }
+
+    fn decode(bytes: &[u8], features: Features, limits: &LoadLimits) -> Result<Self, LoadError> {
         LimitCheck::check_size(limits, bytes)?;
         let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
@@ -443,6 +462,8 @@ impl ValidatedModule {
             num_imported_tables: 0,
             num_imported_memories: 0,
             num_imported_globals: 0,
+            tags: Vec::new(),
+            num_imported_tags: 0,
             tables: Vec::new(),
             table_inits: Vec::new(),
             memories: Vec::new(),
@@ -503,7 +524,18 @@ impl ValidatedModule {
                             self.num_imported_globals += 1;
                             ExternType::Global(self.convert_global_type(&g)?)
                         }
-                        TypeRef::Tag(_) => return Err(unsupported_at(0, "exception tags")),
+                        TypeRef::Tag(tag) => {
+                            let ty =
+                                self.types.get(tag.func_type_idx as usize).ok_or_else(|| {
+                                    malformed(section_start, "import of a type the module lacks")
+                                })?;
+                            self.tags.push(tag.func_type_idx);
+                            self.num_imported_tags += 1;
+                            ExternType::Tag(FuncSig {
+                                id: self.type_ids[tag.func_type_idx as usize],
+                                ty: ty.clone(),
+                            })
+                        }
                     };
                     self.imports.push(Import {
                         module: import.module.to_string(),
@@ -552,13 +584,23 @@ impl ValidatedModule {
                         ExternalKind::Table => ExternKind::Table,
                         ExternalKind::Memory => ExternKind::Memory,
                         ExternalKind::Global => ExternKind::Global,
-                        ExternalKind::Tag => return Err(unsupported_at(0, "exception tags")),
+                        ExternalKind::Tag => ExternKind::Tag,
                     };
                     self.exports.push(Export {
                         name: export.name.to_string(),
                         kind,
                         index: export.index,
                     });
+                }
+            }
+            Payload::TagSection(reader) => {
+                let section_start = reader.range().start;
+                for tag in reader {
+                    let index = tag?.func_type_idx;
+                    if self.types.get(index as usize).is_none() {
+                        return Err(malformed(section_start, "tag of a type the module lacks"));
+                    }
+                    self.tags.push(index);
                 }
             }
             Payload::StartSection { func, .. } => self.start = Some(func),
@@ -710,6 +752,26 @@ impl ValidatedModule {
             .contains(&offset)
             .then(|| self.num_imported_funcs + defined as u32)
     }
+}
+
+/// The proposals `features` leaves off without which `bytes` is not
+/// valid, when those are the reason it does not validate (empty when it is
+/// invalid anyway). Only run on a module that failed, so its repeated
+/// validations cost nothing on the path that loads.
+pub fn proposals_needed(bytes: &[u8], features: Features) -> Vec<&'static str> {
+    let valid = |features: Features| {
+        Validator::new_with_features(features.to_wasmparser())
+            .validate_all(bytes)
+            .is_ok()
+    };
+    if !valid(Features::all()) {
+        return Vec::new();
+    }
+    crate::features::PROPOSALS
+        .iter()
+        .copied()
+        .filter(|name| !features.is_enabled(name) && !valid(Features::all().with(name, false)))
+        .collect()
 }
 
 fn malformed(offset: usize, message: &str) -> LoadError {

@@ -106,6 +106,9 @@ pub enum TrapKind {
     Exit(i32),
     /// A host function failed.
     Host(String),
+    /// A Wasm exception no handler caught reached the caller; `tag` names
+    /// the exception's tag (its export or import name, or its index).
+    UncaughtException { tag: String },
 }
 
 /// Why a call into Wasm stopped early.
@@ -138,6 +141,13 @@ impl Trap {
         }
     }
 
+    pub fn uncaught_exception(tag: impl Into<String>) -> Self {
+        Self {
+            kind: TrapKind::UncaughtException { tag: tag.into() },
+            backtrace: Vec::new(),
+        }
+    }
+
     pub fn trap_code(&self) -> Option<TrapCode> {
         match self.kind {
             TrapKind::Code(code) => Some(code),
@@ -165,7 +175,7 @@ impl Trap {
                         .any(|a| a.contains(expected) || expected.contains(a))
             }
             TrapKind::Host(ref message) => message.contains(expected),
-            TrapKind::Exit(_) => false,
+            TrapKind::Exit(_) | TrapKind::UncaughtException { .. } => false,
         }
     }
 }
@@ -176,6 +186,9 @@ impl fmt::Display for Trap {
             TrapKind::Code(code) => write!(f, "wasm trap: {code}")?,
             TrapKind::Exit(status) => write!(f, "exit with status {status}")?,
             TrapKind::Host(message) => write!(f, "host error: {message}")?,
+            TrapKind::UncaughtException { tag } => {
+                write!(f, "uncaught wasm exception (tag {tag})")?
+            }
         }
         if !self.backtrace.is_empty() {
             f.write_str("\nwasm backtrace:")?;

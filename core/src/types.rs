@@ -269,6 +269,13 @@ pub enum Val {
     FuncRef(Option<FuncRefHandle>),
     /// A host reference; the payload is the host's own number for it.
     ExternRef(Option<u32>),
+    /// A caught exception, as an opaque handle only meaningful to the store
+    /// that produced it.
+    ExnRef(Option<u64>),
+    /// A reference of the GC proposal's internal hierarchy (`anyref`,
+    /// `eqref`, struct and array references, ...). No engine creates one
+    /// (GC instructions are refused), so only null is ever seen.
+    AnyRef(Option<u64>),
 }
 
 impl Val {
@@ -281,6 +288,11 @@ impl Val {
             Self::V128(_) => ValType::V128,
             Self::FuncRef(_) => ValType::FUNCREF,
             Self::ExternRef(_) => ValType::EXTERNREF,
+            Self::ExnRef(_) => ValType::EXNREF,
+            Self::AnyRef(_) => ValType::Ref(RefType {
+                nullable: true,
+                heap: HeapType::Any,
+            }),
         }
     }
 
@@ -295,6 +307,16 @@ impl Val {
                     && (r.is_some() || t.nullable)
                     && (r.is_none() || t.heap != HeapType::NoFunc)
             }
+            (Self::ExnRef(r), ValType::Ref(t)) => {
+                t.heap.top() == RefTop::Exn
+                    && (r.is_some() || t.nullable)
+                    && (r.is_none() || t.heap != HeapType::NoExn)
+            }
+            (Self::AnyRef(r), ValType::Ref(t)) => {
+                t.heap.top() == RefTop::Any
+                    && (r.is_some() || t.nullable)
+                    && (r.is_none() || t.heap != HeapType::None)
+            }
             (Self::ExternRef(r), ValType::Ref(t)) => {
                 t.heap.top() == RefTop::Extern
                     && (r.is_some() || t.nullable)
@@ -304,10 +326,7 @@ impl Val {
         }
     }
 
-    /// The zero value of a type (null for references). Exn and GC
-    /// references have no `Val` of their own yet; no instruction this
-    /// build runs creates one, so theirs is always null and shows as a
-    /// null extern.
+    /// The zero value of a type (null for references).
     pub fn default_for(ty: ValType) -> Self {
         match ty {
             ValType::I32 => Self::I32(0),
@@ -317,7 +336,9 @@ impl Val {
             ValType::V128 => Self::V128(0),
             ValType::Ref(r) => match r.heap.top() {
                 RefTop::Func => Self::FuncRef(None),
-                RefTop::Extern | RefTop::Exn | RefTop::Any => Self::ExternRef(None),
+                RefTop::Exn => Self::ExnRef(None),
+                RefTop::Extern => Self::ExternRef(None),
+                RefTop::Any => Self::AnyRef(None),
             },
         }
     }
@@ -340,9 +361,14 @@ impl fmt::Display for Val {
             Self::F32(bits) => write!(f, "{}", f32::from_bits(bits)),
             Self::F64(bits) => write!(f, "{}", f64::from_bits(bits)),
             Self::V128(v) => write!(f, "0x{v:032x}"),
-            Self::FuncRef(None) | Self::ExternRef(None) => f.write_str("null"),
+            Self::FuncRef(None)
+            | Self::ExternRef(None)
+            | Self::ExnRef(None)
+            | Self::AnyRef(None) => f.write_str("null"),
+            Self::AnyRef(Some(h)) => write!(f, "anyref#{h:x}"),
             Self::FuncRef(Some(h)) => write!(f, "funcref#{}", h.0),
             Self::ExternRef(Some(h)) => write!(f, "externref#{h}"),
+            Self::ExnRef(Some(h)) => write!(f, "exnref#{h:x}"),
         }
     }
 }
@@ -436,11 +462,14 @@ pub enum ExternType {
     Global(GlobalType),
     Memory(MemoryType),
     Table(TableType),
+    /// An exception tag; its type's parameters are the exception's payload.
+    Tag(FuncSig),
 }
 
 impl ExternType {
     pub fn kind_name(&self) -> &'static str {
         match self {
+            Self::Tag(_) => "tag",
             Self::Func(_) => "function",
             Self::Global(_) => "global",
             Self::Memory(_) => "memory",
@@ -465,6 +494,8 @@ impl ExternType {
     pub fn matches(&self, expected: &ExternType) -> bool {
         match (self, expected) {
             (Self::Func(a), Self::Func(e)) => canon::is_subtype(a.id, e.id),
+            // A tag's type must be the very same (canonical) type.
+            (Self::Tag(a), Self::Tag(e)) => a.id == e.id,
             (Self::Global(a), Self::Global(e)) => {
                 a.mutable == e.mutable
                     && if a.mutable {

@@ -25,7 +25,7 @@
 use std::ops::Range;
 
 use wasmtier_core::{PerFunction, SharedBytes, U32Rows};
-use wasmtier_engine_jit::aot::{CodeImage, CodeTables};
+use wasmtier_engine_jit::aot::{CodeImage, CodeTables, ExceptionTable};
 
 use crate::error::AotError;
 use crate::target::TargetInfo;
@@ -36,9 +36,10 @@ pub const MAGIC: [u8; 8] = *b"\0wtier\r\n";
 /// Bumped whenever the layout below changes. 2: per-function tables in
 /// place of decoding them from the module at load. 3: the source hash is
 /// BLAKE3 (four times faster than SHA-256 here, and a cache hit hashes the
-/// whole module). 4: the type section's shape (rec groups, supertypes,
-/// finality), which `call_indirect` code relies on.
-pub const FORMAT_VERSION: u32 = 4;
+/// whole module). 4: exception call sites and handlers. 5: the type
+/// section's shape (rec groups, supertypes, finality), which
+/// `call_indirect` code relies on.
+pub const FORMAT_VERSION: u32 = 5;
 /// Code starts at, and is padded to, a multiple of this: the largest page
 /// size of the hosts we target (64 KiB aarch64 kernels), so an artifact
 /// maps on any of them.
@@ -69,6 +70,11 @@ pub enum Section {
     HostAdapters,
     /// `[code offset, raw trap code]`, sorted by offset.
     Traps,
+    /// `[return address, frame offset, end of its handlers]` of each call
+    /// site with exception handlers, sorted by return address.
+    CallSites,
+    /// `[kind, tag or stack offset, code offset]` of each handler.
+    Handlers,
     /// `[first type of its rec group, supertype or u32::MAX, final]` per
     /// type index: the canonical type information the code was compiled
     /// against (a `call_indirect` to a final type only compares ids).
@@ -76,7 +82,7 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 11] = [
         Self::Wasm,
         Self::FuncTypes,
         Self::FuncBodies,
@@ -85,6 +91,8 @@ impl Section {
         Self::EntryTrampolines,
         Self::HostAdapters,
         Self::Traps,
+        Self::CallSites,
+        Self::Handlers,
         Self::TypeShapes,
     ];
 
@@ -98,6 +106,8 @@ impl Section {
             Self::EntryTrampolines => "entry trampolines",
             Self::HostAdapters => "host adapters",
             Self::Traps => "trap table",
+            Self::CallSites => "exception call sites",
+            Self::Handlers => "exception handlers",
             Self::TypeShapes => "type shapes",
         }
     }
@@ -117,7 +127,7 @@ pub struct Header {
     pub file_len: u64,
     pub code: Range<u64>,
     /// Where each of `Section::ALL` is in the file.
-    pub sections: [Range<u64>; 9],
+    pub sections: [Range<u64>; Section::ALL.len()],
 }
 
 /// A checked artifact's contents: views into the file's bytes, nothing
@@ -161,7 +171,7 @@ pub fn write(
 ) -> Vec<u8> {
     let tables = image.layout.tables();
     let type_shapes = U32Rows::from_rows(type_shapes.iter().copied());
-    let sections: [&[u8]; 9] = Section::ALL.map(|section| match section {
+    let sections: [&[u8]; Section::ALL.len()] = Section::ALL.map(|section| match section {
         Section::Wasm => wasm,
         Section::FuncTypes => per_function.types.as_bytes(),
         Section::FuncBodies => per_function.bodies.as_bytes(),
@@ -170,6 +180,8 @@ pub fn write(
         Section::EntryTrampolines => tables.entry_trampolines.as_bytes(),
         Section::HostAdapters => tables.host_adapters.as_bytes(),
         Section::Traps => tables.traps.as_bytes(),
+        Section::CallSites => tables.exceptions.call_sites.as_bytes(),
+        Section::Handlers => tables.exceptions.handlers.as_bytes(),
         Section::TypeShapes => type_shapes.as_bytes(),
     });
     let metadata: usize = sections.iter().map(|s| s.len() + SECTION_ALIGN).sum();
@@ -377,6 +389,10 @@ fn decode(file: &SharedBytes) -> Result<Artifact, AotError> {
             entry_trampolines: rows(Section::EntryTrampolines, view(Section::EntryTrampolines)?)?,
             host_adapters: rows(Section::HostAdapters, view(Section::HostAdapters)?)?,
             traps: rows(Section::Traps, view(Section::Traps)?)?,
+            exceptions: ExceptionTable {
+                call_sites: rows(Section::CallSites, view(Section::CallSites)?)?,
+                handlers: rows(Section::Handlers, view(Section::Handlers)?)?,
+            },
         },
     })
 }
@@ -450,6 +466,7 @@ mod tests {
                 entry_trampolines: vec![48],
                 host_adapters: vec![64],
                 traps: vec![(3, 1), (20, 7)],
+                call_sites: vec![],
             },
         };
         let target = TargetInfo {

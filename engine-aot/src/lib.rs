@@ -37,6 +37,7 @@ pub use artifact::{Artifact, FORMAT_VERSION, Header, MAGIC, is_artifact};
 pub use cache::{SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
 pub use error::AotError;
 pub use target::{Mismatch, TargetInfo};
+pub use wasmtier_engine_jit::FEATURES;
 
 /// Where [`AotEngine::compile`] keeps artifacts.
 #[derive(Debug, Clone, PartialEq, Eq)]

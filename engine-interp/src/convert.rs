@@ -1,7 +1,9 @@
 //! Translations between wasmtier's vocabulary and wasmi's.
 
 use wasmi::{F32, F64, V128};
-use wasmtier_core::{FuncType, GlobalType, MemoryType, RefTop, TableType, TrapCode, ValType};
+use wasmtier_core::{
+    FuncType, GlobalType, HeapType, MemoryType, RefTop, RefType, TableType, TrapCode, ValType,
+};
 
 pub fn val_type(ty: ValType) -> wasmi::ValType {
     match ty {
@@ -10,11 +12,25 @@ pub fn val_type(ty: ValType) -> wasmi::ValType {
         ValType::F32 => wasmi::ValType::F32,
         ValType::F64 => wasmi::ValType::F64,
         ValType::V128 => wasmi::ValType::V128,
-        // Typed references are refused before a module reaches wasmi
-        // (`InterpEngine::compile`); a host's are the two 2.0 types.
         ValType::Ref(r) if r.heap.top() == RefTop::Func => wasmi::ValType::FuncRef,
+        // Never reached for exn or typed references: modules with them are
+        // not compiled here (`FEATURES`), and `define` refuses host
+        // functions whose types mention exnref.
         ValType::Ref(_) => wasmi::ValType::ExternRef,
     }
+}
+
+/// Whether wasmi has a counterpart for every value type of `ty`.
+pub fn representable(ty: &FuncType) -> bool {
+    !ty.params.iter().chain(&ty.results).any(|t| {
+        !matches!(
+            t.as_ref(),
+            None | Some(RefType {
+                nullable: true,
+                heap: HeapType::Func | HeapType::Extern
+            })
+        )
+    })
 }
 
 pub fn from_val_type(ty: wasmi::ValType) -> ValType {

@@ -23,6 +23,15 @@ use wasmtier_core::{
 pub use store::InterpStore;
 pub use zeroing::ZeroingAllocator;
 
+/// The proposals this engine runs: every one the loader knows but
+/// exception handling and typed function references, which wasmi does not
+/// have.
+pub const FEATURES: wasmtier_core::Features = wasmtier_core::Features {
+    exceptions: false,
+    function_references: false,
+    ..wasmtier_core::Features::all()
+};
+
 /// Value-stack size used in low-memory mode unless `--max-stack` says otherwise.
 const LOW_MEMORY_STACK_BYTES: usize = 64 * 1024;
 
@@ -35,9 +44,9 @@ pub struct InterpEngine {
 
 impl InterpEngine {
     pub fn new(mut config: EngineConfig) -> Self {
-        // wasmi has no typed function references: callers that validate
-        // with this engine's features (`config()`) leave them out.
-        config.features.function_references = false;
+        // A request for proposals wasmi lacks is narrowed to what it runs;
+        // modules validated with more are then refused by name (`compile`).
+        config.features = config.features.intersect(FEATURES);
         zeroing::start_zeroing();
         let mut wasmi_config = wasmi::Config::default();
         let features = config.features;

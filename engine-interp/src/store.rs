@@ -207,6 +207,13 @@ impl InterpStore {
 impl Store for InterpStore {
     fn define(&mut self, module: &str, name: &str, item: HostItem) -> Result<(), LinkError> {
         let definition = match item {
+            HostItem::Func(host) if !convert::representable(&host.ty) => {
+                return Err(LinkError::Engine(format!(
+                    "`{module}::{name}` has type {}: exception references need the \
+                     exceptions proposal, which the interp engine does not run",
+                    host.ty
+                )));
+            }
             HostItem::Func(host) => Extern::Func(self.host_func(host)),
             HostItem::Global { ty, value } => {
                 let value = from_val(&mut self.store, &value);
@@ -502,7 +509,11 @@ fn from_val(mut ctx: impl AsContextMut<Data = StoreData>, value: &Val) -> wasmi:
                 None => wasmi::Val::FuncRef(Nullable::Null),
             }
         }
-        Val::ExternRef(None) => wasmi::Val::ExternRef(Nullable::Null),
+        // No function this engine runs takes an exception reference
+        // (`check_arguments` compares against wasmi's own types).
+        Val::ExternRef(None) | Val::ExnRef(_) | Val::AnyRef(_) => {
+            wasmi::Val::ExternRef(Nullable::Null)
+        }
         Val::ExternRef(Some(payload)) => {
             let ext = wasmi::ExternRef::new(ctx.as_context_mut(), payload);
             wasmi::Val::ExternRef(Nullable::Val(ext))

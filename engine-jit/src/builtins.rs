@@ -9,6 +9,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use wasmtier_core::{HostContext, Trap, TrapCode, Val, canon};
 
+use crate::exceptions::MAX_LIVE_EXCEPTIONS;
+pub(crate) use crate::exceptions::throw_stub as throw;
 use crate::instance::Instance;
 use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals;
@@ -396,4 +398,37 @@ unsafe fn call_host(
             .ok_or_else(|| Trap::host("host function returned a value of the wrong type"))?;
     }
     Ok(())
+}
+
+unsafe extern "C" fn exn_new(vmctx: *mut VMContext, tag: u32) -> u64 {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    let tag = instance.tags[tag as usize];
+    // SAFETY: store-owned tags live as long as the store.
+    let values = unsafe { (*tag).ty.params.len() };
+    // SAFETY: the store context is the first field of the store's runtime
+    // record; generated code holds no reference to it during a builtin.
+    let runtime = unsafe { &mut *(*vmctx).store.cast::<StoreRuntime>() };
+    match runtime.exceptions.allocate(tag, values) {
+        Some(address) => address as u64,
+        None => {
+            let trap = Trap::host(format!(
+                "too many live exceptions (the limit is {MAX_LIVE_EXCEPTIONS}): \
+                 exceptions caught with catch_ref or catch_all_ref are kept until \
+                 the store is dropped"
+            ));
+            // SAFETY: a builtin called by generated code; nothing left to
+            // drop. The store context holds the caller's exit frame.
+            unsafe {
+                let store = &*(*vmctx).store;
+                signals::raise(trap, store.last_exit_fp, store.last_exit_pc)
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn exn_release(vmctx: *mut VMContext, exception: u64) {
+    // SAFETY: as in `exn_new`.
+    let runtime = unsafe { &mut *(*vmctx).store.cast::<StoreRuntime>() };
+    runtime.exceptions.release(exception as usize);
 }

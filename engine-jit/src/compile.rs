@@ -19,6 +19,7 @@ use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 use crate::code_memory::CodeMemory;
 use crate::error::LayoutError;
 pub use crate::error::{CompileError, IsaError};
+use crate::exception_table::{self, CallSite, ExceptionTable};
 use crate::module_info::ModuleInfo;
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::translate_function;
@@ -87,6 +88,7 @@ pub struct CompiledCode {
     pub memory: CodeMemory,
     tables: CodeTables,
     traps: TrapTable,
+    exceptions: ExceptionTable,
 }
 
 /// Everything about a module's code except the bytes: what an artifact
@@ -101,6 +103,8 @@ pub struct CodeLayout {
     pub host_adapters: Vec<u32>,
     /// `(offset, raw Cranelift trap code)`, sorted by offset.
     pub traps: Vec<(u32, u8)>,
+    /// Call sites with exception handlers, sorted by return address.
+    pub call_sites: Vec<CallSite>,
 }
 
 impl CodeLayout {
@@ -112,6 +116,7 @@ impl CodeLayout {
             entry_trampolines: U32Rows::from_rows(self.entry_trampolines.iter().map(|&o| [o])),
             host_adapters: U32Rows::from_rows(self.host_adapters.iter().map(|&o| [o])),
             traps: U32Rows::from_rows(self.traps.iter().map(|&(o, code)| [o, code.into()])),
+            exceptions: ExceptionTable::from_sites(&self.call_sites),
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct CodeTables {
     pub host_adapters: U32Rows<1>,
     /// `[offset, raw Cranelift trap code]`, sorted by offset.
     pub traps: U32Rows<2>,
+    /// Call sites with exception handlers and their handlers.
+    pub exceptions: ExceptionTable,
 }
 
 /// A module's finished code: position-independent bytes (calls within the
@@ -170,6 +177,7 @@ impl CompiledCode {
         Ok(Self {
             memory,
             traps: TrapTable::new(tables.traps.clone()),
+            exceptions: tables.exceptions.clone(),
             tables,
         })
     }
@@ -209,6 +217,10 @@ impl CompiledCode {
 
     pub fn traps(&self) -> &TrapTable {
         &self.traps
+    }
+
+    pub fn exceptions(&self) -> &ExceptionTable {
+        &self.exceptions
     }
 }
 
@@ -269,6 +281,8 @@ struct FunctionCode {
     calls: Vec<(u32, u32, i64, CallReloc)>,
     /// The inner loop of the function's deepest loop nest, if any.
     hot_loop: Option<LoopExtent>,
+    /// Calls with exception handlers, relative to the function.
+    call_sites: Vec<CallSite>,
 }
 
 /// A loop in a function's code: its header block's offset and the bytes
@@ -345,6 +359,7 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
         .iter()
         .map(|trap| (trap.offset, trap.code.as_raw().get()))
         .collect();
+    let call_sites = exception_table::call_sites(&name, &compiled.buffer)?;
     let relocs = compiled.buffer.relocs().to_vec();
     let bytes = compiled.code_buffer().to_vec();
     let hot_loop = innermost_loop(&compiled.bb_starts, &compiled.bb_edges, bytes.len() as u32);
@@ -370,6 +385,7 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
         traps,
         calls,
         hot_loop,
+        call_sites,
     })
 }
 
@@ -519,6 +535,7 @@ struct Layout {
     /// `(site, callee function index, addend, kind)`.
     relocs: Vec<(usize, u32, i64, CallReloc)>,
     traps: Vec<(u32, u8)>,
+    call_sites: Vec<CallSite>,
 }
 
 impl Layout {
@@ -545,6 +562,8 @@ impl Layout {
                 .iter()
                 .map(|&(offset, code)| (base + offset, code)),
         );
+        self.call_sites
+            .extend(function.call_sites.iter().map(|site| site.placed_at(base)));
         self.relocs.extend(
             function
                 .calls
@@ -601,6 +620,8 @@ pub fn compile_image(
             entry_trampolines,
             host_adapters,
             traps,
+            // Functions are placed in order, each one's sites in order.
+            call_sites: layout.call_sites,
         },
     })
 }

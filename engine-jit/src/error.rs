@@ -62,6 +62,10 @@ pub enum CompileError {
     /// cannot patch.
     #[error("{name}: unsupported relocation {what}")]
     Relocation { name: String, what: String },
+    /// Cranelift described a call site's handlers in a way the unwinder
+    /// cannot use.
+    #[error("{name}: unsupported exception table: {what}")]
+    ExceptionTable { name: String, what: String },
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error(transparent)]

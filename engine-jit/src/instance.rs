@@ -9,6 +9,7 @@ use wasmtier_core::{
     TrapCode, ValType,
 };
 
+use crate::exceptions::Tag;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::JitModule;
@@ -36,6 +37,8 @@ pub enum Extern {
         global: *mut VMGlobal,
         ty: GlobalType,
     },
+    /// An exception tag (store-owned; its address is its identity).
+    Tag(*const Tag),
 }
 
 impl Extern {
@@ -44,6 +47,13 @@ impl Extern {
         match self {
             Self::Func { ty, .. } | Self::HostFunc { ty, .. } => ExternType::Func(ty.clone()),
             Self::Global { ty, .. } => ExternType::Global(*ty),
+            // SAFETY: store-owned tags live as long as the store.
+            Self::Tag(tag) => ExternType::Tag(unsafe {
+                FuncSig {
+                    id: (**tag).id,
+                    ty: (**tag).ty.clone(),
+                }
+            }),
             Self::Memory(memory) => {
                 // SAFETY: store-owned objects live as long as the store.
                 let memory = unsafe { &**memory };
@@ -74,6 +84,9 @@ pub struct Instance {
     globals: Box<[*mut VMGlobal]>,
     defined_globals: Box<[VMGlobal]>,
     sig_ids: Box<[u64]>,
+    /// Every tag, imports first: what a handler's tag index means in
+    /// this instance.
+    pub tags: Box<[*const Tag]>,
     /// Payload range of each data segment within the module's bytes;
     /// empty once dropped.
     pub data: Vec<Range<usize>>,
@@ -85,9 +98,25 @@ pub struct Instance {
 
 /// What instantiation creates that the store must own (and free, from
 /// `Box::into_raw`).
+#[derive(Default)]
 pub struct Created {
     pub memories: Vec<*mut LinearMemory>,
     pub tables: Vec<*mut Table>,
+    pub tags: Vec<*mut Tag>,
+}
+
+/// How messages name defined tag `index`: its export name, or its index
+/// (with the module's name, when it has one).
+fn tag_name(module: &wasmtier_core::ValidatedModule, index: u32) -> String {
+    let exported = module
+        .exports()
+        .iter()
+        .find(|e| e.kind == wasmtier_core::ExternKind::Tag && e.index == index);
+    match (exported, module.name()) {
+        (Some(export), _) => format!("`{}`", export.name),
+        (None, Some(name)) => format!("{index} of module `{name}`"),
+        (None, None) => index.to_string(),
+    }
 }
 
 impl Instance {
@@ -120,6 +149,7 @@ impl Instance {
         let mut memories = Vec::new();
         let mut tables = Vec::new();
         let mut globals = Vec::new();
+        let mut tags = Vec::new();
         for (import, ext) in wasm.imports().iter().zip(imports) {
             match (ext, &import.ty) {
                 (Extern::Func { funcref, .. }, _) => {
@@ -150,7 +180,17 @@ impl Instance {
                 }
                 (Extern::Table(t), _) => tables.push(*t as *mut VMTable),
                 (Extern::Global { global, .. }, _) => globals.push(*global),
+                (Extern::Tag(tag), _) => tags.push(*tag),
             }
+        }
+        for index in wasm.num_imported_tags()..wasm.tags().len() as u32 {
+            let tag = Box::into_raw(Box::new(Tag {
+                ty: wasm.tag_type(index).clone(),
+                id: wasm.type_ids()[wasm.tags()[index as usize] as usize],
+                name: tag_name(wasm, index),
+            }));
+            created.tags.push(tag);
+            tags.push(tag.cast_const());
         }
         for defined in 0..module.code.num_functions() {
             let range = module.code.function(defined).ok_or_else(outside)?;
@@ -202,6 +242,7 @@ impl Instance {
             globals: Box::new([]),
             defined_globals: vec![VMGlobal::default(); wasm.globals().len()].into_boxed_slice(),
             sig_ids: sig_ids.into_boxed_slice(),
+            tags: tags.into_boxed_slice(),
             data: Vec::new(),
             elements: Vec::new(),
             exported_memory,

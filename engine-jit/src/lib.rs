@@ -22,6 +22,8 @@ pub mod code_map;
 mod code_memory;
 mod compile;
 mod error;
+mod exception_table;
+mod exceptions;
 mod instance;
 mod interrupt;
 mod linear_memory;
@@ -38,6 +40,10 @@ mod values;
 mod vmcontext;
 
 use std::any::Any;
+
+/// The proposals this engine (and the AOT tier, which shares its code
+/// generation) runs: every one the loader knows.
+pub const FEATURES: wasmtier_core::Features = wasmtier_core::Features::all();
 use std::sync::Arc;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -60,6 +66,7 @@ pub mod aot {
     pub use crate::code_memory::{CodeMemory, page_size};
     pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
     pub use crate::error::{CompileError, IsaError, LayoutError, LoadError, ModuleInfoError};
+    pub use crate::exception_table::{CallSite, ExceptionTable, HandlerEntry};
     pub use crate::translate::{Proposal, TranslateError};
 
     use crate::compile::{self, CompiledCode};

@@ -111,7 +111,7 @@ impl ModuleInfo {
                 ExternType::Memory(m) => memory_types.push(*m),
                 ExternType::Table(t) => table_types.push(*t),
                 ExternType::Global(g) => global_types.push(*g),
-                ExternType::Func(_) => {}
+                ExternType::Func(_) | ExternType::Tag(_) => {}
             }
         }
         memory_types.extend(module.memories().iter().copied());

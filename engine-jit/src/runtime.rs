@@ -7,6 +7,7 @@ use std::any::Any;
 
 use wasmtier_core::{HeapType, HostFunc, Val, ValType, canon};
 
+use crate::exceptions::ExceptionObjects;
 use crate::values::to_raw;
 use crate::vmcontext::{VMFuncRef, VMHostFunc, VMStoreContext};
 
@@ -27,6 +28,8 @@ pub struct StoreRuntime {
     /// The instances' `VMFuncRef` arrays: the only valid function
     /// references of this store.
     pub(crate) func_refs: Vec<FuncRefArray>,
+    /// The store's exception objects (exception handling).
+    pub(crate) exceptions: ExceptionObjects,
 }
 
 /// Where an instance's `VMFuncRef` array is, and the type id of each entry
@@ -57,6 +60,16 @@ impl StoreRuntime {
             if !known {
                 return 0;
             }
+        }
+        // No GC value exists in a store: a host's is no reference at all.
+        if let Val::AnyRef(Some(_)) = value {
+            return 0;
+        }
+        // Likewise an exception reference must be one of this store's.
+        if let Val::ExnRef(Some(address)) = value
+            && !self.exceptions.contains(*address as usize)
+        {
+            return 0;
         }
         to_raw(value)
     }

@@ -23,6 +23,8 @@ use std::sync::Once;
 
 use wasmtier_core::{Trap, TrapCode};
 
+use crate::exceptions::{Handler, Tag};
+
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 compile_error!("engine-jit currently supports x86-64 Linux only");
 
@@ -39,6 +41,13 @@ pub trait CodeLookup {
     fn trap_at(&self, pc: usize) -> Option<TrapCode>;
     /// Whether `pc` is inside a Wasm function of this store.
     fn is_wasm(&self, pc: usize) -> bool;
+    /// The handler for an exception of `tag` at call site `pc` (a return
+    /// address) of the frame whose frame pointer is `fp`.
+    ///
+    /// # Safety
+    /// `fp` must be the frame pointer of the live frame `pc` returns into,
+    /// on this thread's stack.
+    unsafe fn handler(&self, pc: usize, fp: usize, tag: *const Tag) -> Option<Handler>;
 }
 
 const MAX_FRAMES: usize = 64;
@@ -203,6 +212,41 @@ pub unsafe fn raise(trap: Trap, exit_fp: usize, exit_pc: usize) -> ! {
         walk_frames(state, lookup, exit_fp);
         unwind(&state.jmp)
     }
+}
+
+/// The handler an exception of `tag` thrown at `pc` (a return address into
+/// the frame whose frame pointer is `fp`) lands in: the first of the
+/// frames from there up to the innermost entry into Wasm that has one.
+///
+/// # Safety
+/// Must be called below the throwing frame, inside `call`, with `fp` that
+/// frame's frame pointer.
+pub unsafe fn find_handler(mut pc: usize, mut fp: usize, tag: *const Tag) -> Option<Handler> {
+    let state = CURRENT.get();
+    if state.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `CURRENT` is the live call state of this thread.
+    let state = unsafe { &*state };
+    // SAFETY: as above; the lookup outlives the call.
+    let lookup = unsafe { &*state.lookup };
+    // Every frame of this activation lies below the entry stub's frame.
+    let top = state.jmp.regs[1];
+    while fp != 0 && fp.is_multiple_of(16) && fp < top {
+        // SAFETY: `fp` is a live frame of this activation (checked against
+        // its bounds above) and `pc` the address it will return to.
+        if let Some(handler) = unsafe { lookup.handler(pc, fp, tag) } {
+            return Some(handler);
+        }
+        // SAFETY: every generated frame starts with the saved (fp, return
+        // address) pair its prologue pushed.
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if next <= fp {
+            break;
+        }
+        (pc, fp) = (ret, next);
+    }
+    None
 }
 
 /// The guest stack allowed when `--max-stack` is not given. The thread's

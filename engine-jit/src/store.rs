@@ -10,6 +10,8 @@ use wasmtier_core::{
 };
 
 use crate::builtins::BUILTINS;
+use crate::exception_table::HandlerEntry;
+use crate::exceptions::{Handler, Tag};
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, Table};
@@ -19,7 +21,7 @@ use crate::runtime::{FuncRefArray, HostFuncRecord, StoreRuntime};
 use crate::signals::{self, CodeLookup};
 use crate::values::from_raw;
 
-use crate::vmcontext::{VMGlobal, VMHostFunc, VMStoreContext};
+use crate::vmcontext::{VMContext, VMGlobal, VMHostFunc, VMStoreContext};
 
 /// Stack bytes kept free below the Wasm stack limit for host code.
 const HOST_STACK_RESERVE: usize = 256 * 1024;
@@ -51,6 +53,39 @@ impl CodeLookup for StoreCode {
         self.find(pc)
             .is_some_and(|(module, offset)| module.func_at(offset).is_some())
     }
+
+    unsafe fn handler(&self, pc: usize, fp: usize, tag: *const Tag) -> Option<Handler> {
+        let (module, offset) = self.find(pc)?;
+        let (frame_offset, handlers) = module.code.exceptions().lookup(offset)?;
+        let sp = fp.checked_sub(frame_offset as usize)?;
+        let code = module.code.memory.range();
+        let mut context: Option<*const Instance> = None;
+        for entry in handlers {
+            let landing = match entry {
+                HandlerEntry::Context { sp_offset } => {
+                    // SAFETY: the caller's contract: the frame is live, and
+                    // its call site saved its vmctx at this offset.
+                    let vmctx = unsafe { *((sp + sp_offset as usize) as *const *const VMContext) };
+                    // SAFETY: a saved vmctx is a live instance's context.
+                    context = (!vmctx.is_null())
+                        .then(|| unsafe { (*vmctx).instance.cast_const().cast() });
+                    continue;
+                }
+                HandlerEntry::CatchAll { offset } => offset,
+                HandlerEntry::Tag { tag: index, offset } => {
+                    // SAFETY: instances live as long as the store.
+                    let instance = unsafe { &*context? };
+                    if instance.tags.get(index as usize).copied() != Some(tag) {
+                        continue;
+                    }
+                    offset
+                }
+            };
+            let pc = code.start.checked_add(landing as usize)?;
+            return code.contains(&pc).then_some(Handler { pc, sp, fp });
+        }
+        None
+    }
 }
 
 pub struct JitStore {
@@ -62,6 +97,7 @@ pub struct JitStore {
     tables: Vec<*mut Table>,
     globals: Vec<*mut VMGlobal>,
     host_funcs: Vec<*mut HostFuncRecord>,
+    tags: Vec<*mut Tag>,
     linker: Linker<Extern>,
     /// The deadline's timer, when the engine has a timeout; generated code
     /// reads its counter through `VMStoreContext::interrupt`.
@@ -88,6 +124,7 @@ impl JitStore {
             vm,
             state,
             func_refs: Vec::new(),
+            exceptions: Default::default(),
         }));
         Self {
             config: config.clone(),
@@ -98,6 +135,7 @@ impl JitStore {
             tables: Vec::new(),
             globals: Vec::new(),
             host_funcs: Vec::new(),
+            tags: Vec::new(),
             linker: Linker::default(),
             _interrupt: interrupt,
         }
@@ -140,6 +178,7 @@ impl JitStore {
                 global: instance.global(export.index),
                 ty: instance.module.info.global_types[export.index as usize],
             },
+            ExternKind::Tag => Extern::Tag(instance.tags[export.index as usize]),
         }
     }
 
@@ -224,10 +263,7 @@ impl JitStore {
             .iter()
             .map(|id| u64::from(id.index()))
             .collect();
-        let mut created = Created {
-            memories: Vec::new(),
-            tables: Vec::new(),
-        };
+        let mut created = Created::default();
         let instance = Instance::new(
             module.clone(),
             &imports,
@@ -239,6 +275,7 @@ impl JitStore {
         );
         self.memories.extend(created.memories);
         self.tables.extend(created.tables);
+        self.tags.extend(created.tags);
         let instance = Box::into_raw(instance?);
         // SAFETY: the instance and the runtime are live and not borrowed.
         unsafe {
@@ -441,6 +478,9 @@ impl Drop for JitStore {
             }
             for func in self.host_funcs.drain(..) {
                 drop(Box::from_raw(func));
+            }
+            for tag in self.tags.drain(..) {
+                drop(Box::from_raw(tag));
             }
             drop(Box::from_raw(self.runtime));
         }

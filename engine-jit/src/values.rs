@@ -12,6 +12,7 @@ pub fn to_raw(value: &Val) -> u128 {
         Val::V128(bits) => bits,
         Val::FuncRef(handle) => u128::from(handle.map_or(0, |h| h.0)),
         Val::ExternRef(payload) => u128::from(payload.map_or(0, |n| u64::from(n) + 1)),
+        Val::ExnRef(address) | Val::AnyRef(address) => u128::from(address.unwrap_or(0)),
     }
 }
 
@@ -32,11 +33,13 @@ pub fn from_raw(ty: ValType, raw: u128) -> Val {
                 let n = raw as u64;
                 Val::ExternRef((n != 0).then(|| (n - 1) as u32))
             }
-            // No instruction this build runs creates an exn or GC value,
-            // so one of these slots is always null; `Val` has no variant
-            // of those hierarchies yet, and a null extern is what the
-            // host sees.
-            RefTop::Exn | RefTop::Any => Val::ExternRef(None),
+            RefTop::Exn => {
+                let address = raw as u64;
+                Val::ExnRef((address != 0).then_some(address))
+            }
+            // No instruction this build runs creates a GC value: such a
+            // slot is always null.
+            RefTop::Any => Val::AnyRef((raw as u64 != 0).then_some(raw as u64)),
         },
     }
 }
@@ -58,6 +61,8 @@ mod tests {
             Val::ExternRef(None),
             Val::ExternRef(Some(0)),
             Val::ExternRef(Some(u32::MAX)),
+            Val::ExnRef(None),
+            Val::ExnRef(Some(0x2000)),
         ] {
             assert_eq!(from_raw(value.ty(), to_raw(&value)), value);
         }

@@ -14,7 +14,7 @@ use std::mem::offset_of;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 3;
+pub const VM_LAYOUT_VERSION: u32 = 4;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -129,6 +129,17 @@ macro_rules! foreach_builtin {
             elem_drop ElemDrop(vmctx: vmctx, elem: u32);
             /// `(host_func, caller_vmctx, values)`: the one path into host code.
             host_call HostCall(func: host_func, caller: vmctx, values: values);
+            /// `(vmctx, tag) -> exception`: a new exception of the instance's
+            /// tag `tag`, its payload left for the caller to write.
+            exn_new ExnNew(vmctx: vmctx, tag: u32) -> u64;
+            /// `(vmctx, exception)`: frees a caught exception unless Wasm
+            /// holds it as an `exnref`.
+            exn_release ExnRelease(vmctx: vmctx, exception: u64);
+            /// `(vmctx, exception)`: throws, never returning. Generated code
+            /// calls it with Cranelift's tail convention (same argument
+            /// registers), whose `try_call` exceptional edges clobber every
+            /// register, which is what resuming in a handler assumes.
+            throw Throw(vmctx: vmctx, exception: u64);
             /// `(vmctx, actual, expected)`: traps unless canonical type
             /// `actual` is a subtype of `expected` (`call_indirect`'s slow path).
             type_check TypeCheck(vmctx: vmctx, actual: u64, expected: u64);
@@ -297,8 +308,9 @@ mod tests {
     fn builtins_are_consecutive_pointers() {
         assert_eq!(Builtin::MemoryGrow.offset(), 0);
         assert_eq!(Builtin::HostCall.offset(), 80);
-        assert_eq!(Builtin::TypeCheck.offset(), 88);
-        assert_eq!(size_of::<VMBuiltins>(), 96);
+        assert_eq!(Builtin::Throw.offset(), 104);
+        assert_eq!(Builtin::TypeCheck.offset(), 112);
+        assert_eq!(size_of::<VMBuiltins>(), 120);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

@@ -12,7 +12,7 @@
 //! forms), whose definitions are chosen here, so no other crate repeats the
 //! host condition.
 
-use wasmtier_core::{Engine, EngineConfig, EngineKind, Features, ValidatedModule};
+use wasmtier_core::{Engine, EngineConfig, EngineKind, Features};
 
 #[cfg(not(any(feature = "interp", wasmtier_jit)))]
 compile_error!(
@@ -37,48 +37,15 @@ pub struct EngineInfo {
     /// Whether it runs machine code compiled per function, which
     /// profilers (`run --profile`) can name.
     pub native_code: bool,
-    /// Proposals the loader knows that this engine does not run: its
-    /// modules are validated without them.
-    pub lacks: Features,
+    /// The proposals it runs: a request is narrowed to these, and a module
+    /// that needs another is refused naming the engines that have it.
+    pub features: Features,
     create: fn(EngineConfig) -> Box<dyn Engine>,
 }
-
-/// No proposal missing.
-const LACKS_NOTHING: Features = Features::wasm2();
 
 impl EngineInfo {
     pub fn name(&self) -> &'static str {
         self.kind.name()
-    }
-
-    /// `wanted` without the proposals this engine does not run: what to
-    /// validate its modules with.
-    pub fn features(&self, wanted: Features) -> Features {
-        wanted.without(self.lacks)
-    }
-
-    /// For a module (binary or text) that failed to load with
-    /// [`features(wanted)`](Self::features): the one-line reason when it
-    /// is valid with a proposal of `wanted` this engine lacks, naming the
-    /// proposal and the engines of this build that run it.
-    pub fn refusal(&self, input: &[u8], wanted: Features) -> Option<String> {
-        let binary = ValidatedModule::binary_of(input).ok()?;
-        let proposal = ValidatedModule::proposal_needed(&binary, self.features(wanted), wanted)?;
-        let lacking = Features::parse_list(proposal).ok()?;
-        let others: Vec<String> = ENGINES
-            .iter()
-            .filter(|e| e.lacks.without(lacking) == e.lacks)
-            .map(|e| format!("--engine {}", e.name()))
-            .collect();
-        let run_it = if others.is_empty() {
-            "no engine of this build runs it".to_string()
-        } else {
-            format!("run it with {}", others.join(" or "))
-        };
-        Some(format!(
-            "the module uses the {proposal} proposal, which the {} engine does not run; {run_it}",
-            self.name()
-        ))
     }
 
     /// A new engine of this tier. The AOT tier's engine compiles through
@@ -96,11 +63,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "the wasmi-based interpreter: instant start-up, small footprint, runs everywhere",
         low_memory: true,
         native_code: false,
-        // wasmi has no typed function references (nor Wasm 3.0 types).
-        lacks: Features {
-            function_references: true,
-            ..LACKS_NOTHING
-        },
+        features: wasmtier_engine_interp::FEATURES,
         create: |config| Box::new(wasmtier_engine_interp::InterpEngine::new(config)),
     },
     #[cfg(wasmtier_jit)]
@@ -109,7 +72,7 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "the Cranelift JIT: compiles to native code first, then runs at native speed",
         low_memory: false,
         native_code: true,
-        lacks: LACKS_NOTHING,
+        features: wasmtier_engine_jit::FEATURES,
         create: |config| Box::new(wasmtier_engine_jit::JitEngine::new(config)),
     },
     #[cfg(wasmtier_aot)]
@@ -118,17 +81,10 @@ pub static ENGINES: &[EngineInfo] = &[
         about: "ahead of time: the JIT's code, compiled once (cached, or by `wasmtier compile`), then mapped from disk",
         low_memory: false,
         native_code: true,
-        lacks: LACKS_NOTHING,
+        features: wasmtier_engine_aot::FEATURES,
         create: |config| Box::new(wasmtier_engine_aot::AotEngine::new(config)),
     },
 ];
-
-/// `wanted` without what any engine of this build lacks: the features a
-/// module must be validated with to run on every engine (differential
-/// testing compares them all).
-pub fn common_features(wanted: Features) -> Features {
-    ENGINES.iter().fold(wanted, |f, e| e.features(f))
-}
 
 /// The engine used when none is asked for: the JIT where this build has
 /// it for the host, the interpreter elsewhere.
@@ -146,6 +102,16 @@ pub fn get(kind: EngineKind) -> Option<&'static EngineInfo> {
 /// The entry named `name` (`interp`, `jit`, `aot`), if this build has it.
 pub fn find(name: &str) -> Option<&'static EngineInfo> {
     ENGINES.iter().find(|e| e.name() == name)
+}
+
+/// The names of this build's engines that run every proposal in
+/// `proposals`, for messages.
+pub fn running(proposals: &[&str]) -> Vec<&'static str> {
+    ENGINES
+        .iter()
+        .filter(|e| proposals.iter().all(|p| e.features.is_enabled(p)))
+        .map(EngineInfo::name)
+        .collect()
 }
 
 /// The names of this build's engines, for messages and `--help`.

@@ -16,8 +16,7 @@ pub use wasmtier_engines::ENGINES;
 /// by the generator; these caps make growth beyond them fail identically.
 pub fn engine_config(fuel: Option<u64>) -> EngineConfig {
     EngineConfig {
-        // What every engine runs: modules are compared on all of them.
-        features: wasmtier_engines::common_features(Features::default()),
+        features: Features::finished(),
         fuel,
         max_memory: Some(16 << 20),
         max_table_elements: Some(10_000),
@@ -119,17 +118,21 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// Runs `bytes` on every engine with `fuel` and compares the traces.
+/// Runs `bytes` on every engine that has the proposals it uses, with
+/// `fuel`, and compares the traces. Each engine gets the module validated
+/// with the default proposals it runs (as `wasmtier run` does); an engine
+/// for which that fails cannot run the module and sits this one out.
 pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
-    let module = match ValidatedModule::new(
-        bytes,
-        wasmtier_engines::common_features(Features::default()),
-    ) {
-        Ok(module) => Arc::new(module),
-        Err(err) => return Verdict::Rejected(err.to_string()),
-    };
+    if let Err(err) = ValidatedModule::new(bytes, Features::finished()) {
+        return Verdict::Rejected(err.to_string());
+    }
     let mut traces: Vec<(&'static str, Trace)> = Vec::new();
     for spec in ENGINES {
+        let features = Features::finished().intersect(spec.features);
+        let Ok(module) = ValidatedModule::new(bytes, features) else {
+            continue;
+        };
+        let module = Arc::new(module);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run(spec.create(engine_config(fuel)), &module)
         }));
@@ -165,6 +168,17 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
         }
         (verdict, _) => verdict,
     }
+}
+
+/// The engines whose traces [`check`] compares for `bytes`.
+pub fn engines_for(bytes: &[u8]) -> Vec<&'static str> {
+    ENGINES
+        .iter()
+        .filter(|spec| {
+            ValidatedModule::new(bytes, Features::finished().intersect(spec.features)).is_ok()
+        })
+        .map(|spec| spec.name())
+        .collect()
 }
 
 fn compare_all(traces: &[(&'static str, Trace)]) -> Verdict {
@@ -321,6 +335,8 @@ fn engine_dependent(trap: &Trap) -> bool {
 fn normalize(value: &Val) -> Val {
     match value {
         Val::FuncRef(Some(_)) => Val::FuncRef(Some(FuncRefHandle(0))),
+        // Exception identity is the store's address of the object.
+        Val::ExnRef(Some(_)) => Val::ExnRef(Some(0)),
         other => *other,
     }
 }
@@ -330,6 +346,7 @@ fn trap_text(trap: &Trap) -> String {
         TrapKind::Code(code) => format!("trap: {code}"),
         TrapKind::Exit(status) => format!("exit {status}"),
         TrapKind::Host(message) => format!("host: {message}"),
+        TrapKind::UncaughtException { tag } => format!("uncaught exception {tag}"),
     }
 }
 

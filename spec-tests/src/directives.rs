@@ -131,6 +131,7 @@ impl<'a> Runner<'a> {
                 let result = self.invoke(&call);
                 (Kind::AssertExhaustion, expect_trap(result, message))
             }
+            D::AssertException { exec, .. } => (Kind::AssertException, self.assert_exception(exec)),
             D::AssertInvalid {
                 module, message, ..
             } => self.assert_rejected(
@@ -327,6 +328,30 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// `assert_exception`: the action must end with an exception no
+    /// handler caught.
+    fn assert_exception(&mut self, exec: WastExecute<'_>) -> Result<(), String> {
+        let result = match exec {
+            WastExecute::Invoke(invoke) => self.invoke(&invoke),
+            other => return self.execute_action(other).map(drop),
+        };
+        match result {
+            Err(CallError::Trap(trap))
+                if matches!(trap.kind, wasmtier_core::TrapKind::UncaughtException { .. }) =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(format!(
+                "expected an uncaught exception, got {}",
+                show_call_error(other)
+            )),
+            Ok(vals) => Err(format!(
+                "expected an uncaught exception, got [{}]",
+                show_vals(&vals)
+            )),
+        }
+    }
+
     /// `assert_trap` on a module: it must load and link, then trap while
     /// initializing (a segment out of bounds, a trapping start function).
     fn assert_uninstantiable(&mut self, mut module: Wat<'_>, message: &str) -> Result<(), String> {
@@ -463,6 +488,7 @@ fn nominal_kind(directive: &WastDirective<'_>) -> Kind {
         D::AssertInvalid { .. } => Kind::AssertInvalid,
         D::AssertMalformed { .. } => Kind::AssertMalformed,
         D::AssertUnlinkable { .. } => Kind::AssertUnlinkable,
+        D::AssertException { .. } => Kind::AssertException,
         _ => Kind::Unsupported,
     }
 }
@@ -472,7 +498,6 @@ fn directive_name(directive: &WastDirective<'_>) -> &'static str {
     match directive {
         D::AssertInvalidCustom { .. } => "assert_invalid_custom",
         D::AssertMalformedCustom { .. } => "assert_malformed_custom",
-        D::AssertException { .. } => "assert_exception",
         D::AssertSuspension { .. } => "assert_suspension",
         D::Thread(_) => "thread",
         D::Wait { .. } => "wait",

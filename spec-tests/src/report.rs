@@ -32,7 +32,9 @@ pub enum Kind {
     /// `assert_malformed`, module already rejected by the text parser.
     AssertMalformedText,
     AssertUnlinkable,
-    /// Directives this harness does not run (threads, exceptions, custom
+    /// `assert_exception`: the call must end with an uncaught exception.
+    AssertException,
+    /// Directives this harness does not run (threads, custom
     /// sections' annotations); each counts as a failure.
     Unsupported,
     /// The script itself did not parse; counts as one failure.
@@ -40,7 +42,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
     pub const ALL: [Kind; Self::COUNT] = [
         Self::Module,
         Self::Register,
@@ -54,6 +56,7 @@ impl Kind {
         Self::AssertMalformed,
         Self::AssertMalformedText,
         Self::AssertUnlinkable,
+        Self::AssertException,
         Self::Unsupported,
         Self::Parse,
     ];
@@ -72,6 +75,7 @@ impl Kind {
             Self::AssertMalformed => "assert_malformed (loader)",
             Self::AssertMalformedText => "assert_malformed (text parser)",
             Self::AssertUnlinkable => "assert_unlinkable",
+            Self::AssertException => "assert_exception",
             Self::Unsupported => "unsupported directive",
             Self::Parse => "script parse",
         }

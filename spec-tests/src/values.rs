@@ -23,6 +23,8 @@ pub fn argument(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::RefNull(heap) => match null_kind(heap) {
             Some(RefKind::Func) => Val::FuncRef(None),
             Some(RefKind::Extern) => Val::ExternRef(None),
+            Some(RefKind::Exn) => Val::ExnRef(None),
+            Some(RefKind::Any) => Val::AnyRef(None),
             None => return Err(format!("unsupported null reference type {heap:?}")),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
@@ -33,14 +35,24 @@ pub fn argument(arg: &WastArg<'_>) -> Result<Val, String> {
 enum RefKind {
     Func,
     Extern,
+    Exn,
+    /// The GC proposal's internal hierarchy (`any`, `eq`, `none`, ...).
+    Any,
 }
 
-/// Which of the two Wasm 2.0 reference types a null of heap type `heap` is.
+/// Which reference type a null of heap type `heap` is.
 fn null_kind(heap: &HeapType<'_>) -> Option<RefKind> {
     match heap {
         HeapType::Abstract { shared: false, ty } => match ty {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Some(RefKind::Func),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Some(RefKind::Extern),
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => Some(RefKind::Exn),
+            AbstractHeapType::Any
+            | AbstractHeapType::Eq
+            | AbstractHeapType::I31
+            | AbstractHeapType::Struct
+            | AbstractHeapType::Array
+            | AbstractHeapType::None => Some(RefKind::Any),
             _ => None,
         },
         _ => None,
@@ -68,6 +80,12 @@ fn matches_core(expected: &WastRetCore<'_>, actual: &Val) -> bool {
         (WastRetCore::RefNull(heap), Val::ExternRef(None)) => heap
             .as_ref()
             .is_none_or(|h| matches!(null_kind(h), Some(RefKind::Extern))),
+        (WastRetCore::RefNull(heap), Val::ExnRef(None)) => heap
+            .as_ref()
+            .is_none_or(|h| matches!(null_kind(h), Some(RefKind::Exn))),
+        (WastRetCore::RefNull(heap), Val::AnyRef(None)) => heap
+            .as_ref()
+            .is_none_or(|h| matches!(null_kind(h), Some(RefKind::Any))),
         (WastRetCore::RefExtern(e), Val::ExternRef(Some(a))) => e.is_none_or(|e| e == *a),
         // Function identity is not observable through the engine boundary:
         // any non-null function reference matches `ref.func`.
@@ -149,6 +167,10 @@ pub fn show_val(val: &Val) -> String {
         Val::FuncRef(Some(h)) => format!("ref.func #{}", h.0),
         Val::ExternRef(None) => "ref.null extern".into(),
         Val::ExternRef(Some(n)) => format!("ref.extern {n}"),
+        Val::ExnRef(None) => "ref.null exn".into(),
+        Val::ExnRef(Some(_)) => "ref.exn".into(),
+        Val::AnyRef(None) => "ref.null any".into(),
+        Val::AnyRef(Some(_)) => "ref.any".into(),
     }
 }
 

@@ -283,8 +283,17 @@ fn a_script_that_does_not_parse_is_one_failure() {
 #[test]
 fn unsupported_directives_fail_rather_than_vanish() {
     fails_once(
-        r#"(module (func (export "f"))) (assert_exception (invoke "f"))"#,
+        r#"(module (func (export "f"))) (assert_suspension (invoke "f") "")"#,
         Kind::Unsupported,
-        "assert_exception",
+        "assert_suspension",
+    );
+}
+
+#[test]
+fn assert_exception_fails_when_the_call_returns() {
+    fails_once(
+        r#"(module (func (export "f"))) (assert_exception (invoke "f"))"#,
+        Kind::AssertException,
+        "expected an uncaught exception, got []",
     );
 }

@@ -230,12 +230,15 @@ pub(super) fn val_type(ty: ValType) -> wasm_encoder::ValType {
         ValType::F32 => wasm_encoder::ValType::F32,
         ValType::F64 => wasm_encoder::ValType::F64,
         ValType::V128 => wasm_encoder::ValType::V128,
-        // The interpreter only takes modules without typed references
-        // (`InterpEngine::compile` refuses the rest), so a reference here
-        // is one of the two 2.0 types.
-        ValType::Ref(r) if r.heap.top() == wasmtier_core::RefTop::Func => {
-            wasm_encoder::ValType::FUNCREF
-        }
-        ValType::Ref(_) => wasm_encoder::ValType::EXTERNREF,
+        // The interpreter only takes modules without typed function
+        // references (`FEATURES`), so a reference here is one of the 2.0
+        // types or exnref.
+        ValType::Ref(r) => match r.heap.top() {
+            wasmtier_core::RefTop::Func => wasm_encoder::ValType::FUNCREF,
+            wasmtier_core::RefTop::Exn => wasm_encoder::ValType::EXNREF,
+            wasmtier_core::RefTop::Extern | wasmtier_core::RefTop::Any => {
+                wasm_encoder::ValType::EXTERNREF
+            }
+        },
     }
 }

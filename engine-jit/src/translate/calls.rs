@@ -13,6 +13,7 @@ use wasmparser::Operator;
 
 use super::TranslateError;
 use super::Translator;
+use super::exceptions::Callee;
 use crate::traps;
 use crate::vmcontext::Builtin;
 
@@ -31,8 +32,7 @@ impl Translator<'_, '_> {
             } => self.return_call_indirect(type_index, table_index),
             Operator::CallRef { type_index } => {
                 let (sig, code, all) = self.ref_callee(type_index);
-                let call = self.b.ins().call_indirect(sig, code, &all);
-                let results = self.b.inst_results(call).to_vec();
+                let results = self.emit_call(Callee::Indirect(sig, code), &all);
                 self.stack.extend(results);
             }
             Operator::ReturnCallRef { type_index } => {
@@ -53,20 +53,19 @@ impl Translator<'_, '_> {
         let arity = module.types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
-        let call = if function_index >= module.num_imported_funcs() {
+        let results = if function_index >= module.num_imported_funcs() {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
-            self.b.ins().call(callee, &all)
+            self.emit_call(Callee::Direct(callee), &all)
         } else {
             let funcref = self.env.funcref(&mut self.b, function_index);
             let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, true);
             let sig = self.env.signature(&mut self.b, type_index);
             let mut all = vec![callee_vmctx, vmctx];
             all.extend(args);
-            self.b.ins().call_indirect(sig, code, &all)
+            self.emit_call(Callee::Indirect(sig, code), &all)
         };
-        let results = self.b.inst_results(call).to_vec();
         self.stack.extend(results);
     }
 
@@ -160,8 +159,7 @@ impl Translator<'_, '_> {
 
     fn call_indirect(&mut self, type_index: u32, table_index: u32) {
         let (sig, code, all) = self.indirect_callee(type_index, table_index);
-        let call = self.b.ins().call_indirect(sig, code, &all);
-        let results = self.b.inst_results(call).to_vec();
+        let results = self.emit_call(Callee::Indirect(sig, code), &all);
         self.stack.extend(results);
     }
 

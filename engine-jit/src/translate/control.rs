@@ -15,6 +15,8 @@ pub(crate) enum FrameKind {
     Function,
     Block,
     Loop,
+    /// A `try_table`: a block whose calls may land in its catch clauses.
+    TryTable,
     /// `else_block` receives the `if`'s parameters; `has_else` once the
     /// `else` was seen; `entry_reachable` whether the `if` itself was.
     If {
@@ -55,7 +57,7 @@ impl Frame {
 }
 
 impl Translator<'_, '_> {
-    fn block_type(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
+    pub(super) fn block_type(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
         let module = self.env.module();
         let convert = |t| module.val_type(t).expect("validated value type");
         match ty {
@@ -68,7 +70,7 @@ impl Translator<'_, '_> {
         }
     }
 
-    fn block_with_params(&mut self, types: &[ValType]) -> Block {
+    pub(super) fn block_with_params(&mut self, types: &[ValType]) -> Block {
         let block = self.b.create_block();
         for ty in types {
             self.b.append_block_param(block, ir_type(*ty));
@@ -241,7 +243,7 @@ impl Translator<'_, '_> {
 
     /// The block a branch of `depth` goes to and how many values it takes;
     /// marks the frame's exit as reachable.
-    fn target(&mut self, depth: u32) -> (Block, usize) {
+    pub(super) fn target(&mut self, depth: u32) -> (Block, usize) {
         let index = self.frames.len() - 1 - depth as usize;
         let frame = &mut self.frames[index];
         if frame.kind != FrameKind::Loop {
@@ -306,6 +308,9 @@ impl Translator<'_, '_> {
                 self.b.ins().trap(traps::UNREACHABLE);
             }
         }
+        if frame.kind == FrameKind::TryTable {
+            self.end_try_table();
+        }
         if let Some(header) = frame.header {
             self.b.seal_block(header);
         }
@@ -336,7 +341,10 @@ impl Translator<'_, '_> {
     /// While unreachable, only the nesting of blocks matters.
     pub(super) fn skip_unreachable(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.else_(),

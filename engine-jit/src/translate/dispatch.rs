@@ -23,6 +23,8 @@ pub(super) enum Family {
     TablesRefs,
     /// `simd.rs`, which hands arithmetic on to `simd_arith.rs`.
     Simd,
+    /// `exceptions.rs`: `try_table`, `throw`, `throw_ref`.
+    Exceptions,
     Unsupported(Proposal),
 }
 
@@ -33,7 +35,6 @@ pub enum Proposal {
     SharedEverythingThreads,
     Gc,
     FunctionReferences,
-    Exceptions,
     LegacyExceptions,
     StackSwitching,
     MemoryControl,
@@ -47,7 +48,6 @@ impl Proposal {
             Self::SharedEverythingThreads => "shared_everything_threads",
             Self::Gc => "gc",
             Self::FunctionReferences => "function_references",
-            Self::Exceptions => "exceptions",
             Self::LegacyExceptions => "legacy_exceptions",
             Self::StackSwitching => "stack_switching",
             Self::MemoryControl => "memory_control",
@@ -63,11 +63,14 @@ macro_rules! family {
     (@threads $op:ident) => { Family::Unsupported(Proposal::Threads) };
     (@shared_everything_threads $op:ident) => { Family::Unsupported(Proposal::SharedEverythingThreads) };
     (@gc $op:ident) => { Family::Unsupported(Proposal::Gc) };
-    (@exceptions $op:ident) => { Family::Unsupported(Proposal::Exceptions) };
     (@legacy_exceptions $op:ident) => { Family::Unsupported(Proposal::LegacyExceptions) };
     (@stack_switching $op:ident) => { Family::Unsupported(Proposal::StackSwitching) };
     (@memory_control $op:ident) => { Family::Unsupported(Proposal::MemoryControl) };
     // Implemented proposals: each operator with the file that translates it.
+    // exceptions
+    (@exceptions TryTable) => { Family::Exceptions };
+    (@exceptions Throw) => { Family::Exceptions };
+    (@exceptions ThrowRef) => { Family::Exceptions };
     // function_references
     (@function_references CallRef) => { Family::Calls };
     (@function_references ReturnCallRef) => { Family::Calls };
@@ -588,8 +591,8 @@ mod tests {
             Family::Unsupported(Proposal::Threads)
         );
         assert_eq!(
-            family_of(&Operator::Throw { tag_index: 0 }),
-            Family::Unsupported(Proposal::Exceptions)
+            family_of(&Operator::Rethrow { relative_depth: 0 }),
+            Family::Unsupported(Proposal::LegacyExceptions)
         );
         assert_eq!(
             family_of(&Operator::CallRef { type_index: 0 }),

@@ -384,6 +384,20 @@ impl<'a> FuncEnv<'a> {
         f
     }
 
+    /// The runtime's throw stub and the signature to call it with: the
+    /// tail convention, so that a `try_call` of it treats every register as
+    /// clobbered on the exceptional edge (see `foreach_builtin`'s `throw`).
+    pub fn throw_stub(&mut self, b: &mut FunctionBuilder) -> (SigRef, Value) {
+        let mut signature = builtin_signature(Builtin::Throw);
+        signature.call_conv = super::WASM_CALL_CONV;
+        let sig = b.import_signature(signature);
+        let table = self.vmctx_field(b, offsets::VMCTX_BUILTINS);
+        let stub = b
+            .ins()
+            .load(types::I64, immutable(), table, Builtin::Throw.offset());
+        (sig, stub)
+    }
+
     /// Calls `builtin` through the builtin table with the vmctx prepended.
     pub fn call_builtin(
         &mut self,

@@ -9,6 +9,7 @@ mod calls;
 mod control;
 mod conversions;
 mod dispatch;
+mod exceptions;
 mod fuel;
 pub(crate) mod func_env;
 mod locals_globals;
@@ -131,6 +132,7 @@ pub fn translate_function(
         reachable: true,
         dead_depth: 0,
         pending_fuel: 0,
+        handler_scopes: Vec::new(),
     };
     for (param, value) in ty.params.iter().zip(params) {
         let var = t.b.declare_var(ir_type(*param));
@@ -178,6 +180,8 @@ pub(crate) struct Translator<'a, 'f> {
     pub dead_depth: u32,
     /// Fuel used by operators translated since the last charge.
     pub pending_fuel: i64,
+    /// The catch clauses of the open `try_table`s, outermost first.
+    pub handler_scopes: Vec<exceptions::HandlerScope>,
 }
 
 impl Translator<'_, '_> {
@@ -195,6 +199,7 @@ impl Translator<'_, '_> {
             Family::Calls => self.calls(op)?,
             Family::TablesRefs => self.tables_refs(op)?,
             Family::Simd => self.simd(op)?,
+            Family::Exceptions => self.exceptions(op)?,
             Family::Unsupported(proposal) => {
                 return Err(TranslateError::UnsupportedProposal {
                     proposal,

@@ -71,6 +71,17 @@ const GROUPS: &[(&str, Source, Enable)] = &[
         Source::Proposal(Proposal::WideArithmetic),
         |f| f.wide_arithmetic = true,
     ),
+    // `try_table.wast` also throws across tail calls and through typed
+    // function references; `tag.wast` declares tags in rec groups.
+    (
+        "exceptions",
+        Source::Proposal(Proposal::ExceptionHandling),
+        |f| {
+            f.exceptions = true;
+            f.tail_call = true;
+            f.function_references = true;
+        },
+    ),
     // Its `return_call*` files test tail calls through typed references.
     (
         "function-references",
@@ -81,13 +92,14 @@ const GROUPS: &[(&str, Source, Enable)] = &[
         },
     ),
     // The Wasm 3.0 release of the spec: every proposal it merged that
-    // wasmtier knows (exception handling is not among them yet).
+    // wasmtier knows (the GC proposal's instructions aside).
     ("wasm-v3", Source::Spec(SpecVersion::V3), |f| {
         f.tail_call = true;
         f.extended_const = true;
         f.multi_memory = true;
         f.memory64 = true;
         f.relaxed_simd = true;
+        f.exceptions = true;
         f.function_references = true;
     }),
 ];
