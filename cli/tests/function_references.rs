@@ -32,12 +32,13 @@ fn compiled_tiers_run_call_ref_and_the_interpreter_names_what_it_lacks() {
             assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
             assert!(
                 out.stderr.starts_with(
-                    "error: the module uses the function-references proposal, \
-                     which the interp engine does not run; run it with --engine jit"
+                    "error: the interp engine does not run the function-references proposal \
+                     this module uses; engines that do: jit"
                 ),
                 "{}",
                 out.stderr
             );
+            assert!(out.stderr.contains("--engine jit"), "{}", out.stderr);
             assert!(!out.stderr.contains("invalid module"), "{}", out.stderr);
         } else {
             assert_eq!(out.status, Some(0), "{engine}: {}", out.stderr);

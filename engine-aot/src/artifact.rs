@@ -211,7 +211,9 @@ pub fn write(
         out[entry + 8..entry + 16].copy_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
     }
-    let code_offset = (out.len() as u64).next_multiple_of(CODE_ALIGN);
+    // At least one byte of padding, so that every section (an empty one
+    // included) starts before the code, which `decode` requires.
+    let code_offset = (out.len() as u64 + 1).next_multiple_of(CODE_ALIGN);
     out.resize(code_offset as usize, 0);
     out.extend_from_slice(&image.code);
     let end = (out.len() as u64)
@@ -344,7 +346,11 @@ fn decode(file: &SharedBytes) -> Result<Artifact, AotError> {
     let metadata = r.at as u64..code_offset;
     let view = |section: Section| -> Result<SharedBytes, AotError> {
         let range = sections[section as usize].clone();
-        let inside = metadata.start <= range.start && range.end <= metadata.end;
+        // Strictly before the code, even when empty: an offset into the
+        // code is a damaged table whatever the length says.
+        let inside = metadata.start <= range.start
+            && range.start < metadata.end
+            && range.end <= metadata.end;
         if !inside || !range.start.is_multiple_of(SECTION_ALIGN as u64) {
             return Err(AotError::Malformed(format!(
                 "the {} section is out of place",

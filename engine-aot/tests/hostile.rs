@@ -245,3 +245,22 @@ fn damaged_names_and_trap_entries_only_lose_information() {
     assert!(trap.to_string().contains("unreachable"), "{trap}");
     assert_eq!(trap.backtrace[0].name, None);
 }
+
+/// The type section's shape the code was compiled against (which types
+/// are final decides whether `call_indirect` checks subtypes) must be the
+/// module's: a shape edited in place, even resealed, is refused before any
+/// code is mapped.
+#[test]
+fn type_shapes_that_do_not_fit_the_module_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = Good::new(dir.path());
+    let shapes = good.section(Section::TypeShapes);
+    let length = good.header.sections[Section::TypeShapes as usize].end as usize - shapes;
+    assert!(length >= 12, "FIB declares a type");
+    // The first type's "final" flag, flipped to "open to subtypes".
+    let err = load_error(dir.path(), &good.edited(shapes + 8, &0u32.to_le_bytes()));
+    assert!(
+        err.contains("canonical type information does not match"),
+        "{err}"
+    );
+}
