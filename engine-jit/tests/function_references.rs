@@ -170,3 +170,34 @@ fn host_references_are_checked_against_concrete_parameter_types() {
         "{err}"
     );
 }
+
+/// A loop whose back edge is a `br_on_non_null` pays for every iteration:
+/// fuel is charged before each control transfer, these included. (A
+/// deadline stops the loop if that ever regresses, so the test fails
+/// instead of hanging.)
+#[test]
+fn fuel_is_charged_before_br_on_non_null() {
+    let wat = r#"(module
+        (type $t (func))
+        (func $f (type $t))
+        (elem declare func $f)
+        (func (export "spin")
+          (ref.func $f)
+          (loop $again (param (ref null $t))
+            (br_on_non_null $again))))"#;
+    let engine = JitEngine::new(EngineConfig {
+        features: features(),
+        fuel: Some(100_000),
+        timeout: Some(std::time::Duration::from_secs(10)),
+        ..EngineConfig::default()
+    });
+    let mut store = engine.new_store(Box::new(()));
+    let module = ValidatedModule::from_bytes_or_text(wat.as_bytes(), features()).unwrap();
+    let compiled = engine.compile(Arc::new(module)).unwrap();
+    let id = store.instantiate(&*compiled).unwrap();
+    let err = store.call(id, "spin", &[]).unwrap_err();
+    let CallError::Trap(trap) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(trap.trap_code(), Some(TrapCode::OutOfFuel), "{trap}");
+}
