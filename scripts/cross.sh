@@ -23,6 +23,7 @@ _xpkgs=()
 command -v aarch64-linux-gnu-gcc >/dev/null || _xpkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v arm-linux-gnueabihf-gcc >/dev/null || _xpkgs+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
 command -v qemu-aarch64 >/dev/null || _xpkgs+=(qemu-user)
+[ -f /usr/lib/binfmt.d/qemu-aarch64.conf ] || _xpkgs+=(qemu-user-binfmt)
 if [ ${#_xpkgs[@]} -gt 0 ]; then
     echo "cross setup: installing ${_xpkgs[*]}" >&2
     _sudo=""
@@ -32,6 +33,22 @@ if [ ${#_xpkgs[@]} -gt 0 ]; then
     unset _sudo
 fi
 unset _xpkgs
+
+# Test binaries run the CLI binary they test: the kernel must hand foreign
+# ELF files to qemu itself (binfmt_misc; QEMU_LD_PREFIX, set by xcargo,
+# points qemu at the target's libraries).
+if [ -d /proc/sys/fs/binfmt_misc ] && [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null \
+        || echo "cross setup: cannot mount binfmt_misc; CLI tests cannot start target binaries" >&2
+fi
+for _conf in qemu-aarch64 qemu-arm; do
+    if [ -e /proc/sys/fs/binfmt_misc/register ] && [ ! -e "/proc/sys/fs/binfmt_misc/$_conf" ] \
+        && [ -f "/usr/lib/binfmt.d/$_conf.conf" ]; then
+        cat "/usr/lib/binfmt.d/$_conf.conf" > /proc/sys/fs/binfmt_misc/register 2>/dev/null \
+            || echo "cross setup: cannot register $_conf with binfmt_misc" >&2
+    fi
+done
+unset _conf
 
 # xcargo aarch64|armv7 CARGO-ARGS...: Debian's cargo and rustc, std built
 # from source, the target's gcc as linker and qemu as the runner.
@@ -49,6 +66,7 @@ xcargo() {
     env PATH="/usr/bin:/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
         "CARGO_TARGET_${tvar}_LINKER=$linker" \
         "CARGO_TARGET_${tvar}_RUNNER=$qemu -L $sysroot" \
+        QEMU_LD_PREFIX="$sysroot" \
         CARGO_TARGET_DIR="${XCARGO_TARGET_DIR:-target/cross}" \
         /usr/bin/cargo "$1" -Zbuild-std --target "$triple" "${@:2}"
 }
