@@ -45,6 +45,7 @@ impl CodeMemory {
                 source,
             })?;
         map[..code.len()].copy_from_slice(code);
+        crate::arch::flush_icache(&map[..code.len()]);
         Self::publish(map, code.len())
     }
 

@@ -17,6 +17,7 @@
 //!
 //! Design decisions are in `RATIONALE.md`.
 
+mod arch;
 mod builtins;
 pub mod code_map;
 mod code_memory;

@@ -25,15 +25,7 @@ use wasmtier_core::{Trap, TrapCode};
 
 use crate::exceptions::{Handler, Tag};
 
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-compile_error!("engine-jit currently supports x86-64 Linux only");
-
-/// Registers `enter` saves and `unwind` restores: rbx, rbp, r12–r15, rsp.
-#[repr(C)]
-#[derive(Default)]
-struct JmpBuf {
-    regs: [usize; 7],
-}
+use crate::arch::{self, JmpBuf};
 
 /// What the signal handler needs to know about a store's code.
 pub trait CodeLookup {
@@ -78,53 +70,6 @@ pub struct Unwound {
     pub pcs: Vec<usize>,
 }
 
-#[unsafe(naked)]
-unsafe extern "C" fn enter(
-    jmp: *mut JmpBuf,
-    trampoline: usize,
-    callee_vmctx: usize,
-    caller_vmctx: usize,
-    code: usize,
-    values: *mut u128,
-) -> u32 {
-    core::arch::naked_asm!(
-        "push rbp",
-        "mov rbp, rsp",
-        "mov [rdi], rbx",
-        "mov [rdi + 8], rbp",
-        "mov [rdi + 16], r12",
-        "mov [rdi + 24], r13",
-        "mov [rdi + 32], r14",
-        "mov [rdi + 40], r15",
-        "mov [rdi + 48], rsp",
-        "mov rax, rsi",
-        "mov rdi, rdx",
-        "mov rsi, rcx",
-        "mov rdx, r8",
-        "mov rcx, r9",
-        "call rax",
-        "xor eax, eax",
-        "pop rbp",
-        "ret",
-    )
-}
-
-#[unsafe(naked)]
-unsafe extern "C" fn unwind(jmp: *const JmpBuf) -> ! {
-    core::arch::naked_asm!(
-        "mov rbx, [rdi]",
-        "mov rbp, [rdi + 8]",
-        "mov r12, [rdi + 16]",
-        "mov r13, [rdi + 24]",
-        "mov r14, [rdi + 32]",
-        "mov r15, [rdi + 40]",
-        "mov rsp, [rdi + 48]",
-        "mov eax, 1",
-        "pop rbp",
-        "ret",
-    )
-}
-
 /// Calls `code` (Wasm ABI) through the entry `trampoline` with the values
 /// buffer `values`.
 ///
@@ -146,7 +91,7 @@ pub unsafe fn call(
     // `CURRENT` before this function returns, while `lookup` is borrowed.
     let lookup: &'static dyn CodeLookup = unsafe { std::mem::transmute(lookup) };
     let mut state = CallState {
-        jmp: JmpBuf::default(),
+        jmp: JmpBuf::new(),
         lookup,
         prev: CURRENT.get(),
         fault: None,
@@ -161,7 +106,7 @@ pub unsafe fn call(
     // SAFETY: the caller guarantees the arguments; `state` outlives the
     // call and is only reached through `CURRENT` while Wasm runs.
     let trapped = unsafe {
-        enter(
+        arch::enter(
             &raw mut (*state).jmp,
             trampoline,
             callee_vmctx,
@@ -210,7 +155,7 @@ pub unsafe fn raise(trap: Trap, exit_fp: usize, exit_pc: usize) -> ! {
             state.frame_count = 1;
         }
         walk_frames(state, lookup, exit_fp);
-        unwind(&state.jmp)
+        arch::unwind(&state.jmp)
     }
 }
 
@@ -231,7 +176,7 @@ pub unsafe fn find_handler(mut pc: usize, mut fp: usize, tag: *const Tag) -> Opt
     // SAFETY: as above; the lookup outlives the call.
     let lookup = unsafe { &*state.lookup };
     // Every frame of this activation lies below the entry stub's frame.
-    let top = state.jmp.regs[1];
+    let top = state.jmp.frame_pointer();
     while fp != 0 && fp.is_multiple_of(16) && fp < top {
         // SAFETY: `fp` is a live frame of this activation (checked against
         // its bounds above) and `pc` the address it will return to.
@@ -402,9 +347,7 @@ unsafe extern "C" fn handler(
 ) {
     // SAFETY: the kernel passes a valid ucontext_t for SA_SIGINFO handlers.
     let context = unsafe { &mut *context.cast::<libc::ucontext_t>() };
-    let gregs = &mut context.uc_mcontext.gregs;
-    let pc = gregs[libc::REG_RIP as usize] as usize;
-    let fp = gregs[libc::REG_RBP as usize] as usize;
+    let (pc, fp) = arch::fault_pc_fp(context);
     let state = CURRENT.get();
     if !state.is_null() {
         // SAFETY: a non-null `CURRENT` is the live call state of this
@@ -419,8 +362,7 @@ unsafe extern "C" fn handler(
             // SAFETY: the chain of saved frame pointers of Wasm frames
             // (all compiled with frame pointers) up to the entry stub.
             unsafe { walk_frames(state, lookup, fp) };
-            gregs[libc::REG_RIP as usize] = unwind as *const () as i64;
-            gregs[libc::REG_RDI as usize] = &state.jmp as *const JmpBuf as i64;
+            arch::redirect(context, &state.jmp);
             return;
         }
     }
@@ -436,7 +378,7 @@ unsafe extern "C" fn handler(
 
 /// Records the return addresses of the Wasm frames above `fp`.
 unsafe fn walk_frames(state: &mut CallState, lookup: &dyn CodeLookup, mut fp: usize) {
-    let top = state.jmp.regs[1];
+    let top = state.jmp.frame_pointer();
     while state.frame_count < MAX_FRAMES && fp != 0 && fp.is_multiple_of(8) && fp < top {
         // SAFETY: `fp` lies between the faulting frame and the entry stub's
         // frame on this thread's stack, and points at a saved (fp, ret) pair.

@@ -308,3 +308,24 @@ fn engines_without_the_proposal_refuse_it_by_name() {
         );
     }
 }
+
+#[test]
+fn fuel_runs_out_in_a_loop_whose_back_edge_is_a_catch() {
+    for info in engines_with_exceptions() {
+        let engine = info.create(EngineConfig {
+            features: Features::finished(),
+            fuel: Some(100_000),
+            ..EngineConfig::default()
+        });
+        let mut s = Session {
+            store: engine.new_store(Box::new(())),
+            engine,
+        };
+        let m = s.instantiate(
+            r#"(module (tag $e)
+                 (func (export "spin") (loop $l (try_table (catch_all $l) (throw $e)))))"#,
+        );
+        let trap = s.call(m, "spin", &[]).unwrap_err();
+        assert_eq!(trap.trap_code(), Some(TrapCode::OutOfFuel), "{}", info.name());
+    }
+}

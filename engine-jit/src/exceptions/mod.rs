@@ -24,10 +24,7 @@ use crate::runtime::StoreRuntime;
 use crate::signals;
 use crate::vmcontext::VMContext;
 
-#[cfg(target_arch = "x86_64")]
-mod x86_64;
-#[cfg(target_arch = "x86_64")]
-use x86_64 as arch;
+use crate::arch;
 
 pub use arch::throw_stub;
 
@@ -151,7 +148,8 @@ pub unsafe extern "C" fn throw_from_wasm(
     }
 }
 
-/// Where a handler resumes: its landing pad and the frame to resume in.
+/// Where a handler resumes: its landing pad and the frame to resume in
+/// (see `arch::resume`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handler {
     pub pc: usize,

@@ -20,7 +20,9 @@ use wasmparser::Operator;
 use super::Translator;
 use crate::traps;
 
-/// Operators after which straight-line code ends.
+/// Operators after which straight-line code ends. A throw transfers
+/// control too (to a handler, possibly a loop header in this function), so
+/// it charges what came before it like a branch.
 fn ends_region(op: &Operator<'_>) -> bool {
     matches!(
         op,
@@ -45,6 +47,9 @@ fn ends_region(op: &Operator<'_>) -> bool {
             | Operator::Throw { .. }
             | Operator::ThrowRef
             | Operator::Unreachable
+            | Operator::TryTable { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
     )
 }
 
