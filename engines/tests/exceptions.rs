@@ -326,6 +326,11 @@ fn fuel_runs_out_in_a_loop_whose_back_edge_is_a_catch() {
                  (func (export "spin") (loop $l (try_table (catch_all $l) (throw $e)))))"#,
         );
         let trap = s.call(m, "spin", &[]).unwrap_err();
-        assert_eq!(trap.trap_code(), Some(TrapCode::OutOfFuel), "{}", info.name());
+        assert_eq!(
+            trap.trap_code(),
+            Some(TrapCode::OutOfFuel),
+            "{}",
+            info.name()
+        );
     }
 }

@@ -43,9 +43,6 @@ fn ends_region(op: &Operator<'_>) -> bool {
             | Operator::ReturnCallRef { .. }
             | Operator::BrOnNull { .. }
             | Operator::BrOnNonNull { .. }
-            | Operator::TryTable { .. }
-            | Operator::Throw { .. }
-            | Operator::ThrowRef
             | Operator::Unreachable
             | Operator::TryTable { .. }
             | Operator::Throw { .. }
