@@ -104,6 +104,8 @@ pub struct ValidatedModule {
     /// The type index of every tag, imported ones first.
     tags: Vec<u32>,
     num_imported_tags: u32,
+    /// `(tag index, name)` from the name section, in its order.
+    tag_names: Vec<(u32, String)>,
     /// Defined (not imported) items.
     tables: Vec<TableType>,
     /// Byte range of each defined table's initializer expression, if it
@@ -216,6 +218,14 @@ impl ValidatedModule {
     /// of this module.
     pub fn tag_type(&self, index: u32) -> &FuncType {
         &self.types[self.tags[index as usize] as usize]
+    }
+
+    /// The name-section name of tag `index`, if any.
+    pub fn tag_name(&self, index: u32) -> Option<&str> {
+        self.tag_names
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, name)| name.as_str())
     }
 
     /// The defined (not imported) memories.
@@ -464,6 +474,7 @@ impl ValidatedModule {
             num_imported_globals: 0,
             tags: Vec::new(),
             num_imported_tags: 0,
+            tag_names: Vec::new(),
             tables: Vec::new(),
             table_inits: Vec::new(),
             memories: Vec::new(),
@@ -651,6 +662,11 @@ impl ValidatedModule {
     ) {
         match name {
             Name::Module { name, .. } => self.name = Some(name.to_string()),
+            Name::Tag(map) => {
+                for naming in map.into_iter().map_while(Result::ok) {
+                    self.tag_names.push((naming.index, naming.name.to_string()));
+                }
+            }
             Name::Function(map) => {
                 let Some(per_function) = per_function else {
                     return;

@@ -105,16 +105,17 @@ pub struct Created {
     pub tags: Vec<*mut Tag>,
 }
 
-/// How messages name defined tag `index`: its export name, or its index
-/// (with the module's name, when it has one).
+/// How messages name defined tag `index`: its export name, its name in
+/// the name section, or its index (with the module's name, if it has one).
 fn tag_name(module: &wasmtier_core::ValidatedModule, index: u32) -> String {
     let exported = module
         .exports()
         .iter()
-        .find(|e| e.kind == wasmtier_core::ExternKind::Tag && e.index == index);
-    match (exported, module.name()) {
-        (Some(export), _) => format!("`{}`", export.name),
-        (None, Some(name)) => format!("{index} of module `{name}`"),
+        .find(|e| e.kind == wasmtier_core::ExternKind::Tag && e.index == index)
+        .map(|e| e.name.as_str());
+    match (exported.or_else(|| module.tag_name(index)), module.name()) {
+        (Some(name), _) => format!("`{name}`"),
+        (None, Some(module)) => format!("{index} of module `{module}`"),
         (None, None) => index.to_string(),
     }
 }

@@ -174,6 +174,16 @@ fn an_uncaught_exception_ends_the_call_naming_its_tag() {
             Some("uncaught wasm exception (tag `boom`)")
         );
         assert!(trap.backtrace.len() >= 2, "{engine}: {trap}");
+        // An unexported tag goes by its name-section name.
+        let m3 = s.instantiate(r#"(module (tag $quiet) (func (export "run") (throw $quiet)))"#);
+        let trap = s.call(m3, "run", &[]).unwrap_err();
+        assert_eq!(
+            trap.kind,
+            TrapKind::UncaughtException {
+                tag: "`quiet`".into()
+            },
+            "{engine}"
+        );
         // The store is still usable afterwards.
         assert_eq!(
             s.call(m, "catch_all", &[Val::I32(1)]).unwrap(),
