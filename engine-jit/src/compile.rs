@@ -7,7 +7,6 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{ExternalName, Function, UserExternalName};
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -18,6 +17,7 @@ use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::code_memory::CodeMemory;
 use crate::error::LayoutError;
+use crate::relocs::CallReloc;
 pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
 use crate::module_info::ModuleInfo;
@@ -221,54 +221,6 @@ impl CompiledCode {
 
     pub fn exceptions(&self) -> &ExceptionTable {
         &self.exceptions
-    }
-}
-
-/// How a call site inside the module is patched once its callee is placed.
-#[derive(Debug, Clone, Copy)]
-enum CallReloc {
-    /// x86-64: a 32-bit little-endian `target - site + addend`.
-    PcRel32,
-    /// aarch64 `bl`: `(target - site + addend) / 4` in the low 26 bits.
-    Arm64Call,
-}
-
-impl CallReloc {
-    fn of(kind: Reloc) -> Option<Self> {
-        match kind {
-            Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => Some(Self::PcRel32),
-            Reloc::Arm64Call => Some(Self::Arm64Call),
-            _ => None,
-        }
-    }
-
-    fn apply(
-        self,
-        code: &mut [u8],
-        site: usize,
-        target: usize,
-        addend: i64,
-    ) -> Result<(), LayoutError> {
-        let delta = target as i64 - site as i64 + addend;
-        let bytes: &mut [u8; 4] = code
-            .get_mut(site..site + 4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or(LayoutError::RelocationOutside)?;
-        match self {
-            Self::PcRel32 => {
-                let value = i32::try_from(delta).map_err(|_| LayoutError::RelocationRange)?;
-                *bytes = value.to_le_bytes();
-            }
-            Self::Arm64Call => {
-                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                    return Err(LayoutError::RelocationRange);
-                }
-                let insn = u32::from_le_bytes(*bytes);
-                let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
-                *bytes = ((insn & !0x03ff_ffff) | imm).to_le_bytes();
-            }
-        }
-        Ok(())
     }
 }
 

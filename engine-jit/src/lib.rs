@@ -31,6 +31,7 @@ mod linear_memory;
 mod memory_strategy;
 mod module;
 mod module_info;
+mod relocs;
 mod runtime;
 mod signals;
 mod store;
