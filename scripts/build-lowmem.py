@@ -16,7 +16,8 @@ resident. This script
   4. links again with `--symbol-ordering-file`, so that code is contiguous.
 
 The link steps only redo the final crate (LTO + link, ~20 s on one core);
-dependencies stay cached. Needs: x86-64 Linux with glibc's static libraries,
+dependencies stay cached. x86-64 only (valgrind traces the binary on the
+host); it says so when given another target triple. Needs: x86-64 Linux with glibc's static libraries,
 ld.lld, valgrind, clang for wasm32-wasi (the benches' workloads), nm. A symbol
 that is missing from a later build is skipped, so a stale ordering costs
 memory, never correctness. See engine-interp/RATIONALE.md, "Low-memory build".
@@ -120,6 +121,15 @@ def with_ifunc_variants(order, syms):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] != TARGET:
+        # The layout is traced with valgrind on the host, running the binary
+        # it lays out: only possible for the host's own target.
+        sys.exit(
+            f"build-lowmem: the layout step is x86-64 only (asked for {sys.argv[1]}); "
+            "for armv7 or aarch64 boards build the plain small binary: "
+            "source scripts/cross.sh && xcargo armv7 build --profile release-small "
+            "-p wasmtier-cli --no-default-features --features interp"
+        )
     for tool in ("ld.lld", "valgrind", "clang", "nm"):
         if shutil.which(tool) is None:
             sys.exit(f"build-lowmem: `{tool}` not found on PATH")

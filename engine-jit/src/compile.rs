@@ -17,10 +17,10 @@ use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::code_memory::CodeMemory;
 use crate::error::LayoutError;
-use crate::relocs::CallReloc;
 pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
 use crate::module_info::ModuleInfo;
+use crate::relocs::CallReloc;
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::translate_function;
 use crate::traps::TrapTable;

@@ -100,7 +100,10 @@ mod tests {
     fn x86_and_arm_calls_are_pc_relative() {
         assert_eq!(patch(CallReloc::PcRel32, 0, 0x100, 0x80), (-0x80i32) as u32);
         // `bl` with imm26 = (0x2000 - 0x1000) / 4.
-        assert_eq!(patch(CallReloc::Arm64Call, 0x9400_0000, 0x1000, 0x2000), 0x9400_0400);
+        assert_eq!(
+            patch(CallReloc::Arm64Call, 0x9400_0000, 0x1000, 0x2000),
+            0x9400_0400
+        );
     }
 
     #[test]

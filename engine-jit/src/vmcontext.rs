@@ -136,9 +136,10 @@ macro_rules! foreach_builtin {
             /// holds it as an `exnref`.
             exn_release ExnRelease(vmctx: vmctx, exception: u64);
             /// `(vmctx, exception)`: throws, never returning. Generated code
-            /// calls it with Cranelift's tail convention (same argument
-            /// registers), whose `try_call` exceptional edges clobber every
-            /// register, which is what resuming in a handler assumes.
+            /// calls it with Cranelift's tail convention, whose `try_call`
+            /// exceptional edges clobber every register, which is what
+            /// resuming in a handler assumes; the stub reads its arguments
+            /// from that convention's registers (`arch::throw_stub`).
             throw Throw(vmctx: vmctx, exception: u64);
             /// `(vmctx, actual, expected)`: traps unless canonical type
             /// `actual` is a subtype of `expected` (`call_indirect`'s slow path).

@@ -104,17 +104,20 @@ pub fn redirect(context: &mut libc::ucontext_t, jmp: *const JmpBuf) {
 }
 
 /// Called (never returning) by generated code for `throw`/`throw_ref`
-/// with `(vmctx, exception)` in x0/x1, the first two argument registers
-/// of both AAPCS64 and Cranelift's tail convention. At entry the link
+/// with Cranelift's tail convention, which on aarch64 passes the first
+/// arguments from x2 on (x0 is kept for a return area, x1 for the callee's
+/// address): `(vmctx, exception)` arrive in x2/x3. At entry the link
 /// register holds the return address into the throwing function and x29
-/// its frame pointer; they become the third and fourth arguments, and the
-/// branch keeps the stack as a call would have left it.
+/// its frame pointer. The four become `throw_from_wasm`'s C arguments, and
+/// the branch keeps the stack as a call would have left it.
 ///
 /// # Safety
 /// Only for generated code, which calls it from a Wasm frame.
 #[unsafe(naked)]
 pub unsafe extern "C" fn throw_stub(vmctx: *mut VMContext, exception: u64) {
     core::arch::naked_asm!(
+        "mov x0, x2",
+        "mov x1, x3",
         "mov x2, x30",
         "mov x3, x29",
         "b {throw}",

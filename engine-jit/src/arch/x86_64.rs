@@ -98,8 +98,8 @@ pub fn redirect(context: &mut libc::ucontext_t, jmp: *const JmpBuf) {
 }
 
 /// Called (never returning) by generated code for `throw`/`throw_ref`
-/// with `(vmctx, exception)` in rdi/rsi, the first two argument registers
-/// of both the C and Cranelift's tail convention. At entry `[rsp]` is the
+/// with Cranelift's tail convention, which on x86-64 passes
+/// `(vmctx, exception)` in rdi/rsi like the C convention. At entry `[rsp]` is the
 /// return address into the throwing function and rbp its frame pointer;
 /// they become the third and fourth arguments, and the jump keeps the
 /// stack exactly as a call would have left it.

@@ -387,6 +387,8 @@ impl<'a> FuncEnv<'a> {
     /// The runtime's throw stub and the signature to call it with: the
     /// tail convention, so that a `try_call` of it treats every register as
     /// clobbered on the exceptional edge (see `foreach_builtin`'s `throw`).
+    /// The stub takes its arguments where that convention puts them, which
+    /// is architecture-specific (`arch::throw_stub`).
     pub fn throw_stub(&mut self, b: &mut FunctionBuilder) -> (SigRef, Value) {
         let mut signature = builtin_signature(Builtin::Throw);
         signature.call_conv = super::WASM_CALL_CONV;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The Raspberry Pi targets' tests under qemu (scripts/cross.sh): each
+# target's test binaries are built once, then run.
+#   aarch64 (Pi 4/5, 64-bit Pi OS): every engine. The spec suite runs one
+#     file per process: qemu-user 7.2 keeps bookkeeping for every guest page
+#     a mapping ever covered (about 100 MB per 8 GiB linear-memory
+#     reservation), so one process running the whole suite needs tens of GiB.
+#   armv7 (Pi Zero 2/3, 32-bit Pi OS): the interpreter-only build.
+# Usage: scripts/cross-test.sh [aarch64|armv7]...   (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/cross.sh
+
+# Builds the test binaries of `xcargo TARGET test ARGS` without running
+# them and prints the path of the one built from SOURCE (e.g. tests/spec/main.rs).
+test_binary() {
+    local target=$1 source=$2; shift 2
+    xcargo "$target" test --release --no-run "$@" 2>&1 \
+        | sed -n "s|^ *Executable $source (\(.*\))\$|\1|p" | tail -1 | xargs realpath
+}
+
+# Runs every trial of a libtest binary in its own process, two at a time;
+# fails if any does.
+each_trial() {
+    local runner=$1 binary=$2
+    local list failed
+    list=$(mktemp); failed=$(mktemp)
+    $runner "$binary" --list 2>/dev/null | sed -n 's/: test$//p' > "$list"
+    echo "$(wc -l < "$list") trials, one process each"
+    xargs -P 2 -I{} sh -c "$runner '$binary' --exact '{}' --quiet >/dev/null 2>&1 || echo '{}'" \
+        < "$list" > "$failed" || true
+    if [ -s "$failed" ]; then
+        echo "failed trials:"; cat "$failed"
+        for trial in $(head -3 "$failed"); do $runner "$binary" --exact "$trial" || true; done
+        rm -f "$list" "$failed"
+        return 1
+    fi
+    rm -f "$list" "$failed"
+}
+
+run_aarch64() {
+    local qemu="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+    echo "== aarch64: spec suite, every engine"
+    local spec; spec=$(test_binary aarch64 tests/spec/main.rs -p wasmtier-spec-tests --test spec)
+    (cd spec-tests && each_trial "$qemu" "$spec")
+    echo "== aarch64: engine and CLI tests"
+    xcargo aarch64 test --release -p wasmtier-engines -p wasmtier-engine-jit -p wasmtier-cli
+}
+
+run_armv7() {
+    echo "== armv7: interpreter-only build, CLI and spec tests"
+    xcargo armv7 test --release -p wasmtier-cli --no-default-features --features interp
+    xcargo armv7 test --release -p wasmtier-spec-tests --no-default-features
+}
+
+for target in "${@:-aarch64 armv7}"; do
+    for t in $target; do "run_$t"; done
+done
