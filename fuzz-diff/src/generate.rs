@@ -79,9 +79,11 @@ pub fn from_seed(seed: u64) -> Vec<u8> {
     config.min_tables = rng.below(2) as u32;
     // One seed in four also throws and catches: compared on the engines
     // that run exception handling (the compiled tiers).
-    config.exceptions_enabled = seed % 4 == 3;
-    // Another one in four uses typed function references: compared on the
-    // same engines. See [`with_function_references`].
+    // Another one in four uses typed function references, and half of
+    // those exceptions too (`exnref` is `(ref null exn)`, which
+    // `br_on_null` and `ref.as_non_null` take): compared on the same
+    // engines. See [`with_function_references`].
+    config.exceptions_enabled = seed % 4 == 3 || seed % 8 == 6;
     if seed % 4 == 2 {
         config = with_function_references(config);
     }

@@ -17,13 +17,14 @@ fn fuel_for(seed: u64) -> Option<u64> {
 #[test]
 fn generated_modules_behave_the_same_on_every_engine() {
     let (mut modules, mut calls) = (0, 0);
-    let (mut with_exceptions, mut with_function_references) = (0, 0);
+    let (mut with_exceptions, mut with_function_references, mut with_both) = (0, 0, 0);
     for seed in SEEDS {
         let bytes = generate::from_seed(seed);
         let exceptions = uses(&bytes, "exceptions");
         let function_references = uses(&bytes, "function-references");
         with_exceptions += usize::from(exceptions);
         with_function_references += usize::from(function_references);
+        with_both += usize::from(exceptions && function_references);
         if exceptions || function_references {
             // Compared where they run: at least two engines when this build
             // has the compiled tiers.
@@ -50,7 +51,7 @@ fn generated_modules_behave_the_same_on_every_engine() {
     }
     println!(
         "{modules} modules ({with_exceptions} with exceptions, {with_function_references} with \
-         typed function references), {calls} steps compared"
+         typed function references, {with_both} of them with both), {calls} steps compared"
     );
     assert!(
         with_exceptions >= 10,
