@@ -210,3 +210,75 @@ fn is_gc_instruction(op: &Operator) -> bool {
             | I31GetU
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{self, Step, Verdict};
+    use wasmtier_core::{Features, Val, ValidatedModule};
+
+    fn gc_instructions(bytes: &[u8]) -> usize {
+        let mut count = 0;
+        for payload in Parser::new(0).parse_all(bytes) {
+            if let Ok(Payload::CodeSectionEntry(body)) = payload {
+                let mut reader = body.get_operators_reader().unwrap();
+                while !reader.eof() {
+                    count += usize::from(is_gc_instruction(&reader.read().unwrap()));
+                }
+            }
+        }
+        count
+    }
+
+    #[test]
+    fn gc_instructions_become_traps_in_a_module_that_stays_valid() {
+        let bytes = wat::parse_str(
+            r#"(module
+              (type $f (func (result i32)))
+              (func $one (type $f) (i32.const 1))
+              (elem declare func $one)
+              (func (export "test") (result i32)
+                (ref.test (ref $f) (ref.func $one)))
+              (func (export "cast") (result i32)
+                (call_ref $f (ref.cast (ref $f) (ref.func $one))))
+              (func (export "eq") (result i32)
+                (ref.eq (ref.null eq) (ref.null none)))
+              (func (export "branch") (result funcref)
+                (block $l (result (ref $f))
+                  (br_on_cast $l funcref (ref $f) (ref.func $one))
+                  (br_on_cast_fail $l funcref (ref $f))
+                  (return)))
+              (func (export "typed") (result i32)
+                (i32.add (call_ref $f (ref.as_non_null (ref.func $one))) (i32.const 1))))"#,
+        )
+        .unwrap();
+        assert_eq!(gc_instructions(&bytes), 5);
+        let patched = without_gc_instructions(bytes.clone());
+        assert_eq!(patched.len(), bytes.len());
+        assert_eq!(gc_instructions(&patched), 0);
+        ValidatedModule::new(&patched, Features::finished()).unwrap();
+        // Where the compiled tiers are built: each runs the module, the
+        // overwritten instructions trap, the rest runs.
+        let Some(jit) = diff::ENGINES.iter().find(|spec| spec.name() == "jit") else {
+            return;
+        };
+        assert!(diff::compile_refusals(&patched).is_empty());
+        let verdict = diff::check(&patched, None);
+        assert!(matches!(verdict, Verdict::Agree { steps: 6 }), "{verdict}");
+        let module =
+            std::sync::Arc::new(ValidatedModule::new(&patched, Features::finished()).unwrap());
+        let trace = diff::run(jit.create(diff::engine_config(None)), &module);
+        let outcomes: Vec<_> = trace.steps[1..]
+            .iter()
+            .map(|step| match step {
+                Step::Call { outcome, .. } => outcome.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let trap = || Err("trap: unreachable".to_string());
+        assert_eq!(
+            outcomes,
+            [trap(), trap(), trap(), trap(), Ok(vec![Val::I32(2)])]
+        );
+    }
+}
