@@ -16,11 +16,16 @@ fn fuel_for(seed: u64) -> Option<u64> {
 
 #[test]
 fn generated_modules_behave_the_same_on_every_engine() {
-    let (mut modules, mut calls, mut with_exceptions) = (0, 0, 0);
+    let (mut modules, mut calls) = (0, 0);
+    let (mut with_exceptions, mut with_function_references, mut with_both) = (0, 0, 0);
     for seed in SEEDS {
         let bytes = generate::from_seed(seed);
-        if uses_exceptions(&bytes) {
-            with_exceptions += 1;
+        let exceptions = uses(&bytes, "exceptions");
+        let function_references = uses(&bytes, "function-references");
+        with_exceptions += usize::from(exceptions);
+        with_function_references += usize::from(function_references);
+        with_both += usize::from(exceptions && function_references);
+        if exceptions || function_references {
             // Compared where they run: at least two engines when this build
             // has the compiled tiers.
             let engines = diff::engines_for(&bytes);
@@ -28,6 +33,12 @@ fn generated_modules_behave_the_same_on_every_engine() {
                 engines.len() >= 2 || !engines.contains(&"jit"),
                 "seed {seed}: compared on {engines:?} only"
             );
+        }
+        if function_references {
+            // Run, not refused alike: the generator leaves out what the
+            // compilers refuse (the GC proposal's instructions).
+            let refusals = diff::compile_refusals(&bytes);
+            assert!(refusals.is_empty(), "seed {seed}: {refusals:?}");
         }
         match diff::check(&bytes, fuel_for(seed)) {
             Verdict::Agree { steps } => {
@@ -38,19 +49,26 @@ fn generated_modules_behave_the_same_on_every_engine() {
             failure => panic!("seed {seed}: {failure}"),
         }
     }
-    println!("{modules} modules ({with_exceptions} with exceptions), {calls} steps compared");
+    println!(
+        "{modules} modules ({with_exceptions} with exceptions, {with_function_references} with \
+         typed function references, {with_both} of them with both), {calls} steps compared"
+    );
     assert!(
         with_exceptions >= 10,
         "only {with_exceptions} modules use exceptions"
+    );
+    assert!(
+        with_function_references >= 10,
+        "only {with_function_references} modules use typed function references"
     );
     // Most steps are calls; a replay that compares almost nothing has
     // stopped testing anything.
     assert!(calls > 5 * modules, "{calls} steps for {modules} modules");
 }
 
-/// Whether a module only validates with exception handling on.
-fn uses_exceptions(bytes: &[u8]) -> bool {
-    let without = wasmtier_core::Features::default().with("exceptions", false);
+/// Whether a module only validates with `proposal` on.
+fn uses(bytes: &[u8], proposal: &str) -> bool {
+    let without = wasmtier_core::Features::finished().with(proposal, false);
     wasmtier_core::ValidatedModule::new(bytes, without).is_err()
 }
 
