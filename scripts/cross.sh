@@ -66,7 +66,7 @@ xcargo() {
     env PATH="/usr/bin:/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
         "CARGO_TARGET_${tvar}_LINKER=$linker" \
         "CARGO_TARGET_${tvar}_RUNNER=$qemu -L $sysroot" \
-        QEMU_LD_PREFIX="$sysroot" \
+        QEMU_LD_PREFIX="$sysroot" WASMTIER_TEST_EMULATOR="$qemu" \
         CARGO_TARGET_DIR="${XCARGO_TARGET_DIR:-target/cross}" \
         /usr/bin/cargo "$1" -Zbuild-std --target "$triple" "${@:2}"
 }

@@ -41,3 +41,8 @@ cargo test --release -p wasmtier-spec-tests --no-default-features
 # match the native build.
 cargo build --release -p wasmtier-cli
 cargo run --release -p wasmtier-benches -- --smoke
+
+# Raspberry Pi targets under qemu (Debian's cross toolchains; installs what is
+# missing): aarch64 runs the spec suite on every engine and the engine and CLI
+# tests; armv7 the interpreter-only build's CLI and spec tests.
+scripts/cross-test.sh

@@ -127,7 +127,7 @@ fn inspect_prints_the_header_and_functions() {
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     for needle in [
         "format version:   5",
-        "target:           x86_64",
+        &format!("target:           {}", std::env::consts::ARCH),
         "checksum:         crc32",
         "(ok)",
         "functions:        1",
@@ -219,14 +219,22 @@ fn other_versions_targets_and_settings_are_refused() {
         "format version 77",
     );
 
-    let arm = compile(dir.path(), &["--target", "aarch64-unknown-linux-gnu"]);
+    // Code for the other CPU the compiled tiers run on.
+    let (other_arch, other) = if std::env::consts::ARCH == "aarch64" {
+        ("x86_64", "x86_64-unknown-linux-gnu")
+    } else {
+        ("aarch64", "aarch64-unknown-linux-gnu")
+    };
+    let foreign = compile(dir.path(), &["--target", other]);
     assert_refused(
-        &wasmtier(&["run", "--allow-precompiled", s(&arm)]),
-        "compiled for target aarch64",
+        &wasmtier(&["run", "--allow-precompiled", s(&foreign)]),
+        &format!("compiled for target {other_arch}"),
     );
-    let inspect = wasmtier(&["inspect", s(&arm)]);
+    let inspect = wasmtier(&["inspect", s(&foreign)]);
     assert!(
-        inspect.stdout.contains("target:           aarch64"),
+        inspect
+            .stdout
+            .contains(&format!("target:           {other_arch}")),
         "{}",
         inspect.stdout
     );

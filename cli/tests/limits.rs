@@ -145,7 +145,12 @@ fn fuel_and_timeout_together_stop_at_whichever_comes_first() {
             &["--timeout", "200ms", "--fuel", "1000000000000"],
             &["spin"],
         );
-        assert_trapped(&run, "interrupted", engine);
+        // On a slow host (an emulated one in CI) the deadline can pass
+        // while the module is still compiling; either way the budget stops it.
+        if !run.stderr.contains("time limit exceeded while compiling") {
+            assert_trapped(&run, "interrupted", engine);
+        }
+        assert_eq!(run.status, Some(134), "{engine}: {}", run.stderr);
         let (run, _) = run_guest(engine, &["--timeout", "1m", "--fuel", "1000"], &["quick"]);
         assert_eq!(run.stdout, "42\n", "{engine}: {}", run.stderr);
     }

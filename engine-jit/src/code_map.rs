@@ -101,8 +101,14 @@ mod tests {
         }
         for f in &functions {
             assert!(range.start <= f.address && f.address + f.len <= range.end);
-            // Frame pointers are kept (backtraces): `push rbp; mov rbp, rsp`.
-            assert_eq!(map.function_bytes(f)[..4], [0x55, 0x48, 0x89, 0xe5]);
+            // Frame pointers are kept (backtraces): `push rbp; mov rbp, rsp`
+            // on x86-64, `stp x29, x30, [sp, #-16]!` on aarch64.
+            let prologue: [u8; 4] = if cfg!(target_arch = "aarch64") {
+                [0xfd, 0x7b, 0xbf, 0xa9]
+            } else {
+                [0x55, 0x48, 0x89, 0xe5]
+            };
+            assert_eq!(map.function_bytes(f)[..4], prologue);
         }
     }
 }
