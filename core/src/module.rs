@@ -340,7 +340,31 @@ impl ValidatedModule {
         features: Features,
         limits: &LoadLimits,
     ) -> Result<Self, LoadError> {
-        Self::decode(bytes, features, limits).map_err(|error| match error {
+        // wasmparser 0.228 can panic on damaged input on 32-bit hosts (a
+        // length near u32::MAX overflows `usize` in a bounds check: found by
+        // the CLI's damaged-module test under qemu-arm). A decoder panic is a
+        // refused module, never a crashed host.
+        let reached = std::cell::Cell::new(0);
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::decode(bytes, features, limits, &reached)
+        }));
+        let decoded = match decoded {
+            Ok(decoded) => decoded,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                return Err(LoadError::Invalid {
+                    offset: reached.get(),
+                    message: format!(
+                        "malformed module: the decoder failed in this section ({what})"
+                    ),
+                });
+            }
+        };
+        decoded.map_err(|error| match error {
             LoadError::Invalid { offset, message } => {
                 let proposals = proposals_needed(bytes, features);
                 if proposals.is_empty() {
@@ -357,7 +381,14 @@ impl ValidatedModule {
         })
     }
 
-    fn decode(bytes: &[u8], features: Features, limits: &LoadLimits) -> Result<Self, LoadError> {
+    /// Decodes and validates; `reached` follows the start of the section
+    /// being decoded.
+    fn decode(
+        bytes: &[u8],
+        features: Features,
+        limits: &LoadLimits,
+        reached: &std::cell::Cell<usize>,
+    ) -> Result<Self, LoadError> {
         LimitCheck::check_size(limits, bytes)?;
         let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
@@ -367,6 +398,9 @@ impl ValidatedModule {
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
+            if let Some((_, range)) = payload.as_section() {
+                reached.set(range.start);
+            }
             if let Payload::Version {
                 encoding, range, ..
             } = &payload
@@ -779,10 +813,14 @@ impl ValidatedModule {
 /// invalid anyway). Only run on a module that failed, so its repeated
 /// validations cost nothing on the path that loads.
 pub fn proposals_needed(bytes: &[u8], features: Features) -> Vec<&'static str> {
+    // A decoder panic (see `with_limits`) counts as invalid.
     let valid = |features: Features| {
-        Validator::new_with_features(features.to_wasmparser())
-            .validate_all(bytes)
-            .is_ok()
+        std::panic::catch_unwind(|| {
+            Validator::new_with_features(features.to_wasmparser())
+                .validate_all(bytes)
+                .is_ok()
+        })
+        .unwrap_or(false)
     };
     if !valid(Features::all()) {
         return Vec::new();
