@@ -18,7 +18,9 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 export PATH="/usr/bin:/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(dirname "$out")/panic-unwind-target}"
+# Next to the output, never an inherited CARGO_TARGET_DIR: under `xcargo` that
+# is a relative path, which after the `cd` above would land in this source tree.
+export CARGO_TARGET_DIR="$(dirname "$out")/panic-unwind-target"
 export CARGO_TARGET_WASM32_WASIP1_LINKER=wasm-ld
 # -wasm-use-legacy-eh=false: without it LLVM emits the legacy try/catch
 # instructions, which wasmtier does not run.
