@@ -58,6 +58,15 @@ impl LoadError {
     }
 }
 
+/// The message a caught panic carried (`panic!` with a literal or a
+/// formatted string), if it was text.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+}
+
 impl From<wasmparser::BinaryReaderError> for LoadError {
     fn from(err: wasmparser::BinaryReaderError) -> Self {
         Self::Invalid {

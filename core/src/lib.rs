@@ -24,7 +24,7 @@ pub use engine::{
     CompileProgress, CompiledModule, Engine, EngineConfig, EngineKind, InstanceId, Store,
     check_arguments,
 };
-pub use error::{CallError, LinkError, LoadError};
+pub use error::{CallError, LinkError, LoadError, panic_message};
 pub use features::Features;
 pub use host::{HostContext, HostFn, HostFunc, HostItem};
 pub use limits::LoadLimits;

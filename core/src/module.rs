@@ -351,11 +351,7 @@ impl ValidatedModule {
         let decoded = match decoded {
             Ok(decoded) => decoded,
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let what = crate::error::panic_message(&*panic).unwrap_or_default();
                 return Err(LoadError::Invalid {
                     offset: reached.get(),
                     message: format!(

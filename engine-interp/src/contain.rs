@@ -37,11 +37,8 @@ impl Poison {
         // The store is left inconsistent by an unwinding wasmi; the poison
         // keeps anything from using it again.
         catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let message =
+                wasmtier_core::panic_message(&*panic).unwrap_or_else(|| "unknown panic".into());
             self.0.get_or_init(|| Panicked(message)).clone()
         })
     }

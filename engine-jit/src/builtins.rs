@@ -340,10 +340,7 @@ unsafe extern "C" fn host_call(func: *mut VMHostFunc, caller: *mut VMContext, va
         Ok(Ok(())) => return,
         Ok(Err(trap)) => trap,
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
+            let message = wasmtier_core::panic_message(&*payload)
                 .unwrap_or_else(|| "host function panicked".into());
             drop(payload);
             Trap::host(message)

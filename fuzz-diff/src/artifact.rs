@@ -121,11 +121,7 @@ pub fn edit(artifact: &[u8], data: &[u8]) -> (Vec<u8>, bool) {
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic".into())
+    wasmtier_core::panic_message(&*panic).unwrap_or_else(|| "non-string panic".into())
 }
 
 /// Loads `mutant` (written to `scratch`) and, unless it was `resealed`,

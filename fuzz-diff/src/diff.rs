@@ -139,10 +139,7 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
         match outcome {
             Ok(trace) => traces.push((spec.name(), trace)),
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                let message = wasmtier_core::panic_message(&*panic)
                     .unwrap_or_else(|| "non-string panic".into());
                 return Verdict::Panicked {
                     engine: spec.name(),

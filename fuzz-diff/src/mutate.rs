@@ -50,11 +50,9 @@ pub fn load(bytes: &[u8]) -> Result<LoadOutcome, String> {
     match result {
         Ok(Ok(module)) => Ok(LoadOutcome::Valid(Box::new(module))),
         Ok(Err(err)) => Ok(LoadOutcome::Refused(err)),
-        Err(panic) => Err(panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic".into())),
+        Err(panic) => {
+            Err(wasmtier_core::panic_message(&*panic).unwrap_or_else(|| "non-string panic".into()))
+        }
     }
 }
 

@@ -86,10 +86,7 @@ impl<'a> Runner<'a> {
         let nominal = nominal_kind(&directive);
         let (kind, result) = catch_unwind(AssertUnwindSafe(|| self.execute(directive)))
             .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                let message = wasmtier_core::panic_message(&*panic)
                     .unwrap_or_else(|| "<non-string payload>".into());
                 (nominal, Err(format!("panicked: {message}")))
             });
