@@ -127,7 +127,7 @@ def main():
         sys.exit(
             f"build-lowmem: the layout step is x86-64 only (asked for {sys.argv[1]}); "
             "for armv7 or aarch64 boards build the plain small binary: "
-            "source scripts/cross.sh && xcargo armv7 build --release "
+            "source scripts/cross.sh && xcargo armv7 build --profile release-small "
             "-p wasmtier-cli --no-default-features --features interp"
         )
     for tool in ("ld.lld", "valgrind", "clang", "nm"):

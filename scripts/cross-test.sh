@@ -62,6 +62,8 @@ run_aarch64() {
         diff "$scratch/aot.out" "$scratch/jit.out"
         echo "x86-64 artifact on aarch64: $(cat "$scratch/aot.out"), as the aarch64 JIT"
         rm -rf "$scratch"
+        echo "== aarch64: the small build"
+        small_build aarch64 aarch64-unknown-linux-gnu "$qemu"
     else
         # The CLI's tests start the binary under test, which needs the kernel
         # to hand aarch64 programs to qemu.
@@ -70,7 +72,19 @@ run_aarch64() {
     fi
 }
 
+# The interpreter-only size build a board ships (`release-small`: panic=abort,
+# LTO, stripped) runs hello in low-memory mode; its size is reported.
+small_build() {
+    local target=$1 triple=$2 runner=$3
+    xcargo "$target" build --profile release-small -p wasmtier-cli --no-default-features --features interp
+    local small="target/cross/$triple/release-small/wasmtier"
+    $runner "$small" run --low-memory examples/hello.wat
+    echo "$target release-small: $(stat -c %s "$small") bytes"
+}
+
 run_armv7() {
+    echo "== armv7: the small build"
+    small_build armv7 armv7-unknown-linux-gnueabihf "qemu-arm -L /usr/arm-linux-gnueabihf"
     echo "== armv7: interpreter-only build, spec and CLI tests"
     xcargo armv7 test --release -p wasmtier-spec-tests --no-default-features
     if [ -e /proc/sys/fs/binfmt_misc/qemu-arm ]; then

@@ -51,7 +51,8 @@ done
 unset _conf
 
 # xcargo aarch64|armv7 CARGO-ARGS...: Debian's cargo and rustc, std built
-# from source, the target's gcc as linker and qemu as the runner.
+# from source (with panic_abort too, for the release-small profile), the
+# target's gcc as linker and qemu as the runner.
 xcargo() {
     local arch=$1; shift
     local triple linker qemu sysroot
@@ -68,5 +69,5 @@ xcargo() {
         "CARGO_TARGET_${tvar}_RUNNER=$qemu -L $sysroot" \
         QEMU_LD_PREFIX="$sysroot" WASMTIER_TEST_EMULATOR="$qemu" \
         CARGO_TARGET_DIR="${XCARGO_TARGET_DIR:-target/cross}" \
-        /usr/bin/cargo "$1" -Zbuild-std --target "$triple" "${@:2}"
+        /usr/bin/cargo "$1" -Zbuild-std=std,panic_abort --target "$triple" "${@:2}"
 }

@@ -533,6 +533,15 @@ fn render(
             "interp-only small build, static and laid out (`python3 scripts/build-lowmem.py`)",
             build::build_dir().join("../x86_64-unknown-linux-gnu/release-small/wasmtier"),
         ),
+        (
+            "interp-only small build for a 64-bit Pi (`xcargo aarch64 build --profile release-small -p wasmtier-cli --no-default-features --features interp`, scripts/cross.sh)",
+            build::build_dir().join("../cross/aarch64-unknown-linux-gnu/release-small/wasmtier"),
+        ),
+        (
+            "interp-only small build for a 32-bit Pi (`xcargo armv7 build --profile release-small …`)",
+            build::build_dir()
+                .join("../cross/armv7-unknown-linux-gnueabihf/release-small/wasmtier"),
+        ),
     ] {
         match std::fs::metadata(&path) {
             Ok(meta) => writeln!(
