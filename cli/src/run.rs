@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use wasmtier_core::{
-    CallError, EngineConfig, EngineKind, Features, LinkError, Store, Trap, TrapKind,
+    CallError, Compilation, EngineConfig, EngineKind, Features, LinkError, Store, Trap, TrapKind,
 };
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
@@ -57,6 +57,17 @@ pub struct RunArgs {
     /// 64 KiB unless --max-stack says otherwise.
     #[arg(long)]
     low_memory: bool,
+    /// When the jit engine compiles: `eager` (every function, optimized,
+    /// before the program starts), `lazy` (each function optimized on its
+    /// first call), or `tiered` (each function on its first call with a
+    /// fast baseline compile; hot ones are optimized on a background
+    /// thread) [default: eager].
+    #[arg(long, value_enum, value_name = "WHEN")]
+    compilation: Option<CompilationArg>,
+    /// With --compilation tiered: optimize a function once its calls plus
+    /// loop iterations reach N (0: never optimize) [default: 1000].
+    #[arg(long, value_name = "N")]
+    tier_up_after: Option<u32>,
     /// Grant access to a host directory, seen by the guest as GUEST
     /// (default: the host path). Repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
@@ -114,6 +125,14 @@ pub struct RunArgs {
     /// option (after `--`, everything).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// `--compilation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CompilationArg {
+    Eager,
+    Lazy,
+    Tiered,
 }
 
 /// How `run` splits its command line, shown after its options in `--help`.
@@ -209,7 +228,47 @@ impl RunArgs {
             max_table_elements: self.max_table_elements,
             low_memory: self.low_memory,
             progress: None,
+            compilation: self.compilation(),
         }
+    }
+
+    /// `--compilation` and `--tier-up-after` as the engines' setting.
+    fn compilation(&self) -> Compilation {
+        match self.compilation {
+            None | Some(CompilationArg::Eager) => Compilation::Eager,
+            Some(CompilationArg::Lazy) => Compilation::Lazy,
+            Some(CompilationArg::Tiered) => Compilation::Tiered {
+                tier_up_after: match self.tier_up_after {
+                    Some(0) => None,
+                    Some(n) => Some(n),
+                    None => Some(Compilation::TIER_UP_AFTER),
+                },
+            },
+        }
+    }
+
+    /// Refuses `--compilation` and `--tier-up-after` where they would
+    /// change nothing.
+    fn check_compilation(&self, engine: EngineChoice) -> Result<()> {
+        if self.tier_up_after.is_some() && self.compilation != Some(CompilationArg::Tiered) {
+            bail!("--tier-up-after needs --compilation tiered");
+        }
+        if self.compilation.is_some() && engine.kind() != EngineKind::Jit {
+            bail!(
+                "--compilation chooses when the jit engine compiles; the {engine} engine {}",
+                if engine.kind() == EngineKind::Aot {
+                    "always runs code compiled before the program starts"
+                } else {
+                    "translates each function on its first call anyway"
+                }
+            );
+        }
+        if self.compilation.is_some_and(|c| c != CompilationArg::Eager) && self.profile.is_some() {
+            bail!(
+                "--profile names the functions compiled before the program starts: use it with --compilation eager"
+            );
+        }
+        Ok(())
     }
 
     fn wasi_config(&self, started: Instant) -> Result<WasiConfig> {
@@ -296,6 +355,7 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
             engines.join(" or --engine ")
         );
     }
+    args.check_compilation(engine_choice)?;
     let mut config = args.engine_config(started);
     let bar = crate::progress::CompileBar::for_stderr();
     config.progress = bar.as_ref().map(|bar| bar.hook());

@@ -54,6 +54,37 @@ impl FromStr for EngineKind {
     }
 }
 
+/// When the compiled tiers compile each function, and with which pipeline.
+/// The AOT tier always compiles everything with the optimizing pipeline
+/// (an artifact holds finished code); the JIT can defer work to the first
+/// call of each function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compilation {
+    /// Every function with the optimizing pipeline before anything runs.
+    #[default]
+    Eager,
+    /// Each function with the optimizing pipeline on its first call.
+    Lazy,
+    /// Each function on its first call with a fast baseline compile; a
+    /// function whose calls plus loop iterations reach `tier_up_after` is
+    /// recompiled with the optimizing pipeline on a background thread and
+    /// used from its next call on. `None`: never tier up.
+    Tiered { tier_up_after: Option<u32> },
+}
+
+impl Compilation {
+    /// The tiered default: a function called (or looping) this often is
+    /// worth optimizing (see `engine-jit/RATIONALE.md`, "Lazy and tiered
+    /// compilation").
+    pub const TIER_UP_AFTER: u32 = 1000;
+
+    pub fn tiered() -> Self {
+        Self::Tiered {
+            tier_up_after: Some(Self::TIER_UP_AFTER),
+        }
+    }
+}
+
 /// Limits and choices fixed when an engine is created.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EngineConfig {
@@ -87,6 +118,10 @@ pub struct EngineConfig {
     pub max_table_elements: Option<u64>,
     /// Favour a small footprint over speed (lazy translation, small stacks).
     pub low_memory: bool,
+    /// When the JIT compiles functions (ignored by the interpreter, which
+    /// translates lazily anyway, and by the AOT tier, whose artifacts hold
+    /// finished code).
+    pub compilation: Compilation,
 }
 
 impl EngineConfig {

@@ -21,8 +21,8 @@ pub mod trap;
 pub mod types;
 
 pub use engine::{
-    CompileProgress, CompiledModule, Engine, EngineConfig, EngineKind, InstanceId, Store,
-    check_arguments,
+    Compilation, CompileProgress, CompiledModule, Engine, EngineConfig, EngineKind, InstanceId,
+    Store, check_arguments,
 };
 pub use error::{CallError, LinkError, LoadError, panic_message};
 pub use features::Features;

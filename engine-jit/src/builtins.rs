@@ -15,7 +15,7 @@ use crate::instance::Instance;
 use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals;
 use crate::values::from_raw;
-use crate::vmcontext::{VMBuiltins, VMContext, VMHostFunc, foreach_builtin};
+use crate::vmcontext::{VMBuiltins, VMContext, VMFuncRef, VMHostFunc, foreach_builtin};
 
 macro_rules! define_table {
     ($($(#[$doc:meta])* $name:ident $variant:ident($($param:ident: $ty:ident),*) $(-> $ret:ident)?;)*) => {
@@ -428,4 +428,50 @@ unsafe extern "C" fn exn_release(vmctx: *mut VMContext, exception: u64) {
     // SAFETY: as in `exn_new`.
     let runtime = unsafe { &mut *(*vmctx).store.cast::<StoreRuntime>() };
     runtime.exceptions.release(exception as usize);
+}
+
+/// A call found a null code pointer in the `VMFuncRef` at `funcref`: a
+/// function of a lazily compiled module that has not run yet. Compiles it
+/// (or waits for the thread compiling it) and returns its code.
+unsafe extern "C" fn lazy_code(vmctx: *mut VMContext, funcref: u64) -> u64 {
+    let record = funcref as usize as *const VMFuncRef;
+    // SAFETY: generated code passes a live record; a null code pointer
+    // only occurs in a Wasm function's record, whose `vmctx` is its
+    // instance's context.
+    let owner = unsafe { instance((*record).vmctx.cast()) };
+    let funcs = owner.funcs.as_ptr_range();
+    let imported = owner.module.info.module.num_imported_funcs() as usize;
+    let defined = funcs
+        .contains(&record)
+        .then(|| (record as usize - funcs.start as usize) / size_of::<VMFuncRef>())
+        .and_then(|index| index.checked_sub(imported));
+    let result = match defined {
+        Some(defined) => owner
+            .module
+            .ensure_compiled(defined as u32)
+            .map_err(|e| crate::store::compile_trap(&e)),
+        // A copy of a record made while its function could not be
+        // compiled (`export_extern`).
+        None => Err(Trap::host("call to a function that could not be compiled")),
+    };
+    match result {
+        Ok(code) => code as u64,
+        // SAFETY: a builtin called by generated code; nothing left to
+        // drop. The store context holds the caller's exit frame.
+        Err(trap) => unsafe {
+            let store = &*(*vmctx).store;
+            signals::raise(trap, store.last_exit_fp, store.last_exit_pc)
+        },
+    }
+}
+
+/// Baseline code of function `function` (of the caller's module) reached
+/// its tier-up count.
+unsafe extern "C" fn tier_up(vmctx: *mut VMContext, function: u32) {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    let imported = instance.module.info.module.num_imported_funcs();
+    if let Some(defined) = function.checked_sub(imported) {
+        instance.module.request_tier_up(defined);
+    }
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use wasmtier_core::CompiledModule;
 
-use crate::module::{JitCompiled, JitModule};
+use crate::module::{JitCompiled, JitModule, ModuleCode};
 
 /// The machine code of a module compiled by the JIT or loaded by the AOT
 /// tier (fresh or mapped from an artifact: both are the same type).
@@ -35,36 +35,62 @@ impl<'a> CodeMap<'a> {
     }
 
     /// The address range of all of the module's code (functions and
-    /// trampolines).
+    /// trampolines); for a lazily compiled module, of the code compiled
+    /// so far.
     pub fn range(&self) -> Range<usize> {
-        self.module.code.memory.range()
-    }
-
-    /// All of the module's code bytes, as mapped.
-    pub fn bytes(&self) -> &'a [u8] {
-        self.module.code.memory.bytes()
+        match &self.module.code {
+            ModuleCode::Eager(code) => code.memory.range(),
+            ModuleCode::Lazy(lazy) => {
+                let start = lazy.range().start;
+                start..start + lazy.code_size()
+            }
+        }
     }
 
     /// The code bytes of one function from [`Self::functions`].
     pub fn function_bytes(&self, function: &FunctionCode) -> &'a [u8] {
-        let start = function.address - self.range().start;
-        &self.bytes()[start..start + function.len]
+        let range = function.address..function.address + function.len;
+        match &self.module.code {
+            ModuleCode::Eager(code) => {
+                let start = range.start - code.memory.range().start;
+                &code.memory.bytes()[start..start + function.len]
+            }
+            ModuleCode::Lazy(lazy) => lazy.bytes(range),
+        }
     }
 
     /// Every defined function whose code lies inside the code, in address
-    /// order.
-    pub fn functions(&self) -> impl Iterator<Item = FunctionCode> + 'a {
+    /// order; for a lazily compiled module, every one compiled so far
+    /// (a function compiled twice, baseline and optimized, twice).
+    pub fn functions(&self) -> Vec<FunctionCode> {
         let module = self.module;
-        let base = module.code.memory.base();
-        let imported = module.info.module.num_imported_funcs();
-        (0..module.code.num_functions()).filter_map(move |defined| {
-            let range = module.code.function(defined)?;
-            Some(FunctionCode {
-                index: imported + defined as u32,
-                address: base + range.start as usize,
-                len: range.len(),
-            })
-        })
+        match &module.code {
+            ModuleCode::Eager(code) => {
+                let base = code.memory.base();
+                let imported = module.info.module.num_imported_funcs();
+                (0..code.num_functions())
+                    .filter_map(|defined| {
+                        let range = code.function(defined)?;
+                        Some(FunctionCode {
+                            index: imported + defined as u32,
+                            address: base + range.start as usize,
+                            len: range.len(),
+                        })
+                    })
+                    .collect()
+            }
+            ModuleCode::Lazy(lazy) => lazy
+                .placed_functions()
+                .iter()
+                .filter_map(|placed| {
+                    Some(FunctionCode {
+                        index: placed.func?,
+                        address: placed.start,
+                        len: placed.end - placed.start,
+                    })
+                })
+                .collect(),
+        }
     }
 }
 
@@ -90,7 +116,7 @@ mod tests {
         let engine = JitEngine::new(EngineConfig::default());
         let compiled = engine.compile(Arc::new(module)).unwrap();
         let map = CodeMap::of(compiled.as_ref()).unwrap();
-        let functions: Vec<FunctionCode> = map.functions().collect();
+        let functions: Vec<FunctionCode> = map.functions();
         assert_eq!(
             functions.iter().map(|f| f.index).collect::<Vec<_>>(),
             [1, 2]

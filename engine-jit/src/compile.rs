@@ -39,6 +39,25 @@ pub fn host_isa() -> Result<OwnedTargetIsa, IsaError> {
 /// features, when `None`; the triple's baseline features otherwise) with
 /// the flags every tier shares.
 pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, IsaError> {
+    isa_for(triple, Pipeline::Optimizing)
+}
+
+/// The host's instruction set for the tiered JIT's first compile of each
+/// function: no mid-end optimizations and the single-pass register
+/// allocator (on the benches' generated module: 10× less compile time
+/// than the optimizing pipeline, see `RATIONALE.md`).
+pub fn baseline_isa() -> Result<OwnedTargetIsa, IsaError> {
+    isa_for(None, Pipeline::Baseline)
+}
+
+/// Cranelift's settings for one tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pipeline {
+    Optimizing,
+    Baseline,
+}
+
+fn isa_for(triple: Option<&str>, pipeline: Pipeline) -> Result<OwnedTargetIsa, IsaError> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &'static str, value: &'static str| {
         flags.set(name, value).map_err(|e| IsaError::Flag {
@@ -47,7 +66,13 @@ pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, IsaError> {
             message: e.to_string(),
         })
     };
-    set(&mut flags, "opt_level", "speed")?;
+    match pipeline {
+        Pipeline::Optimizing => set(&mut flags, "opt_level", "speed")?,
+        Pipeline::Baseline => {
+            set(&mut flags, "opt_level", "none")?;
+            set(&mut flags, "regalloc_algorithm", "single_pass")?;
+        }
+    }
     // Frame pointers let the signal handler walk Wasm frames for backtraces.
     set(&mut flags, "preserve_frame_pointers", "true")?;
     // More results than registers go through a hidden return area.
@@ -225,16 +250,17 @@ impl CompiledCode {
 }
 
 /// One function's machine code before it is placed.
-struct FunctionCode {
-    bytes: Vec<u8>,
+pub(crate) struct FunctionCode {
+    pub bytes: Vec<u8>,
     /// `(offset, raw Cranelift trap code)` relative to the function.
-    traps: Vec<(u32, u8)>,
-    /// `(offset, callee function index, addend, kind)` of calls.
-    calls: Vec<(u32, u32, i64, CallReloc)>,
+    pub traps: Vec<(u32, u8)>,
+    /// `(offset, callee function index, addend, kind)` of calls (and of a
+    /// function's references to its own address).
+    pub calls: Vec<(u32, u32, i64, CallReloc)>,
     /// The inner loop of the function's deepest loop nest, if any.
     hot_loop: Option<LoopExtent>,
     /// Calls with exception handlers, relative to the function.
-    call_sites: Vec<CallSite>,
+    pub call_sites: Vec<CallSite>,
 }
 
 /// A loop in a function's code: its header block's offset and the bytes
@@ -273,6 +299,13 @@ const LOOP_STEP: usize = 16;
 /// measured worse.) Loops are found from Cranelift's block layout: an edge
 /// to a block at or before its source is a back edge.
 fn innermost_loop(starts: &[u32], edges: &[(u32, u32)], code_len: u32) -> Option<LoopExtent> {
+    /// Nesting is found by comparing every loop with every other: beyond
+    /// this many backward edges (a huge generated function, or one with
+    /// thousands of cold paths jumping back) the function is left alone.
+    const MAX_BACK_EDGES: usize = 512;
+    if edges.iter().filter(|&&(from, to)| to <= from).count() > MAX_BACK_EDGES {
+        return None;
+    }
     let block_end = |start: u32| {
         let next = starts.partition_point(|&s| s <= start);
         starts.get(next).copied().unwrap_or(code_len)
@@ -345,6 +378,58 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
 /// compiled on several threads.
 const PARALLEL_THRESHOLD: usize = 8;
 
+/// Translates and compiles defined function `defined` alone (the lazy
+/// JIT's unit of work); `tier_up_counter` as in [`translate_function`].
+pub(crate) fn compile_defined(
+    isa: &dyn TargetIsa,
+    info: &ModuleInfo,
+    defined: u32,
+    tier_up_counter: Option<usize>,
+) -> Result<FunctionCode, CompileError> {
+    let index = info.module.num_imported_funcs() + defined;
+    let mut context = FunctionBuilderContext::new();
+    let func = translate_function(
+        info,
+        index,
+        &mut context,
+        isa.frontend_config(),
+        tier_up_counter,
+    )
+    .map_err(|source| CompileError::Translate {
+        func: index,
+        source,
+    })?;
+    compile_function(isa, func)
+}
+
+/// A type index with its compiled entry trampoline and host adapter.
+pub(crate) type TrampolinePair = (u32, FunctionCode, FunctionCode);
+
+/// The entry trampolines and host adapters of every signature in use,
+/// compiled: `(type index, entry trampoline, host adapter)`. The types
+/// that share a signature are given by [`trampoline_types`].
+pub(crate) fn compile_trampolines(
+    isa: &dyn TargetIsa,
+    info: &ModuleInfo,
+    config: &EngineConfig,
+) -> Result<(Vec<Option<u32>>, Vec<TrampolinePair>), CompileError> {
+    let serving = trampoline_types(&info.module);
+    let jobs: Vec<Job> = Job::all(&info.module, &serving)
+        .into_iter()
+        .filter(|job| !matches!(job, Job::Defined(_)))
+        .collect();
+    let mut codes = compile_jobs(isa, info, config, &jobs)?.into_iter();
+    let mut pairs = Vec::new();
+    for job in &jobs {
+        if let Job::EntryTrampoline(t) = *job {
+            let entry = codes.next().expect("one code per job");
+            let adapter = codes.next().expect("adapters follow their entry");
+            pairs.push((t, entry, adapter));
+        }
+    }
+    Ok((serving, pairs))
+}
+
 /// One unit of compilation: a defined function, or one of the two
 /// trampolines of a type.
 #[derive(Debug, Clone, Copy)]
@@ -377,7 +462,7 @@ pub const NO_TRAMPOLINE: u32 = u32::MAX;
 /// once per signature in use, so compile work is bounded by the functions
 /// of a module, not by how many types it declares (a million identical or
 /// unused types cost nothing).
-fn trampoline_types(module: &ValidatedModule) -> Vec<Option<u32>> {
+pub(crate) fn trampoline_types(module: &ValidatedModule) -> Vec<Option<u32>> {
     let mut used = vec![false; module.types().len()];
     let mut func = 0;
     while let Some(type_index) = module.func_type_index(func) {
@@ -429,7 +514,7 @@ fn compile_jobs(
         let func = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs() + defined;
-                translate_function(info, index, context, frontend).map_err(|source| {
+                translate_function(info, index, context, frontend, None).map_err(|source| {
                     CompileError::Translate {
                         func: index,
                         source,

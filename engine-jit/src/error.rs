@@ -73,6 +73,19 @@ pub enum CompileError {
     /// The `--timeout` deadline passed before every function was compiled.
     #[error("time limit exceeded while compiling")]
     TimeLimit,
+    #[error(transparent)]
+    Isa(#[from] IsaError),
+    /// The lazy JIT's code space could not be set up or is full.
+    #[error(transparent)]
+    Arena(#[from] crate::lazy::ArenaError),
+    /// Cranelift panicked compiling function `func` on first call (a bug;
+    /// the call traps instead of the process aborting).
+    #[error("function {func}: the compiler panicked: {message}")]
+    CompilerPanicked { func: u32, message: String },
+    #[error("no defined function {0}")]
+    NoSuchFunction(u32),
+    #[error("cannot start a compiler thread: {0}")]
+    CompilerThread(std::io::Error),
 }
 
 /// Why code already compiled (for example mapped from an artifact) could

@@ -12,7 +12,7 @@ use wasmtier_core::{
 use crate::exceptions::Tag;
 use crate::linear_memory::{LinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
-use crate::module::JitModule;
+use crate::module::{JitModule, ModuleCode};
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
 use crate::vmcontext::{
     VMBuiltins, VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
@@ -120,7 +120,23 @@ fn tag_name(module: &wasmtier_core::ValidatedModule, index: u32) -> String {
     }
 }
 
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let defined = self.defined_funcs_ptr();
+        if let ModuleCode::Lazy(lazy) = &self.module.code {
+            lazy.unregister(defined);
+        }
+    }
+}
+
 impl Instance {
+    /// The `VMFuncRef` of the first defined function (the array the lazy
+    /// JIT keeps up to date).
+    fn defined_funcs_ptr(&mut self) -> *mut VMFuncRef {
+        let imported = self.module.info.module.num_imported_funcs() as usize;
+        self.funcs.as_mut_ptr().wrapping_add(imported)
+    }
+
     /// Builds an instance from resolved `imports` (in the module's import
     /// order). Segments and the start function are applied by `initialize`.
     pub fn new(
@@ -135,7 +151,6 @@ impl Instance {
         let (max_memory, max_table_elements) = (config.max_memory, config.max_table_elements);
         let info = &module.info;
         let wasm = &*info.module;
-        let code_base = module.code.memory.base();
         // Code and its tables may come from an artifact file: every entry
         // is checked here, before it becomes a pointer generated code
         // calls (the loop runs once per function anyway).
@@ -159,9 +174,9 @@ impl Instance {
                 }
                 (Extern::HostFunc { func, .. }, _) => {
                     let type_index = type_of(funcs.len())?;
-                    let adapter = module.code.host_adapter(type_index).ok_or_else(outside)?;
+                    let adapter = module.host_adapter(type_index).ok_or_else(outside)?;
                     funcs.push(VMFuncRef {
-                        code: (code_base + adapter as usize) as *const u8,
+                        code: adapter as *const u8,
                         vmctx: func.cast(),
                         type_id: sig_ids[type_index],
                     });
@@ -193,11 +208,18 @@ impl Instance {
             created.tags.push(tag);
             tags.push(tag.cast_const());
         }
-        for defined in 0..module.code.num_functions() {
-            let range = module.code.function(defined).ok_or_else(outside)?;
+        for defined in 0..wasm.num_defined_funcs() as usize {
+            let code = match &module.code {
+                ModuleCode::Eager(code) => {
+                    let range = code.function(defined).ok_or_else(outside)?;
+                    code.memory.base() + range.start as usize
+                }
+                // Null until compiled; the module fills it in (`register`).
+                ModuleCode::Lazy(lazy) => lazy.function_code(defined),
+            };
             let type_index = type_of(wasm.num_imported_funcs() as usize + defined)?;
             funcs.push(VMFuncRef {
-                code: (code_base + range.start as usize) as *const u8,
+                code: code as *const u8,
                 vmctx: std::ptr::null_mut(),
                 type_id: sig_ids[type_index],
             });
@@ -291,6 +313,12 @@ impl Instance {
             instance.vmctx.memory0_base = unsafe { (**memory).base };
         }
         instance.vmctx.instance = instance_ptr.cast();
+        if let ModuleCode::Lazy(lazy) = &module.code {
+            let defined = instance.defined_funcs_ptr();
+            // SAFETY: the boxed slice stays put until the instance is
+            // dropped, which unregisters it.
+            unsafe { lazy.register(defined) };
+        }
         instance.data = info.data.iter().map(|d| d.bytes.clone()).collect();
         instance.elements = info
             .elements

@@ -27,6 +27,7 @@ mod exception_table;
 mod exceptions;
 mod instance;
 mod interrupt;
+mod lazy;
 mod linear_memory;
 mod memory_strategy;
 mod module;
@@ -72,7 +73,7 @@ pub mod aot {
     pub use crate::translate::{Proposal, TranslateError};
 
     use crate::compile::{self, CompiledCode};
-    use crate::module::{JitCompiled, JitModule};
+    use crate::module::{JitCompiled, JitModule, ModuleCode};
     use crate::module_info::ModuleInfo;
 
     /// Compiles `module` to position-independent code for `isa`.
@@ -81,6 +82,7 @@ pub mod aot {
         module: &Arc<ValidatedModule>,
         config: &EngineConfig,
     ) -> Result<CodeImage, CompileError> {
+        let config = &eager(config);
         let info = ModuleInfo::new(module.clone(), config)?;
         compile::compile_image(isa, &info, config)
     }
@@ -95,16 +97,28 @@ pub mod aot {
         memory: CodeMemory,
         tables: CodeTables,
     ) -> Result<Arc<dyn CompiledModule>, LoadError> {
-        let info = ModuleInfo::new(module.clone(), config)?;
+        let info = ModuleInfo::new(module.clone(), &eager(config))?;
         let code = CompiledCode::new(memory, tables, &module)?;
         Ok(Arc::new(JitCompiled {
             module,
-            inner: Arc::new(JitModule { info, code }),
+            inner: Arc::new(JitModule {
+                info,
+                code: ModuleCode::Eager(code),
+            }),
         }))
+    }
+
+    /// An artifact holds finished code: whatever the configuration says
+    /// about when the JIT compiles, the AOT tier compiles everything.
+    fn eager(config: &EngineConfig) -> EngineConfig {
+        EngineConfig {
+            compilation: wasmtier_core::Compilation::Eager,
+            ..config.clone()
+        }
     }
 }
 
-use module::{JitCompiled, JitModule};
+use module::{JitCompiled, JitModule, ModuleCode};
 
 pub struct JitEngine {
     config: EngineConfig,
@@ -135,14 +149,30 @@ impl Engine for JitEngine {
             .isa
             .as_ref()
             .map_err(|e| LinkError::Engine(e.to_string()))?;
-        let (info, code) =
-            compile::compile_module(&**isa, &module, &self.config).map_err(|e| match e {
-                compile::CompileError::TimeLimit => LinkError::CompileTimeLimit,
-                other => LinkError::Engine(other.to_string()),
-            })?;
+        let to_link_error = |e| match e {
+            compile::CompileError::TimeLimit => LinkError::CompileTimeLimit,
+            other => LinkError::Engine(other.to_string()),
+        };
+        let inner = if self.config.compilation == wasmtier_core::Compilation::Eager {
+            let (info, code) =
+                compile::compile_module(&**isa, &module, &self.config).map_err(to_link_error)?;
+            JitModule {
+                info,
+                code: ModuleCode::Eager(code),
+            }
+        } else {
+            let info = module_info::ModuleInfo::new(module.clone(), &self.config)
+                .map_err(|e| to_link_error(e.into()))?;
+            let lazy =
+                lazy::LazyCode::new(isa.clone(), &info, &self.config).map_err(to_link_error)?;
+            JitModule {
+                info,
+                code: ModuleCode::Lazy(lazy),
+            }
+        };
         Ok(Arc::new(JitCompiled {
             module,
-            inner: Arc::new(JitModule { info, code }),
+            inner: Arc::new(inner),
         }))
     }
 

@@ -5,23 +5,115 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use wasmtier_core::{CompiledModule, ValidatedModule};
+use wasmtier_core::{CompiledModule, TrapCode, ValidatedModule};
 
 use crate::compile::CompiledCode;
+use crate::exception_table::ExceptionTable;
+use crate::lazy::LazyCode;
 use crate::module_info::ModuleInfo;
+use crate::traps::TrapTable;
+
+/// Where a module's code is.
+pub(crate) enum ModuleCode {
+    /// Every function compiled before anything runs, in one mapping (the
+    /// eager JIT, and AOT artifacts).
+    Eager(CompiledCode),
+    /// Functions compiled on first call (`lazy/`).
+    Lazy(LazyCode),
+}
 
 /// A compiled module: metadata plus code.
 pub(crate) struct JitModule {
     pub info: ModuleInfo,
-    pub code: CompiledCode,
+    pub code: ModuleCode,
+}
+
+/// The code around one address and the tables that describe it; offsets
+/// in the tables are relative to `base`.
+pub(crate) struct CodeAt<'a> {
+    pub base: usize,
+    /// Where a handler may resume: the code `base` belongs to.
+    pub code: std::ops::Range<usize>,
+    pub traps: &'a TrapTable,
+    pub exceptions: &'a ExceptionTable,
+    /// The Wasm function (index with imports first) whose code holds the
+    /// address; `None` in a trampoline.
+    pub func: Option<u32>,
 }
 
 impl JitModule {
-    /// The function whose code contains `offset` (relative to the code
-    /// base), if it is a Wasm function.
-    pub fn func_at(&self, offset: u32) -> Option<u32> {
-        let defined = self.code.function_at(offset)?;
-        Some(self.info.module.num_imported_funcs() + defined as u32)
+    /// Whether `pc` lies in this module's code (any of it).
+    pub fn contains(&self, pc: usize) -> bool {
+        match &self.code {
+            ModuleCode::Eager(code) => code.memory.range().contains(&pc),
+            ModuleCode::Lazy(lazy) => lazy.range().contains(&pc),
+        }
+    }
+
+    /// Runs `f` on the code at `pc`, if this module has code there. Called
+    /// from the signal handler: eager code needs no lock; lazy code takes
+    /// a read lock that only compilers' short insertions contend for.
+    pub fn with_code_at<R>(&self, pc: usize, f: impl FnOnce(CodeAt<'_>) -> R) -> Option<R> {
+        match &self.code {
+            ModuleCode::Eager(code) => {
+                let range = code.memory.range();
+                if !range.contains(&pc) {
+                    return None;
+                }
+                let offset = (pc - range.start) as u32;
+                let func = code
+                    .function_at(offset)
+                    .map(|defined| self.info.module.num_imported_funcs() + defined as u32);
+                Some(f(CodeAt {
+                    base: range.start,
+                    code: range,
+                    traps: code.traps(),
+                    exceptions: code.exceptions(),
+                    func,
+                }))
+            }
+            ModuleCode::Lazy(lazy) => {
+                let placed = lazy.placed_at(pc)?;
+                Some(f(CodeAt {
+                    base: placed.start,
+                    code: placed.start..placed.end,
+                    traps: &placed.traps,
+                    exceptions: &placed.exceptions,
+                    func: placed.func,
+                }))
+            }
+        }
+    }
+
+    /// The trap recorded at `pc`.
+    pub fn trap_at(&self, pc: usize) -> Option<TrapCode> {
+        self.with_code_at(pc, |at| at.traps.lookup((pc - at.base) as u32))
+            .flatten()
+    }
+
+    /// The Wasm function whose code contains `pc`.
+    pub fn func_at(&self, pc: usize) -> Option<u32> {
+        self.with_code_at(pc, |at| at.func).flatten()
+    }
+
+    /// Address of the entry trampoline for type `type_index`.
+    pub fn entry_trampoline(&self, type_index: usize) -> Option<usize> {
+        match &self.code {
+            ModuleCode::Eager(code) => code
+                .entry_trampoline(type_index)
+                .map(|offset| code.memory.base() + offset as usize),
+            ModuleCode::Lazy(lazy) => lazy.entry_trampoline(type_index),
+        }
+    }
+
+    /// Address of the host adapter for type `type_index`.
+    pub fn host_adapter(&self, type_index: usize) -> Option<usize> {
+        match &self.code {
+            ModuleCode::Eager(code) => code
+                .host_adapter(type_index)
+                .map(|offset| code.memory.base() + offset as usize),
+            ModuleCode::Lazy(lazy) => lazy.host_adapter(type_index),
+        }
     }
 }
 

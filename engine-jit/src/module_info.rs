@@ -96,6 +96,10 @@ pub struct ModuleInfo {
     /// Whether generated code checks the interrupt counter (a timeout is
     /// configured) at function entry and loop headers.
     pub interrupts: bool,
+    /// Whether functions are compiled on first call (`Compilation::Lazy`
+    /// or `Tiered`): calls then go through `VMFuncRef`s whose code may be
+    /// null (`translate/tiering.rs`).
+    pub lazy_calls: bool,
 }
 
 impl ModuleInfo {
@@ -164,6 +168,7 @@ impl ModuleInfo {
             data,
             fuel: config.fuel.is_some(),
             interrupts: config.timeout.is_some(),
+            lazy_calls: config.compilation != wasmtier_core::Compilation::Eager,
         })
     }
 }

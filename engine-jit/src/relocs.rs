@@ -47,8 +47,23 @@ impl CallReloc {
         target: usize,
         addend: i64,
     ) -> Result<(), LayoutError> {
-        let destination = target as i64 + addend;
-        let delta = destination - site as i64;
+        self.apply_at(code, site, target, addend, 0)
+    }
+
+    /// [`Self::apply`] for `code` that will lie at `origin` bytes past a
+    /// 4 KiB-aligned address (the lazy JIT places each function on its own
+    /// inside a page-aligned arena).
+    pub fn apply_at(
+        self,
+        code: &mut [u8],
+        site: usize,
+        target: usize,
+        addend: i64,
+        origin: usize,
+    ) -> Result<(), LayoutError> {
+        let destination = (origin + target) as i64 + addend;
+        let at = (origin + site) as i64;
+        let delta = destination - at;
         let bytes: &mut [u8; 4] = code
             .get_mut(site..site + 4)
             .and_then(|b| b.try_into().ok())
@@ -67,7 +82,7 @@ impl CallReloc {
                 (insn & !0x03ff_ffff) | imm
             }
             Self::Arm64AdrPage21 => {
-                let pages = (destination >> 12) - (site as i64 >> 12);
+                let pages = (destination >> 12) - (at >> 12);
                 if !(-(1 << 20)..(1 << 20)).contains(&pages) {
                     return Err(LayoutError::RelocationRange);
                 }

@@ -215,6 +215,13 @@ pub fn stack_limit(max_stack: Option<usize>, reserve: usize) -> usize {
         .max(floor)
 }
 
+/// Bytes of this thread's stack below the caller (0 when unknown).
+pub fn stack_left() -> usize {
+    let here = 0usize;
+    let here = &here as *const usize as usize;
+    thread_stack_low().map_or(0, |low| here.saturating_sub(low))
+}
+
 fn thread_stack_low() -> Option<usize> {
     thread_local! {
         static LOW: Cell<Option<usize>> = const { Cell::new(None) };

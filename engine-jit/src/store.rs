@@ -33,58 +33,56 @@ struct StoreCode {
 }
 
 impl StoreCode {
-    fn find(&self, pc: usize) -> Option<(&JitModule, u32)> {
-        self.modules.iter().find_map(|m| {
-            let range = m.code.memory.range();
-            range
-                .contains(&pc)
-                .then(|| (&**m, (pc - range.start) as u32))
-        })
+    fn find(&self, pc: usize) -> Option<&JitModule> {
+        self.modules.iter().map(|m| &**m).find(|m| m.contains(pc))
     }
 }
 
 impl CodeLookup for StoreCode {
     fn trap_at(&self, pc: usize) -> Option<TrapCode> {
-        let (module, offset) = self.find(pc)?;
-        module.code.traps().lookup(offset)
+        self.find(pc)?.trap_at(pc)
     }
 
     fn is_wasm(&self, pc: usize) -> bool {
         self.find(pc)
-            .is_some_and(|(module, offset)| module.func_at(offset).is_some())
+            .is_some_and(|module| module.func_at(pc).is_some())
     }
 
     unsafe fn handler(&self, pc: usize, fp: usize, tag: *const Tag) -> Option<Handler> {
-        let (module, offset) = self.find(pc)?;
-        let (frame_offset, handlers) = module.code.exceptions().lookup(offset)?;
-        let sp = fp.checked_sub(frame_offset as usize)?;
-        let code = module.code.memory.range();
-        let mut context: Option<*const Instance> = None;
-        for entry in handlers {
-            let landing = match entry {
-                HandlerEntry::Context { sp_offset } => {
-                    // SAFETY: the caller's contract: the frame is live, and
-                    // its call site saved its vmctx at this offset.
-                    let vmctx = unsafe { *((sp + sp_offset as usize) as *const *const VMContext) };
-                    // SAFETY: a saved vmctx is a live instance's context.
-                    context = (!vmctx.is_null())
-                        .then(|| unsafe { (*vmctx).instance.cast_const().cast() });
-                    continue;
+        self.find(pc)?
+            .with_code_at(pc, |at| {
+                let (frame_offset, handlers) = at.exceptions.lookup((pc - at.base) as u32)?;
+                let sp = fp.checked_sub(frame_offset as usize)?;
+                let mut context: Option<*const Instance> = None;
+                for entry in handlers {
+                    let landing = match entry {
+                        HandlerEntry::Context { sp_offset } => {
+                            // SAFETY: the caller's contract: the frame is
+                            // live, and its call site saved its vmctx at
+                            // this offset.
+                            let vmctx =
+                                unsafe { *((sp + sp_offset as usize) as *const *const VMContext) };
+                            // SAFETY: a saved vmctx is a live instance's context.
+                            context = (!vmctx.is_null())
+                                .then(|| unsafe { (*vmctx).instance.cast_const().cast() });
+                            continue;
+                        }
+                        HandlerEntry::CatchAll { offset } => offset,
+                        HandlerEntry::Tag { tag: index, offset } => {
+                            // SAFETY: instances live as long as the store.
+                            let instance = unsafe { &*context? };
+                            if instance.tags.get(index as usize).copied() != Some(tag) {
+                                continue;
+                            }
+                            offset
+                        }
+                    };
+                    let pc = at.base.checked_add(landing as usize)?;
+                    return at.code.contains(&pc).then_some(Handler { pc, sp, fp });
                 }
-                HandlerEntry::CatchAll { offset } => offset,
-                HandlerEntry::Tag { tag: index, offset } => {
-                    // SAFETY: instances live as long as the store.
-                    let instance = unsafe { &*context? };
-                    if instance.tags.get(index as usize).copied() != Some(tag) {
-                        continue;
-                    }
-                    offset
-                }
-            };
-            let pc = code.start.checked_add(landing as usize)?;
-            return code.contains(&pc).then_some(Handler { pc, sp, fp });
-        }
-        None
+                None
+            })
+            .flatten()
     }
 }
 
@@ -164,8 +162,19 @@ impl JitStore {
                 let type_index = module
                     .func_type_index(export.index)
                     .expect("checked at instantiation");
+                let mut funcref = instance.funcs[export.index as usize];
+                if funcref.code.is_null() {
+                    // Another instance will call it through a copy of this
+                    // record, which the lazy JIT does not update: compile
+                    // it now. (On failure the copy stays null, and a call
+                    // through it traps.)
+                    let defined = export.index - module.num_imported_funcs();
+                    if let Ok(code) = instance.module.ensure_compiled(defined) {
+                        funcref.code = code as *const u8;
+                    }
+                }
                 Extern::Func {
-                    funcref: instance.funcs[export.index as usize],
+                    funcref,
                     ty: FuncSig {
                         id: module.type_ids()[type_index as usize],
                         ty: module.func_type(export.index).clone(),
@@ -196,8 +205,15 @@ impl JitStore {
         values: &mut [u128],
     ) -> Result<(), Trap> {
         let instance = self.instance(id);
-        let funcref = instance.funcs[index as usize];
+        let mut funcref = instance.funcs[index as usize];
         let module = &instance.module;
+        if funcref.code.is_null() {
+            // A lazily compiled module's function, never called so far.
+            let defined = index - module.info.module.num_imported_funcs();
+            funcref.code = module
+                .ensure_compiled(defined)
+                .map_err(|e| compile_trap(&e))? as *const u8;
+        }
         // Every function's type index was checked at instantiation, and
         // every trampoline offset when the code was loaded.
         let type_index = module
@@ -205,11 +221,9 @@ impl JitStore {
             .module
             .func_type_index(index)
             .expect("checked at instantiation") as usize;
-        let trampoline = module.code.memory.base()
-            + module
-                .code
-                .entry_trampoline(type_index)
-                .expect("checked at instantiation") as usize;
+        let trampoline = module
+            .entry_trampoline(type_index)
+            .expect("checked at instantiation");
         let caller = &instance.vmctx as *const _ as usize;
         // SAFETY: the runtime is live; no Wasm is running on this store.
         unsafe {
@@ -237,8 +251,8 @@ impl JitStore {
                 .filter_map(|(depth, pc)| {
                     // Return addresses point after the call instruction.
                     let pc = if depth == 0 { *pc } else { pc - 1 };
-                    let (module, offset) = self.code.find(pc)?;
-                    let func_index = module.func_at(offset)?;
+                    let module = self.code.find(pc)?;
+                    let func_index = module.func_at(pc)?;
                     Some(Frame {
                         func_index,
                         name: module.info.module.func_name(func_index).map(str::to_string),
@@ -484,5 +498,14 @@ impl Drop for JitStore {
             }
             drop(Box::from_raw(self.runtime));
         }
+    }
+}
+
+/// The trap that ends a call when a lazily compiled function cannot be
+/// compiled: `--timeout` running out while compiling, or a compiler error.
+pub(crate) fn compile_trap(error: &crate::compile::CompileError) -> Trap {
+    match error {
+        crate::compile::CompileError::TimeLimit => Trap::code(TrapCode::Interrupted),
+        other => Trap::host(format!("cannot compile: {other}")),
     }
 }

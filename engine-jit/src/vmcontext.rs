@@ -14,7 +14,7 @@ use std::mem::offset_of;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 4;
+pub const VM_LAYOUT_VERSION: u32 = 5;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -144,6 +144,13 @@ macro_rules! foreach_builtin {
             /// `(vmctx, actual, expected)`: traps unless canonical type
             /// `actual` is a subtype of `expected` (`call_indirect`'s slow path).
             type_check TypeCheck(vmctx: vmctx, actual: u64, expected: u64);
+            /// `(vmctx, funcref) -> code`: the code of a lazily compiled
+            /// module's function, compiling it first (its `VMFuncRef`'s
+            /// code pointer was null).
+            lazy_code LazyCode(vmctx: vmctx, funcref: u64) -> u64;
+            /// `(vmctx, function)`: baseline code asks for the optimized
+            /// version of function `function` of the caller's module.
+            tier_up TierUp(vmctx: vmctx, function: u32);
         }
     };
 }
@@ -311,7 +318,9 @@ mod tests {
         assert_eq!(Builtin::HostCall.offset(), 80);
         assert_eq!(Builtin::Throw.offset(), 104);
         assert_eq!(Builtin::TypeCheck.offset(), 112);
-        assert_eq!(size_of::<VMBuiltins>(), 120);
+        assert_eq!(Builtin::LazyCode.offset(), 120);
+        assert_eq!(Builtin::TierUp.offset(), 128);
+        assert_eq!(size_of::<VMBuiltins>(), 136);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

@@ -2,7 +2,8 @@
 //!
 //! Every Wasm function takes `(callee_vmctx, caller_vmctx, params…)`.
 //! Functions of this module are called directly (a `colocated`, PC-relative
-//! call patched when the module's code is laid out); imported ones through
+//! call patched when the module's code is laid out), or, when the module is
+//! compiled lazily, through their `VMFuncRef` (`tiering.rs`); imported ones through
 //! their `VMFuncRef` in the VM context; `call_indirect` through a table
 //! element after checking bounds, null and the signature (equal canonical
 //! ids, or a declared subtype); `call_ref` through the reference after a
@@ -53,11 +54,17 @@ impl Translator<'_, '_> {
         let arity = module.types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
-        let results = if function_index >= module.num_imported_funcs() {
+        let defined = function_index >= module.num_imported_funcs();
+        let results = if defined && !self.env.lazy_calls() {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
             self.emit_call(Callee::Direct(callee), &all)
+        } else if defined {
+            let (sig, code) = self.lazy_callee(function_index, type_index);
+            let mut all = vec![vmctx, vmctx];
+            all.extend(args);
+            self.emit_call(Callee::Indirect(sig, code), &all)
         } else {
             let funcref = self.env.funcref(&mut self.b, function_index);
             let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, true);
@@ -79,11 +86,17 @@ impl Translator<'_, '_> {
         let arity = module.types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
-        if function_index >= module.num_imported_funcs() {
+        let defined = function_index >= module.num_imported_funcs();
+        if defined && !self.env.lazy_calls() {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
             self.b.ins().return_call(callee, &all);
+        } else if defined {
+            let (sig, code) = self.lazy_callee(function_index, type_index);
+            let mut all = vec![vmctx, vmctx];
+            all.extend(args);
+            self.b.ins().return_call_indirect(sig, code, &all);
         } else {
             let funcref = self.env.funcref(&mut self.b, function_index);
             let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, true);
@@ -111,6 +124,7 @@ impl Translator<'_, '_> {
         let index = self.pop();
         let funcref = self.table_element_funcref(table_index, index);
         let (code, callee_vmctx, type_id) = self.env.funcref_fields(&mut self.b, funcref, false);
+        let code = self.compiled_code(funcref, code);
         let expected = self.env.signature_id(&mut self.b, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, type_id, expected);
         if self.env.module().type_is_final(type_index) {
@@ -149,6 +163,7 @@ impl Translator<'_, '_> {
         let funcref = self.pop();
         self.b.ins().trapz(funcref, traps::NULL_FUNCTION_REFERENCE);
         let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, false);
+        let code = self.compiled_code(funcref, code);
         let arity = self.env.module().types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let sig = self.env.signature(&mut self.b, type_index);

@@ -120,6 +120,7 @@ impl Translator<'_, '_> {
                 self.jump(header, &args);
                 self.b.switch_to_block(header);
                 self.check_interrupt();
+                self.count_for_tier_up();
                 let height = self.stack.len();
                 self.stack.extend_from_slice(self.b.block_params(header));
                 self.frames.push(Frame {

@@ -143,10 +143,18 @@ pub(crate) struct FuncEnv<'a> {
     direct: HashMap<u32, FuncRef>,
     signatures: HashMap<u32, SigRef>,
     builtins: HashMap<i32, SigRef>,
+    /// Baseline code of the tiered JIT: the address of this function's
+    /// tier-up counter (module-owned, outliving the code).
+    pub tier_up_counter: Option<usize>,
 }
 
 impl<'a> FuncEnv<'a> {
-    pub fn new(info: &'a ModuleInfo, func_index: u32, vmctx: Value) -> Self {
+    pub fn new(
+        info: &'a ModuleInfo,
+        func_index: u32,
+        vmctx: Value,
+        tier_up_counter: Option<usize>,
+    ) -> Self {
         Self {
             info,
             func_index,
@@ -154,7 +162,20 @@ impl<'a> FuncEnv<'a> {
             direct: HashMap::new(),
             signatures: HashMap::new(),
             builtins: HashMap::new(),
+            tier_up_counter,
         }
+    }
+
+    /// The function being translated.
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+
+    /// Whether functions of this module are compiled on first call: calls
+    /// then go through each function's `VMFuncRef`, whose code is null
+    /// until compiled (see `translate/tiering.rs`).
+    pub fn lazy_calls(&self) -> bool {
+        self.info.lazy_calls
     }
 
     pub fn module(&self) -> &'a ValidatedModule {

@@ -18,6 +18,7 @@ mod numeric;
 mod simd;
 mod simd_arith;
 mod tables_refs;
+mod tiering;
 
 use cranelift_codegen::ir::{
     self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, InstBuilder, Signature, Type,
@@ -93,11 +94,14 @@ impl From<wasmparser::BinaryReaderError> for TranslateError {
 }
 
 /// Translates defined function `func_index` into a Cranelift function.
+/// `tier_up_counter` is the address of its tier-up counter when this is
+/// the tiered JIT's baseline code (counted at entry and loop headers).
 pub fn translate_function(
     module_info: &ModuleInfo,
     func_index: u32,
     builder_context: &mut FunctionBuilderContext,
     frontend: TargetFrontendConfig,
+    tier_up_counter: Option<usize>,
 ) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
@@ -124,7 +128,7 @@ pub fn translate_function(
     let params: Vec<Value> = b.block_params(entry)[2..].to_vec();
 
     let mut t = Translator {
-        env: FuncEnv::new(module_info, func_index, vmctx),
+        env: FuncEnv::new(module_info, func_index, vmctx, tier_up_counter),
         b,
         stack: Vec::new(),
         frames: Vec::new(),
@@ -156,6 +160,7 @@ pub fn translate_function(
     }
     t.begin_function(&ty.results);
     t.check_interrupt();
+    t.count_for_tier_up();
 
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {

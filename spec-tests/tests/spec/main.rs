@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasmtier_engines::ENGINES;
+use wasmtier_core::{Compilation, EngineConfig, EngineKind};
+use wasmtier_engines::{ENGINES, EngineInfo};
 use wasmtier_spec_tests::{FileReport, Summary, render_summary, run_wast};
 
 // Every engine of the registry (`wasmtier-engines`) this build has runs the
@@ -40,9 +41,13 @@ fn main() {
     let reports: Reports = Arc::default();
     let mut trials = Vec::new();
     let mut names = Vec::new();
-    for (engine_index, info) in ENGINES.iter().enumerate() {
-        let engine = info.name();
-        let factory = move |config| info.create(config);
+    for (engine_index, (engine, info, compilation)) in configurations().into_iter().enumerate() {
+        let factory = move |config: EngineConfig| {
+            info.create(EngineConfig {
+                compilation,
+                ..config
+            })
+        };
         for (suite_index, suite) in suites.iter().enumerate() {
             for file in &suite.files {
                 // An engine runs the files of the proposals it has; the
@@ -76,6 +81,34 @@ fn main() {
         print_summary(&reports.lock().expect("all trials finished"));
     }
     conclusion.exit();
+}
+
+/// What runs the suite: every engine of the registry, and the JIT twice
+/// more compiling lazily: tiered with tier-up forced after one call or
+/// loop iteration (baseline and optimized code mixed, swapped while
+/// running), and baseline code only (never tiering up).
+fn configurations() -> Vec<(&'static str, &'static EngineInfo, Compilation)> {
+    let mut all = Vec::new();
+    for info in ENGINES {
+        all.push((info.name(), info, Compilation::Eager));
+        if info.kind == EngineKind::Jit {
+            all.push((
+                "jit-tiered",
+                info,
+                Compilation::Tiered {
+                    tier_up_after: Some(1),
+                },
+            ));
+            all.push((
+                "jit-baseline",
+                info,
+                Compilation::Tiered {
+                    tier_up_after: None,
+                },
+            ));
+        }
+    }
+    all
 }
 
 /// A trial passes when its file passed and is not listed, or failed and is.
@@ -131,11 +164,12 @@ fn print_summary(reports: &[(usize, &'static str, usize, FileReport)]) {
         engines.entry(*engine).or_default().add(report);
     }
     let mut rows: Vec<(String, Summary)> = Vec::new();
+    let names: Vec<&str> = configurations().iter().map(|c| c.0).collect();
     for ((engine, _), (suite, summary)) in groups {
-        rows.push((format!("{} {suite}", ENGINES[engine].name()), summary));
+        rows.push((format!("{} {suite}", names[engine]), summary));
     }
     for (engine, summary) in engines {
-        rows.push((format!("{} TOTAL", ENGINES[engine].name()), summary));
+        rows.push((format!("{} TOTAL", names[engine]), summary));
     }
     println!("\nspec-test summary (passed/failed per kind):");
     print!("{}", render_summary(&rows));

@@ -1,0 +1,507 @@
+//! Lazy and tiered compilation for the JIT (`Compilation::Lazy` and
+//! `Tiered`): a function is compiled on its first call, placed in the
+//! module's [`CodeArena`], and published by storing its address in the
+//! code pointer of its `VMFuncRef` in every instance of the module. Until
+//! then that pointer is null and generated code takes the `lazy_code`
+//! builtin (`translate/tiering.rs`).
+//!
+//! Tiered: the first compile is the baseline pipeline, with a countdown at
+//! entry and loop headers; when it reaches zero the `tier_up` builtin
+//! queues the function for the module's tier-up thread, which compiles it
+//! with the optimizing pipeline and publishes it the same way. Calls made
+//! after that run the optimized code; an activation already running
+//! finishes in the baseline code (there is no on-stack replacement). Each
+//! publication is one pointer store of code that is completely written,
+//! so a function is never half-swapped.
+
+mod arena;
+
+use std::ops::Range;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak, mpsc};
+use std::time::Instant;
+
+use cranelift_codegen::isa::OwnedTargetIsa;
+use wasmtier_core::{Compilation, EngineConfig, U32Rows};
+
+pub use arena::ArenaError;
+use arena::CodeArena;
+
+use crate::compile::{self, CompileError, FunctionCode};
+use crate::error::LayoutError;
+use crate::exception_table::ExceptionTable;
+use crate::module::JitModule;
+use crate::module_info::ModuleInfo;
+use crate::traps::TrapTable;
+use crate::vmcontext::VMFuncRef;
+
+/// Functions with more call sites than this are compiled with the
+/// baseline pipeline only (see `LazyCode::compile`).
+const MAX_OPTIMIZED_CALLS: usize = 1000;
+
+/// Call sites (`call*`, `return_call*`) in defined function `defined`.
+fn calls_in(info: &ModuleInfo, defined: u32) -> usize {
+    let Some(range) = info.module.func_body(defined) else {
+        return 0;
+    };
+    let Some(code) = info.module.bytes().get(range.clone()) else {
+        return 0;
+    };
+    let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(code, range.start));
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return 0;
+    };
+    let mut calls = 0;
+    while !reader.eof() {
+        match reader.read() {
+            Ok(
+                wasmparser::Operator::Call { .. }
+                | wasmparser::Operator::CallIndirect { .. }
+                | wasmparser::Operator::CallRef { .. }
+                | wasmparser::Operator::ReturnCall { .. }
+                | wasmparser::Operator::ReturnCallIndirect { .. }
+                | wasmparser::Operator::ReturnCallRef { .. },
+            ) => calls += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    calls
+}
+
+/// Functions start at multiples of this, as in eager code.
+const FUNCTION_ALIGNMENT: usize = 64;
+
+/// Compiling on the thread that called needs this much stack left;
+/// otherwise a helper thread with its own stack compiles.
+const INLINE_COMPILE_STACK: usize = 2 << 20;
+
+/// Stack of the threads that compile (tier-up, and the helper above).
+const COMPILER_STACK: usize = 16 << 20;
+
+// Per-function states.
+const NOT_COMPILED: u8 = 0;
+const COMPILING: u8 = 1;
+/// Baseline code published, counting towards tier-up.
+const BASELINE: u8 = 2;
+/// Queued for, or being compiled by, the tier-up thread.
+const OPTIMIZING: u8 = 3;
+/// Final code published (optimized, or baseline that never tiers up).
+const FINAL: u8 = 4;
+
+struct FunctionSlot {
+    /// Address of the function's current code; 0 until first compiled.
+    code: AtomicUsize,
+    state: AtomicU8,
+}
+
+/// One function's (or trampoline's) code in the arena and its tables,
+/// relative to `start`.
+pub(crate) struct Placed {
+    pub start: usize,
+    pub end: usize,
+    /// Function index (imports first); `None` for trampolines.
+    pub func: Option<u32>,
+    pub traps: TrapTable,
+    pub exceptions: ExceptionTable,
+}
+
+pub(crate) struct LazyCode {
+    arena: CodeArena,
+    optimizing: OwnedTargetIsa,
+    baseline: OwnedTargetIsa,
+    /// First compiles use the baseline pipeline.
+    tiered: bool,
+    deadline: Option<Instant>,
+    /// Tiered with a tier-up count: baseline code counts down.
+    tiers_up: bool,
+    functions: Box<[FunctionSlot]>,
+    /// Tier-up countdowns, one per defined function; baseline code
+    /// decrements its own in place (by address).
+    counters: Box<[AtomicI32]>,
+    /// Everything placed, sorted by address.
+    placed: RwLock<Vec<Arc<Placed>>>,
+    entry_trampolines: Vec<usize>,
+    host_adapters: Vec<usize>,
+    /// The first defined function's `VMFuncRef` of every live instance.
+    instances: Mutex<Vec<usize>>,
+    /// Signalled whenever a function's compilation ends.
+    compiled: (Mutex<()>, Condvar),
+    tier_up: Mutex<Option<mpsc::Sender<u32>>>,
+}
+
+/// Address space reserved for a module's code: generous (pages are only
+/// backed when written) but bounded, from the size of its function
+/// bodies. Baseline code is a few times larger than the wasm; a tiered
+/// module holds both versions of its hot functions.
+fn arena_capacity(info: &ModuleInfo) -> usize {
+    let body_bytes: usize = (0..info.module.num_defined_funcs())
+        .filter_map(|d| info.module.func_body(d))
+        .map(|r| r.len())
+        .sum();
+    body_bytes
+        .saturating_mul(32)
+        .saturating_add(64 << 20)
+        .min(16 << 30)
+}
+
+impl LazyCode {
+    /// Sets up the arena and compiles the trampolines (few: one pair per
+    /// signature in use); functions wait for their first call.
+    pub fn new(
+        optimizing: OwnedTargetIsa,
+        info: &ModuleInfo,
+        config: &EngineConfig,
+    ) -> Result<Self, CompileError> {
+        let (tiered, tier_up_after) = match config.compilation {
+            Compilation::Tiered { tier_up_after } => (true, tier_up_after),
+            _ => (false, None),
+        };
+        let defined = info.module.num_defined_funcs() as usize;
+        let start = tier_up_after.map_or(0, |n| i32::try_from(n.max(1)).unwrap_or(i32::MAX));
+        let mut code = Self {
+            arena: CodeArena::new(arena_capacity(info))?,
+            optimizing,
+            baseline: compile::baseline_isa()?,
+            tiered,
+            deadline: config.deadline(),
+            tiers_up: tier_up_after.is_some(),
+            functions: (0..defined)
+                .map(|_| FunctionSlot {
+                    code: AtomicUsize::new(0),
+                    state: AtomicU8::new(NOT_COMPILED),
+                })
+                .collect(),
+            counters: (0..defined).map(|_| AtomicI32::new(start)).collect(),
+            placed: RwLock::new(Vec::new()),
+            entry_trampolines: vec![0; info.module.types().len()],
+            host_adapters: vec![0; info.module.types().len()],
+            instances: Mutex::new(Vec::new()),
+            compiled: (Mutex::new(()), Condvar::new()),
+            tier_up: Mutex::new(None),
+        };
+        let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
+        for (t, entry, adapter) in pairs {
+            code.entry_trampolines[t as usize] = code.place(None, entry)?.start;
+            code.host_adapters[t as usize] = code.place(None, adapter)?.start;
+        }
+        for (t, serving) in serving.iter().enumerate() {
+            if let Some(serving) = *serving {
+                code.entry_trampolines[t] = code.entry_trampolines[serving as usize];
+                code.host_adapters[t] = code.host_adapters[serving as usize];
+            }
+        }
+        Ok(code)
+    }
+
+    pub fn range(&self) -> Range<usize> {
+        self.arena.range()
+    }
+
+    /// Entry trampoline address for type `type_index`, if some function
+    /// has that type.
+    pub fn entry_trampoline(&self, type_index: usize) -> Option<usize> {
+        self.entry_trampolines
+            .get(type_index)
+            .copied()
+            .filter(|&a| a != 0)
+    }
+
+    pub fn host_adapter(&self, type_index: usize) -> Option<usize> {
+        self.host_adapters
+            .get(type_index)
+            .copied()
+            .filter(|&a| a != 0)
+    }
+
+    /// Current code of defined function `defined` (0: not compiled yet).
+    pub fn function_code(&self, defined: usize) -> usize {
+        self.functions
+            .get(defined)
+            .map_or(0, |slot| slot.code.load(Ordering::Acquire))
+    }
+
+    /// The placed code containing `pc`.
+    pub fn placed_at(&self, pc: usize) -> Option<Arc<Placed>> {
+        let placed = self.placed.read().unwrap_or_else(|e| e.into_inner());
+        let i = placed.partition_point(|p| p.end <= pc);
+        placed.get(i).filter(|p| p.start <= pc).cloned()
+    }
+
+    /// Every function placed so far, in address order.
+    pub fn placed_functions(&self) -> Vec<Arc<Placed>> {
+        let placed = self.placed.read().unwrap_or_else(|e| e.into_inner());
+        placed
+            .iter()
+            .filter(|p| p.func.is_some())
+            .cloned()
+            .collect()
+    }
+
+    pub fn bytes(&self, range: Range<usize>) -> &[u8] {
+        self.arena.bytes(range)
+    }
+
+    /// Bytes of code placed so far (trampolines and functions).
+    pub fn code_size(&self) -> usize {
+        self.arena.used()
+    }
+
+    /// Starts keeping the code pointers of an instance's `VMFuncRef`s for
+    /// the defined functions (`funcs`, one per defined function) up to
+    /// date, and fills in what is compiled already.
+    ///
+    /// # Safety
+    /// `funcs` must point at `VMFuncRef`s for every defined function that
+    /// stay put until [`Self::unregister`].
+    pub unsafe fn register(&self, funcs: *mut VMFuncRef) {
+        let mut instances = self.instances.lock().unwrap_or_else(|e| e.into_inner());
+        instances.push(funcs as usize);
+        for defined in 0..self.functions.len() {
+            // SAFETY: the caller's contract; the lock serializes writers.
+            unsafe { self.write_code(funcs as usize, defined) };
+        }
+    }
+
+    pub fn unregister(&self, funcs: *mut VMFuncRef) {
+        let mut instances = self.instances.lock().unwrap_or_else(|e| e.into_inner());
+        instances.retain(|&f| f != funcs as usize);
+    }
+
+    /// Stores function `defined`'s current code into the registered
+    /// `VMFuncRef` array at `funcs`.
+    ///
+    /// # Safety
+    /// `funcs` is registered; the `instances` lock is held.
+    unsafe fn write_code(&self, funcs: usize, defined: usize) {
+        let code = self.functions[defined].code.load(Ordering::Acquire);
+        if code == 0 {
+            return;
+        }
+        let record = (funcs as *mut VMFuncRef).wrapping_add(defined);
+        // SAFETY: a registered array's record, 8-byte aligned; generated
+        // code reads the field concurrently, hence the atomic store.
+        unsafe {
+            AtomicUsize::from_ptr((&raw mut (*record).code).cast::<usize>())
+                .store(code, Ordering::Release)
+        };
+    }
+
+    /// Makes `code` the current code of `defined`, here and in every
+    /// instance.
+    fn publish(&self, defined: usize, code: usize) {
+        self.functions[defined].code.store(code, Ordering::Release);
+        let instances = self.instances.lock().unwrap_or_else(|e| e.into_inner());
+        for &funcs in instances.iter() {
+            // SAFETY: registered arrays, under the lock.
+            unsafe { self.write_code(funcs, defined) };
+        }
+    }
+
+    /// Copies compiled code into the arena and records its tables.
+    fn place(&self, func: Option<u32>, code: FunctionCode) -> Result<Arc<Placed>, CompileError> {
+        // Lazy code only refers to itself (a builtin call records the
+        // function's own address); calls go through `VMFuncRef`s.
+        if code
+            .calls
+            .iter()
+            .any(|&(_, callee, _, _)| Some(callee) != func)
+        {
+            return Err(LayoutError::CallToImport.into());
+        }
+        let mut relocated = Ok(());
+        let start = self
+            .arena
+            .place(code.bytes.len(), FUNCTION_ALIGNMENT, |bytes, origin| {
+                bytes.copy_from_slice(&code.bytes);
+                for &(site, _, addend, kind) in &code.calls {
+                    if relocated.is_ok() {
+                        relocated = kind.apply_at(bytes, site as usize, 0, addend, origin);
+                    }
+                }
+            })?;
+        relocated?;
+        let placed = Arc::new(Placed {
+            start,
+            end: start + code.bytes.len(),
+            func,
+            traps: TrapTable::new(U32Rows::from_rows(
+                code.traps.iter().map(|&(o, c)| [o, u32::from(c)]),
+            )),
+            exceptions: ExceptionTable::from_sites(&code.call_sites),
+        });
+        let mut all = self.placed.write().unwrap_or_else(|e| e.into_inner());
+        let at = all.partition_point(|p| p.start < start);
+        all.insert(at, placed.clone());
+        Ok(placed)
+    }
+
+    /// Compiles `defined` with `isa` (counting towards tier-up when
+    /// `counter`), catching a compiler panic as an error.
+    fn compile(
+        &self,
+        info: &ModuleInfo,
+        defined: u32,
+        optimized: bool,
+    ) -> Result<usize, CompileError> {
+        if self.deadline.is_some_and(|at| Instant::now() >= at) {
+            return Err(CompileError::TimeLimit);
+        }
+        // A function with thousands of calls (an initializer, a generated
+        // dispatcher) makes the optimizing register allocator quadratic
+        // (each call's cold path is a block): it gets the baseline
+        // pipeline and stays there.
+        let huge = calls_in(info, defined) > MAX_OPTIMIZED_CALLS;
+        let (isa, counter) = if optimized && !huge {
+            (&self.optimizing, None)
+        } else if self.tiered || huge {
+            let counter =
+                (self.tiers_up && !huge).then(|| self.counters[defined as usize].as_ptr() as usize);
+            (&self.baseline, counter)
+        } else {
+            (&self.optimizing, None)
+        };
+        let code = catch_unwind(AssertUnwindSafe(|| {
+            compile::compile_defined(&**isa, info, defined, counter)
+        }))
+        .unwrap_or_else(|payload| {
+            Err(CompileError::CompilerPanicked {
+                func: info.module.num_imported_funcs() + defined,
+                message: wasmtier_core::panic_message(&*payload).unwrap_or_default(),
+            })
+        })?;
+        let func = info.module.num_imported_funcs() + defined;
+        Ok(self.place(Some(func), code)?.start)
+    }
+}
+
+impl JitModule {
+    fn lazy(&self) -> &LazyCode {
+        match &self.code {
+            crate::module::ModuleCode::Lazy(lazy) => lazy,
+            crate::module::ModuleCode::Eager(_) => {
+                unreachable!("only lazy modules compile on call")
+            }
+        }
+    }
+
+    /// The code of defined function `defined`, compiling it first if no
+    /// thread has (waiting for one that is compiling it).
+    pub fn ensure_compiled(self: &Arc<Self>, defined: u32) -> Result<usize, CompileError> {
+        let lazy = self.lazy();
+        let slot = lazy
+            .functions
+            .get(defined as usize)
+            .ok_or(CompileError::NoSuchFunction(defined))?;
+        loop {
+            let code = slot.code.load(Ordering::Acquire);
+            if code != 0 {
+                return Ok(code);
+            }
+            if slot
+                .state
+                .compare_exchange(NOT_COMPILED, COMPILING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                let result = self.compile_first(defined);
+                let (lock, signal) = &lazy.compiled;
+                let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                match result {
+                    Ok(code) => {
+                        let counting =
+                            lazy.tiers_up && calls_in(&self.info, defined) <= MAX_OPTIMIZED_CALLS;
+                        let state = if counting { BASELINE } else { FINAL };
+                        slot.state.store(state, Ordering::Release);
+                        lazy.publish(defined as usize, code);
+                    }
+                    Err(_) => slot.state.store(NOT_COMPILED, Ordering::Release),
+                }
+                signal.notify_all();
+                return result;
+            }
+            let (lock, signal) = &lazy.compiled;
+            let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.code.load(Ordering::Acquire) == 0
+                && slot.state.load(Ordering::Acquire) == COMPILING
+            {
+                drop(signal.wait(guard));
+            }
+        }
+    }
+
+    /// The first compile of `defined`, on this thread when its stack has
+    /// room for the compiler, else on a helper thread.
+    fn compile_first(self: &Arc<Self>, defined: u32) -> Result<usize, CompileError> {
+        if crate::signals::stack_left() >= INLINE_COMPILE_STACK {
+            return self.lazy().compile(&self.info, defined, false);
+        }
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("wasmtier-compile".into())
+                .stack_size(COMPILER_STACK)
+                .spawn_scoped(scope, || self.lazy().compile(&self.info, defined, false))
+                .map_err(CompileError::CompilerThread)?
+                .join()
+                .unwrap_or_else(|payload| {
+                    Err(CompileError::CompilerPanicked {
+                        func: self.info.module.num_imported_funcs() + defined,
+                        message: wasmtier_core::panic_message(&*payload).unwrap_or_default(),
+                    })
+                })
+        })
+    }
+
+    /// Baseline code of `defined` reached its tier-up count: queue it for
+    /// the optimizing pipeline (once).
+    pub fn request_tier_up(self: &Arc<Self>, defined: u32) {
+        let lazy = self.lazy();
+        let Some(slot) = lazy.functions.get(defined as usize) else {
+            return;
+        };
+        if slot
+            .state
+            .compare_exchange(BASELINE, OPTIMIZING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let mut sender = lazy.tier_up.lock().unwrap_or_else(|e| e.into_inner());
+        if sender.is_none() {
+            let (tx, rx) = mpsc::channel::<u32>();
+            let module: Weak<Self> = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name("wasmtier-tier-up".into())
+                .stack_size(COMPILER_STACK)
+                .spawn(move || {
+                    while let Ok(defined) = rx.recv() {
+                        let Some(module) = module.upgrade() else {
+                            break;
+                        };
+                        module.optimize(defined);
+                    }
+                });
+            if spawned.is_err() {
+                // No thread, no tier-up: the baseline code stays.
+                slot.state.store(FINAL, Ordering::Release);
+                return;
+            }
+            *sender = Some(tx);
+        }
+        if let Some(tx) = sender.as_ref() {
+            let _ = tx.send(defined);
+        }
+    }
+
+    /// On the tier-up thread: the optimized code of `defined`, published.
+    /// A failure (the deadline passed, say) keeps the baseline code.
+    fn optimize(&self, defined: u32) {
+        let lazy = self.lazy();
+        if let Ok(code) = lazy.compile(&self.info, defined, true) {
+            lazy.publish(defined as usize, code);
+        }
+        lazy.functions[defined as usize]
+            .state
+            .store(FINAL, Ordering::Release);
+    }
+}
