@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use wasmtier_core::{
-    CallError, Engine, EngineConfig, ExternKind, Features, FuncRefHandle, LinkError, Store, Trap,
-    TrapCode, TrapKind, Val, ValidatedModule,
+    CallError, Compilation, Engine, EngineConfig, ExternKind, Features, FuncRefHandle, LinkError,
+    Store, Trap, TrapCode, TrapKind, Val, ValidatedModule,
 };
 
 /// The engines under test: every engine of the registry this build has
@@ -133,18 +133,44 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
             continue;
         };
         let module = Arc::new(module);
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run(spec.create(engine_config(fuel)), &module)
-        }));
-        match outcome {
-            Ok(trace) => traces.push((spec.name(), trace)),
-            Err(panic) => {
-                let message = wasmtier_core::panic_message(&*panic)
-                    .unwrap_or_else(|| "non-string panic".into());
-                return Verdict::Panicked {
-                    engine: spec.name(),
-                    message,
-                };
+        // The JIT runs twice more: lazily with tier-up after one call (so
+        // baseline and optimized code meet, swapped mid-run), and lazily
+        // with baseline code only.
+        let mut configurations = vec![(spec.name(), Compilation::Eager)];
+        if spec.kind == wasmtier_core::EngineKind::Jit {
+            configurations.push((
+                "jit-tiered",
+                Compilation::Tiered {
+                    tier_up_after: Some(1),
+                },
+            ));
+            configurations.push((
+                "jit-baseline",
+                Compilation::Tiered {
+                    tier_up_after: None,
+                },
+            ));
+        }
+        for (name, compilation) in configurations {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(
+                    spec.create(EngineConfig {
+                        compilation,
+                        ..engine_config(fuel)
+                    }),
+                    &module,
+                )
+            }));
+            match outcome {
+                Ok(trace) => traces.push((name, trace)),
+                Err(panic) => {
+                    let message = wasmtier_core::panic_message(&*panic)
+                        .unwrap_or_else(|| "non-string panic".into());
+                    return Verdict::Panicked {
+                        engine: name,
+                        message,
+                    };
+                }
             }
         }
     }
