@@ -165,7 +165,10 @@ impl LazyCode {
             optimizing,
             baseline: compile::baseline_isa()?,
             tiered,
-            deadline: config.deadline(),
+            // A run's one budget (`timeout_start`, the CLI) bounds
+            // compiling too; per-store budgets are the stores' own (their
+            // interrupt stops the code), not the module's.
+            deadline: config.timeout_start.and(config.deadline()),
             tiers_up: tier_up_after.is_some(),
             functions: (0..defined)
                 .map(|_| FunctionSlot {
