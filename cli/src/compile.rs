@@ -98,6 +98,8 @@ wasmtier_engines::with_aot! {
 type Prepared = (Box<dyn Engine>, Arc<dyn CompiledModule>);
 
 /// What `run` asked for: the file and how it may be run.
+// Without the aot engine nothing reads the artifact and cache choices.
+#[cfg_attr(not(wasmtier_aot), allow(dead_code))]
 pub struct Request<'a> {
     pub file: &'a Path,
     pub choice: EngineChoice,
@@ -105,6 +107,9 @@ pub struct Request<'a> {
     pub explicit: bool,
     /// `--allow-precompiled`.
     pub allow_precompiled: bool,
+    /// `--engine auto`: the cache, else the JIT (`choice`, tiered by the
+    /// configuration) while the cache entry is written in the background.
+    pub auto: bool,
     pub cache: &'a CacheOptions,
 }
 
@@ -122,6 +127,11 @@ pub fn prepare(
     if request.choice.kind() == EngineKind::Aot {
         return through_cache(request, config, phases);
     }
+    if request.auto
+        && let Some(prepared) = cached_for_auto(request, &config, phases)?
+    {
+        return Ok(prepared);
+    }
     let module = Arc::new(
         load_module(request.file, config.features)
             .map_err(|error| explain_missing_proposals(error, request.choice))?,
@@ -133,7 +143,16 @@ pub fn prepare(
     ));
     let engine = request.choice.create(config);
     let compiled = engine.compile(module)?;
-    phases.mark(format_args!("compile ({})", request.choice));
+    if request.auto {
+        let filling = fill_cache_in_background(request);
+        phases.mark(format_args!(
+            "compile (auto: no cached artifact, the tiered {} compiles each function on first call{})",
+            request.choice,
+            if filling { "; writing the cache entry in the background" } else { "" }
+        ));
+    } else {
+        phases.mark(format_args!("compile ({})", request.choice));
+    }
     Ok((engine, compiled))
 }
 
@@ -195,6 +214,80 @@ wasmtier_engines::with_aot! {
         Ok((Box::new(engine), compiled))
     }
 
+    /// `--engine auto`: the cached artifact of the module, if the cache
+    /// has a valid one for this host and build.
+    fn cached_for_auto(request: &Request<'_>, config: &EngineConfig, phases: &mut Phases) -> Result<Option<Prepared>> {
+        let engine = AotEngine::with_cache(config.clone(), request.cache.mode());
+        let input = std::fs::read(request.file)
+            .with_context(|| format!("cannot read `{}`", request.file.display()))?;
+        let Ok(binary) = ValidatedModule::binary_of(&input) else {
+            // Not a module: the loader says why, as for any engine.
+            return Ok(None);
+        };
+        match engine.cached(&binary) {
+            Some(compiled) => {
+                phases.mark("read, hash and load the cached artifact (auto: aot)");
+                Ok(Some((Box::new(engine), compiled)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Starts `wasmtier fill-cache FILE` as a detached process, so the
+    /// next `--engine auto` run of the module starts from native code even
+    /// if this one ends first. Returns whether it started (not with
+    /// `--no-cache`, or without a cache directory).
+    fn fill_cache_in_background(request: &Request<'_>) -> bool {
+        let CacheMode::Dir(dir) = request.cache.mode() else {
+            return false;
+        };
+        let Ok(exe) = std::env::current_exe() else {
+            return false;
+        };
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(exe)
+            .arg("fill-cache")
+            .arg("--cache-dir")
+            .arg(dir)
+            .arg(request.file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            // Its own process group: a Ctrl-C meant for the program does
+            // not stop the cache write (which is atomic either way).
+            .process_group(0)
+            .spawn()
+            .is_ok()
+    }
+
+    /// `wasmtier fill-cache` (started by `--engine auto`): compiles FILE
+    /// into the AOT cache unless an entry is there already.
+    #[derive(Args)]
+    pub struct FillCacheArgs {
+        #[arg(long, value_name = "DIR")]
+        cache_dir: PathBuf,
+        file: PathBuf,
+    }
+
+    pub fn fill_cache(args: FillCacheArgs) -> Result<()> {
+        let engine = AotEngine::with_cache(
+            EngineConfig {
+                features: wasmtier_core::Features::finished().intersect(wasmtier_engines::aot::FEATURES),
+                ..EngineConfig::default()
+            },
+            CacheMode::Dir(args.cache_dir),
+        );
+        let input = std::fs::read(&args.file)
+            .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+        let binary = ValidatedModule::binary_of(&input)?;
+        if engine.cached(&binary).is_some() {
+            return Ok(());
+        }
+        let module = ValidatedModule::new(&binary, engine.config().features)?;
+        engine.compile(Arc::new(module))?;
+        Ok(())
+    }
+
     /// `--engine aot`: a cache hit needs neither validation nor
     /// compilation; a miss compiles and fills the cache.
     fn through_cache(request: &Request<'_>, config: EngineConfig, phases: &mut Phases) -> Result<Prepared> {
@@ -232,5 +325,14 @@ wasmtier_engines::without_aot! {
 
     fn through_cache(request: &Request<'_>, _: EngineConfig, _: &mut Phases) -> Result<Prepared> {
         anyhow::bail!("this build has no aot engine (not --engine {})", request.choice)
+    }
+
+    // `--engine auto` is only offered with the aot engine.
+    fn cached_for_auto(_: &Request<'_>, _: &EngineConfig, _: &mut Phases) -> Result<Option<Prepared>> {
+        Ok(None)
+    }
+
+    fn fill_cache_in_background(_: &Request<'_>) -> bool {
+        false
     }
 }

@@ -85,3 +85,46 @@ impl std::fmt::Display for EngineChoice {
         f.write_str(self.name())
     }
 }
+
+/// `run --engine`: an engine of this build, or `auto` where the build has
+/// both compiled tiers: a cached artifact of the module when the cache has
+/// a valid one, else the tiered JIT while the cache entry is written in
+/// the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineArg {
+    Auto,
+    Engine(EngineChoice),
+}
+
+impl EngineArg {
+    /// Whether this build can run `--engine auto`.
+    pub fn auto_available() -> bool {
+        EngineChoice::of(EngineKind::Jit).is_some() && EngineChoice::of(EngineKind::Aot).is_some()
+    }
+}
+
+impl ValueEnum for EngineArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: OnceLock<Vec<EngineArg>> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let auto = Self::auto_available().then_some(EngineArg::Auto);
+            auto.into_iter()
+                .chain(
+                    EngineChoice::value_variants()
+                        .iter()
+                        .map(|e| EngineArg::Engine(*e)),
+                )
+                .collect()
+        })
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        match self {
+            Self::Auto => Some(PossibleValue::new("auto").help(
+                "a cached artifact if the cache has one for this module, else the tiered jit \
+                 (the cache entry is written in the background for the next run)",
+            )),
+            Self::Engine(engine) => engine.to_possible_value(),
+        }
+    }
+}

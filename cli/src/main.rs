@@ -58,6 +58,11 @@ enum Command {
     /// Describe a `.cwasm` artifact: its header, functions and sizes.
     #[cfg(wasmtier_aot)]
     Inspect(inspect::InspectArgs),
+    /// Compile a module into the AOT cache (what `run --engine auto`
+    /// starts in the background).
+    #[cfg(wasmtier_aot)]
+    #[command(hide = true)]
+    FillCache(compile::FillCacheArgs),
     /// Print a shell completion script, e.g. `wasmtier completions bash >
     /// /etc/bash_completion.d/wasmtier`.
     Completions(shell::CompletionsArgs),
@@ -98,6 +103,8 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::compile(args).map(|()| ExitCode::SUCCESS),
         #[cfg(wasmtier_aot)]
         Command::Inspect(args) => inspect::inspect(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(wasmtier_aot)]
+        Command::FillCache(args) => compile::fill_cache(args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => {
             shell::completions(args, Cli::command()).map(|()| ExitCode::SUCCESS)
         }

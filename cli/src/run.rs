@@ -13,7 +13,7 @@ use wasmtier_core::{
 };
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
-use crate::engines::EngineChoice;
+use crate::engines::{EngineArg, EngineChoice};
 use crate::profile::ProfileKind;
 use crate::units::{parse_duration, parse_size};
 use crate::wasmtime_opts::{self, CodegenOpt, WasiOpt, WasmOpt, merge};
@@ -28,7 +28,7 @@ pub struct RunArgs {
     /// Execution tier [default: jit where this build has it for the host,
     /// otherwise interp; interp with --low-memory].
     #[arg(long, value_enum)]
-    engine: Option<EngineChoice>,
+    engine: Option<EngineArg>,
     /// Call this export instead of `_start`; the arguments after FILE are its
     /// typed arguments, and its results are printed one per line.
     #[arg(long, value_name = "NAME")]
@@ -234,7 +234,7 @@ impl RunArgs {
 
     /// `--compilation` and `--tier-up-after` as the engines' setting.
     fn compilation(&self) -> Compilation {
-        match self.compilation {
+        match self.effective_compilation() {
             None | Some(CompilationArg::Eager) => Compilation::Eager,
             Some(CompilationArg::Lazy) => Compilation::Lazy,
             Some(CompilationArg::Tiered) => Compilation::Tiered {
@@ -249,9 +249,19 @@ impl RunArgs {
 
     /// Refuses `--compilation` and `--tier-up-after` where they would
     /// change nothing.
+    /// `--compilation`, or tiered for `--engine auto`.
+    fn effective_compilation(&self) -> Option<CompilationArg> {
+        match self.compilation {
+            None if self.is_auto() => Some(CompilationArg::Tiered),
+            other => other,
+        }
+    }
+
     fn check_compilation(&self, engine: EngineChoice) -> Result<()> {
-        if self.tier_up_after.is_some() && self.compilation != Some(CompilationArg::Tiered) {
-            bail!("--tier-up-after needs --compilation tiered");
+        if self.tier_up_after.is_some()
+            && self.effective_compilation() != Some(CompilationArg::Tiered)
+        {
+            bail!("--tier-up-after needs --compilation tiered (or --engine auto)");
         }
         if self.compilation.is_some() && engine.kind() != EngineKind::Jit {
             bail!(
@@ -263,7 +273,11 @@ impl RunArgs {
                 }
             );
         }
-        if self.compilation.is_some_and(|c| c != CompilationArg::Eager) && self.profile.is_some() {
+        if self
+            .effective_compilation()
+            .is_some_and(|c| c != CompilationArg::Eager)
+            && self.profile.is_some()
+        {
             bail!(
                 "--profile names the functions compiled before the program starts: use it with --compilation eager"
             );
@@ -321,10 +335,21 @@ impl RunArgs {
 }
 
 impl RunArgs {
+    /// `--engine auto` (which `--low-memory` turns into the interpreter).
+    fn is_auto(&self) -> bool {
+        self.engine == Some(EngineArg::Auto) && !self.low_memory
+    }
+
     /// The engine asked for, or the default for this mode.
     fn engine(&self) -> EngineChoice {
         match self.engine {
-            Some(engine) => engine,
+            Some(EngineArg::Engine(engine)) => engine,
+            Some(EngineArg::Auto) if self.low_memory => {
+                EngineChoice::of(EngineKind::Interp).unwrap_or_else(EngineChoice::default_engine)
+            }
+            Some(EngineArg::Auto) => {
+                EngineChoice::of(EngineKind::Jit).expect("auto is offered only with the jit")
+            }
             None if self.low_memory => {
                 EngineChoice::of(EngineKind::Interp).unwrap_or_else(EngineChoice::default_engine)
             }
@@ -368,6 +393,7 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         file: &args.file,
         choice: engine_choice,
         explicit: args.engine.is_some(),
+        auto: args.is_auto(),
         allow_precompiled: args.allow_precompiled,
         cache: &cache,
     };

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtier_core::{
-    CallError, Compilation, CompiledModule, Engine, EngineConfig, Features, Store, Trap, TrapCode,
-    Val, ValidatedModule,
+    CallError, Compilation, CompiledModule, Engine, EngineConfig, Features, Trap, TrapCode, Val,
+    ValidatedModule,
 };
 use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::code_map::CodeMap;

@@ -1,0 +1,180 @@
+//! `run --compilation`, `--tier-up-after` and `--engine auto`.
+#![cfg(wasmtier_aot)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{s, wasmtier, write_wasm};
+
+const PROGRAM: &str = r#"(module
+  (func $fib (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func (export "fib") (param i32) (result i32) (call $fib (local.get 0)))
+)"#;
+
+#[test]
+fn every_compilation_mode_gives_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    for mode in [
+        &["--compilation", "eager"][..],
+        &["--compilation", "lazy"],
+        &["--compilation", "tiered"],
+        &["--compilation", "tiered", "--tier-up-after", "1"],
+        &["--compilation", "tiered", "--tier-up-after", "0"],
+    ] {
+        let mut args = vec!["run", "--engine", "jit"];
+        args.extend_from_slice(mode);
+        args.extend([s(&wasm), "--invoke", "fib", "25"]);
+        let out = wasmtier(&args);
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (Some(0), "75025\n"),
+            "{mode:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn compilation_flags_are_refused_where_they_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let refused = |args: &[&str], message: &str| {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.extend([s(&wasm), "--invoke", "fib", "5"]);
+        let out = wasmtier(&all);
+        assert_eq!(out.status, Some(1), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+    };
+    refused(
+        &["--engine", "interp", "--compilation", "lazy"],
+        "--compilation chooses when the jit engine compiles; the interp engine translates",
+    );
+    refused(
+        &["--engine", "aot", "--compilation", "tiered"],
+        "the aot engine always runs code compiled before the program starts",
+    );
+    refused(
+        &["--engine", "jit", "--tier-up-after", "5"],
+        "--tier-up-after needs --compilation tiered",
+    );
+    refused(
+        &[
+            "--engine",
+            "jit",
+            "--compilation",
+            "tiered",
+            "--profile",
+            "perfmap",
+        ],
+        "use it with --compilation eager",
+    );
+}
+
+#[test]
+fn auto_runs_the_tiered_jit_then_the_artifact_it_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let cache = dir.path().join("cache");
+    let run = || {
+        wasmtier(&[
+            "run",
+            "-v",
+            "--engine",
+            "auto",
+            "--cache-dir",
+            s(&cache),
+            s(&wasm),
+            "--invoke",
+            "fib",
+            "20",
+        ])
+    };
+    let first = run();
+    assert_eq!(first.stdout, "6765\n", "{}", first.stderr);
+    assert!(
+        first
+            .stderr
+            .contains("compile (auto: no cached artifact, the tiered jit")
+            && first
+                .stderr
+                .contains("writing the cache entry in the background"),
+        "{}",
+        first.stderr
+    );
+    // The background process writes the entry; wait for it (bounded).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let cached = || {
+        std::fs::read_dir(&cache).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        })
+    };
+    while !cached() {
+        assert!(Instant::now() < deadline, "no cache entry was written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = run();
+    assert_eq!(second.stdout, "6765\n", "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("load the cached artifact (auto: aot)"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn auto_without_a_cache_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let out = wasmtier(&[
+        "run",
+        "-v",
+        "--engine",
+        "auto",
+        "--no-cache",
+        s(&wasm),
+        "--invoke",
+        "fib",
+        "10",
+    ]);
+    assert_eq!(out.stdout, "55\n", "{}", out.stderr);
+    assert!(
+        out.stderr.contains("compile (auto: no cached artifact"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("writing the cache entry"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn auto_with_low_memory_is_the_interpreter() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let out = wasmtier(&[
+        "run",
+        "-v",
+        "--engine",
+        "auto",
+        "--low-memory",
+        s(&wasm),
+        "--invoke",
+        "fib",
+        "10",
+    ]);
+    assert_eq!(out.stdout, "55\n", "{}", out.stderr);
+    assert!(out.stderr.contains("compile (interp)"), "{}", out.stderr);
+}
