@@ -15,6 +15,7 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
+use crate::call_profile::{MAX_OPTIMIZED_CALLS, call_profile};
 use crate::code_memory::CodeMemory;
 use crate::error::LayoutError;
 pub use crate::error::{CompileError, IsaError};
@@ -48,6 +49,16 @@ pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, IsaError> {
 /// than the optimizing pipeline, see `RATIONALE.md`).
 pub fn baseline_isa() -> Result<OwnedTargetIsa, IsaError> {
     isa_for(None, Pipeline::Baseline)
+}
+
+/// The baseline pipeline for the target of `isa` (the host's, with its
+/// CPU features, when `isa` is the host's).
+fn baseline_like(isa: &dyn TargetIsa) -> Result<OwnedTargetIsa, IsaError> {
+    if *isa.triple() == target_lexicon::Triple::host() {
+        baseline_isa()
+    } else {
+        isa_for(Some(&isa.triple().to_string()), Pipeline::Baseline)
+    }
 }
 
 /// Cranelift's settings for one tier.
@@ -490,7 +501,6 @@ fn compile_jobs(
     jobs: &[Job],
 ) -> Result<Vec<FunctionCode>, CompileError> {
     let module = &info.module;
-    let frontend = isa.frontend_config();
     // Compilation counts against `--timeout`: a module too big to compile
     // in the budget stops here instead of running on for minutes.
     let deadline = config.deadline();
@@ -505,12 +515,26 @@ fn compile_jobs(
             progress.report(*done, jobs.len());
         }
     };
+    // Functions with thousands of calls get the baseline pipeline
+    // (`call_profile::MAX_OPTIMIZED_CALLS`), for the same target.
+    let baseline = std::sync::OnceLock::new();
     let one = |job: Job,
                context: &mut FunctionBuilderContext|
      -> Result<FunctionCode, CompileError> {
         if deadline.is_some_and(|at| std::time::Instant::now() >= at) {
             return Err(CompileError::TimeLimit);
         }
+        let mut isa = isa;
+        if let Job::Defined(defined) = job
+            && call_profile(info, defined).sites > MAX_OPTIMIZED_CALLS
+        {
+            let baseline = baseline.get_or_init(|| baseline_like(isa));
+            isa = match baseline {
+                Ok(baseline) => &**baseline,
+                Err(e) => return Err(e.clone().into()),
+            };
+        }
+        let frontend = isa.frontend_config();
         let func = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs() + defined;

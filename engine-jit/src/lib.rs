@@ -19,6 +19,7 @@
 
 mod arch;
 mod builtins;
+mod call_profile;
 pub mod code_map;
 mod code_memory;
 mod compile;

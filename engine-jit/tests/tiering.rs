@@ -169,12 +169,14 @@ fn a_deadline_that_passes_before_a_function_compiles_interrupts_the_call() {
     let engine = JitEngine::new(EngineConfig {
         features: Features::finished(),
         compilation: Compilation::tiered(),
-        timeout: Some(Duration::from_millis(1)),
+        timeout: Some(Duration::from_millis(500)),
         timeout_start: Some(Instant::now()),
         ..EngineConfig::default()
     });
+    // Compiling the trampolines fits in the budget; the first call comes
+    // after it.
     let fib = compiled(&engine, FIB);
-    std::thread::sleep(Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(600));
     let trap = call(&engine, &*fib, "fib", &[Val::I32(5)]).unwrap_err();
     assert_eq!(trap.trap_code(), Some(TrapCode::Interrupted));
 }

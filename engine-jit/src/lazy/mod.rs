@@ -28,6 +28,7 @@ use wasmtier_core::{Compilation, EngineConfig, U32Rows};
 pub use arena::ArenaError;
 use arena::CodeArena;
 
+use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS, call_profile};
 use crate::compile::{self, CompileError, FunctionCode};
 use crate::error::LayoutError;
 use crate::exception_table::ExceptionTable;
@@ -35,40 +36,6 @@ use crate::module::JitModule;
 use crate::module_info::ModuleInfo;
 use crate::traps::TrapTable;
 use crate::vmcontext::VMFuncRef;
-
-/// Functions with more call sites than this are compiled with the
-/// baseline pipeline only (see `LazyCode::compile`).
-const MAX_OPTIMIZED_CALLS: usize = 1000;
-
-/// Call sites (`call*`, `return_call*`) in defined function `defined`.
-fn calls_in(info: &ModuleInfo, defined: u32) -> usize {
-    let Some(range) = info.module.func_body(defined) else {
-        return 0;
-    };
-    let Some(code) = info.module.bytes().get(range.clone()) else {
-        return 0;
-    };
-    let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(code, range.start));
-    let Ok(mut reader) = body.get_operators_reader() else {
-        return 0;
-    };
-    let mut calls = 0;
-    while !reader.eof() {
-        match reader.read() {
-            Ok(
-                wasmparser::Operator::Call { .. }
-                | wasmparser::Operator::CallIndirect { .. }
-                | wasmparser::Operator::CallRef { .. }
-                | wasmparser::Operator::ReturnCall { .. }
-                | wasmparser::Operator::ReturnCallIndirect { .. }
-                | wasmparser::Operator::ReturnCallRef { .. },
-            ) => calls += 1,
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    calls
-}
 
 /// Functions start at multiples of this, as in eager code.
 const FUNCTION_ALIGNMENT: usize = 64;
@@ -129,6 +96,7 @@ pub(crate) struct LazyCode {
     /// Signalled whenever a function's compilation ends.
     compiled: (Mutex<()>, Condvar),
     tier_up: Mutex<Option<mpsc::Sender<u32>>>,
+    prefetch: Mutex<Option<mpsc::Sender<u32>>>,
 }
 
 /// Address space reserved for a module's code: generous (pages are only
@@ -183,6 +151,7 @@ impl LazyCode {
             instances: Mutex::new(Vec::new()),
             compiled: (Mutex::new(()), Condvar::new()),
             tier_up: Mutex::new(None),
+            prefetch: Mutex::new(None),
         };
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
         for (t, entry, adapter) in pairs {
@@ -340,14 +309,16 @@ impl LazyCode {
         Ok(placed)
     }
 
-    /// Compiles `defined` with `isa` (counting towards tier-up when
-    /// `counter`), catching a compiler panic as an error.
+    /// Compiles and places `defined`, with the optimizing pipeline or
+    /// (first compiles when tiered, and huge functions) the baseline one,
+    /// catching a compiler panic as an error. Returns the code's address,
+    /// the function's calls, and whether the code counts towards tier-up.
     fn compile(
         &self,
         info: &ModuleInfo,
         defined: u32,
         optimized: bool,
-    ) -> Result<usize, CompileError> {
+    ) -> Result<(usize, CallProfile, bool), CompileError> {
         if self.deadline.is_some_and(|at| Instant::now() >= at) {
             return Err(CompileError::TimeLimit);
         }
@@ -355,7 +326,8 @@ impl LazyCode {
         // dispatcher) makes the optimizing register allocator quadratic
         // (each call's cold path is a block): it gets the baseline
         // pipeline and stays there.
-        let huge = calls_in(info, defined) > MAX_OPTIMIZED_CALLS;
+        let profile = call_profile(info, defined);
+        let huge = profile.sites > MAX_OPTIMIZED_CALLS;
         let (isa, counter) = if optimized && !huge {
             (&self.optimizing, None)
         } else if self.tiered || huge {
@@ -375,7 +347,8 @@ impl LazyCode {
             })
         })?;
         let func = info.module.num_imported_funcs() + defined;
-        Ok(self.place(Some(func), code)?.start)
+        let start = self.place(Some(func), code)?.start;
+        Ok((start, profile, counter.is_some()))
     }
 }
 
@@ -390,7 +363,9 @@ impl JitModule {
     }
 
     /// The code of defined function `defined`, compiling it first if no
-    /// thread has (waiting for one that is compiling it).
+    /// thread has (waiting for one that is compiling it). A function
+    /// compiled here has its direct callees compiled ahead on the prefetch
+    /// thread: they are likely next, and the other core is idle.
     pub fn ensure_compiled(self: &Arc<Self>, defined: u32) -> Result<usize, CompileError> {
         let lazy = self.lazy();
         let slot = lazy
@@ -402,26 +377,10 @@ impl JitModule {
             if code != 0 {
                 return Ok(code);
             }
-            if slot
-                .state
-                .compare_exchange(NOT_COMPILED, COMPILING, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                let result = self.compile_first(defined);
-                let (lock, signal) = &lazy.compiled;
-                let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-                match result {
-                    Ok(code) => {
-                        let counting =
-                            lazy.tiers_up && calls_in(&self.info, defined) <= MAX_OPTIMIZED_CALLS;
-                        let state = if counting { BASELINE } else { FINAL };
-                        slot.state.store(state, Ordering::Release);
-                        lazy.publish(defined as usize, code);
-                    }
-                    Err(_) => slot.state.store(NOT_COMPILED, Ordering::Release),
-                }
-                signal.notify_all();
-                return result;
+            if let Some(result) = self.try_compile_first(defined) {
+                let (code, profile) = result?;
+                self.prefetch(profile.callees);
+                return Ok(code);
             }
             let (lock, signal) = &lazy.compiled;
             let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -433,9 +392,92 @@ impl JitModule {
         }
     }
 
+    /// Compiles and publishes `defined` unless another thread has started
+    /// to (`None`).
+    fn try_compile_first(
+        self: &Arc<Self>,
+        defined: u32,
+    ) -> Option<Result<(usize, CallProfile), CompileError>> {
+        let lazy = self.lazy();
+        let slot = lazy.functions.get(defined as usize)?;
+        slot.state
+            .compare_exchange(NOT_COMPILED, COMPILING, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        let result = self.compile_first(defined);
+        let (lock, signal) = &lazy.compiled;
+        let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match result {
+            Ok((code, profile, counting)) => {
+                let state = if counting { BASELINE } else { FINAL };
+                slot.state.store(state, Ordering::Release);
+                lazy.publish(defined as usize, code);
+                Ok((code, profile))
+            }
+            Err(e) => {
+                slot.state.store(NOT_COMPILED, Ordering::Release);
+                Err(e)
+            }
+        };
+        signal.notify_all();
+        Some(result)
+    }
+
+    /// Queues `callees` (defined indexes) for the prefetch thread.
+    fn prefetch(self: &Arc<Self>, callees: Vec<u32>) {
+        let lazy = self.lazy();
+        let pending: Vec<u32> = callees
+            .into_iter()
+            .filter(|&c| lazy.function_code(c as usize) == 0)
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        let mut sender = lazy.prefetch.lock().unwrap_or_else(|e| e.into_inner());
+        if sender.is_none() {
+            // One worker per core: the thread that asked usually waits
+            // for one of them (its next callee), leaving its core free.
+            let (tx, rx) = mpsc::channel::<u32>();
+            let rx = Arc::new(Mutex::new(rx));
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut started = 0;
+            for _ in 0..workers {
+                let module: Weak<Self> = Arc::downgrade(self);
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("wasmtier-prefetch".into())
+                    .stack_size(COMPILER_STACK)
+                    .spawn(move || {
+                        loop {
+                            let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                            let Ok(defined) = next else { break };
+                            let Some(module) = module.upgrade() else {
+                                break;
+                            };
+                            // Errors are left for the call that needs the
+                            // function: it compiles again and reports them.
+                            let _ = module.try_compile_first(defined);
+                        }
+                    });
+                started += usize::from(spawned.is_ok());
+            }
+            if started == 0 {
+                return;
+            }
+            *sender = Some(tx);
+        }
+        if let Some(tx) = sender.as_ref() {
+            for callee in pending {
+                let _ = tx.send(callee);
+            }
+        }
+    }
+
     /// The first compile of `defined`, on this thread when its stack has
     /// room for the compiler, else on a helper thread.
-    fn compile_first(self: &Arc<Self>, defined: u32) -> Result<usize, CompileError> {
+    fn compile_first(
+        self: &Arc<Self>,
+        defined: u32,
+    ) -> Result<(usize, CallProfile, bool), CompileError> {
         if crate::signals::stack_left() >= INLINE_COMPILE_STACK {
             return self.lazy().compile(&self.info, defined, false);
         }
@@ -500,7 +542,7 @@ impl JitModule {
     /// A failure (the deadline passed, say) keeps the baseline code.
     fn optimize(&self, defined: u32) {
         let lazy = self.lazy();
-        if let Ok(code) = lazy.compile(&self.info, defined, true) {
+        if let Ok((code, _, _)) = lazy.compile(&self.info, defined, true) {
             lazy.publish(defined as usize, code);
         }
         lazy.functions[defined as usize]
