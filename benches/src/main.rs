@@ -262,12 +262,15 @@ fn run(args: Args) -> Result<ExitCode> {
 fn runs_for(runner: &Runner, runs: usize) -> Runs {
     Runs {
         warm_up: runner.tier == Tier::Precompiled,
+        warm_up_mode: runner.warm_up_mode.clone(),
         measured: runs.max(1),
     }
 }
 
 struct Runs {
     warm_up: bool,
+    /// Replaces the `--engine=…` argument in the warm-up run.
+    warm_up_mode: Option<String>,
     measured: usize,
 }
 
@@ -281,8 +284,15 @@ fn measure_runner(
 ) -> Result<Cell, String> {
     if runs.warm_up {
         let cwd = scratch_dir(workload).map_err(|e| e.to_string())?;
+        let warm_up: Vec<String> = argv
+            .iter()
+            .map(|a| match &runs.warm_up_mode {
+                Some(mode) if a.starts_with("--engine=") => mode.clone(),
+                _ => a.clone(),
+            })
+            .collect();
         probe
-            .run_once(program, argv, &cwd)
+            .run_once(program, &warm_up, &cwd)
             .map_err(|e| format!("{e:#}"))?;
     }
     let mut walls = Vec::new();
@@ -340,7 +350,12 @@ fn smoke(
             .into_iter()
             .map(String::from)
             .collect::<Vec<_>>();
-        for runner in ours.iter().filter(|r| r.runs(workload.proposals)) {
+        // `auto` is the jit or aot run here already; its first run would
+        // leave a cache-filling process behind per workload.
+        for runner in ours
+            .iter()
+            .filter(|r| r.runs(workload.proposals) && r.warm_up_mode.is_none())
+        {
             checked += 1;
             let (program, argv) = runner
                 .command(&built.wasm, None, workload.smoke_args, workload.needs_dir)

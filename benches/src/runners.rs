@@ -32,6 +32,9 @@ pub struct Runner {
     /// A peer that runs ahead-of-time compiled modules: this program's
     /// `compile` makes `<module>.<runner>.cwasm` once, and the runs use it.
     precompile: Option<PathBuf>,
+    /// For the unmeasured warm-up run: this mode argument instead of the
+    /// runner's own (`--engine=auto` warms its cache through aot).
+    pub warm_up_mode: Option<String>,
 }
 
 impl Runner {
@@ -119,6 +122,7 @@ fn wasmtier_runner(binary: &Path, name: String, tier: Tier, mode: &[&str]) -> Ru
         separator: vec!["--".into()],
         native: false,
         precompile: None,
+        warm_up_mode: None,
     }
 }
 
@@ -133,6 +137,20 @@ pub fn wasmtier_runners(binary: &Path, engines: &[&str]) -> Vec<Runner> {
     let runner = |name, tier, mode: &[&str]| wasmtier_runner(binary, name, tier, mode);
     let mut runners = Vec::new();
     for engine in engines {
+        if *engine == "auto" {
+            // The cache of a previous run: an unmeasured warm-up run with
+            // `--engine=aot` fills it (auto fills it in the background,
+            // which a benchmark cannot wait for), then auto runs from it.
+            let mut auto = runner(
+                "wasmtier auto".into(),
+                Tier::Precompiled,
+                &["--engine=auto"],
+            );
+            auto.engine = Some("jit".into());
+            auto.warm_up_mode = Some("--engine=aot".into());
+            runners.push(auto);
+            continue;
+        }
         let tier = if *engine == "interp" {
             Tier::Interpreter
         } else if *engine == "aot" {
@@ -145,6 +163,13 @@ pub fn wasmtier_runners(binary: &Path, engines: &[&str]) -> Vec<Runner> {
             tier,
             &[&format!("--engine={engine}")],
         ));
+        if *engine == "jit" {
+            runners.push(runner(
+                "wasmtier jit tiered".into(),
+                Tier::Compiled,
+                &["--engine=jit", "--compilation=tiered"],
+            ));
+        }
         if *engine == "interp" {
             runners.push(runner(
                 "wasmtier low-memory".into(),
@@ -173,6 +198,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             separator: vec![],
             native: false,
             precompile: None,
+            warm_up_mode: None,
         }),
         None => notes.push(
             "wasmtime not found (cargo install wasmtime-cli --version 48.0.8 --locked)".into(),
@@ -193,6 +219,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             separator: vec![],
             native: false,
             precompile: Some(program),
+            warm_up_mode: None,
         });
     }
     // wasmi_cli installs its binary as `wasmi`.
@@ -208,6 +235,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             separator: vec![],
             native: false,
             precompile: None,
+            warm_up_mode: None,
         }),
         None => notes
             .push("wasmi_cli not found (cargo install wasmi_cli --version 2.0.0 --locked)".into()),
@@ -225,6 +253,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             separator: vec![],
             native: false,
             precompile: None,
+            warm_up_mode: None,
         }),
         None => notes.push("wasm3 not found (build it from source and put `wasm3` on PATH)".into()),
     }
@@ -245,6 +274,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             separator: vec![],
             native: false,
             precompile: None,
+            warm_up_mode: None,
         }),
         None => notes.push("node not found".into()),
     }
@@ -259,6 +289,7 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
         separator: vec![],
         native: true,
         precompile: None,
+        warm_up_mode: None,
     });
     runners
 }

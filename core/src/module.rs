@@ -8,6 +8,7 @@ use wasmparser::{
     ValidPayload, Validator,
 };
 
+mod bodies;
 mod convert;
 
 use convert::convert_memory_type;
@@ -390,10 +391,21 @@ impl ValidatedModule {
         let mut validator = Validator::new_with_features(features.to_wasmparser());
         let mut module = Self::empty(bytes.to_vec().into(), features);
         let mut per_function = PerFunctionBuilder::default();
-        let mut allocations = Default::default();
+        let mut pending = bodies::PendingBodies::default();
         let mut saw_header = false;
         for payload in Parser::new(0).parse_all(bytes) {
-            let payload = payload?;
+            // Queued bodies come first in module order: they are validated
+            // before anything after them is judged (`bodies.rs`).
+            let payload = match payload {
+                Ok(payload) => payload,
+                Err(error) => {
+                    pending.validate()?;
+                    return Err(error.into());
+                }
+            };
+            if !matches!(payload, Payload::CodeSectionEntry(_)) {
+                pending.validate()?;
+            }
             if let Some((_, range)) = payload.as_section() {
                 reached.set(range.start);
             }
@@ -410,13 +422,19 @@ impl ValidatedModule {
                 }
                 saw_header = true;
             }
-            check.check(limits, &payload)?;
-            match validator.payload(&payload)? {
-                ValidPayload::Func(func, body) => {
-                    let mut func_validator = func.into_validator(allocations);
-                    func_validator.validate(&body)?;
-                    allocations = func_validator.into_allocations();
+            if let Err(error) = check.check(limits, &payload) {
+                pending.validate()?;
+                return Err(error);
+            }
+            let valid = match validator.payload(&payload) {
+                Ok(valid) => valid,
+                Err(error) => {
+                    pending.validate()?;
+                    return Err(error.into());
                 }
+            };
+            match valid {
+                ValidPayload::Func(func, body) => pending.push(func, body),
                 ValidPayload::Parser(_) => {
                     return Err(LoadError::Unsupported {
                         offset: payload.as_section().map_or(0, |(_, range)| range.start),
@@ -425,8 +443,12 @@ impl ValidatedModule {
                 }
                 ValidPayload::Ok | ValidPayload::End(_) => {}
             }
-            module.record(payload, bytes, Some(&mut per_function))?;
+            if let Err(error) = module.record(payload, bytes, Some(&mut per_function)) {
+                pending.validate()?;
+                return Err(error);
+            }
         }
+        pending.validate()?;
         module.per_function = per_function.finish();
         if !saw_header {
             return Err(LoadError::Invalid {
