@@ -17,10 +17,13 @@ use crate::error::LoadError;
 /// thread costs more than it saves).
 const PARALLEL_BYTES: usize = 4 << 20;
 
+/// A body and the validator state it is checked against.
+type Body<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
+
 /// Function bodies waiting for validation, in module order.
 #[derive(Default)]
 pub(super) struct PendingBodies<'a> {
-    bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
+    bodies: Vec<Body<'a>>,
     bytes: usize,
 }
 
@@ -51,9 +54,7 @@ impl<'a> PendingBodies<'a> {
         let next = AtomicUsize::new(0);
         // The lowest failing index so far: workers skip bodies past it.
         let first_failure = AtomicUsize::new(usize::MAX);
-        let slots: Vec<
-            std::sync::Mutex<Option<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>>,
-        > = bodies
+        let slots: Vec<std::sync::Mutex<Option<Body<'a>>>> = bodies
             .into_iter()
             .map(|b| std::sync::Mutex::new(Some(b)))
             .collect();
