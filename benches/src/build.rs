@@ -117,10 +117,27 @@ pub fn build_probe() -> Result<crate::measure::Probe> {
 
 /// The generated large module, for compile throughput.
 pub fn build_large_module(functions: usize) -> Result<PathBuf> {
-    let path = build_dir().join(format!("large-{functions}.wasm"));
+    generated_module(functions, 1)
+}
+
+/// The generated huge module (a 100 MB-class program): `_start` calls one
+/// function in a thousand, as a program runs a small part of its code.
+pub fn build_huge_module(functions: usize) -> Result<PathBuf> {
+    generated_module(functions, HUGE_CALL_EVERY)
+}
+
+/// `_start` of the huge module calls every this-many-th function.
+pub const HUGE_CALL_EVERY: usize = 1000;
+
+fn generated_module(functions: usize, call_every: usize) -> Result<PathBuf> {
+    let name = match call_every {
+        1 => format!("large-{functions}.wasm"),
+        n => format!("huge-{functions}-every-{n}.wasm"),
+    };
+    let path = build_dir().join(name);
     if !path.exists() {
         std::fs::create_dir_all(build_dir())?;
-        let text = large_module::generate(functions);
+        let text = large_module::generate(functions, call_every);
         let bytes = wat::parse_str(&text).context("the generated large module parses")?;
         std::fs::write(&path, bytes)?;
     }

@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 /// `functions` functions mixing integer and float arithmetic, branches,
-/// loops, memory traffic and calls; `_start` calls each once and exits 0.
-pub fn generate(functions: usize) -> String {
+/// loops, memory traffic and calls; `_start` calls every `call_every`th
+/// one once (1: each) and exits 0.
+pub fn generate(functions: usize, call_every: usize) -> String {
     let mut out = String::from("(module\n");
     out.push_str("  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n");
     out.push_str("  (memory (export \"memory\") 1)\n  (global $acc (mut i64) (i64.const 0))\n");
@@ -43,7 +44,7 @@ pub fn generate(functions: usize) -> String {
         .expect("writing to a String cannot fail");
     }
     out.push_str("  (func (export \"_start\") (local $sum i64)\n");
-    for i in 0..functions {
+    for i in (0..functions).step_by(call_every.max(1)) {
         writeln!(
             out,
             "    (local.set $sum (i64.add (local.get $sum) (call $f{i} (i64.const {i}))))"

@@ -59,6 +59,9 @@ struct Args {
     /// Functions in the generated large module.
     #[arg(long, default_value_t = 20000)]
     large_functions: usize,
+    /// Functions in the generated huge module (0: leave it out).
+    #[arg(long, default_value_t = 500_000)]
+    huge_functions: usize,
     /// The interpreter-only small build for the low-memory section
     /// [default: what `scripts/build-lowmem.py` builds, else
     /// `target/release-small/wasmtier`].
@@ -229,6 +232,46 @@ fn run(args: Args) -> Result<ExitCode> {
         format!("large module ({} functions)", args.large_functions),
         cells,
     ));
+    if args.huge_functions > 0 {
+        let huge = build::build_huge_module(args.huge_functions)?;
+        let mut cells = BTreeMap::new();
+        // Start-up of a program much bigger than what it runs: the lazy
+        // tiers against Node's. Eager compilers (wasmtier jit and aot,
+        // wasmtime) compile every function first, which takes minutes
+        // here, and the interpreters are not what this row is about.
+        for runner in all_runners
+            .iter()
+            .filter(|r| r.name == "wasmtier jit tiered" || r.name == "node")
+        {
+            let Some((program, argv)) = runner.command(&huge, None, &[], false) else {
+                continue;
+            };
+            let mut reference = Some(Vec::new());
+            let result = measure_runner(
+                &probe,
+                &program,
+                &argv,
+                "huge",
+                runs_for(runner, args.runs),
+                &mut reference,
+            );
+            eprintln!(
+                "      huge {:>16}: {:?}",
+                runner.name,
+                result.as_ref().map(|c| c.median)
+            );
+            cells.insert(runner.name.clone(), result);
+        }
+        table.rows.push((
+            format!(
+                "huge module ({} functions, {:.0} MB; `_start` calls 1 in {})",
+                args.huge_functions,
+                std::fs::metadata(&huge).map_or(0.0, |m| m.len() as f64 / 1e6),
+                build::HUGE_CALL_EVERY
+            ),
+            cells,
+        ));
+    }
 
     let mut in_process = in_process_table(&built)?;
     in_process.push_str(&validation_table(&large, &built)?);
@@ -525,7 +568,13 @@ fn render(
         )
         .unwrap();
     }
-    writeln!(out, "| large module | compile throughput: {} generated functions, `_start` calls each once | |\n", args.large_functions).unwrap();
+    writeln!(
+        out,
+        "| large module | compile throughput: {} generated functions, `_start` calls each once | |",
+        args.large_functions
+    )
+    .unwrap();
+    writeln!(out, "| huge module | start-up of a 100 MB-class program: {} generated functions, `_start` calls 1 in {} (run by the lazy tiers and node only: eager compilers take minutes) | |\n", args.huge_functions, build::HUGE_CALL_EVERY).unwrap();
     writeln!(out, "## Binary sizes\n").unwrap();
     for (what, path) in [
         (

@@ -17,6 +17,8 @@ pub struct CallProfile {
     pub sites: usize,
     /// Defined functions it calls directly, each once, in order.
     pub callees: Vec<u32>,
+    /// Whether it has a `loop`: a single call may run for long.
+    pub loops: bool,
 }
 
 pub fn call_profile(info: &ModuleInfo, defined: u32) -> CallProfile {
@@ -52,6 +54,7 @@ pub fn call_profile(info: &ModuleInfo, defined: u32) -> CallProfile {
                 | wasmparser::Operator::ReturnCallIndirect { .. }
                 | wasmparser::Operator::ReturnCallRef { .. },
             ) => profile.sites += 1,
+            Ok(wasmparser::Operator::Loop { .. }) => profile.loops = true,
             Ok(_) => {}
             Err(_) => break,
         }

@@ -322,20 +322,26 @@ impl LazyCode {
         if self.deadline.is_some_and(|at| Instant::now() >= at) {
             return Err(CompileError::TimeLimit);
         }
-        // A function with thousands of calls (an initializer, a generated
-        // dispatcher) makes the optimizing register allocator quadratic
-        // (each call's cold path is a block): it gets the baseline
-        // pipeline and stays there.
+        // - A function with thousands of calls (an initializer, a
+        //   generated dispatcher) makes the optimizing register allocator
+        //   quadratic (each call's cold path is a block): baseline, for good.
+        // - Tiered, a function with a loop is optimized on its first call:
+        //   without on-stack replacement an activation never leaves the
+        //   code it started in, and one call of it may run the whole
+        //   program (measured in `RATIONALE.md`). Loop-free functions
+        //   start in baseline code and tier up by calls.
         let profile = call_profile(info, defined);
         let huge = profile.sites > MAX_OPTIMIZED_CALLS;
-        let (isa, counter) = if optimized && !huge {
+        let first_optimized = !self.tiered || (self.tiers_up && profile.loops);
+        let (isa, counter) = if huge {
+            (&self.baseline, None)
+        } else if optimized || first_optimized {
             (&self.optimizing, None)
-        } else if self.tiered || huge {
-            let counter =
-                (self.tiers_up && !huge).then(|| self.counters[defined as usize].as_ptr() as usize);
-            (&self.baseline, counter)
         } else {
-            (&self.optimizing, None)
+            let counter = self
+                .tiers_up
+                .then(|| self.counters[defined as usize].as_ptr() as usize);
+            (&self.baseline, counter)
         };
         let code = catch_unwind(AssertUnwindSafe(|| {
             compile::compile_defined(&**isa, info, defined, counter)
