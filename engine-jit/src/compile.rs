@@ -23,7 +23,7 @@ use crate::exception_table::{self, CallSite, ExceptionTable};
 use crate::module_info::ModuleInfo;
 use crate::relocs::CallReloc;
 use crate::trampolines::{entry_trampoline, host_adapter};
-use crate::translate::translate_function;
+use crate::translate::{CodeTier, translate_function};
 use crate::traps::TrapTable;
 
 /// Functions start at multiples of this: a whole fetch line, so a call
@@ -390,26 +390,21 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
 const PARALLEL_THRESHOLD: usize = 8;
 
 /// Translates and compiles defined function `defined` alone (the lazy
-/// JIT's unit of work); `tier_up_counter` as in [`translate_function`].
+/// JIT's unit of work), to `tier`.
 pub(crate) fn compile_defined(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
     defined: u32,
-    tier_up_counter: Option<usize>,
+    tier: CodeTier,
 ) -> Result<FunctionCode, CompileError> {
     let index = info.module.num_imported_funcs() + defined;
     let mut context = FunctionBuilderContext::new();
-    let func = translate_function(
-        info,
-        index,
-        &mut context,
-        isa.frontend_config(),
-        tier_up_counter,
-    )
-    .map_err(|source| CompileError::Translate {
-        func: index,
-        source,
-    })?;
+    let func = translate_function(info, index, &mut context, isa.frontend_config(), tier).map_err(
+        |source| CompileError::Translate {
+            func: index,
+            source,
+        },
+    )?;
     compile_function(isa, func)
 }
 
@@ -538,12 +533,12 @@ fn compile_jobs(
         let func = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs() + defined;
-                translate_function(info, index, context, frontend, None).map_err(|source| {
-                    CompileError::Translate {
+                translate_function(info, index, context, frontend, CodeTier::Optimized).map_err(
+                    |source| CompileError::Translate {
                         func: index,
                         source,
-                    }
-                })?
+                    },
+                )?
             }
             Job::EntryTrampoline(t) => {
                 entry_trampoline(&module.types()[t as usize], t, context, frontend)

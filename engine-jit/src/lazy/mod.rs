@@ -34,6 +34,7 @@ use crate::error::LayoutError;
 use crate::exception_table::ExceptionTable;
 use crate::module::JitModule;
 use crate::module_info::ModuleInfo;
+use crate::translate::CodeTier;
 use crate::traps::TrapTable;
 use crate::vmcontext::VMFuncRef;
 
@@ -333,18 +334,29 @@ impl LazyCode {
         let profile = call_profile(info, defined);
         let huge = profile.sites > MAX_OPTIMIZED_CALLS;
         let first_optimized = !self.tiered || (self.tiers_up && profile.loops);
-        let (isa, counter) = if huge {
-            (&self.baseline, None)
+        let (isa, tier) = if huge {
+            (
+                &self.baseline,
+                CodeTier::Baseline {
+                    tier_up_counter: None,
+                },
+            )
         } else if optimized || first_optimized {
-            (&self.optimizing, None)
+            (&self.optimizing, CodeTier::Optimized)
         } else {
-            let counter = self
+            let tier_up_counter = self
                 .tiers_up
                 .then(|| self.counters[defined as usize].as_ptr() as usize);
-            (&self.baseline, counter)
+            (&self.baseline, CodeTier::Baseline { tier_up_counter })
         };
+        let counting = matches!(
+            tier,
+            CodeTier::Baseline {
+                tier_up_counter: Some(_)
+            }
+        );
         let code = catch_unwind(AssertUnwindSafe(|| {
-            compile::compile_defined(&**isa, info, defined, counter)
+            compile::compile_defined(&**isa, info, defined, tier)
         }))
         .unwrap_or_else(|payload| {
             Err(CompileError::CompilerPanicked {
@@ -354,7 +366,7 @@ impl LazyCode {
         })?;
         let func = info.module.num_imported_funcs() + defined;
         let start = self.place(Some(func), code)?.start;
-        Ok((start, profile, counter.is_some()))
+        Ok((start, profile, counting))
     }
 }
 

@@ -55,7 +55,7 @@ impl Translator<'_, '_> {
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
         let defined = function_index >= module.num_imported_funcs();
-        let results = if defined && !self.env.lazy_calls() {
+        let results = if defined && self.direct_call(function_index) {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
@@ -87,7 +87,7 @@ impl Translator<'_, '_> {
         let args = self.popn(arity);
         let vmctx = self.env.vmctx;
         let defined = function_index >= module.num_imported_funcs();
-        if defined && !self.env.lazy_calls() {
+        if defined && self.direct_call(function_index) {
             let callee = self.env.direct_callee(&mut self.b, function_index);
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
@@ -106,6 +106,17 @@ impl Translator<'_, '_> {
             self.b.ins().return_call_indirect(sig, code, &all);
         }
         self.reachable = false;
+    }
+
+    /// Whether a call to defined function `function_index` is a direct,
+    /// PC-relative call: always in eagerly compiled modules; in lazy ones
+    /// only optimized code calling itself (the one final address it
+    /// knows: its own). Baseline code calls itself through its
+    /// `VMFuncRef` too, so deep recursion moves to optimized code.
+    fn direct_call(&self, function_index: u32) -> bool {
+        !self.env.lazy_calls()
+            || (function_index == self.env.func_index()
+                && self.env.tier == super::CodeTier::Optimized)
     }
 
     fn return_call_indirect(&mut self, type_index: u32, table_index: u32) {

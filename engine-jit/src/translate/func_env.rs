@@ -143,18 +143,12 @@ pub(crate) struct FuncEnv<'a> {
     direct: HashMap<u32, FuncRef>,
     signatures: HashMap<u32, SigRef>,
     builtins: HashMap<i32, SigRef>,
-    /// Baseline code of the tiered JIT: the address of this function's
-    /// tier-up counter (module-owned, outliving the code).
-    pub tier_up_counter: Option<usize>,
+    /// Which code this is (`CodeTier`).
+    pub tier: super::CodeTier,
 }
 
 impl<'a> FuncEnv<'a> {
-    pub fn new(
-        info: &'a ModuleInfo,
-        func_index: u32,
-        vmctx: Value,
-        tier_up_counter: Option<usize>,
-    ) -> Self {
+    pub fn new(info: &'a ModuleInfo, func_index: u32, vmctx: Value, tier: super::CodeTier) -> Self {
         Self {
             info,
             func_index,
@@ -162,7 +156,7 @@ impl<'a> FuncEnv<'a> {
             direct: HashMap::new(),
             signatures: HashMap::new(),
             builtins: HashMap::new(),
-            tier_up_counter,
+            tier,
         }
     }
 

@@ -93,15 +93,24 @@ impl From<wasmparser::BinaryReaderError> for TranslateError {
     }
 }
 
+/// Which code a function is translated to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeTier {
+    /// Final code: eager, or a lazily compiled module's optimized code
+    /// (whose calls to itself are then direct).
+    Optimized,
+    /// The tiered JIT's baseline code, counting down the tier-up counter
+    /// at this address (at entry and loop headers), if it tiers up.
+    Baseline { tier_up_counter: Option<usize> },
+}
+
 /// Translates defined function `func_index` into a Cranelift function.
-/// `tier_up_counter` is the address of its tier-up counter when this is
-/// the tiered JIT's baseline code (counted at entry and loop headers).
 pub fn translate_function(
     module_info: &ModuleInfo,
     func_index: u32,
     builder_context: &mut FunctionBuilderContext,
     frontend: TargetFrontendConfig,
-    tier_up_counter: Option<usize>,
+    tier: CodeTier,
 ) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
@@ -128,7 +137,7 @@ pub fn translate_function(
     let params: Vec<Value> = b.block_params(entry)[2..].to_vec();
 
     let mut t = Translator {
-        env: FuncEnv::new(module_info, func_index, vmctx, tier_up_counter),
+        env: FuncEnv::new(module_info, func_index, vmctx, tier),
         b,
         stack: Vec::new(),
         frames: Vec::new(),

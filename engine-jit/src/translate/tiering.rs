@@ -68,7 +68,10 @@ impl Translator<'_, '_> {
     /// optimized version when it reaches zero (once: the counter goes on
     /// below zero while this code still runs).
     pub(super) fn count_for_tier_up(&mut self) {
-        let Some(counter) = self.env.tier_up_counter else {
+        let super::CodeTier::Baseline {
+            tier_up_counter: Some(counter),
+        } = self.env.tier
+        else {
             return;
         };
         let address = self.b.ins().iconst(types::I64, counter as i64);
