@@ -212,56 +212,32 @@ fn run(args: Args) -> Result<ExitCode> {
         table.rows.push((workload.name.to_string(), cells));
     }
     let large = build::build_large_module(args.large_functions)?;
-    let mut cells = BTreeMap::new();
-    for runner in all_runners.iter().filter(|r| r.name != "native") {
-        let Some((program, argv)) = runner.command(&large, None, &[], false) else {
-            continue;
-        };
-        let mut reference = Some(Vec::new());
-        let result = measure_runner(
-            &probe,
-            &program,
-            &argv,
-            "large",
-            runs_for(runner, args.runs.min(3)),
-            &mut reference,
-        );
-        cells.insert(runner.name.clone(), result);
-    }
+    let cells = measure_generated(
+        &probe,
+        all_runners.iter().filter(|r| r.name != "native"),
+        &large,
+        "large",
+        args.runs.min(3),
+    );
     table.rows.push((
         format!("large module ({} functions)", args.large_functions),
         cells,
     ));
     if args.huge_functions > 0 {
         let huge = build::build_huge_module(args.huge_functions)?;
-        let mut cells = BTreeMap::new();
         // Start-up of a program much bigger than what it runs: the lazy
         // tiers against Node's. Eager compilers (wasmtier jit and aot,
         // wasmtime) compile every function first, which takes minutes
         // here, and the interpreters are not what this row is about.
-        for runner in all_runners
-            .iter()
-            .filter(|r| r.name == "wasmtier jit tiered" || r.name == "node")
-        {
-            let Some((program, argv)) = runner.command(&huge, None, &[], false) else {
-                continue;
-            };
-            let mut reference = Some(Vec::new());
-            let result = measure_runner(
-                &probe,
-                &program,
-                &argv,
-                "huge",
-                runs_for(runner, args.runs),
-                &mut reference,
-            );
-            eprintln!(
-                "      huge {:>16}: {:?}",
-                runner.name,
-                result.as_ref().map(|c| c.median)
-            );
-            cells.insert(runner.name.clone(), result);
-        }
+        let cells = measure_generated(
+            &probe,
+            all_runners
+                .iter()
+                .filter(|r| r.name == "wasmtier jit tiered" || r.name == "node"),
+            &huge,
+            "huge",
+            args.runs,
+        );
         table.rows.push((
             format!(
                 "huge module ({} functions, {:.0} MB; `_start` calls 1 in {})",
@@ -297,6 +273,39 @@ fn run(args: Args) -> Result<ExitCode> {
         eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One row for a generated module (no arguments, no output to check):
+/// each of `runners`, `runs` times.
+fn measure_generated<'a>(
+    probe: &Probe,
+    runners: impl Iterator<Item = &'a Runner>,
+    module: &Path,
+    name: &str,
+    runs: usize,
+) -> BTreeMap<String, Result<Cell, String>> {
+    let mut cells = BTreeMap::new();
+    for runner in runners {
+        let Some((program, argv)) = runner.command(module, None, &[], false) else {
+            continue;
+        };
+        let mut reference = Some(Vec::new());
+        let result = measure_runner(
+            probe,
+            &program,
+            &argv,
+            name,
+            runs_for(runner, runs),
+            &mut reference,
+        );
+        eprintln!(
+            "{name:>10} {:>16}: {:?}",
+            runner.name,
+            result.as_ref().map(|c| c.median)
+        );
+        cells.insert(runner.name.clone(), result);
+    }
+    cells
 }
 
 /// How `runs` measured runs are made for `runner`: a precompiled runner
