@@ -3,7 +3,9 @@
 
 use std::marker::PhantomData;
 
-use wasmtier_core::{FuncType, HostContext, HostFunc, HostItem, InstanceId, Trap, Val, ValType};
+use wasmtier_core::{
+    FuncType, HostContext, HostFunc, HostItem, HostMemory, InstanceId, Trap, Val, ValType,
+};
 
 use crate::{Error, Store};
 
@@ -210,7 +212,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
 /// instance's exported `memory`.
 pub struct Caller<'a, T> {
     data: &'a mut T,
-    memory: Option<&'a mut [u8]>,
+    memory: Option<HostMemory<'a>>,
 }
 
 impl<T> Caller<'_, T> {
@@ -225,9 +227,27 @@ impl<T> Caller<'_, T> {
     }
 
     /// The calling instance's exported memory named `memory`, if it has
-    /// one (host functions receive guest pointers into it).
+    /// one (host functions receive guest pointers into it). `None` for a
+    /// shared memory (threads proposal), which other threads may change
+    /// meanwhile: use [`Caller::read_memory`] and [`Caller::write_memory`].
     pub fn memory(&mut self) -> Option<&mut [u8]> {
-        self.memory.as_deref_mut()
+        match &mut self.memory {
+            Some(HostMemory::Unshared(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Copies `out.len()` bytes of the exported memory at `offset` into
+    /// `out`; `false` without such a memory or if the range is outside it.
+    /// Works on shared memories too.
+    pub fn read_memory(&self, offset: usize, out: &mut [u8]) -> bool {
+        self.memory.as_ref().is_some_and(|m| m.read(offset, out))
+    }
+
+    /// Copies `data` into the exported memory at `offset`; `false` without
+    /// such a memory or if it does not fit. Works on shared memories too.
+    pub fn write_memory(&mut self, offset: usize, data: &[u8]) -> bool {
+        self.memory.as_mut().is_some_and(|m| m.write(offset, data))
     }
 }
 
@@ -281,7 +301,7 @@ macro_rules! host_funcs {
                         .ok_or_else(|| Trap::host("host function defined for another store's state type"))?;
                     let caller = Caller {
                         data,
-                        memory: context.memory.as_deref_mut(),
+                        memory: context.memory.as_mut().map(HostMemory::reborrow),
                     };
                     self(caller, $($arg),*).into_result()?.write_vals(out);
                     Ok(())

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{CallError, LinkError};
 use crate::features::Features;
-use crate::host::HostItem;
+use crate::host::{HostItem, SharedMemory};
 use crate::module::ValidatedModule;
-use crate::types::{FuncType, Val};
+use crate::types::{FuncType, MemoryType, Val};
 
 /// The execution tiers wasmtier knows about. Which ones a build contains is
 /// decided by the CLI's cargo features.
@@ -218,6 +218,17 @@ pub trait Engine: Send + Sync {
     fn compile(&self, module: Arc<ValidatedModule>) -> Result<Arc<dyn CompiledModule>, LinkError>;
     /// A fresh store holding `state`, which host functions receive.
     fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store>;
+    /// A zeroed shared memory of type `ty` (which must say `shared`), for
+    /// stores of this engine on any thread to import
+    /// ([`HostItem::SharedMemory`]). Engines without the threads proposal
+    /// refuse.
+    fn new_shared_memory(&self, ty: MemoryType) -> Result<SharedMemory, LinkError> {
+        let _ = ty;
+        Err(LinkError::Engine(format!(
+            "the {} engine has no shared memories (threads proposal)",
+            self.kind()
+        )))
+    }
 }
 
 /// Names an instance within its store.

@@ -27,6 +27,10 @@ pub struct Features {
     /// still refused by the engines (named as the `gc` proposal), and
     /// struct and array types can only be declared, never instantiated.
     pub function_references: bool,
+    /// Shared memories, atomic memory instructions, `memory.atomic.wait`
+    /// and `notify` (the threads proposal; spawning threads is the host's
+    /// business: `wasi-threads`).
+    pub threads: bool,
 }
 
 impl Default for Features {
@@ -49,17 +53,19 @@ impl Features {
             wide_arithmetic: false,
             exceptions: false,
             function_references: false,
+            threads: false,
         }
     }
 
-    /// Every standardized proposal: the default set plus those of Wasm 3.0
-    /// that not every engine runs (exception handling, typed function
-    /// references). What `wasmtier run` enables, narrowed to the chosen
+    /// Every standardized proposal: the default set plus those not every
+    /// engine runs (Wasm 3.0's exception handling and typed function
+    /// references; threads). What `wasmtier run` enables, narrowed to the chosen
     /// engine's proposals.
     pub const fn finished() -> Self {
         Self {
             exceptions: true,
             function_references: true,
+            threads: true,
             ..Self::default_const()
         }
     }
@@ -76,6 +82,7 @@ impl Features {
             wide_arithmetic: false,
             exceptions: false,
             function_references: false,
+            threads: false,
         }
     }
 
@@ -91,6 +98,7 @@ impl Features {
             wide_arithmetic: true,
             exceptions: true,
             function_references: true,
+            threads: true,
         }
     }
 
@@ -105,6 +113,7 @@ impl Features {
         features.set(WasmFeatures::CUSTOM_PAGE_SIZES, self.custom_page_sizes);
         features.set(WasmFeatures::WIDE_ARITHMETIC, self.wide_arithmetic);
         features.set(WasmFeatures::EXCEPTIONS, self.exceptions);
+        features.set(WasmFeatures::THREADS, self.threads);
         features.set(
             WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC,
             self.function_references,
@@ -153,6 +162,7 @@ impl Features {
             "wide-arithmetic" => &mut self.wide_arithmetic,
             "exceptions" => &mut self.exceptions,
             "function-references" => &mut self.function_references,
+            "threads" => &mut self.threads,
             _ => return None,
         })
     }
@@ -200,6 +210,7 @@ pub const PROPOSALS: &[&str] = &[
     "wide-arithmetic",
     "exceptions",
     "function-references",
+    "threads",
 ];
 
 #[cfg(test)]
@@ -239,12 +250,13 @@ mod tests {
     }
 
     #[test]
-    fn finished_adds_exceptions_and_function_references_to_the_default() {
+    fn finished_adds_exceptions_function_references_and_threads_to_the_default() {
         assert_eq!(
             Features::finished(),
             Features::default()
                 .with("exceptions", true)
                 .with("function-references", true)
+                .with("threads", true)
         );
     }
 

@@ -26,7 +26,7 @@ pub use engine::{
 };
 pub use error::{CallError, LinkError, LoadError, panic_message};
 pub use features::Features;
-pub use host::{HostContext, HostFn, HostFunc, HostItem};
+pub use host::{HostContext, HostFn, HostFunc, HostItem, HostMemory, SharedMemory};
 pub use limits::LoadLimits;
 pub use linker::Linker;
 pub use module::{

@@ -25,10 +25,15 @@ pub enum TrapCode {
     Interrupted,
     /// The host could not (or would not) supply memory for a growth.
     OutOfSystemMemory,
+    /// An atomic access at an address that is not a multiple of its size.
+    UnalignedAtomic,
+    /// `memory.atomic.wait32/64` on a memory that is not shared: nothing
+    /// could ever wake the waiter.
+    WaitOnUnsharedMemory,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 14] = [
+    pub const ALL: [TrapCode; 16] = [
         Self::Unreachable,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -43,6 +48,8 @@ impl TrapCode {
         Self::OutOfFuel,
         Self::Interrupted,
         Self::OutOfSystemMemory,
+        Self::UnalignedAtomic,
+        Self::WaitOnUnsharedMemory,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -62,6 +69,8 @@ impl TrapCode {
             Self::OutOfFuel => "all fuel consumed",
             Self::Interrupted => "interrupted: time limit exceeded",
             Self::OutOfSystemMemory => "out of system memory",
+            Self::UnalignedAtomic => "unaligned atomic",
+            Self::WaitOnUnsharedMemory => "atomic wait on non-shared memory",
         }
     }
 

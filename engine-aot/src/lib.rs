@@ -405,4 +405,11 @@ impl Engine for AotEngine {
     fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store> {
         self.jit.new_store(state)
     }
+
+    fn new_shared_memory(
+        &self,
+        ty: wasmtier_core::MemoryType,
+    ) -> Result<wasmtier_core::SharedMemory, LinkError> {
+        self.jit.new_shared_memory(ty)
+    }
 }

@@ -6,8 +6,8 @@ use std::fmt;
 use wasmi::{AsContext, AsContextMut, Extern, Func, Nullable, StoreLimits, StoreLimitsBuilder};
 use wasmtier_core::{
     CallError, CompiledModule, EngineConfig, ExternType, FuncRefHandle, FuncSig, FuncType,
-    GlobalType, HostContext, HostFunc, HostItem, InstanceId, LinkError, Linker, MemoryType, Store,
-    TableType, Trap, TrapCode, Val, ValType, check_arguments,
+    GlobalType, HostContext, HostFunc, HostItem, HostMemory, InstanceId, LinkError, Linker,
+    MemoryType, Store, TableType, Trap, TrapCode, Val, ValType, check_arguments,
 };
 
 use crate::InterpModule;
@@ -174,7 +174,7 @@ impl InterpStore {
                 Some(Extern::Memory(memory)) => {
                     let (bytes, data) = memory.data_and_store_mut(&mut caller);
                     let mut cx = HostContext {
-                        memory: Some(bytes),
+                        memory: Some(HostMemory::Unshared(bytes)),
                         state: &mut *data.state,
                     };
                     (host.func)(&mut cx, args, outs)
@@ -231,6 +231,12 @@ impl Store for InterpStore {
                 let table = wasmi::Table::new(&mut self.store, convert::table_type(ty), init)
                     .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 Extern::Table(table)
+            }
+            HostItem::Memory(MemoryType { shared: true, .. }) | HostItem::SharedMemory(_) => {
+                return Err(LinkError::Engine(format!(
+                    "`{module}::{name}` is a shared memory: the interp engine does not run \
+                     the threads proposal"
+                )));
             }
             HostItem::Memory(ty) => {
                 let ty = convert::memory_type(ty).map_err(|e| LinkError::Engine(e.to_string()))?;

@@ -7,8 +7,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use wasmtier_core::{HostContext, Trap, TrapCode, Val, canon};
+use wasmtier_core::{HostContext, HostMemory, Trap, TrapCode, Val, canon};
 
+use crate::atomics_wait::{self, Expected};
 use crate::exceptions::MAX_LIVE_EXCEPTIONS;
 pub(crate) use crate::exceptions::throw_stub as throw;
 use crate::instance::Instance;
@@ -100,9 +101,18 @@ unsafe fn charge_bulk(
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
     // SAFETY: generated code passes its own live vmctx.
     let instance = unsafe { instance(vmctx) };
-    // SAFETY: store-owned memory; generated code holds no reference.
-    let memory = unsafe { &mut *instance.memory(memory) };
-    memory.grow(delta).unwrap_or(u64::MAX)
+    let memory = instance.memory(memory);
+    // SAFETY: a live memory (store-owned, or kept alive by the store's
+    // share of a shared one); generated code holds no reference. A shared
+    // memory is only ever grown through `&`, under its lock.
+    unsafe {
+        if (*memory).ty.shared {
+            (*memory).grow_shared(delta)
+        } else {
+            (*memory).grow(delta)
+        }
+    }
+    .unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn memory_fill(
@@ -116,12 +126,13 @@ unsafe extern "C" fn memory_fill(
     let instance = unsafe { instance(vmctx) };
     // SAFETY: `vmctx` is this instance's own context.
     let result = unsafe { charge_bulk(vmctx, instance, len / BULK_BYTES_PER_FUEL) };
-    // SAFETY: store-owned memory; generated code holds no reference.
-    let memory = unsafe { &mut *instance.memory(memory) };
-    let bytes = memory.bytes_mut();
-    let result = result.and_then(|()| {
-        span(dst, len, bytes.len(), TrapCode::MemoryOutOfBounds)
-            .map(|range| bytes[range].fill(value as u8))
+    let memory = instance.memory(memory);
+    // SAFETY: a live memory; only raw pointers into its bytes are made, so
+    // a shared memory's other threads alias no reference.
+    let result = result.and_then(|()| unsafe {
+        let (base, length) = ((*memory).vm.base, (*memory).length() as usize);
+        span(dst, len, length, TrapCode::MemoryOutOfBounds)
+            .map(|range| std::ptr::write_bytes(base.add(range.start), value as u8, range.len()))
     });
     // SAFETY: a builtin called by generated code; nothing left to drop.
     unsafe { check(vmctx, result) };
@@ -181,10 +192,9 @@ unsafe extern "C" fn memory_copy(
     // SAFETY: both memories are live and their `vm` records describe their
     // accessible bytes.
     let result = charged.and_then(|()| unsafe {
-        let (d, s) = (&(*d).vm, &(*s).vm);
         copy_within_bounds(
-            (d.base, d.length as usize),
-            (s.base, s.length as usize),
+            ((*d).vm.base, (*d).length() as usize),
+            ((*s).vm.base, (*s).length() as usize),
             [dst, src, len],
             TrapCode::MemoryOutOfBounds,
         )
@@ -208,16 +218,20 @@ unsafe extern "C" fn memory_init(
     let segment = instance.data[data as usize].clone();
     let module = instance.module.clone();
     let source = &module.info.module.bytes()[segment];
-    // SAFETY: store-owned memory; generated code holds no reference.
-    let memory = unsafe { &mut *instance.memory(memory) };
-    let bytes = memory.bytes_mut();
-    let result = charged.and_then(|()| {
-        init_from(
-            bytes,
-            source,
-            [dst, u64::from(src), u64::from(len)],
+    let memory = instance.memory(memory);
+    // SAFETY: a live memory; only a raw pointer into its bytes is made
+    // (see `memory_fill`), after both ranges are checked.
+    let result = charged.and_then(|()| unsafe {
+        let (base, length) = ((*memory).vm.base, (*memory).length() as usize);
+        let from = span(
+            u64::from(src),
+            u64::from(len),
+            source.len(),
             TrapCode::MemoryOutOfBounds,
-        )
+        )?;
+        let to = span(dst, u64::from(len), length, TrapCode::MemoryOutOfBounds)?;
+        std::ptr::copy_nonoverlapping(source[from].as_ptr(), base.add(to.start), to.len());
+        Ok(())
     });
     drop(module);
     // SAFETY: a builtin called by generated code; nothing left to drop.
@@ -267,10 +281,9 @@ unsafe extern "C" fn table_copy(
     // SAFETY: both tables are live and their `vm` records describe their
     // elements.
     let result = charged.and_then(|()| unsafe {
-        let (d, s) = (&(*d).vm, &(*s).vm);
         copy_within_bounds(
-            (d.base, d.length as usize),
-            (s.base, s.length as usize),
+            ((*d).vm.base, (*d).vm.length as usize),
+            ((*s).vm.base, (*s).vm.length as usize),
             [dst, src, len],
             TrapCode::TableOutOfBounds,
         )
@@ -380,10 +393,15 @@ unsafe fn call_host(
             &mut *(*caller).store.cast::<StoreRuntime>(),
         )
     };
-    // SAFETY: the exported memory is store-owned and not otherwise borrowed.
-    let memory = instance
-        .exported_memory
-        .map(|m| unsafe { (*m).bytes_mut() });
+    // SAFETY: the exported memory is live and, unless shared, not otherwise
+    // borrowed; a shared one is only handed out as cells.
+    let memory = instance.exported_memory.map(|m| unsafe {
+        if (*m).ty.shared {
+            HostMemory::Shared((*m).cells())
+        } else {
+            HostMemory::Unshared((*m).bytes_mut())
+        }
+    });
     let mut cx = HostContext {
         memory,
         state: &mut *runtime.state,
@@ -473,5 +491,79 @@ unsafe extern "C" fn tier_up(vmctx: *mut VMContext, function: u32) {
     let imported = instance.module.info.module.num_imported_funcs();
     if let Some(defined) = function.checked_sub(imported) {
         instance.module.request_tier_up(defined);
+    }
+}
+
+unsafe extern "C" fn memory_atomic_wait32(
+    vmctx: *mut VMContext,
+    memory: u32,
+    address: u64,
+    expected: u32,
+    timeout: u64,
+) -> u32 {
+    // SAFETY: generated code passes its own live vmctx and a checked,
+    // aligned address inside the memory.
+    unsafe { wait(vmctx, memory, address, Expected::U32(expected), timeout) }
+}
+
+unsafe extern "C" fn memory_atomic_wait64(
+    vmctx: *mut VMContext,
+    memory: u32,
+    address: u64,
+    expected: u64,
+    timeout: u64,
+) -> u32 {
+    // SAFETY: as in `memory_atomic_wait32`.
+    unsafe { wait(vmctx, memory, address, Expected::U64(expected), timeout) }
+}
+
+/// # Safety
+/// `vmctx` is the caller's live context; `address` is a checked, aligned
+/// native address inside memory `memory` of its instance.
+unsafe fn wait(
+    vmctx: *mut VMContext,
+    memory: u32,
+    address: u64,
+    expected: Expected,
+    timeout: u64,
+) -> u32 {
+    // SAFETY: the caller's contract.
+    let instance = unsafe { instance(vmctx) };
+    let memory = instance.memory(memory);
+    // SAFETY: a live memory; its type never changes.
+    let shared = unsafe { (*memory).ty.shared };
+    let outcome = if shared {
+        // SAFETY: the store runtime outlives every call into its instances.
+        let deadline = unsafe { (*(*vmctx).store.cast::<StoreRuntime>()).deadline };
+        let timeout = i64::try_from(timeout)
+            .ok()
+            .map(|ns| std::time::Duration::from_nanos(ns as u64));
+        // SAFETY: the caller's contract: an aligned address in a live
+        // shared memory, which stays mapped while this instance lives.
+        unsafe { atomics_wait::wait(address as usize, expected, timeout, deadline) }
+    } else {
+        Err(TrapCode::WaitOnUnsharedMemory)
+    };
+    let result = outcome.map(|o| o as u32);
+    // SAFETY: a builtin called by generated code; nothing left to drop.
+    unsafe { check(vmctx, result.map(drop)) };
+    result.unwrap_or(0)
+}
+
+unsafe extern "C" fn memory_atomic_notify(
+    vmctx: *mut VMContext,
+    memory: u32,
+    address: u64,
+    count: u32,
+) -> u32 {
+    // SAFETY: generated code passes its own live vmctx.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: a live memory; its type never changes.
+    let shared = unsafe { (*instance.memory(memory)).ty.shared };
+    // An unshared memory has no waiters: nothing can wait on it.
+    if shared {
+        atomics_wait::notify(address as usize, count)
+    } else {
+        0
     }
 }

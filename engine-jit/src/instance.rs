@@ -10,7 +10,7 @@ use wasmtier_core::{
 };
 
 use crate::exceptions::Tag;
-use crate::linear_memory::{LinearMemory, Table};
+use crate::linear_memory::{LinearMemory, ResourceError, SharedLinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::{JitModule, ModuleCode};
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
@@ -101,6 +101,7 @@ pub struct Instance {
 #[derive(Default)]
 pub struct Created {
     pub memories: Vec<*mut LinearMemory>,
+    pub shared_memories: Vec<Arc<SharedLinearMemory>>,
     pub tables: Vec<*mut Table>,
     pub tags: Vec<*mut Tag>,
 }
@@ -226,11 +227,19 @@ impl Instance {
         }
         for ty in wasm.memories() {
             let index = memories.len();
-            let memory = LinearMemory::new(*ty, info.memory_strategies[index], max_memory)
-                .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
-            let memory = Box::into_raw(memory);
-            memories.push(memory.cast::<VMMemory>());
-            created.memories.push(memory);
+            let strategy = info.memory_strategies[index];
+            let too_large = |e: ResourceError| LinkError::ResourceLimit(e.to_string());
+            if ty.shared {
+                let shared =
+                    SharedLinearMemory::new(*ty, strategy, max_memory).map_err(too_large)?;
+                memories.push(shared.as_ptr().cast::<VMMemory>());
+                created.shared_memories.push(shared);
+            } else {
+                let memory = LinearMemory::new(*ty, strategy, max_memory).map_err(too_large)?;
+                let memory = Box::into_raw(memory);
+                memories.push(memory.cast::<VMMemory>());
+                created.memories.push(memory);
+            }
         }
         for ty in wasm.tables() {
             let table = Box::into_raw(

@@ -18,6 +18,7 @@
 //! Design decisions are in `RATIONALE.md`.
 
 mod arch;
+mod atomics_wait;
 mod builtins;
 mod call_profile;
 pub mod code_map;
@@ -179,5 +180,20 @@ impl Engine for JitEngine {
 
     fn new_store(&self, state: Box<dyn Any + Send>) -> Box<dyn Store> {
         Box::new(JitStore::new(&self.config, state))
+    }
+
+    fn new_shared_memory(
+        &self,
+        ty: wasmtier_core::MemoryType,
+    ) -> Result<wasmtier_core::SharedMemory, LinkError> {
+        if !ty.shared {
+            return Err(LinkError::Engine(
+                "a shared memory needs a memory type that says `shared`".into(),
+            ));
+        }
+        let strategy = memory_strategy::MemoryStrategy::choose(&ty, &self.config);
+        let memory = linear_memory::SharedLinearMemory::new(ty, strategy, self.config.max_memory)
+            .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
+        Ok(wasmtier_core::SharedMemory::new(ty, memory))
     }
 }

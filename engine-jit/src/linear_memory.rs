@@ -8,6 +8,15 @@
 //! strategy). Both are committed lazily by the kernel: a guest asking for a
 //! huge minimum gets a mapping error at instantiation, never a host abort
 //! from a zero-filled heap allocation.
+//!
+//! A shared memory (threads proposal) never moves: an `Explicit` one maps
+//! its whole maximum up front. It is owned by a [`SharedLinearMemory`],
+//! which every store importing it holds, and grows under a lock while
+//! other threads run.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtier_core::{MemoryType, TableType};
 
@@ -27,6 +36,8 @@ pub struct LinearMemory {
     /// Pages (of the type's page size) the memory may grow to.
     max_pages: u64,
     storage: Storage,
+    /// Serializes growth of a shared memory (threads proposal).
+    grow_lock: Mutex<()>,
 }
 
 enum Storage {
@@ -97,8 +108,13 @@ impl LinearMemory {
                 memory
             }
             None => {
-                let length = usize::try_from(length).map_err(|_| ResourceError::MemoryTooLarge)?;
-                let mapped = mapping_size(length);
+                // A shared memory must never move: map all it may become.
+                let mapped_pages = if ty.shared { max_pages } else { ty.minimum };
+                let bytes = mapped_pages
+                    .checked_mul(page)
+                    .and_then(|b| usize::try_from(b).ok())
+                    .ok_or(ResourceError::MemoryTooLarge)?;
+                let mapped = mapping_size(bytes);
                 let base = map_zeroed(mapped)?;
                 Storage::Mapped { base, mapped }
             }
@@ -106,12 +122,13 @@ impl LinearMemory {
         let mut memory = Box::new(Self {
             vm: VMMemory {
                 base: std::ptr::null_mut(),
-                length,
+                length: AtomicU64::new(length),
             },
             ty,
             strategy,
             max_pages,
             storage,
+            grow_lock: Mutex::new(()),
         });
         memory.vm.base = memory.base();
         Ok(memory)
@@ -127,20 +144,23 @@ impl LinearMemory {
         1 << self.ty.page_size_log2
     }
 
+    /// Accessible bytes now.
+    pub fn length(&self) -> u64 {
+        self.vm.length.load(Ordering::Acquire)
+    }
+
     pub fn pages(&self) -> u64 {
-        self.vm.length >> self.ty.page_size_log2
+        self.length() >> self.ty.page_size_log2
     }
 
     /// Grows by `delta` pages; the old size in pages, or `None` if the
-    /// memory cannot grow that far.
+    /// memory cannot grow that far. A shared memory grows through
+    /// [`Self::grow_shared`] instead.
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        debug_assert!(!self.ty.shared);
         let old = self.pages();
-        let new = old.checked_add(delta)?;
-        if new > self.max_pages {
-            return None;
-        }
-        let old_length = self.vm.length as usize;
-        let new_length = usize::try_from(new.checked_mul(self.page_size())?).ok()?;
+        let new_length = self.checked_new_length(old, delta)?;
+        let old_length = self.length() as usize;
         match &mut self.storage {
             Storage::Reserved { base, reserved } => {
                 if new_length > *reserved {
@@ -156,17 +176,106 @@ impl LinearMemory {
                 }
             }
         }
-        self.vm.length = new_length as u64;
+        *self.vm.length.get_mut() = new_length as u64;
         self.vm.base = self.base();
         Some(old)
     }
 
-    /// The accessible bytes.
+    /// `grow` for a shared memory, which other threads may be reading and
+    /// growing: growth is serialized, the base never moves (its whole
+    /// maximum is reserved or mapped), and the new length is published
+    /// only once the bytes are accessible.
+    pub fn grow_shared(&self, delta: u64) -> Option<u64> {
+        let _serialized = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.pages();
+        let new_length = self.checked_new_length(old, delta)?;
+        match self.storage {
+            Storage::Reserved { base, reserved } => {
+                if new_length > reserved {
+                    return None;
+                }
+                make_accessible(base, self.length() as usize, new_length).ok()?;
+            }
+            Storage::Mapped { mapped, .. } => {
+                if new_length > mapped {
+                    return None;
+                }
+            }
+        }
+        self.vm.length.store(new_length as u64, Ordering::Release);
+        Some(old)
+    }
+
+    /// The length after growing `old` pages by `delta`, within the limits.
+    fn checked_new_length(&self, old: u64, delta: u64) -> Option<usize> {
+        let new = old.checked_add(delta)?;
+        if new > self.max_pages {
+            return None;
+        }
+        usize::try_from(new.checked_mul(self.page_size())?).ok()
+    }
+
+    /// The accessible bytes of an unshared memory.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `base..base + length` is mapped read+write (or is the
-        // heap buffer) and owned by this memory; `&mut self` makes the
-        // borrow exclusive on the Rust side.
-        unsafe { std::slice::from_raw_parts_mut(self.vm.base, self.vm.length as usize) }
+        debug_assert!(!self.ty.shared);
+        let length = *self.vm.length.get_mut() as usize;
+        // SAFETY: `base..base + length` is mapped read+write and owned by
+        // this memory; `&mut self` makes the borrow exclusive on the Rust
+        // side, and no other thread reaches an unshared memory.
+        unsafe { std::slice::from_raw_parts_mut(self.vm.base, length) }
+    }
+
+    /// The accessible bytes as cells, which other threads may change at
+    /// any time: what host code gets of a shared memory.
+    pub fn cells(&self) -> &[std::cell::UnsafeCell<u8>] {
+        // SAFETY: `base..base + length` is mapped read+write for as long
+        // as the memory lives (a shared memory never shrinks or moves);
+        // `UnsafeCell` admits the writes of other threads.
+        unsafe { std::slice::from_raw_parts(self.vm.base.cast(), self.length() as usize) }
+    }
+}
+
+/// A shared memory (threads proposal): one `LinearMemory` that every store
+/// importing it points at, freed when the last of them lets go.
+pub struct SharedLinearMemory {
+    memory: std::ptr::NonNull<LinearMemory>,
+}
+
+// SAFETY: the memory's own state changes only in `grow_shared`, under its
+// lock and through atomics; its bytes are Wasm's shared memory, which any
+// thread may access (atomically or racily, as Wasm allows).
+unsafe impl Send for SharedLinearMemory {}
+// SAFETY: as above.
+unsafe impl Sync for SharedLinearMemory {}
+
+impl SharedLinearMemory {
+    /// A zeroed shared memory of type `ty` (which says `shared`).
+    pub fn new(
+        ty: MemoryType,
+        strategy: MemoryStrategy,
+        cap: Option<u64>,
+    ) -> Result<Arc<Self>, ResourceError> {
+        debug_assert!(ty.shared);
+        let memory = Box::into_raw(LinearMemory::new(ty, strategy, cap)?);
+        Ok(Arc::new(Self {
+            // SAFETY: `Box::into_raw` never returns null.
+            memory: unsafe { std::ptr::NonNull::new_unchecked(memory) },
+        }))
+    }
+
+    /// The memory, as instances and generated code refer to it. Only
+    /// shared-memory paths (`grow_shared`, `cells`) may use it once other
+    /// threads can see it.
+    pub fn as_ptr(&self) -> *mut LinearMemory {
+        self.memory.as_ptr()
+    }
+}
+
+impl Drop for SharedLinearMemory {
+    fn drop(&mut self) {
+        // SAFETY: made by `Box::into_raw` in `new`; the last owner is gone,
+        // so no store or instance refers to it.
+        drop(unsafe { Box::from_raw(self.memory.as_ptr()) });
     }
 }
 
@@ -249,7 +358,8 @@ fn remap(base: *mut u8, old: usize, new: usize) -> Result<*mut u8, ResourceError
     Ok(ptr.cast())
 }
 
-/// Makes `[from, to)` of the reservation at `base` read+write.
+/// Makes `[from, to)` of the reservation at `base` read+write (a
+/// `mprotect` of pages no thread can have been using yet).
 fn make_accessible(base: *mut u8, from: usize, to: usize) -> Result<(), ResourceError> {
     if to <= from {
         return Ok(());

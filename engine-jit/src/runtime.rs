@@ -30,6 +30,9 @@ pub struct StoreRuntime {
     pub(crate) func_refs: Vec<FuncRefArray>,
     /// The store's exception objects (exception handling).
     pub(crate) exceptions: ExceptionObjects,
+    /// When the store's `--timeout` runs out: a thread blocked in
+    /// `memory.atomic.wait` traps then, as running code would.
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 /// Where an instance's `VMFuncRef` array is, and the type id of each entry

@@ -14,7 +14,7 @@ use crate::exception_table::HandlerEntry;
 use crate::exceptions::{Handler, Tag};
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
-use crate::linear_memory::{LinearMemory, Table};
+use crate::linear_memory::{LinearMemory, SharedLinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::{JitCompiled, JitModule};
 use crate::runtime::{FuncRefArray, HostFuncRecord, StoreRuntime};
@@ -92,6 +92,9 @@ pub struct JitStore {
     code: StoreCode,
     instances: Vec<*mut Instance>,
     memories: Vec<*mut LinearMemory>,
+    /// Shared memories this store's instances use (created here or
+    /// imported): the store's share keeps each alive.
+    shared_memories: Vec<Arc<SharedLinearMemory>>,
     tables: Vec<*mut Table>,
     globals: Vec<*mut VMGlobal>,
     host_funcs: Vec<*mut HostFuncRecord>,
@@ -108,8 +111,8 @@ unsafe impl Send for JitStore {}
 
 impl JitStore {
     pub(crate) fn new(config: &EngineConfig, state: Box<dyn Any + Send>) -> Self {
-        let interrupt = config
-            .deadline()
+        let deadline = config.deadline();
+        let interrupt = deadline
             .map(|at| Interrupt::start(at.saturating_duration_since(std::time::Instant::now())));
         let vm = VMStoreContext {
             fuel: config
@@ -123,6 +126,7 @@ impl JitStore {
             state,
             func_refs: Vec::new(),
             exceptions: Default::default(),
+            deadline,
         }));
         Self {
             config: config.clone(),
@@ -130,6 +134,7 @@ impl JitStore {
             code: StoreCode::default(),
             instances: Vec::new(),
             memories: Vec::new(),
+            shared_memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
             host_funcs: Vec::new(),
@@ -288,6 +293,7 @@ impl JitStore {
             &self.config,
         );
         self.memories.extend(created.memories);
+        self.shared_memories.extend(created.shared_memories);
         self.tables.extend(created.tables);
         self.tags.extend(created.tags);
         let instance = Box::into_raw(instance?);
@@ -355,12 +361,30 @@ impl Store for JitStore {
                 self.tables.push(table);
                 Extern::Table(table)
             }
+            HostItem::Memory(ty) if ty.shared => {
+                let strategy = MemoryStrategy::choose(&ty, &self.config);
+                let shared = SharedLinearMemory::new(ty, strategy, self.config.max_memory)
+                    .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
+                let memory = shared.as_ptr();
+                self.shared_memories.push(shared);
+                Extern::Memory(memory)
+            }
             HostItem::Memory(ty) => {
                 let strategy = MemoryStrategy::choose(&ty, &self.config);
                 let memory = LinearMemory::new(ty, strategy, self.config.max_memory)
                     .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 let memory = Box::into_raw(memory);
                 self.memories.push(memory);
+                Extern::Memory(memory)
+            }
+            HostItem::SharedMemory(handle) => {
+                let shared = handle.downcast::<SharedLinearMemory>().ok_or_else(|| {
+                    LinkError::Engine(format!(
+                        "shared memory `{module}::{name}` was made by another engine"
+                    ))
+                })?;
+                let memory = shared.as_ptr();
+                self.shared_memories.push(shared);
                 Extern::Memory(memory)
             }
         };
@@ -460,10 +484,29 @@ impl Store for JitStore {
                 wanted: "memory",
             });
         }
-        // SAFETY: memories live as long as the store, and no Wasm runs
-        // during `&mut self`, so nothing else reads or writes it meanwhile.
-        let memory = unsafe { &mut *self.instance(instance).memory(e.index) };
-        access(memory.bytes_mut());
+        let memory = self.instance(instance).memory(e.index);
+        // SAFETY: memories live as long as the store.
+        if unsafe { (*memory).ty.shared } {
+            // Other threads may be running on it: hand out a copy, and
+            // write back only the bytes the caller changed.
+            // SAFETY: as above.
+            let cells = unsafe { (*memory).cells() };
+            let mut bytes = vec![0; cells.len()];
+            let before = wasmtier_core::HostMemory::Shared(cells);
+            before.read(0, &mut bytes);
+            let original = bytes.clone();
+            access(&mut bytes);
+            let mut after = wasmtier_core::HostMemory::Shared(cells);
+            for (offset, (new, old)) in bytes.iter().zip(&original).enumerate() {
+                if new != old {
+                    after.write(offset, std::slice::from_ref(new));
+                }
+            }
+            return Ok(());
+        }
+        // SAFETY: an unshared memory is this store's alone, and no Wasm
+        // runs during `&mut self`, so nothing else reads or writes it.
+        access(unsafe { (*memory).bytes_mut() });
         Ok(())
     }
 

@@ -15,10 +15,11 @@ pub const NULL_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(5);
 pub const OUT_OF_FUEL: ir::TrapCode = ir::TrapCode::unwrap_user(6);
 pub const INTERRUPTED: ir::TrapCode = ir::TrapCode::unwrap_user(7);
 pub const NULL_FUNCTION_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(8);
+pub const UNALIGNED_ATOMIC: ir::TrapCode = ir::TrapCode::unwrap_user(9);
 pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
 
 /// Every trap code of ours (Cranelift's "user" codes).
-const USER_CODES: [ir::TrapCode; 8] = [
+const USER_CODES: [ir::TrapCode; 9] = [
     UNREACHABLE,
     TABLE_OUT_OF_BOUNDS,
     INDIRECT_CALL_TO_NULL,
@@ -27,6 +28,7 @@ const USER_CODES: [ir::TrapCode; 8] = [
     OUT_OF_FUEL,
     INTERRUPTED,
     NULL_FUNCTION_REFERENCE,
+    UNALIGNED_ATOMIC,
 ];
 
 /// The Wasm trap a Cranelift trap code stands for.
@@ -45,6 +47,7 @@ pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
         OUT_OF_FUEL => TrapCode::OutOfFuel,
         INTERRUPTED => TrapCode::Interrupted,
         NULL_FUNCTION_REFERENCE => TrapCode::NullFunctionReference,
+        UNALIGNED_ATOMIC => TrapCode::UnalignedAtomic,
         // Codes we never emit; report the most generic one.
         _ => TrapCode::Unreachable,
     }

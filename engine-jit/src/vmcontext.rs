@@ -10,11 +10,12 @@
 //! memory, table or global is the same object the exporter uses.
 
 use std::mem::offset_of;
+use std::sync::atomic::AtomicU64;
 
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 5;
+pub const VM_LAYOUT_VERSION: u32 = 6;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -43,9 +44,11 @@ pub struct VMStoreContext {
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMMemory {
+    /// Never changes for a shared memory (threads proposal).
     pub base: *mut u8,
-    /// Accessible bytes.
-    pub length: u64,
+    /// Accessible bytes. Atomic because a shared memory grows while other
+    /// threads run code that reads it (plain loads of an aligned `u64`).
+    pub length: AtomicU64,
 }
 
 /// A table as generated code sees it: `length` 8-byte elements. A funcref
@@ -151,6 +154,16 @@ macro_rules! foreach_builtin {
             /// `(vmctx, function)`: baseline code asks for the optimized
             /// version of function `function` of the caller's module.
             tier_up TierUp(vmctx: vmctx, function: u32);
+            /// `(vmctx, memory, address, expected, timeout_ns) -> 0 woken,
+            /// 1 not equal, 2 timed out`: `address` is native, bounds- and
+            /// alignment-checked by the caller; a negative timeout waits
+            /// forever. Traps on an unshared memory.
+            memory_atomic_wait32 MemoryAtomicWait32(vmctx: vmctx, memory: u32, address: u64, expected: u32, timeout: u64) -> u32;
+            /// As `memory_atomic_wait32`, for a 64-bit value.
+            memory_atomic_wait64 MemoryAtomicWait64(vmctx: vmctx, memory: u32, address: u64, expected: u64, timeout: u64) -> u32;
+            /// `(vmctx, memory, address, count) -> woken`: wakes up to
+            /// `count` waiters on the native `address`.
+            memory_atomic_notify MemoryAtomicNotify(vmctx: vmctx, memory: u32, address: u64, count: u32) -> u32;
         }
     };
 }
@@ -320,7 +333,8 @@ mod tests {
         assert_eq!(Builtin::TypeCheck.offset(), 112);
         assert_eq!(Builtin::LazyCode.offset(), 120);
         assert_eq!(Builtin::TierUp.offset(), 128);
-        assert_eq!(size_of::<VMBuiltins>(), 136);
+        assert_eq!(Builtin::MemoryAtomicNotify.offset(), 144);
+        assert_eq!(size_of::<VMBuiltins>(), 152);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

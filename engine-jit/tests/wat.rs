@@ -219,8 +219,8 @@ fn host_functions_see_memory_and_state_and_can_exit() {
                 unreachable!()
             };
             *cx.state.downcast_mut::<u32>().unwrap() += 1;
-            let memory = cx.memory.as_deref_mut().expect("caller exports memory");
-            memory[0] = 99;
+            let memory = cx.memory.as_mut().expect("caller exports memory");
+            assert!(memory.write(0, &[99]));
             results[0] = Val::I32(a + b);
             Ok(())
         },

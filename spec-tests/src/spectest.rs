@@ -3,7 +3,7 @@
 //! It matches the reference interpreter's: `print*` functions that do
 //! nothing here, four immutable globals holding 666 / 666.6, a funcref
 //! table of 10..20 elements (and its 64-bit twin), and a memory of 1..2
-//! pages. One store gets one copy, shared by every module that imports it.
+//! pages (and its shared twin, where the engine runs threads). One store gets one copy, shared by every module that imports it.
 
 use wasmtier_core::{
     Features, FuncType, GlobalType, HostFunc, HostItem, LinkError, MemoryType, Store, TableType,
@@ -62,5 +62,13 @@ pub fn define(store: &mut dyn Store, features: Features) -> Result<(), LinkError
         shared: false,
         page_size_log2: 16,
     };
-    store.define(MODULE, "memory", HostItem::Memory(memory))
+    store.define(MODULE, "memory", HostItem::Memory(memory))?;
+    if features.threads {
+        let shared = MemoryType {
+            shared: true,
+            ..memory
+        };
+        store.define(MODULE, "shared_memory", HostItem::Memory(shared))?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! generated preview1 functions: values in, errno out, exits and failures as
 //! traps. Every one of the 46 imports goes through [`invoke`].
 
-use wasmtier_core::{HostContext, Trap, TrapCode, Val, ValType};
+use wasmtier_core::{HostContext, HostMemory, Trap, TrapCode, Val, ValType};
 use wasmtime_wasi::I32Exit;
 use wiggle::GuestMemory;
 
@@ -72,12 +72,17 @@ pub(crate) fn invoke<R: Results>(
             "WASI function called, but the store's host state is not a WasiState",
         ));
     };
-    let Some(bytes) = cx.memory.as_deref_mut() else {
-        return Err(Trap::host(
-            "WASI function called by a module that exports no memory",
-        ));
+    let mut memory = match cx.memory.as_mut() {
+        Some(HostMemory::Unshared(bytes)) => GuestMemory::Unshared(bytes),
+        // wiggle copies in and out of a shared memory, never holding a
+        // slice another thread could write under it.
+        Some(HostMemory::Shared(cells)) => GuestMemory::Shared(cells),
+        None => {
+            return Err(Trap::host(
+                "WASI function called by a module that exports no memory",
+            ));
+        }
     };
-    let mut memory = GuestMemory::Unshared(bytes);
     match call(state, &mut memory) {
         Ok(value) => {
             value.store(results);

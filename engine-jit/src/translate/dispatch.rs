@@ -25,13 +25,14 @@ pub(super) enum Family {
     Simd,
     /// `exceptions.rs`: `try_table`, `throw`, `throw_ref`.
     Exceptions,
+    /// `atomics.rs`: the threads proposal.
+    Atomics,
     Unsupported(Proposal),
 }
 
 /// A proposal whose operators this translator refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proposal {
-    Threads,
     SharedEverythingThreads,
     Gc,
     LegacyExceptions,
@@ -43,7 +44,6 @@ impl Proposal {
     /// wasmparser's name for the proposal.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Threads => "threads",
             Self::SharedEverythingThreads => "shared_everything_threads",
             Self::Gc => "gc",
             Self::LegacyExceptions => "legacy_exceptions",
@@ -56,9 +56,10 @@ impl Proposal {
 // One line per arm keeps the table readable (rustfmt would triple it).
 #[rustfmt::skip]
 macro_rules! family {
+    // A whole proposal in one file.
+    (@threads $op:ident) => { Family::Atomics };
     // Proposals not implemented: every operator of each is refused, named.
     // Validation with the engine's features normally rejects them first.
-    (@threads $op:ident) => { Family::Unsupported(Proposal::Threads) };
     (@shared_everything_threads $op:ident) => { Family::Unsupported(Proposal::SharedEverythingThreads) };
     (@gc $op:ident) => { Family::Unsupported(Proposal::Gc) };
     (@legacy_exceptions $op:ident) => { Family::Unsupported(Proposal::LegacyExceptions) };
@@ -586,7 +587,7 @@ mod tests {
         };
         assert_eq!(
             family_of(&Operator::I32AtomicLoad { memarg }),
-            Family::Unsupported(Proposal::Threads)
+            Family::Atomics
         );
         assert_eq!(
             family_of(&Operator::Rethrow { relative_depth: 0 }),

@@ -4,6 +4,7 @@
 //! operators is translated in its own file. Only [`func_env::FuncEnv`] knows
 //! where things are in the VM context.
 
+mod atomics;
 mod bounds_checks;
 mod calls;
 mod control;
@@ -214,6 +215,7 @@ impl Translator<'_, '_> {
             Family::TablesRefs => self.tables_refs(op)?,
             Family::Simd => self.simd(op)?,
             Family::Exceptions => self.exceptions(op)?,
+            Family::Atomics => self.atomics(op)?,
             Family::Unsupported(proposal) => {
                 return Err(TranslateError::UnsupportedProposal {
                     proposal,

@@ -91,6 +91,9 @@ const GROUPS: &[(&str, Source, Enable)] = &[
             f.tail_call = true;
         },
     ),
+    ("threads", Source::Proposal(Proposal::Threads), |f| {
+        f.threads = true
+    }),
     // The Wasm 3.0 release of the spec: every proposal it merged that
     // wasmtier knows (the GC proposal's instructions aside).
     ("wasm-v3", Source::Spec(SpecVersion::V3), |f| {
