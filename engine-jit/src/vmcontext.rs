@@ -333,8 +333,8 @@ mod tests {
         assert_eq!(Builtin::TypeCheck.offset(), 112);
         assert_eq!(Builtin::LazyCode.offset(), 120);
         assert_eq!(Builtin::TierUp.offset(), 128);
-        assert_eq!(Builtin::MemoryAtomicNotify.offset(), 144);
-        assert_eq!(size_of::<VMBuiltins>(), 152);
+        assert_eq!(Builtin::MemoryAtomicNotify.offset(), 152);
+        assert_eq!(size_of::<VMBuiltins>(), 160);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }
