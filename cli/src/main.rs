@@ -9,6 +9,7 @@ mod profile;
 mod progress;
 mod run;
 mod shell;
+mod threads;
 mod units;
 mod values;
 mod wasmtime_opts;

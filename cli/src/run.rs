@@ -4,6 +4,7 @@
 use crate::phases::Phases;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -68,6 +69,11 @@ pub struct RunArgs {
     /// loop iterations reach N (0: never optimize) [default: 1000].
     #[arg(long, value_name = "N")]
     tier_up_after: Option<u32>,
+    /// Most threads a wasi-threads program may have running besides its
+    /// main one; spawning more fails with EAGAIN. 0: the program gets no
+    /// `wasi::thread-spawn` (wasmtime's `-S threads=n`) [default: 64].
+    #[arg(long, value_name = "N")]
+    max_threads: Option<u32>,
     /// Grant access to a host directory, seen by the guest as GUEST
     /// (default: the host path). Repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
@@ -198,6 +204,17 @@ impl RunArgs {
                     bail!("-S inherit-env=n and --inherit-env disagree: give one of them")
                 }
                 WasiOpt::InheritEnv(yes) => self.inherit_env |= yes,
+                // wasi-threads is on by default; `threads=n` turns it off.
+                WasiOpt::Threads(true) if self.max_threads == Some(0) => {
+                    bail!("-S threads=y and --max-threads 0 disagree: give one of them")
+                }
+                WasiOpt::Threads(true) => {}
+                WasiOpt::Threads(false) => {
+                    if self.max_threads.is_some_and(|n| n > 0) {
+                        bail!("-S threads=n and --max-threads disagree: give one of them");
+                    }
+                    self.max_threads = Some(0);
+                }
             }
         }
         for option in std::mem::take(&mut self.codegen_options) {
@@ -335,6 +352,12 @@ impl RunArgs {
 }
 
 impl RunArgs {
+    /// `--max-threads`, or its default.
+    fn max_threads(&self) -> u32 {
+        self.max_threads
+            .unwrap_or(wasmtier_wasi::DEFAULT_MAX_THREADS)
+    }
+
     /// `--engine auto` (which `--low-memory` turns into the interpreter).
     fn is_auto(&self) -> bool {
         self.engine == Some(EngineArg::Auto) && !self.low_memory
@@ -424,14 +447,39 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         None => None,
     };
     let module = compiled.module().clone();
-    let wasi = WasiState::new(&args.wasi_config(started)?)?;
+    let mut wasi = WasiState::new(&args.wasi_config(started)?)?;
     let uses_wasi = module.imports_from(wasmtier_wasi::MODULE);
     if uses_wasi && module.export("memory").is_none() {
         bail!("the module imports WASI functions but exports no memory named `memory`");
     }
+    let engine: Arc<dyn wasmtier_core::Engine> = Arc::from(engine);
+    let shared_memory = crate::threads::imported_memory(engine.as_ref(), &module)?;
+    let spawns = wasmtier_wasi::spawns_threads(&module);
+    if spawns && args.max_threads() == 0 {
+        bail!(
+            "the module spawns threads (it imports `wasi::thread-spawn`), which --max-threads 0 \
+             or -S threads=n turned off"
+        );
+    }
+    if spawns {
+        crate::threads::enable_spawning(
+            &mut wasi,
+            engine.clone(),
+            compiled.clone(),
+            shared_memory.as_ref(),
+            args.max_threads(),
+            args.engine_config(started).max_stack,
+        )?;
+    }
     let mut store = engine.new_store(Box::new(wasi));
     if uses_wasi {
         wasmtier_wasi::define_imports(store.as_mut())?;
+    }
+    if spawns {
+        wasmtier_wasi::define_thread_spawn(store.as_mut())?;
+    }
+    if let Some(memory) = &shared_memory {
+        memory.define(store.as_mut())?;
     }
     phases.mark("set up WASI and the store");
     let instance = match store.instantiate(compiled.as_ref()) {

@@ -18,6 +18,8 @@ pub enum WasmOpt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WasiOpt {
     InheritEnv(bool),
+    /// wasi-threads' `thread-spawn` (on by default here).
+    Threads(bool),
 }
 
 /// One `-C KEY[=VALUE]`: a code-generation setting.
@@ -28,7 +30,7 @@ pub enum CodegenOpt {
 
 const WASM_KEYS: &str =
     "fuel=N, max-memory-size=BYTES, max-wasm-stack=BYTES, max-table-elements=N, timeout=DURATION";
-const WASI_KEYS: &str = "inherit-env[=y|n]";
+const WASI_KEYS: &str = "inherit-env[=y|n], threads[=y|n]";
 const CODEGEN_KEYS: &str = "cache[=y|n]";
 
 fn split(text: &str) -> (&str, Option<&str>) {
@@ -76,6 +78,7 @@ pub fn parse_wasi(text: &str) -> Result<WasiOpt, String> {
     let (key, value) = split(text);
     match key {
         "inherit-env" => parse_bool(key, value).map(WasiOpt::InheritEnv),
+        "threads" => parse_bool(key, value).map(WasiOpt::Threads),
         _ => Err(format!(
             "`{key}` is not a -S option wasmtier has (it has: {WASI_KEYS})"
         )),

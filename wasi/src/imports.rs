@@ -57,7 +57,8 @@ macro_rules! wasi_functions {
                             .ok_or_else(|| bad_arguments(NAME))?;)*
                         invoke(NAME, cx, results, |state, memory| {
                             let deadline = state.deadline();
-                            let (ctx, runtime) = state.prepare();
+                            let mut context = state.lock();
+                            let (ctx, runtime) = context.prepare();
                             let result: wiggle::error::Result<ret!($($ret)?)> = run!(
                                 $mode,
                                 runtime,

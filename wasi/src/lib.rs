@@ -13,12 +13,17 @@ mod config;
 mod glue;
 mod imports;
 mod state;
+mod threads;
 
 use wasmtier_core::{HostItem, LinkError, Store};
 
 pub use config::{Preopen, WasiConfig};
 pub use imports::functions;
 pub use state::{HOSTCALL_FUEL, WasiError, WasiState};
+pub use threads::{
+    DEFAULT_MAX_THREADS, THREAD_SPAWN, THREAD_START, THREADS_MODULE, ThreadEnd, ThreadsConfig,
+    define_thread_spawn, spawns_threads,
+};
 
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use thiserror::Error;
@@ -37,15 +38,26 @@ pub enum WasiError {
 }
 
 /// Everything the 46 preview1 functions work on. An engine's store holds it
-/// as its host state; [`crate::define_imports`] finds it there.
+/// as its host state; [`crate::define_imports`] finds it there. The threads
+/// of a wasi-threads program each have a store holding a share of the same
+/// context ([`WasiState::share`]).
 pub struct WasiState {
+    context: Arc<Mutex<Context>>,
+    deadline: Option<Instant>,
+    /// Where `thread-spawn` starts threads, in a wasi-threads program.
+    pub(crate) threads: Option<Arc<crate::threads::ThreadSpawner>>,
+}
+
+/// The preview1 context and the runtime its `async` calls run on: one per
+/// program, locked by each WASI call (a program's threads make WASI calls
+/// one at a time).
+pub(crate) struct Context {
     // Declared first so it drops before the runtime its I/O may refer to.
     ctx: WasiP1Ctx,
     /// A current-thread runtime: `async` WASI calls are driven on the calling
     /// thread, and wasmtime-wasi's global multi-thread runtime (with its
     /// worker threads) is never started.
     runtime: Runtime,
-    deadline: Option<Instant>,
 }
 
 impl fmt::Debug for WasiState {
@@ -103,12 +115,39 @@ impl WasiState {
             .build()
             .map_err(|e| WasiError::Runtime(e.to_string()))?;
         Ok(Self {
-            ctx: builder.build_p1(),
-            runtime,
+            context: Arc::new(Mutex::new(Context {
+                ctx: builder.build_p1(),
+                runtime,
+            })),
             deadline: config.deadline,
+            threads: None,
         })
     }
 
+    /// Another handle on the same context (open files, arguments,
+    /// environment), for the store of another thread of the program.
+    pub fn share(&self) -> Self {
+        Self {
+            context: self.context.clone(),
+            deadline: self.deadline,
+            threads: self.threads.clone(),
+        }
+    }
+
+    /// The context, for one call. A call that panicked inside wasmtime-wasi
+    /// leaves it usable: its state is a table of descriptors, each change
+    /// to which is complete or not made.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Context> {
+        self.context.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// When blocking calls must give up (`WasiConfig::deadline`).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl Context {
     /// The context and runtime for one call, with the call's hostcall fuel
     /// set: `WasiP1Ctx` starts with none, and without fuel every string or
     /// iovec copy fails with `ENOMEM`.
@@ -121,11 +160,6 @@ impl WasiState {
     pub(crate) fn prepare(&mut self) -> (&mut WasiP1Ctx, &Runtime) {
         self.ctx.set_hostcall_fuel(HOSTCALL_FUEL);
         (&mut self.ctx, &self.runtime)
-    }
-
-    /// When blocking calls must give up (`WasiConfig::deadline`).
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.deadline
     }
 }
 
