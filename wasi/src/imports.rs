@@ -57,7 +57,9 @@ macro_rules! wasi_functions {
                             .ok_or_else(|| bad_arguments(NAME))?;)*
                         invoke(NAME, cx, results, |state, memory| {
                             let deadline = state.deadline();
-                            let mut context = state.lock();
+                            let Some(mut context) = state.lock() else {
+                                return Err(wiggle::error::Error::new(crate::state::ContextGone));
+                            };
                             let (ctx, runtime) = context.prepare();
                             let result: wiggle::error::Result<ret!($($ret)?)> = run!(
                                 $mode,

@@ -42,15 +42,42 @@ pub enum WasiError {
 /// of a wasi-threads program each have a store holding a share of the same
 /// context ([`WasiState::share`]).
 pub struct WasiState {
-    context: Arc<Mutex<Context>>,
+    /// The program's context while it has one thread; no lock is taken.
+    own: Option<Box<Context>>,
+    /// The context once a second thread shares it (`own` is then `None`).
+    shared: Option<Arc<Mutex<Context>>>,
     deadline: Option<Instant>,
     /// Where `thread-spawn` starts threads, in a wasi-threads program.
     pub(crate) threads: Option<Arc<crate::threads::ThreadSpawner>>,
 }
 
+/// The context for one call: the program's own, or its share, locked.
+pub(crate) enum ContextGuard<'a> {
+    Owned(&'a mut Context),
+    Shared(MutexGuard<'a, Context>),
+}
+
+impl std::ops::Deref for ContextGuard<'_> {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        match self {
+            Self::Owned(context) => context,
+            Self::Shared(guard) => guard,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ContextGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Context {
+        match self {
+            Self::Owned(context) => context,
+            Self::Shared(guard) => guard,
+        }
+    }
+}
+
 /// The preview1 context and the runtime its `async` calls run on: one per
-/// program, locked by each WASI call (a program's threads make WASI calls
-/// one at a time).
+/// program.
 pub(crate) struct Context {
     // Declared first so it drops before the runtime its I/O may refer to.
     ctx: WasiP1Ctx,
@@ -115,30 +142,43 @@ impl WasiState {
             .build()
             .map_err(|e| WasiError::Runtime(e.to_string()))?;
         Ok(Self {
-            context: Arc::new(Mutex::new(Context {
+            own: Some(Box::new(Context {
                 ctx: builder.build_p1(),
                 runtime,
             })),
+            shared: None,
             deadline: config.deadline,
             threads: None,
         })
     }
 
     /// Another handle on the same context (open files, arguments,
-    /// environment), for the store of another thread of the program.
-    pub fn share(&self) -> Self {
+    /// environment), for the store of another thread of the program. From
+    /// then on, every WASI call of the program takes the context's lock.
+    pub fn share(&mut self) -> Self {
+        if let Some(own) = self.own.take() {
+            self.shared = Some(Arc::new(Mutex::new(*own)));
+        }
         Self {
-            context: self.context.clone(),
+            own: None,
+            shared: self.shared.clone(),
             deadline: self.deadline,
             threads: self.threads.clone(),
         }
     }
 
-    /// The context, for one call. A call that panicked inside wasmtime-wasi
-    /// leaves it usable: its state is a table of descriptors, each change
-    /// to which is complete or not made.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Context> {
-        self.context.lock().unwrap_or_else(|e| e.into_inner())
+    /// The context, for one call: the program's own, or its share locked.
+    /// A call that panicked inside wasmtime-wasi leaves a shared one
+    /// usable: its state is a table of descriptors, each change to which
+    /// is complete or not made.
+    pub(crate) fn lock(&mut self) -> Option<ContextGuard<'_>> {
+        if let Some(own) = &mut self.own {
+            return Some(ContextGuard::Owned(own));
+        }
+        let shared = self.shared.as_ref()?;
+        Some(ContextGuard::Shared(
+            shared.lock().unwrap_or_else(|e| e.into_inner()),
+        ))
     }
 
     /// When blocking calls must give up (`WasiConfig::deadline`).
@@ -162,6 +202,12 @@ impl Context {
         (&mut self.ctx, &self.runtime)
     }
 }
+
+/// A state without a context: cannot be made through this crate's API
+/// (`share` always leaves one), reported rather than assumed away.
+#[derive(Debug, Error)]
+#[error("the store's WASI state has no context")]
+pub(crate) struct ContextGone;
 
 /// A WASI call was still blocked when the run's deadline passed.
 #[derive(Debug, Error)]
