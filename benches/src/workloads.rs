@@ -163,4 +163,14 @@ pub const WORKLOADS: &[Workload] = &[
         wat: true,
         proposals: &["exceptions"],
     },
+    Workload {
+        name: "parallel",
+        stresses: "threads: two wasi-threads workers hash halves of a range, atomics and wait/notify",
+        args: &["40000000"],
+        smoke_args: &["10000"],
+        wasm_flags: &[],
+        needs_dir: false,
+        wat: true,
+        proposals: &["threads"],
+    },
 ];
