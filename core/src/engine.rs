@@ -274,6 +274,17 @@ pub trait Store {
         let _ = (instance, access);
         Err(CallError::NoSuchExport(export.to_string()))
     }
+    /// An exported shared memory (threads proposal), for stores on other
+    /// threads to import ([`HostItem::SharedMemory`]). Engines without
+    /// shared memories report the export as missing.
+    fn shared_memory(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+    ) -> Result<SharedMemory, CallError> {
+        let _ = instance;
+        Err(CallError::NoSuchExport(export.to_string()))
+    }
     fn state_mut(&mut self) -> &mut (dyn Any + Send);
 }
 

@@ -269,6 +269,13 @@ impl SharedLinearMemory {
     pub fn as_ptr(&self) -> *mut LinearMemory {
         self.memory.as_ptr()
     }
+
+    /// Its type, as created (the minimum is its size then).
+    pub fn ty(&self) -> MemoryType {
+        // SAFETY: the memory lives as long as `self`; its type never
+        // changes after creation.
+        unsafe { (*self.memory.as_ptr()).ty }
+    }
 }
 
 impl Drop for SharedLinearMemory {

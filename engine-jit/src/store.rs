@@ -510,6 +510,28 @@ impl Store for JitStore {
         Ok(())
     }
 
+    fn shared_memory(
+        &mut self,
+        instance: InstanceId,
+        export: &str,
+    ) -> Result<wasmtier_core::SharedMemory, CallError> {
+        let e = self.export(instance, export)?;
+        let memory =
+            (e.kind == ExternKind::Memory).then(|| self.instance(instance).memory(e.index));
+        let shared = memory.and_then(|m| self.shared_memories.iter().find(|s| s.as_ptr() == m));
+        match shared {
+            Some(memory) => Ok(wasmtier_core::SharedMemory::new(
+                memory.ty(),
+                memory.clone(),
+            )),
+            None => Err(CallError::WrongExportKind {
+                name: export.to_string(),
+                kind: e.kind.name(),
+                wanted: "shared memory",
+            }),
+        }
+    }
+
     fn state_mut(&mut self) -> &mut (dyn Any + Send) {
         // SAFETY: the runtime is live and no Wasm runs during `&mut self`.
         unsafe { &mut *(*self.runtime).state }

@@ -165,3 +165,55 @@ fn engines_without_threads_refuse_shared_memories() {
         assert!(err.to_string().contains("threads proposal"), "{err}");
     }
 }
+
+#[test]
+fn an_exported_shared_memory_is_the_same_bytes_in_a_store_on_another_thread() {
+    let owner_text = r#"(module (memory (export "shared") 1 2 shared)
+        (func (export "get") (param i32) (result i32) (i32.atomic.load (local.get 0)))
+        (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#;
+    let user_text = r#"(module (import "owner" "shared" (memory 1 2 shared))
+        (func (export "put") (param i32 i32) (i32.atomic.store (local.get 0) (local.get 1)))
+        (func (export "size") (result i32) (memory.size)))"#;
+    let load = |text: &str| {
+        Arc::new(ValidatedModule::from_bytes_or_text(text.as_bytes(), features()).unwrap())
+    };
+    let (owner_module, user_module) = (load(owner_text), load(user_text));
+    for info in ENGINES.iter().filter(|e| e.features.threads) {
+        let engine: Arc<dyn Engine> = Arc::from(info.create(EngineConfig {
+            features: features(),
+            ..EngineConfig::default()
+        }));
+        let mut owner = engine.new_store(Box::new(()));
+        let owner_instance = owner
+            .instantiate(&*engine.compile(owner_module.clone()).unwrap())
+            .unwrap();
+        let memory = owner.shared_memory(owner_instance, "shared").unwrap();
+        let user = engine.compile(user_module.clone()).unwrap();
+        let (engine_for_thread, user_for_thread) = (engine.clone(), user.clone());
+        let size_seen = std::thread::spawn(move || {
+            let mut store = engine_for_thread.new_store(Box::new(()));
+            store
+                .define("owner", "shared", HostItem::SharedMemory(memory))
+                .unwrap();
+            let instance = store.instantiate(user_for_thread.as_ref()).unwrap();
+            store
+                .call(instance, "put", &[Val::I32(64), Val::I32(4242)])
+                .unwrap();
+            store.call(instance, "size", &[]).unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(size_seen, [Val::I32(1)], "{}", info.name());
+        assert_eq!(
+            owner.call(owner_instance, "get", &[Val::I32(64)]).unwrap(),
+            [Val::I32(4242)]
+        );
+        // Growth in one store is seen by the others (the base never moves).
+        assert_eq!(
+            owner.call(owner_instance, "grow", &[]).unwrap(),
+            [Val::I32(1)]
+        );
+        let err = owner.shared_memory(owner_instance, "get").unwrap_err();
+        assert!(err.to_string().contains("shared memory"), "{err}");
+    }
+}
