@@ -29,9 +29,9 @@ pub struct Runner {
     /// Arguments between the module and the program's own arguments.
     separator: Vec<String>,
     native: bool,
-    /// A peer that runs ahead-of-time compiled modules: this program's
-    /// `compile` makes `<module>.<runner>.cwasm` once, and the runs use it.
-    precompile: Option<PathBuf>,
+    /// A peer that runs ahead-of-time compiled modules: the compiler makes
+    /// the compiled file next to the module once, and the runs use it.
+    precompile: Option<Precompiler>,
     /// For the unmeasured warm-up run: this mode argument instead of the
     /// runner's own (`--engine=auto` warms its cache through aot).
     pub warm_up_mode: Option<String>,
@@ -77,17 +77,38 @@ impl Runner {
     }
 }
 
-/// `wasm` compiled ahead of time by `compiler compile`, made once.
-fn precompiled(compiler: &Path, wasm: &Path) -> Option<PathBuf> {
-    let out = wasm.with_extension("wasmtime.cwasm");
+/// A peer's ahead-of-time compiler.
+#[derive(Clone)]
+enum Precompiler {
+    /// `wasmtime compile MODULE -o OUT`.
+    Wasmtime(PathBuf),
+    /// WAMR's `wamrc --opt-level=3 --enable-multi-thread -o OUT MODULE`
+    /// (LLVM; multi-thread adds the checks that let one thread stop the
+    /// others, which wasi-threads programs need; -O3 is its default).
+    Wamrc(PathBuf),
+}
+
+/// `wasm` compiled ahead of time by `compiler`, made once.
+fn precompiled(compiler: &Precompiler, wasm: &Path) -> Option<PathBuf> {
+    let (out, mut command) = match compiler {
+        Precompiler::Wasmtime(program) => {
+            let out = wasm.with_extension("wasmtime.cwasm");
+            let mut command = Command::new(program);
+            command.arg("compile").arg(wasm).arg("-o").arg(&out);
+            (out, command)
+        }
+        Precompiler::Wamrc(program) => {
+            let out = wasm.with_extension("wamr.aot");
+            let mut command = Command::new(program);
+            command
+                .args(["--opt-level=3", "--enable-multi-thread", "-o"])
+                .arg(&out)
+                .arg(wasm);
+            (out, command)
+        }
+    };
     if !out.exists() {
-        let status = Command::new(compiler)
-            .arg("compile")
-            .arg(wasm)
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .ok()?;
+        let status = command.stdout(std::process::Stdio::null()).status().ok()?;
         status.success().then_some(())?;
     }
     Some(out)
@@ -218,9 +239,40 @@ pub fn peer_runners(node_script: &Path, notes: &mut Vec<String>) -> Vec<Runner> 
             // As above: no `--` between the module and its arguments.
             separator: vec![],
             native: false,
-            precompile: Some(program),
+            precompile: Some(Precompiler::Wasmtime(program)),
             warm_up_mode: None,
         });
+    }
+    // WAMR: iwasm's fast interpreter, and iwasm running wamrc's LLVM
+    // output (both built from source with wasi-threads; see
+    // docs/benchmarks.md).
+    match on_path("iwasm") {
+        Some(program) => {
+            let iwasm = |name: &str, tier, precompile| Runner {
+                name: name.into(),
+                tier,
+                is_peer: true,
+                engine: None,
+                program: program.clone(),
+                prefix: vec!["--max-threads=8".into()],
+                grant_dir: vec!["--dir=.".into()],
+                separator: vec![],
+                native: false,
+                precompile,
+                warm_up_mode: None,
+            };
+            runners.push(iwasm("WAMR interp", Tier::Interpreter, None));
+            match on_path("wamrc") {
+                Some(wamrc) => runners.push(iwasm(
+                    "WAMR AOT",
+                    Tier::Precompiled,
+                    Some(Precompiler::Wamrc(wamrc)),
+                )),
+                None => notes.push("wamrc not found (WAMR's LLVM AOT compiler)".into()),
+            }
+        }
+        None => notes
+            .push("WAMR's iwasm not found (build it with -DWAMR_BUILD_LIB_WASI_THREADS=1)".into()),
     }
     // wasmi_cli installs its binary as `wasmi`.
     match on_path("wasmi") {
