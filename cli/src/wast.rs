@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use wasmtier_core::{EngineConfig, Features};
 use wasmtier_spec_tests::{Kind, run_wast};
@@ -30,6 +30,25 @@ pub struct WastArgs {
 /// Runs every script, prints per-file counts, and fails if any directive did.
 pub fn wast(args: WastArgs) -> Result<ExitCode> {
     let engine = args.engine;
+    let missing: Vec<&str> = args
+        .features
+        .enabled_names()
+        .into_iter()
+        .filter(|proposal| !engine.features().is_enabled(proposal))
+        .collect();
+    if !missing.is_empty() {
+        let others = wasmtier_engines::running(&missing);
+        bail!(
+            "--features {}: the {engine} engine does not run {} (engines that do: {})",
+            missing.join(","),
+            missing.join(", "),
+            if others.is_empty() {
+                "none in this build".to_string()
+            } else {
+                others.join(", ")
+            }
+        );
+    }
     let factory = move |config: EngineConfig| engine.create(config);
     let mut any_failed = false;
     for path in &args.files {

@@ -68,3 +68,48 @@ fn proposals_need_their_feature_flag() {
         out.stderr
     );
 }
+
+#[test]
+fn a_proposal_the_engine_lacks_is_refused_naming_the_engines_that_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("atomic.wast");
+    std::fs::write(
+        &script,
+        r#"(module (memory 1 1 shared)
+             (func (export "add") (result i32) (i32.atomic.rmw.add (i32.const 0) (i32.const 2))))
+           (assert_return (invoke "add") (i32.const 0))
+           (assert_return (invoke "add") (i32.const 2))"#,
+    )
+    .unwrap();
+    let with = wasmtier_engines::running(&["threads"]);
+    for engine in ENGINES {
+        let out = wasmtier(&[
+            "wast",
+            "--engine",
+            engine,
+            "--features",
+            "threads",
+            s(&script),
+        ]);
+        if with.contains(&engine) {
+            assert_eq!(
+                out.status,
+                Some(0),
+                "{engine}: {}{}",
+                out.stdout,
+                out.stderr
+            );
+        } else {
+            assert_eq!(out.status, Some(1), "{engine}");
+            assert!(
+                out.stderr
+                    .contains(&format!("the {engine} engine does not run threads")),
+                "{}",
+                out.stderr
+            );
+            for other in &with {
+                assert!(out.stderr.contains(other), "{}", out.stderr);
+            }
+        }
+    }
+}
