@@ -11,6 +11,11 @@ command -v wasm-ld >/dev/null || need_pkgs+=(lld)
 [ -f /usr/lib/wasm32-wasi/libc.a ] || need_pkgs+=(wasi-libc)
 ls /usr/lib/llvm-14/lib/clang/14*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 \
   || need_pkgs+=(libclang-rt-14-dev-wasm32)
+# The containerd shim: runwasi's client generates code with protoc, youki
+# links libseccomp; the end-to-end test runs Debian's containerd.
+command -v protoc >/dev/null || need_pkgs+=(protobuf-compiler)
+[ -f /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
+command -v containerd >/dev/null || need_pkgs+=(containerd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"
   sudo=""
@@ -29,7 +34,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p wasmtier
 # replay (fixed seeds, every engine), the damaged-module and damaged-
 # artifact corpora, and the edge cases (huge memories, bulk operations
 # under fuel, deadlines).
-cargo test --workspace --release
+# (The shim is built once, below: it has no tests of its own to compile.)
+cargo test --workspace --release --exclude wasmtier-shim
 
 # The interpreter-only build for small boards (no Cranelift, no wast runner):
 # the CLI's tests (WASI programs, sandbox, limits) on that build, and the
@@ -41,6 +47,15 @@ cargo test --release -p wasmtier-spec-tests --no-default-features
 # match the native build.
 cargo build --release -p wasmtier-cli
 cargo run --release -p wasmtier-benches -- --smoke
+
+# The containerd shim, built once, and the end-to-end test with a private
+# containerd (it sets up namespaces and mounts: root only).
+cargo build --release -p wasmtier-shim
+if [ "$(id -u)" -eq 0 ]; then
+  shim/tests/containerd-e2e.sh
+else
+  echo "containerd-e2e: skipped (needs root)"
+fi
 
 # Raspberry Pi targets under qemu (Debian's cross toolchains; installs what is
 # missing): aarch64 runs the spec suite on every engine and the engine and CLI
