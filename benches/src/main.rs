@@ -17,6 +17,7 @@ wasmtier_engines::without_aot! {
     }
 }
 mod build;
+mod containerd;
 mod in_process;
 mod large_module;
 mod lowmem;
@@ -264,8 +265,10 @@ fn run(args: Args) -> Result<ExitCode> {
         );
         in_process.push_str(&aot_load::table(&modules, &scratch_dir("aot-load")?)?);
     }
-    let low_memory = lowmem::section(&probe, &binary, &small, &all_runners, args.runs)?;
-    let markdown = render(&table, &in_process, &low_memory, &notes, &args);
+    // The report ends with the low-memory and the containerd sections.
+    let mut closing = lowmem::section(&probe, &binary, &small, &all_runners, args.runs)?;
+    closing.push_str(&containerd::section(10));
+    let markdown = render(&table, &in_process, &closing, &notes, &args);
     println!("{markdown}");
     if let Some(path) = &args.write {
         std::fs::write(path, &markdown)
