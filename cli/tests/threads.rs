@@ -56,17 +56,19 @@ fn max_threads_caps_the_running_threads_and_refused_spawns_fail_with_eagain() {
 #[test]
 fn threads_can_be_turned_off_and_a_spawning_module_is_then_refused() {
     let path = program("spawn_limit");
-    for flags in [&["--max-threads", "0"][..], &["-S", "threads=n"]] {
-        let mut args = vec!["run"];
-        args.extend_from_slice(flags);
-        args.push(s(&path));
-        let out = wasmtier(&args);
-        assert_eq!(out.status, Some(1), "{flags:?}");
-        assert!(
-            out.stderr.contains("spawns threads") && out.stderr.contains("turned off"),
-            "{}",
-            out.stderr
-        );
+    for engine in threads_engines() {
+        for flags in [&["--max-threads", "0"][..], &["-S", "threads=n"]] {
+            let mut args = vec!["run", "--engine", engine];
+            args.extend_from_slice(flags);
+            args.push(s(&path));
+            let out = wasmtier(&args);
+            assert_eq!(out.status, Some(1), "{engine} {flags:?}");
+            assert!(
+                out.stderr.contains("spawns threads") && out.stderr.contains("turned off"),
+                "{}",
+                out.stderr
+            );
+        }
     }
     let out = wasmtier(&["run", "-S", "threads=n", "--max-threads", "3", s(&path)]);
     assert!(out.stderr.contains("disagree"), "{}", out.stderr);
