@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use wasmtier_core::{
-    CompiledModule, Engine, EngineConfig, Features, HostItem, MemoryType, SharedMemory, Val,
-    ValidatedModule,
+    CompiledModule, Engine, EngineConfig, Features, HostItem, InstanceId, MemoryType, SharedMemory,
+    Store, Val, ValidatedModule,
 };
 use wasmtier_engines::ENGINES;
 
@@ -73,40 +73,44 @@ fn features() -> Features {
     Features::finished()
 }
 
+/// One page, shared: the racers' memory.
+const ONE_SHARED_PAGE: MemoryType = MemoryType {
+    minimum: 1,
+    maximum: Some(1),
+    memory64: false,
+    shared: true,
+    page_size_log2: 16,
+};
+
+/// A store of its own importing `memory` as `host::memory`, with
+/// `compiled` instantiated in it (as wasi-threads makes a thread's store).
+fn instantiate(
+    engine: &Arc<dyn Engine>,
+    compiled: &Arc<dyn CompiledModule>,
+    memory: &SharedMemory,
+) -> (Box<dyn Store>, InstanceId) {
+    let mut store = engine.new_store(Box::new(()));
+    store
+        .define("host", "memory", HostItem::SharedMemory(memory.clone()))
+        .unwrap();
+    let instance = store.instantiate(compiled.as_ref()).unwrap();
+    (store, instance)
+}
+
 fn run_round(engine: &Arc<dyn Engine>, compiled: &Arc<dyn CompiledModule>) {
-    let ty = MemoryType {
-        minimum: 1,
-        maximum: Some(1),
-        memory64: false,
-        shared: true,
-        page_size_log2: 16,
-    };
-    let memory: SharedMemory = engine.new_shared_memory(ty).unwrap();
-    let instantiate = |engine: &Arc<dyn Engine>, memory: &SharedMemory| {
-        let mut store = engine.new_store(Box::new(()));
-        store
-            .define("host", "memory", HostItem::SharedMemory(memory.clone()))
-            .unwrap();
-        let instance = store.instantiate(compiled.as_ref()).unwrap();
-        (store, instance)
-    };
+    let memory: SharedMemory = engine.new_shared_memory(ONE_SHARED_PAGE).unwrap();
     let workers: Vec<_> = (0..THREADS)
         .map(|index| {
             let (engine, compiled, memory) = (engine.clone(), compiled.clone(), memory.clone());
             std::thread::spawn(move || {
-                // Each thread's own store, as wasi-threads makes them.
-                let mut store = engine.new_store(Box::new(()));
-                store
-                    .define("host", "memory", HostItem::SharedMemory(memory))
-                    .unwrap();
-                let instance = store.instantiate(compiled.as_ref()).unwrap();
+                let (mut store, instance) = instantiate(&engine, &compiled, &memory);
                 store
                     .call(instance, "work", &[Val::I32(index), Val::I32(ITERATIONS)])
                     .unwrap();
             })
         })
         .collect();
-    let (mut main, instance) = instantiate(engine, &memory);
+    let (mut main, instance) = instantiate(engine, compiled, &memory);
     let done = main
         .call(instance, "wait_done", &[Val::I32(THREADS)])
         .unwrap();
@@ -152,16 +156,9 @@ fn racing_threads_keep_every_atomic_total_exact() {
 
 #[test]
 fn engines_without_threads_refuse_shared_memories() {
-    let ty = MemoryType {
-        minimum: 1,
-        maximum: Some(1),
-        memory64: false,
-        shared: true,
-        page_size_log2: 16,
-    };
     for info in ENGINES.iter().filter(|e| !e.features.threads) {
         let engine = info.create(EngineConfig::default());
-        let err = engine.new_shared_memory(ty).unwrap_err();
+        let err = engine.new_shared_memory(ONE_SHARED_PAGE).unwrap_err();
         assert!(err.to_string().contains("threads proposal"), "{err}");
     }
 }
