@@ -5,6 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Some sandboxes hand out /dev/null as a plain file. Everything that writes
+# "to nowhere" then fills it, and cargo's target probe (`rustc -`, stdin from
+# /dev/null) compiles what it holds: CI failed twice that way. Put the device
+# back when we can.
+if [ ! -c /dev/null ]; then
+  if [ "$(id -u)" -eq 0 ] && rm -f /dev/null && mknod -m 666 /dev/null c 1 3; then
+    echo "/dev/null was a plain file: replaced by the null device"
+  else
+    echo "warning: /dev/null is not the null device and cannot be replaced here" >&2
+  fi
+fi
+
 need_pkgs=()
 command -v clang >/dev/null || need_pkgs+=(clang)
 command -v wasm-ld >/dev/null || need_pkgs+=(lld)
