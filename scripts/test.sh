@@ -37,6 +37,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq "${need_pkgs[@]}"
 fi
 
+# Each phase's start, with the seconds since this script began: CI's log
+# then tells where the time went.
+step() { echo "== test.sh, ${SECONDS}s: $*"; }
+
+step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings
 # The embedding API documents every public item, with no broken links.
@@ -47,21 +52,25 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p wasmtier
 # artifact corpora, and the edge cases (huge memories, bulk operations
 # under fuel, deadlines).
 # (The shim is built once, below: it has no tests of its own to compile.)
+step "workspace tests"
 cargo test --workspace --release --exclude wasmtier-shim
 
 # The interpreter-only build for small boards (no Cranelift, no wast runner):
 # the CLI's tests (WASI programs, sandbox, limits) on that build, and the
 # spec suite on the interpreter built without the compiled tiers.
+step "interpreter-only build"
 cargo test --release -p wasmtier-cli --no-default-features --features interp
 cargo test --release -p wasmtier-spec-tests --no-default-features
 
 # Benchmark smoke: every workload once, small, on every engine; checksums must
 # match the native build.
+step "benchmark smoke"
 cargo build --release -p wasmtier-cli
 cargo run --release -p wasmtier-benches -- --smoke
 
 # The containerd shim, built once, and the end-to-end test with a private
 # containerd (it sets up namespaces and mounts: root only).
+step "containerd shim"
 cargo build --release -p wasmtier-shim
 if [ "$(id -u)" -eq 0 ]; then
   shim/tests/containerd-e2e.sh
@@ -72,4 +81,6 @@ fi
 # Raspberry Pi targets under qemu (Debian's cross toolchains; installs what is
 # missing): aarch64 runs the spec suite on every engine and the engine and CLI
 # tests; armv7 the interpreter-only build's CLI and spec tests.
+step "Raspberry Pi targets"
 scripts/cross-test.sh
+step "all passed"
