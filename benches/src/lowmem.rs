@@ -2,14 +2,13 @@
 //! memory and a compute workload, with the interpreter-only small build
 //! (`scripts/build-lowmem.py`) next to the default build's `--low-memory`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::build;
-use crate::measure::Probe;
+use crate::measure::{Contender, Probe};
 use crate::report::Table;
 use crate::runners::{self, Runner};
 use crate::workloads::WORKLOADS;
@@ -77,32 +76,9 @@ pub fn section(
             continue;
         };
         let built = build::build(workload)?;
-        let mut cells = BTreeMap::new();
-        let mut reference = None;
-        // Native first: its output is the reference.
-        for runner in all.iter().rev() {
-            let Some((program, argv)) =
-                runner.command(&built.wasm, built.native.as_deref(), args, false)
-            else {
-                continue;
-            };
-            let cell = crate::measure_runner(
-                probe,
-                &program,
-                &argv,
-                name,
-                crate::runs_for(runner, runs),
-                &mut reference,
-            );
-            if let Ok(cell) = &cell {
-                eprintln!(
-                    "{label:>28} {:>36}: {:.2} MiB",
-                    runner.name,
-                    cell.max_rss_kib as f64 / 1024.0
-                );
-            }
-            cells.insert(runner.name.clone(), cell);
-        }
+        let cells = crate::measure_row(probe, all.iter(), name, runs, |runner| {
+            Contender::of(runner, &built.wasm, built.native.as_deref(), args, false)
+        });
         table
             .rows
             .push((format!("{label} `{}`", args.join(" ")), cells));

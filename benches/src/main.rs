@@ -26,7 +26,6 @@ mod report;
 mod runners;
 mod workloads;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -34,8 +33,8 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use crate::measure::{Probe, checksums, median};
-use crate::report::{Cell, Table};
+use crate::measure::{Contender, Probe, checksums};
+use crate::report::{Row, Table};
 use crate::runners::{NODE_SCRIPT, Runner, Tier};
 
 #[derive(Parser)]
@@ -171,46 +170,17 @@ fn run(args: Args) -> Result<ExitCode> {
 
     let mut table = Table::for_runners(&all_runners);
     for (workload, built) in &built {
-        let mut cells = BTreeMap::new();
-        let mut reference: Option<Vec<String>> = None;
-        // Native first: its checksums are the reference.
-        for runner in all_runners
-            .iter()
-            .rev()
-            .filter(|r| r.runs(workload.proposals))
-        {
-            let Some((program, argv)) = runner.command(
+        let runners = all_runners.iter().filter(|r| r.runs(workload.proposals));
+        let row = measure_row(&probe, runners, workload.name, args.runs, |runner| {
+            Contender::of(
+                runner,
                 &built.wasm,
                 built.native.as_deref(),
                 workload.args,
                 workload.needs_dir,
-            ) else {
-                continue;
-            };
-            let result = measure_runner(
-                &probe,
-                &program,
-                &argv,
-                workload.name,
-                runs_for(runner, args.runs),
-                &mut reference,
-            );
-            eprintln!(
-                "{:>10} {:>16}: {}",
-                workload.name,
-                runner.name,
-                match &result {
-                    Ok(cell) => format!(
-                        "{:.3} s, {:.1} MiB",
-                        cell.median.as_secs_f64(),
-                        cell.max_rss_kib as f64 / 1024.0
-                    ),
-                    Err(e) => format!("FAILED: {e}"),
-                }
-            );
-            cells.insert(runner.name.clone(), result);
-        }
-        table.rows.push((workload.name.to_string(), cells));
+            )
+        });
+        table.rows.push((workload.name.to_string(), row));
     }
     let large = build::build_large_module(args.large_functions)?;
     let cells = measure_generated(
@@ -279,104 +249,65 @@ fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// One row for a generated module (no arguments, no output to check):
-/// each of `runners`, `runs` times.
+/// each of `runners`, `runs` times, interleaved.
 fn measure_generated<'a>(
     probe: &Probe,
     runners: impl Iterator<Item = &'a Runner>,
     module: &Path,
     name: &str,
     runs: usize,
-) -> BTreeMap<String, Result<Cell, String>> {
-    let mut cells = BTreeMap::new();
-    for runner in runners {
-        let Some((program, argv)) = runner.command(module, None, &[], false) else {
-            continue;
-        };
-        let mut reference = Some(Vec::new());
-        let result = measure_runner(
-            probe,
-            &program,
-            &argv,
-            name,
-            runs_for(runner, runs),
-            &mut reference,
-        );
-        eprintln!(
-            "{name:>10} {:>16}: {:?}",
-            runner.name,
-            result.as_ref().map(|c| c.median)
-        );
-        cells.insert(runner.name.clone(), result);
-    }
-    cells
-}
-
-/// How `runs` measured runs are made for `runner`: a precompiled runner
-/// first runs once unmeasured, so that a compilation cache it fills (ours)
-/// counts neither in its wall time nor in its peak RSS.
-fn runs_for(runner: &Runner, runs: usize) -> Runs {
-    Runs {
-        warm_up: runner.tier == Tier::Precompiled,
-        warm_up_mode: runner.warm_up_mode.clone(),
-        measured: runs.max(1),
-    }
-}
-
-struct Runs {
-    warm_up: bool,
-    /// Replaces the `--engine=…` argument in the warm-up run.
-    warm_up_mode: Option<String>,
-    measured: usize,
-}
-
-fn measure_runner(
-    probe: &Probe,
-    program: &Path,
-    argv: &[String],
-    workload: &str,
-    runs: Runs,
-    reference: &mut Option<Vec<String>>,
-) -> Result<Cell, String> {
-    if runs.warm_up {
-        let cwd = scratch_dir(workload).map_err(|e| e.to_string())?;
-        let warm_up: Vec<String> = argv
-            .iter()
-            .map(|a| match &runs.warm_up_mode {
-                Some(mode) if a.starts_with("--engine=") => mode.clone(),
-                _ => a.clone(),
-            })
-            .collect();
-        probe
-            .run_once(program, &warm_up, &cwd)
-            .map_err(|e| format!("{e:#}"))?;
-    }
-    let mut walls = Vec::new();
-    let mut max_rss = 0;
-    for _ in 0..runs.measured {
-        let cwd = scratch_dir(workload).map_err(|e| e.to_string())?;
-        let sample = probe
-            .run_once(program, argv, &cwd)
-            .map_err(|e| format!("{e:#}"))?;
-        let sums: Vec<String> = checksums(&sample.stdout)
-            .into_iter()
-            .map(String::from)
-            .collect();
-        match reference {
-            Some(expected) if !expected.is_empty() && *expected != sums => {
-                return Err(format!(
-                    "wrong checksum: {sums:?}, native printed {expected:?}"
-                ));
-            }
-            Some(_) => {}
-            None => *reference = Some(sums),
-        }
-        walls.push(sample.wall);
-        max_rss = max_rss.max(sample.max_rss_kib);
-    }
-    Ok(Cell {
-        median: median(walls),
-        max_rss_kib: max_rss,
+) -> Row {
+    measure_row(probe, runners, name, runs, |runner| {
+        Contender::of(runner, module, None, &[], false)
     })
+}
+
+/// One row: the contenders `command` makes of `runners`, in interleaved
+/// rounds (`measure::interleaved`), with native code's output as the
+/// reference; a runner whose command could not be made (a peer's compiler
+/// failed) gets that as its cell.
+fn measure_row<'a>(
+    probe: &Probe,
+    runners: impl Iterator<Item = &'a Runner>,
+    name: &str,
+    runs: usize,
+    command: impl Fn(&Runner) -> Result<Option<Contender>, String>,
+) -> Row {
+    let mut contenders = Vec::new();
+    let mut unmade = Row::new();
+    let mut reference = None;
+    for runner in runners {
+        match command(runner) {
+            Ok(Some(contender)) => {
+                if runner.tier == Tier::Native {
+                    reference = Some(runner.name.clone());
+                }
+                contenders.push(contender);
+            }
+            Ok(None) => {}
+            Err(why) => {
+                unmade.insert(runner.name.clone(), Err(why));
+            }
+        }
+    }
+    let mut row = measure::interleaved(probe, &contenders, runs, reference.as_deref(), &|| {
+        scratch_dir(name)
+    });
+    for (runner, cell) in &row {
+        eprintln!(
+            "{name:>10} {runner:>24}: {}",
+            match cell {
+                Ok(cell) => format!(
+                    "{:.3} s, {:.1} MiB",
+                    cell.median.as_secs_f64(),
+                    cell.max_rss_kib as f64 / 1024.0
+                ),
+                Err(e) => format!("FAILED: {e}"),
+            }
+        );
+    }
+    row.extend(unmade);
+    row
 }
 
 /// Each workload once, small, per engine; checksums must equal native's.
@@ -412,9 +343,11 @@ fn smoke(
             .filter(|r| r.runs(workload.proposals) && r.warm_up_mode.is_none())
         {
             checked += 1;
-            let (program, argv) = runner
-                .command(&built.wasm, None, workload.smoke_args, workload.needs_dir)
-                .expect("wasmtier runners always have a command");
+            let Ok(Some((program, argv))) =
+                runner.command(&built.wasm, None, workload.smoke_args, workload.needs_dir)
+            else {
+                unreachable!("wasmtier's runners have a command for every module")
+            };
             let cwd = scratch_dir(workload.name)?;
             let verdict = match probe.run_once(&program, &argv, &cwd) {
                 Ok(sample) if checksums(&sample.stdout) == expected => "ok".to_string(),
@@ -572,7 +505,7 @@ fn render(
             .unwrap_or("")
     )
     .unwrap();
-    writeln!(out, "- {} runs per cell, median wall time of the whole process in seconds; ratios compare each wasmtier engine with the fastest peer of its tier (interpreter: wasmi, wasm3, WAMR's interpreter; compiled: wasmtime, node; precompiled: wasmtime's and WAMR's AOT) and with native `gcc -O2 -fno-math-errno`; below 1.00× is faster.\n", args.runs).unwrap();
+    writeln!(out, "- {} runs per cell in interleaved rounds (each round runs every runner once, starting from a different one), median wall time of the whole process in seconds; ratios are taken round by round (the median, and in brackets the range over rounds), and compare each wasmtier engine with the fastest peer of its tier (interpreter: wasmi, wasm3, WAMR's interpreter; compiled: wasmtime, node; precompiled: wasmtime's and WAMR's AOT) and with native `gcc -O2 -fno-math-errno`; below 1.00× is faster.\n", args.runs).unwrap();
     writeln!(
         out,
         "## Workloads\n\n| workload | stresses | arguments |\n| --- | --- | --- |"
@@ -642,6 +575,12 @@ fn render(
     }
     writeln!(out).unwrap();
     writeln!(out, "## Wall time (s)\n\n{}", table.render_times()).unwrap();
+    writeln!(
+        out,
+        "## Geometric means\n\nRound by round over the workloads with a native build (the generated modules are start-up rows, above); a ratio below 1.00× is wasmtier's engine faster.\n\n{}",
+        table.render_geometric_means()
+    )
+    .unwrap();
     writeln!(out, "## Peak RSS (MiB)\n\n{}", table.render_rss()).unwrap();
     writeln!(out, "{low_memory}").unwrap();
     writeln!(

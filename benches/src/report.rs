@@ -10,6 +10,35 @@ use crate::runners::{Runner, Tier};
 pub struct Cell {
     pub median: Duration,
     pub max_rss_kib: u64,
+    /// Every measured run's wall time, by round: the same index in two
+    /// cells of a row is two runs made moments apart.
+    pub walls: Vec<Duration>,
+}
+
+/// `mine` over `other`, round by round.
+fn round_ratios(mine: &Cell, other: &Cell) -> Vec<f64> {
+    mine.walls
+        .iter()
+        .zip(&other.walls)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+        .collect()
+}
+
+/// The median of `values` and their range, e.g. `0.97× (0.91–1.04)`.
+fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some((
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    ))
+}
+
+fn show_spread((median, low, high): (f64, f64, f64)) -> String {
+    format!("{median:.2}× ({low:.2}–{high:.2})")
 }
 
 /// One workload's results by runner name; an error says why a run failed.
@@ -73,30 +102,97 @@ impl Table {
                 }
             }
             for (name, tier, _) in &ours {
-                let mine = match cells.get(name) {
-                    Some(Ok(cell)) => cell.median,
-                    _ => {
-                        out.push_str(" – | – |");
-                        continue;
-                    }
+                let Some(Ok(mine)) = cells.get(name) else {
+                    out.push_str(" – | – |");
+                    continue;
                 };
                 match self.fastest_peer(cells, *tier) {
-                    Some((peer, d)) => write!(
-                        out,
-                        " {:.2}× {peer} |",
-                        mine.as_secs_f64() / d.as_secs_f64()
-                    )
-                    .unwrap(),
+                    Some((peer, _)) => {
+                        let Some(Ok(theirs)) = cells.get(&peer) else {
+                            unreachable!("the fastest peer ran")
+                        };
+                        match spread(round_ratios(mine, theirs)) {
+                            Some(s) => write!(out, " {} {peer} |", show_spread(s)).unwrap(),
+                            None => out.push_str(" – |"),
+                        }
+                    }
                     None => out.push_str(" – |"),
                 }
                 match self.fastest_peer(cells, Tier::Native) {
-                    Some((_, d)) => {
-                        write!(out, " {:.2}× |", mine.as_secs_f64() / d.as_secs_f64()).unwrap()
+                    Some((native, _)) => {
+                        let Some(Ok(theirs)) = cells.get(&native) else {
+                            unreachable!("native code ran")
+                        };
+                        match spread(round_ratios(mine, theirs)) {
+                            Some((median, _, _)) => write!(out, " {median:.2}× |").unwrap(),
+                            None => out.push_str(" – |"),
+                        }
                     }
                     None => out.push_str(" – |"),
                 }
             }
             out.push('\n');
+        }
+        out
+    }
+
+    /// For each wasmtier engine and each peer of its tier: the geometric
+    /// mean of the wall-time ratios over the workloads both ran (rows with
+    /// native code: the generated modules are start-up rows, shown above),
+    /// computed per round, as the median round and the range of rounds;
+    /// and the workload where the engine fares worst.
+    pub fn render_geometric_means(&self) -> String {
+        let mut out = String::from(
+            "| wasmtier engine | peer | geometric mean (range over rounds) | workloads | worst workload |\n| --- | --- | --- | --- | --- |\n",
+        );
+        let workloads: Vec<&(String, Row)> = self
+            .rows
+            .iter()
+            .filter(|(_, cells)| {
+                self.runners.iter().any(|(name, tier, _)| {
+                    *tier == Tier::Native && matches!(cells.get(name), Some(Ok(_)))
+                })
+            })
+            .collect();
+        for (mine, tier, _) in self.runners.iter().filter(|(_, _, peer)| !peer) {
+            for (peer, _, _) in self
+                .runners
+                .iter()
+                .filter(|(_, t, is_peer)| *is_peer && t == tier)
+            {
+                let mut per_workload = Vec::new();
+                for (workload, cells) in &workloads {
+                    if let (Some(Ok(a)), Some(Ok(b))) = (cells.get(mine), cells.get(peer)) {
+                        per_workload.push((workload.as_str(), round_ratios(a, b)));
+                    }
+                }
+                if per_workload.is_empty() {
+                    continue;
+                }
+                let rounds = per_workload.iter().map(|(_, r)| r.len()).min().unwrap_or(0);
+                let means: Vec<f64> = (0..rounds)
+                    .map(|round| {
+                        let logs: f64 = per_workload.iter().map(|(_, r)| r[round].ln()).sum();
+                        (logs / per_workload.len() as f64).exp()
+                    })
+                    .collect();
+                let worst = per_workload
+                    .iter()
+                    .filter_map(|(w, r)| spread(r.clone()).map(|s| (*w, s)))
+                    .max_by(|a, b| a.1.0.total_cmp(&b.1.0));
+                let Some(mean) = spread(means) else { continue };
+                write!(
+                    out,
+                    "| {mine} | {peer} | {} | {} |",
+                    show_spread(mean),
+                    per_workload.len()
+                )
+                .unwrap();
+                match worst {
+                    Some((w, s)) => writeln!(out, " {w}: {} |", show_spread(s)).unwrap(),
+                    None => out.push_str(" – |\n"),
+                }
+            }
         }
         out
     }

@@ -2,7 +2,8 @@
 //! machine, and the native build.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Which tier a runner belongs to, so ratios compare like with like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,20 +49,24 @@ impl Runner {
         }
     }
 
-    /// The command line for `wasm` (or, for the native runner, `native`).
+    /// The command line for `wasm` (or, for the native runner, `native`):
+    /// `Ok(None)` when there is none (native code for a generated module),
+    /// `Err` when a peer's ahead-of-time compiler failed on `wasm`.
     pub fn command(
         &self,
         wasm: &Path,
         native: Option<&Path>,
         args: &[&str],
         needs_dir: bool,
-    ) -> Option<(PathBuf, Vec<String>)> {
+    ) -> Result<Option<(PathBuf, Vec<String>)>, String> {
         if self.native {
-            let native = native?;
-            return Some((
+            let Some(native) = native else {
+                return Ok(None);
+            };
+            return Ok(Some((
                 native.to_path_buf(),
                 args.iter().map(|a| a.to_string()).collect(),
-            ));
+            )));
         }
         let mut full = self.prefix.clone();
         if needs_dir {
@@ -73,7 +78,7 @@ impl Runner {
         }
         full.extend(self.separator.iter().cloned());
         full.extend(args.iter().map(|a| a.to_string()));
-        Some((self.program.clone(), full))
+        Ok(Some((self.program.clone(), full)))
     }
 }
 
@@ -88,14 +93,20 @@ enum Precompiler {
     Wamrc(PathBuf),
 }
 
-/// `wasm` compiled ahead of time by `compiler`, made once.
-fn precompiled(compiler: &Precompiler, wasm: &Path) -> Option<PathBuf> {
-    let (out, mut command) = match compiler {
+/// How long a peer's ahead-of-time compiler may take on one module: wamrc
+/// (LLVM at -O3) needs far longer than this on the generated large module,
+/// and its compile time is not what the precompiled column measures.
+const PRECOMPILE_LIMIT: Duration = Duration::from_secs(300);
+
+/// `wasm` compiled ahead of time by `compiler`, made once (again when the
+/// module is newer than the compiled file).
+fn precompiled(compiler: &Precompiler, wasm: &Path) -> Result<PathBuf, String> {
+    let (out, name, mut command) = match compiler {
         Precompiler::Wasmtime(program) => {
             let out = wasm.with_extension("wasmtime.cwasm");
             let mut command = Command::new(program);
             command.arg("compile").arg(wasm).arg("-o").arg(&out);
-            (out, command)
+            (out, "wasmtime compile", command)
         }
         Precompiler::Wamrc(program) => {
             let out = wasm.with_extension("wamr.aot");
@@ -104,14 +115,37 @@ fn precompiled(compiler: &Precompiler, wasm: &Path) -> Option<PathBuf> {
                 .args(["--opt-level=3", "--enable-multi-thread", "-o"])
                 .arg(&out)
                 .arg(wasm);
-            (out, command)
+            (out, "wamrc", command)
         }
     };
-    if !out.exists() {
-        let status = command.stdout(std::process::Stdio::null()).status().ok()?;
-        status.success().then_some(())?;
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&out).is_some() && modified(&out) >= modified(wasm) {
+        return Ok(out);
     }
-    Some(out)
+    let _ = std::fs::remove_file(&out);
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(out),
+            Ok(Some(status)) => return Err(format!("{name} failed on the module ({status})")),
+            Ok(None) if start.elapsed() > PRECOMPILE_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(&out);
+                return Err(format!(
+                    "{name} did not finish compiling the module within {} s",
+                    PRECOMPILE_LIMIT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => return Err(format!("{name}: {e}")),
+        }
+    }
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
