@@ -384,3 +384,32 @@ fn a_cache_directory_others_may_write_is_refused_with_the_way_out() {
     assert!(run.stderr.contains("--no-cache"), "{}", run.stderr);
     assert!(entries(&cache).is_empty());
 }
+
+#[test]
+fn compiling_into_a_pipe_or_device_writes_into_it_and_leaves_it_there() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let regular = compile(dir.path(), &[]);
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    // `compile -o /dev/null` once replaced the null device with a plain
+    // file (the output was renamed into place); a FIFO shows the same
+    // without touching the machine's /dev.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let wasm = hello(dir.path());
+    let run = wasmtier(&["compile", s(&wasm), "-o", s(&fifo)]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    // Checked before joining: a replaced pipe would leave the reader
+    // waiting for a writer for ever.
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+    let through_pipe = reader.join().unwrap();
+    assert_eq!(through_pipe, std::fs::read(&regular).unwrap());
+}

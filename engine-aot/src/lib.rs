@@ -127,7 +127,7 @@ impl AotEngine {
                 self.artifact_bytes(&*isa, module)?
             }
         };
-        cache::write_atomically(out, &[&bytes])
+        write_output(out, &bytes)
     }
 
     /// Checks the artifact at `path` and maps its code: every check runs
@@ -350,6 +350,22 @@ impl Expected<'_> {
             Self::Module(module) => module.bytes(),
             Self::Bytes(bytes) => bytes,
         }
+    }
+}
+
+/// `compile -o OUT`: a regular file (or a new name) is replaced
+/// atomically; anything else already there (`/dev/null`, `/dev/stdout`, a
+/// FIFO) is written into, as `cp` does: a rename would put a plain file in
+/// place of the device or pipe.
+fn write_output(out: &Path, bytes: &[u8]) -> Result<(), AotError> {
+    use std::io::Write as _;
+    match std::fs::metadata(out) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => std::fs::OpenOptions::new()
+            .write(true)
+            .open(out)
+            .and_then(|mut file| file.write_all(bytes))
+            .map_err(AotError::io(out)),
+        _ => cache::write_atomically(out, &[bytes]),
     }
 }
 
