@@ -85,6 +85,11 @@ wasmtier_engines::with_aot! {
         Ok(())
     }
 
+    /// Whether `prefix` (a file's first bytes) is an artifact's magic.
+    pub fn is_artifact_prefix(prefix: &[u8]) -> bool {
+        wasmtier_engines::aot::is_artifact(prefix)
+    }
+
     /// Whether `path` starts with an artifact's magic.
     pub fn is_artifact_file(path: &Path) -> bool {
         use std::io::Read;
@@ -218,8 +223,7 @@ wasmtier_engines::with_aot! {
     /// has a valid one for this host and build.
     fn cached_for_auto(request: &Request<'_>, config: &EngineConfig, phases: &mut Phases) -> Result<Option<Prepared>> {
         let engine = AotEngine::with_cache(config.clone(), request.cache.mode());
-        let input = std::fs::read(request.file)
-            .with_context(|| format!("cannot read `{}`", request.file.display()))?;
+        let input = crate::input::read_module_file(request.file)?;
         let Ok(binary) = ValidatedModule::binary_of(&input) else {
             // Not a module: the loader says why, as for any engine.
             return Ok(None);
@@ -277,8 +281,7 @@ wasmtier_engines::with_aot! {
             },
             CacheMode::Dir(args.cache_dir),
         );
-        let input = std::fs::read(&args.file)
-            .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+        let input = crate::input::read_module_file(&args.file)?;
         let binary = ValidatedModule::binary_of(&input)?;
         if engine.cached(&binary).is_some() {
             return Ok(());
@@ -294,8 +297,7 @@ wasmtier_engines::with_aot! {
         let file = request.file;
         let engine = AotEngine::with_cache(config, request.cache.mode());
         let failed = || format!("failed to load `{}`", file.display());
-        let input =
-            std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        let input = crate::input::read_module_file(file)?;
         // The cache is keyed by the binary module, so text is converted
         // first.
         let binary = ValidatedModule::binary_of(&input).with_context(failed)?;
@@ -316,6 +318,10 @@ wasmtier_engines::with_aot! {
 wasmtier_engines::without_aot! {
     /// Without the AOT tier no file is an artifact: the loader judges it.
     fn is_artifact_file(_: &Path) -> bool {
+        false
+    }
+
+    pub fn is_artifact_prefix(_: &[u8]) -> bool {
         false
     }
 

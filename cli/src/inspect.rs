@@ -17,7 +17,7 @@ pub struct InspectArgs {
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
     let path = &args.file;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let bytes = crate::input::read_module_file(path)?;
     // A cache entry is an artifact followed by its cache's seal.
     let total = bytes.len();
     let file = artifact::without_seal(&bytes.into());

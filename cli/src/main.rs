@@ -3,6 +3,7 @@
 mod compile;
 mod engines;
 #[cfg(wasmtier_aot)]
+mod input;
 mod inspect;
 mod phases;
 mod profile;
@@ -19,7 +20,7 @@ mod wast;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser, Subcommand};
 use wasmtier_core::{Features, ValidatedModule};
 
@@ -120,7 +121,13 @@ fn main() -> ExitCode {
 /// Reads a module from disk and validates it with `features`.
 pub fn load_module(path: &Path, features: Features) -> Result<ValidatedModule> {
     let _spinner = progress::Spinner::start(format!("reading and validating {}", path.display()));
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let bytes = input::read_module_file(path)?;
+    if compile::is_artifact_prefix(&bytes) {
+        bail!(
+            "`{}` is a precompiled artifact (`wasmtier compile` output), not a module: run it with `wasmtier run --allow-precompiled`",
+            path.display()
+        );
+    }
     ValidatedModule::from_bytes_or_text(&bytes, features)
         .with_context(|| format!("failed to load `{}`", path.display()))
 }

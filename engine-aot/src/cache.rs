@@ -265,7 +265,7 @@ fn is_entry_name(name: &str) -> bool {
 fn read_or_create_key(dir: &Path) -> Result<[u8; KEY_LEN], AotError> {
     let path = dir.join(KEY_FILE);
     match read_key(&path) {
-        Err(AotError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(AotError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
         other => return other,
     }
     let mut key = [0u8; KEY_LEN];

@@ -35,10 +35,12 @@ pub enum AotError {
     FeaturesDisabled(String),
     #[error("malformed artifact: {0}")]
     Malformed(String),
-    #[error("{}: {source}", path.display())]
+    // The I/O error is part of the message, not a `source`: a report
+    // that prints the chain would say it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "refusing the AOT cache directory {}: {reason}; fix it, or choose another with --cache-dir (or --no-cache)",
@@ -71,7 +73,7 @@ impl From<wasmtier_engine_jit::aot::CompileError> for AotError {
 impl AotError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { path, source }
+        move |error| Self::Io { path, error }
     }
 
     /// Whether the file itself is unusable (as opposed to the system):

@@ -306,8 +306,8 @@ impl AotEngine {
                     Ok(compiled) => return Ok(compiled),
                     // Missing, stale, corrupted or not ours: (re)compile
                     // below and replace it.
-                    Err(AotError::Io { source, .. })
-                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(AotError::Io { error, .. })
+                        if error.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) if e.is_stale_artifact() => {}
                     Err(e) => return Err(e),
                 }
