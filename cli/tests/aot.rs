@@ -413,3 +413,21 @@ fn compiling_into_a_pipe_or_device_writes_into_it_and_leaves_it_there() {
     let through_pipe = reader.join().unwrap();
     assert_eq!(through_pipe, std::fs::read(&regular).unwrap());
 }
+
+#[test]
+fn a_target_the_compiled_tiers_do_not_run_on_is_refused_naming_those_they_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = hello(dir.path());
+    for target in ["riscv64gc-unknown-linux-gnu", "x86_64-apple-darwin"] {
+        let out = dir.path().join("out.cwasm");
+        let run = wasmtier(&["compile", s(&wasm), "--target", target, "-o", s(&out)]);
+        assert_refused(&run, &format!("cannot compile for `{target}`"));
+        assert!(
+            run.stderr
+                .contains("x86_64-unknown-linux-gnu and aarch64-unknown-linux-gnu"),
+            "{}",
+            run.stderr
+        );
+        assert!(!out.exists());
+    }
+}

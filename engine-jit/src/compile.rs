@@ -108,6 +108,25 @@ fn isa_for(triple: Option<&str>, pipeline: Pipeline) -> Result<OwnedTargetIsa, I
                         name: name.to_string(),
                         message: e.to_string(),
                     })?;
+            let supported = |triple: &target_lexicon::Triple| {
+                crate::arch::TARGETS.iter().any(|t| {
+                    t.parse::<target_lexicon::Triple>().is_ok_and(|t| {
+                        t.architecture == triple.architecture
+                            && t.operating_system == triple.operating_system
+                    })
+                })
+            };
+            if !supported(&triple) {
+                // Cranelift may well generate the code; our runtime (trap
+                // handling, unwinding, trampolines) exists for these only.
+                return Err(IsaError::UnsupportedTarget {
+                    name: name.to_string(),
+                    message: format!(
+                        "the compiled tiers run on {}",
+                        crate::arch::TARGETS.join(" and ")
+                    ),
+                });
+            }
             cranelift_codegen::isa::lookup(triple).map_err(|e| IsaError::UnsupportedTarget {
                 name: name.to_string(),
                 message: e.to_string(),

@@ -16,6 +16,10 @@
 //! start with a saved (frame pointer, return address) pair at the frame
 //! pointer, so one frame walk serves all (`signals.rs`).
 
+/// Every target the compiled tiers run on (and `compile --target`
+/// accepts): one per file here, Linux only.
+pub const TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
