@@ -11,12 +11,37 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/cross.sh
 
-# Builds the test binaries of `xcargo TARGET test ARGS` without running
-# them and prints the path of the one built from SOURCE (e.g. tests/spec/main.rs).
-test_binary() {
-    local target=$1 source=$2; shift 2
-    xcargo "$target" test --release --no-run "$@" 2>&1 \
-        | sed -n "s|^ *Executable $source (\(.*\))\$|\1|p" | tail -1 | xargs realpath
+# Builds every test binary of `xcargo TARGET test ARGS` in one cargo run
+# (one feature set: a second run selecting other packages would rebuild most
+# dependencies) and prints one line per binary: "PACKAGE-DIR EXECUTABLE NAME".
+test_binaries() {
+    local target=$1; shift
+    xcargo "$target" test --release --no-run --message-format=json-render-diagnostics "$@" \
+        | python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(os.path.dirname(m["manifest_path"]), m["executable"], m["target"]["name"])
+'
+}
+
+# Runs the test binaries listed (test_binaries' lines) whose package
+# directory ends in one of the given names, each as `cargo test` would: in
+# its package's directory, under qemu.
+run_binaries() {
+    local arch=$1 runner=$2 list=$3; shift 3
+    local dir exe name package
+    while read -r dir exe name; do
+        package=${dir##*/}
+        [[ " $* " == *" $package "* ]] || continue
+        echo "-- $package: $name"
+        (cd "$dir" && CARGO_MANIFEST_DIR="$dir" WASMTIER_TEST_EMULATOR="${runner%% *}" \
+            QEMU_LD_PREFIX="/usr/$arch" $runner "$exe" --quiet)
+    done <<< "$list"
 }
 
 # Runs every trial of a libtest binary in its own process, two at a time;
@@ -40,15 +65,19 @@ each_trial() {
 
 run_aarch64() {
     local qemu="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+    echo "== aarch64: building the test binaries"
+    local binaries spec
+    binaries=$(test_binaries aarch64 -p wasmtier-spec-tests -p wasmtier-engines \
+        -p wasmtier-engine-jit -p wasmtier-cli)
+    spec=$(awk '$3 == "spec" { print $2 }' <<< "$binaries")
     echo "== aarch64: spec suite, every engine"
-    local spec; spec=$(test_binary aarch64 tests/spec/main.rs -p wasmtier-spec-tests --test spec)
     # The lazy JIT runs here tiered (tier-up after one call); its
     # baseline-only configuration, the same code minus the swap, runs on
     # x86-64 only, which keeps this step's qemu time down.
     (cd spec-tests && SKIP_TRIALS='^jit-baseline::' each_trial "$qemu" "$spec")
     echo "== aarch64: engine and CLI tests"
     if [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-        xcargo aarch64 test --release -p wasmtier-engines -p wasmtier-engine-jit -p wasmtier-cli
+        run_binaries aarch64-linux-gnu "$qemu" "$binaries" engines engine-jit cli
         local arm host scratch
         arm=$(realpath target/cross/aarch64-unknown-linux-gnu/release/wasmtier)
         host=target/release/wasmtier
@@ -71,7 +100,7 @@ run_aarch64() {
         # The CLI's tests start the binary under test, which needs the kernel
         # to hand aarch64 programs to qemu.
         echo "skipping the CLI tests: this kernel cannot start aarch64 programs (no binfmt_misc)"
-        xcargo aarch64 test --release -p wasmtier-engines -p wasmtier-engine-jit
+        run_binaries aarch64-linux-gnu "$qemu" "$binaries" engines engine-jit
     fi
 }
 
@@ -86,14 +115,18 @@ small_build() {
 }
 
 run_armv7() {
+    local qemu="qemu-arm -L /usr/arm-linux-gnueabihf"
     echo "== armv7: the small build"
-    small_build armv7 armv7-unknown-linux-gnueabihf "qemu-arm -L /usr/arm-linux-gnueabihf"
+    small_build armv7 armv7-unknown-linux-gnueabihf "$qemu"
     echo "== armv7: interpreter-only build, spec and CLI tests"
-    xcargo armv7 test --release -p wasmtier-spec-tests --no-default-features
+    local binaries
+    binaries=$(test_binaries armv7 -p wasmtier-spec-tests -p wasmtier-cli \
+        --no-default-features --features wasmtier-cli/interp)
     if [ -e /proc/sys/fs/binfmt_misc/qemu-arm ]; then
-        xcargo armv7 test --release -p wasmtier-cli --no-default-features --features interp
+        run_binaries arm-linux-gnueabihf "$qemu" "$binaries" spec-tests cli
     else
         echo "skipping the CLI tests: this kernel cannot start armv7 programs (no binfmt_misc)"
+        run_binaries arm-linux-gnueabihf "$qemu" "$binaries" spec-tests
     fi
 }
 

@@ -55,17 +55,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p wasmtier
 step "workspace tests"
 cargo test --workspace --release --exclude wasmtier-shim
 
-# The interpreter-only build for small boards (no Cranelift, no wast runner):
-# the CLI's tests (WASI programs, sandbox, limits) on that build, and the
-# spec suite on the interpreter built without the compiled tiers.
-step "interpreter-only build"
-cargo test --release -p wasmtier-cli --no-default-features --features interp
-cargo test --release -p wasmtier-spec-tests --no-default-features
-
 # Benchmark smoke: every workload once, small, on every engine; checksums must
-# match the native build.
+# match the native build. The CLI binary is the one the workspace tests built
+# (with every engine; the interpreter-only build replaces it, so it runs last).
 step "benchmark smoke"
-cargo build --release -p wasmtier-cli
 cargo run --release -p wasmtier-benches -- --smoke
 
 # The containerd shim, built once, and the end-to-end test with a private
@@ -83,4 +76,14 @@ fi
 # tests; armv7 the interpreter-only build's CLI and spec tests.
 step "Raspberry Pi targets"
 scripts/cross-test.sh
+
+# The interpreter-only build for small boards (no Cranelift, no wast runner):
+# the CLI's tests (WASI programs, sandbox, limits) on that build, and the
+# spec suite on the interpreter built without the compiled tiers; one cargo
+# run, so one feature set and one build. Last: it replaces
+# target/release/wasmtier with the interpreter-only binary.
+step "interpreter-only build"
+cargo test --release -p wasmtier-cli -p wasmtier-spec-tests --no-default-features \
+  --features wasmtier-cli/interp
+
 step "all passed"
