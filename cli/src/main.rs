@@ -2,8 +2,8 @@
 
 mod compile;
 mod engines;
-#[cfg(wasmtier_aot)]
 mod input;
+#[cfg(wasmtier_aot)]
 mod inspect;
 mod phases;
 mod profile;
