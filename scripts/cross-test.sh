@@ -13,7 +13,8 @@ source scripts/cross.sh
 
 # Builds every test binary of `xcargo TARGET test ARGS` in one cargo run
 # (one feature set: a second run selecting other packages would rebuild most
-# dependencies) and prints one line per binary: "PACKAGE-DIR EXECUTABLE NAME".
+# dependencies) and prints one line per binary:
+# "PACKAGE-DIR EXECUTABLE NAME PACKAGE-NAME PACKAGE-VERSION".
 test_binaries() {
     local target=$1; shift
     xcargo "$target" test --release --no-run --message-format=json-render-diagnostics "$@" \
@@ -25,22 +26,28 @@ for line in sys.stdin:
     except ValueError:
         continue
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(os.path.dirname(m["manifest_path"]), m["executable"], m["target"]["name"])
+        # package_id: "path+file:///…/cli#wasmtier-cli@0.1.0"
+        package, _, version = m["package_id"].rpartition("#")[2].partition("@")
+        print(os.path.dirname(m["manifest_path"]), m["executable"], m["target"]["name"],
+              package, version)
 '
 }
 
 # Runs the test binaries listed (test_binaries' lines) whose package
 # directory ends in one of the given names, each as `cargo test` would: in
-# its package's directory, under qemu.
+# its package's directory, with the variables cargo sets for a test run,
+# under qemu.
 run_binaries() {
     local arch=$1 runner=$2 list=$3; shift 3
-    local dir exe name package
-    while read -r dir exe name; do
-        package=${dir##*/}
-        [[ " $* " == *" $package "* ]] || continue
+    local dir exe name package version
+    while read -r dir exe name package version; do
+        [[ " $* " == *" ${dir##*/} "* ]] || continue
         echo "-- $package: $name"
-        (cd "$dir" && CARGO_MANIFEST_DIR="$dir" WASMTIER_TEST_EMULATOR="${runner%% *}" \
-            QEMU_LD_PREFIX="/usr/$arch" $runner "$exe" --quiet)
+        (cd "$dir" && env CARGO_MANIFEST_DIR="$dir" CARGO_MANIFEST_PATH="$dir/Cargo.toml" \
+            CARGO_PKG_NAME="$package" CARGO_PKG_VERSION="$version" \
+            CARGO_CRATE_NAME="${name//-/_}" CARGO_PRIMARY_PACKAGE=1 \
+            WASMTIER_TEST_EMULATOR="${runner%% *}" QEMU_LD_PREFIX="/usr/$arch" \
+            $runner "$exe" --quiet)
     done <<< "$list"
 }
 
