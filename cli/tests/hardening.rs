@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ENGINES, Run, run_on, s, wasmtier, write_wasm};
+use common::{ENGINES, Run, run_on, s, write_wasm};
 
 /// Refused with status 1 and one line of error: no abort, no backtrace.
 fn assert_clean_refusal(run: &Run, context: &str) {
@@ -170,6 +170,7 @@ fn inspect_reports_a_crafted_artifact_instead_of_panicking() {
              (import "m" "f" (func (type 1))) (func (export "g")))"#,
     );
     let cwasm = dir.path().join("import.cwasm");
+    let wasmtier = common::wasmtier;
     let run = wasmtier(&["compile", s(&wasm), "-o", s(&cwasm)]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     let mut bytes = std::fs::read(&cwasm).unwrap();
