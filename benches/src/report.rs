@@ -67,15 +67,15 @@ impl Table {
         }
     }
 
-    fn fastest_peer(&self, cells: &Row, tier: Tier) -> Option<(String, Duration)> {
+    fn fastest_peer<'a>(&'a self, cells: &'a Row, tier: Tier) -> Option<(&'a str, &'a Cell)> {
         self.runners
             .iter()
             .filter(|(_, t, is_peer)| *is_peer && *t == tier)
             .filter_map(|(name, _, _)| match cells.get(name) {
-                Some(Ok(cell)) => Some((name.clone(), cell.median)),
+                Some(Ok(cell)) => Some((name.as_str(), cell)),
                 _ => None,
             })
-            .min_by_key(|(_, d)| *d)
+            .min_by_key(|(_, cell)| cell.median)
     }
 
     /// Median wall time per runner, then each wasmtier engine's ratio to the
@@ -106,28 +106,16 @@ impl Table {
                     out.push_str(" – | – |");
                     continue;
                 };
-                match self.fastest_peer(cells, *tier) {
-                    Some((peer, _)) => {
-                        let Some(Ok(theirs)) = cells.get(&peer) else {
-                            unreachable!("the fastest peer ran")
-                        };
-                        match spread(round_ratios(mine, theirs)) {
-                            Some(s) => write!(out, " {} {peer} |", show_spread(s)).unwrap(),
-                            None => out.push_str(" – |"),
-                        }
-                    }
+                let peer = self.fastest_peer(cells, *tier);
+                match peer
+                    .and_then(|(name, theirs)| Some((name, spread(round_ratios(mine, theirs))?)))
+                {
+                    Some((name, s)) => write!(out, " {} {name} |", show_spread(s)).unwrap(),
                     None => out.push_str(" – |"),
                 }
-                match self.fastest_peer(cells, Tier::Native) {
-                    Some((native, _)) => {
-                        let Some(Ok(theirs)) = cells.get(&native) else {
-                            unreachable!("native code ran")
-                        };
-                        match spread(round_ratios(mine, theirs)) {
-                            Some((median, _, _)) => write!(out, " {median:.2}× |").unwrap(),
-                            None => out.push_str(" – |"),
-                        }
-                    }
+                let native = self.fastest_peer(cells, Tier::Native);
+                match native.and_then(|(_, theirs)| spread(round_ratios(mine, theirs))) {
+                    Some((median, _, _)) => write!(out, " {median:.2}× |").unwrap(),
                     None => out.push_str(" – |"),
                 }
             }
