@@ -96,7 +96,7 @@ wasmtier_engines::with_aot! {
         let mut prefix = [0u8; 8];
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut prefix))
-            .is_ok_and(|()| wasmtier_engines::aot::is_artifact(&prefix))
+            .is_ok_and(|()| is_artifact_prefix(&prefix))
     }
 }
 
