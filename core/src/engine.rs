@@ -97,6 +97,10 @@ pub struct EngineConfig {
     pub fuel: Option<u64>,
     /// Cap on each linear memory, in bytes; growth beyond it fails (-1).
     pub max_memory: Option<u64>,
+    /// Cap on each store's GC heap (Wasm 3.0 structs and arrays), in
+    /// bytes; an allocation that does not fit even after collecting traps.
+    /// `None`: the engine's default (1 GiB on the compiled tiers).
+    pub max_gc_heap: Option<u64>,
     /// Cap on the guest's call stack, in bytes of engine stack.
     pub max_stack: Option<usize>,
     /// Wall-clock budget of each store, counted from `timeout_start` (by

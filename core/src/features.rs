@@ -24,9 +24,13 @@ pub struct Features {
     /// with them: recursion groups, declared subtypes, canonical types.
     /// wasmparser 0.228 only accepts rec groups and `sub` with its `gc`
     /// flag, so that is enabled too; the GC proposal's instructions are
-    /// still refused by the engines (named as the `gc` proposal), and
-    /// struct and array types can only be declared, never instantiated.
+    /// refused by engines without [`Self::gc`] (named as the `gc` proposal).
     pub function_references: bool,
+    /// Wasm 3.0's garbage collection: struct and array types and their
+    /// instructions, `i31ref`, casts, the `any`/`eq` hierarchy, and
+    /// conversions between `anyref` and `externref`. Needs
+    /// [`Self::function_references`] (its type system).
+    pub gc: bool,
     /// Shared memories, atomic memory instructions, `memory.atomic.wait`
     /// and `notify` (the threads proposal; spawning threads is the host's
     /// business: `wasi-threads`).
@@ -53,18 +57,20 @@ impl Features {
             wide_arithmetic: false,
             exceptions: false,
             function_references: false,
+            gc: false,
             threads: false,
         }
     }
 
     /// Every standardized proposal: the default set plus those not every
     /// engine runs (Wasm 3.0's exception handling and typed function
-    /// references; threads). What `wasmtier run` enables, narrowed to the chosen
+    /// references; garbage collection; threads). What `wasmtier run` enables, narrowed to the chosen
     /// engine's proposals.
     pub const fn finished() -> Self {
         Self {
             exceptions: true,
             function_references: true,
+            gc: true,
             threads: true,
             ..Self::default_const()
         }
@@ -82,6 +88,7 @@ impl Features {
             wide_arithmetic: false,
             exceptions: false,
             function_references: false,
+            gc: false,
             threads: false,
         }
     }
@@ -98,6 +105,7 @@ impl Features {
             wide_arithmetic: true,
             exceptions: true,
             function_references: true,
+            gc: true,
             threads: true,
         }
     }
@@ -116,7 +124,7 @@ impl Features {
         features.set(WasmFeatures::THREADS, self.threads);
         features.set(
             WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC,
-            self.function_references,
+            self.function_references || self.gc,
         );
         features
     }
@@ -162,6 +170,7 @@ impl Features {
             "wide-arithmetic" => &mut self.wide_arithmetic,
             "exceptions" => &mut self.exceptions,
             "function-references" => &mut self.function_references,
+            "gc" => &mut self.gc,
             "threads" => &mut self.threads,
             _ => return None,
         })
@@ -210,6 +219,7 @@ pub const PROPOSALS: &[&str] = &[
     "wide-arithmetic",
     "exceptions",
     "function-references",
+    "gc",
     "threads",
 ];
 
@@ -232,10 +242,11 @@ mod tests {
         let f = Features::parse_list("all,-relaxed-simd").unwrap();
         assert!(f.wide_arithmetic && !f.relaxed_simd);
         assert!(
-            Features::parse_list("gc")
+            Features::parse_list("garbage")
                 .unwrap_err()
-                .contains("unknown feature `gc`")
+                .contains("unknown feature `garbage`")
         );
+        assert!(Features::parse_list("gc").unwrap().to_wasmparser().gc());
     }
 
     #[test]
@@ -250,12 +261,13 @@ mod tests {
     }
 
     #[test]
-    fn finished_adds_exceptions_function_references_and_threads_to_the_default() {
+    fn finished_adds_exceptions_function_references_gc_and_threads_to_the_default() {
         assert_eq!(
             Features::finished(),
             Features::default()
                 .with("exceptions", true)
                 .with("function-references", true)
+                .with("gc", true)
                 .with("threads", true)
         );
     }

@@ -35,6 +35,6 @@ pub use module::{
 pub use shared::{SharedBytes, U32Rows};
 pub use trap::{Frame, Trap, TrapCode, TrapKind};
 pub use types::{
-    ExternType, FuncRefHandle, FuncSig, FuncType, GlobalType, HeapType, MemoryType, RefTop,
+    AnyRef, ExternType, FuncRefHandle, FuncSig, FuncType, GlobalType, HeapType, MemoryType, RefTop,
     RefType, TableType, TypeId, Val, ValType,
 };

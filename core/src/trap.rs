@@ -30,10 +30,23 @@ pub enum TrapCode {
     /// `memory.atomic.wait32/64` on a memory that is not shared: nothing
     /// could ever wake the waiter.
     WaitOnUnsharedMemory,
+    /// `struct.get`/`set` of a null reference.
+    NullStructReference,
+    /// An array instruction on a null reference.
+    NullArrayReference,
+    /// `i31.get_s/u` of a null reference.
+    NullI31Reference,
+    /// `ref.cast` of a value that is not of the type.
+    CastFailure,
+    /// An array access or copy past the array's length.
+    ArrayOutOfBounds,
+    /// A struct or array allocation the GC heap cannot hold, even after
+    /// collecting (its size is bounded by `--max-gc-heap`).
+    GcHeapExhausted,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 16] = [
+    pub const ALL: [TrapCode; 22] = [
         Self::Unreachable,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -50,6 +63,12 @@ impl TrapCode {
         Self::OutOfSystemMemory,
         Self::UnalignedAtomic,
         Self::WaitOnUnsharedMemory,
+        Self::NullStructReference,
+        Self::NullArrayReference,
+        Self::NullI31Reference,
+        Self::CastFailure,
+        Self::ArrayOutOfBounds,
+        Self::GcHeapExhausted,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -71,6 +90,12 @@ impl TrapCode {
             Self::OutOfSystemMemory => "out of system memory",
             Self::UnalignedAtomic => "unaligned atomic",
             Self::WaitOnUnsharedMemory => "atomic wait on non-shared memory",
+            Self::NullStructReference => "null structure reference",
+            Self::NullArrayReference => "null array reference",
+            Self::NullI31Reference => "null i31 reference",
+            Self::CastFailure => "cast failure",
+            Self::ArrayOutOfBounds => "out of bounds array access",
+            Self::GcHeapExhausted => "allocation failed: the GC heap is full",
         }
     }
 

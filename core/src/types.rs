@@ -37,8 +37,7 @@ pub enum HeapType {
     NoExtern,
     Exn,
     NoExn,
-    /// The GC proposal's internal hierarchy: it can be named in types,
-    /// but no engine creates its values (only null exists).
+    /// The GC proposal's internal hierarchy (`anyref` and below).
     Any,
     Eq,
     I31,
@@ -76,8 +75,7 @@ impl HeapType {
     }
 
     /// Whether the heap type is in the GC proposal's internal hierarchy
-    /// (`any`, `eq`, `struct`, ... and struct or array types), which
-    /// engines do not run.
+    /// (`any`, `eq`, `struct`, ... and struct or array types).
     pub fn is_gc(self) -> bool {
         self.top() == RefTop::Any
     }
@@ -273,9 +271,28 @@ pub enum Val {
     /// that produced it.
     ExnRef(Option<u64>),
     /// A reference of the GC proposal's internal hierarchy (`anyref`,
-    /// `eqref`, struct and array references, ...). No engine creates one
-    /// (GC instructions are refused), so only null is ever seen.
-    AnyRef(Option<u64>),
+    /// `eqref`, `i31ref`, struct and array references, ...).
+    AnyRef(Option<AnyRef>),
+    /// An `externref` made from an internal reference by
+    /// `extern.convert_any` (a host reference converted back and forth is
+    /// [`Val::ExternRef`] again).
+    ExternAny(AnyRef),
+}
+
+/// A non-null reference of the `any` hierarchy as the host sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnyRef {
+    /// `ref.i31`: the 31-bit payload, zero-extended.
+    I31(u32),
+    /// A host reference brought in by `any.convert_extern`: the host's
+    /// number, as in [`Val::ExternRef`].
+    Host(u32),
+    /// A struct, as an opaque handle only meaningful to the store that
+    /// produced it (and only until that store next collects garbage: the
+    /// host does not keep objects alive).
+    Struct(u64),
+    /// An array, with the same kind of handle as a struct.
+    Array(u64),
 }
 
 impl Val {
@@ -289,6 +306,7 @@ impl Val {
             Self::FuncRef(_) => ValType::FUNCREF,
             Self::ExternRef(_) => ValType::EXTERNREF,
             Self::ExnRef(_) => ValType::EXNREF,
+            Self::ExternAny(_) => ValType::EXTERNREF,
             Self::AnyRef(_) => ValType::Ref(RefType {
                 nullable: true,
                 heap: HeapType::Any,
@@ -312,10 +330,10 @@ impl Val {
                     && (r.is_some() || t.nullable)
                     && (r.is_none() || t.heap != HeapType::NoExn)
             }
-            (Self::AnyRef(r), ValType::Ref(t)) => {
-                t.heap.top() == RefTop::Any
-                    && (r.is_some() || t.nullable)
-                    && (r.is_none() || t.heap != HeapType::None)
+            (Self::AnyRef(None), ValType::Ref(t)) => t.heap.top() == RefTop::Any && t.nullable,
+            (Self::AnyRef(Some(r)), ValType::Ref(t)) => r.matches_heap(t.heap),
+            (Self::ExternAny(_), ValType::Ref(t)) => {
+                t.heap.top() == RefTop::Extern && t.heap != HeapType::NoExtern
             }
             (Self::ExternRef(r), ValType::Ref(t)) => {
                 t.heap.top() == RefTop::Extern
@@ -365,10 +383,42 @@ impl fmt::Display for Val {
             | Self::ExternRef(None)
             | Self::ExnRef(None)
             | Self::AnyRef(None) => f.write_str("null"),
-            Self::AnyRef(Some(h)) => write!(f, "anyref#{h:x}"),
+            Self::AnyRef(Some(r)) => write!(f, "{r}"),
+            Self::ExternAny(r) => write!(f, "extern({r})"),
             Self::FuncRef(Some(h)) => write!(f, "funcref#{}", h.0),
             Self::ExternRef(Some(h)) => write!(f, "externref#{h}"),
             Self::ExnRef(Some(h)) => write!(f, "exnref#{h:x}"),
+        }
+    }
+}
+
+impl AnyRef {
+    /// Whether the reference may be passed where heap type `heap` is
+    /// expected, as far as its kind tells: a struct or array handle
+    /// matches any concrete type of its kind here, and the store checks
+    /// the object's own type.
+    pub fn matches_heap(self, heap: HeapType) -> bool {
+        use HeapType as H;
+        match (self, heap) {
+            (_, H::Any) => true,
+            (Self::Host(_), _) => false,
+            (_, H::Eq) => true,
+            (Self::I31(_), H::I31) => true,
+            (Self::Struct(_), H::Struct) | (Self::Array(_), H::Array) => true,
+            (Self::Struct(_), H::Concrete(id)) => canon::kind(id) == CompositeKind::Struct,
+            (Self::Array(_), H::Concrete(id)) => canon::kind(id) == CompositeKind::Array,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for AnyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::I31(v) => write!(f, "i31 {v}"),
+            Self::Host(n) => write!(f, "hostref#{n}"),
+            Self::Struct(h) => write!(f, "structref#{h:x}"),
+            Self::Array(h) => write!(f, "arrayref#{h:x}"),
         }
     }
 }

@@ -25,7 +25,7 @@
 use std::ops::Range;
 
 use wasmtier_core::{PerFunction, SharedBytes, U32Rows};
-use wasmtier_engine_jit::aot::{CodeImage, CodeTables, ExceptionTable};
+use wasmtier_engine_jit::aot::{CodeImage, CodeTables, ExceptionTable, StackMapTable};
 
 use crate::error::AotError;
 use crate::target::TargetInfo;
@@ -39,7 +39,7 @@ pub const MAGIC: [u8; 8] = *b"\0wtier\r\n";
 /// whole module). 4: exception call sites and handlers. 5: the type
 /// section's shape (rec groups, supertypes, finality), which
 /// `call_indirect` code relies on.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// Code starts at, and is padded to, a multiple of this: the largest page
 /// size of the hosts we target (64 KiB aarch64 kernels), so an artifact
 /// maps on any of them.
@@ -79,10 +79,15 @@ pub enum Section {
     /// type index: the canonical type information the code was compiled
     /// against (a `call_indirect` to a final type only compares ids).
     TypeShapes,
+    /// `[return address, frame size, first slot]` of each call site where
+    /// GC references are live, sorted by return address.
+    StackMapSites,
+    /// `[stack offset]` of each slot holding a GC reference, by site.
+    StackMapSlots,
 }
 
 impl Section {
-    pub const ALL: [Section; 11] = [
+    pub const ALL: [Section; 13] = [
         Self::Wasm,
         Self::FuncTypes,
         Self::FuncBodies,
@@ -94,6 +99,8 @@ impl Section {
         Self::CallSites,
         Self::Handlers,
         Self::TypeShapes,
+        Self::StackMapSites,
+        Self::StackMapSlots,
     ];
 
     pub fn name(self) -> &'static str {
@@ -109,6 +116,8 @@ impl Section {
             Self::CallSites => "exception call sites",
             Self::Handlers => "exception handlers",
             Self::TypeShapes => "type shapes",
+            Self::StackMapSites => "stack map sites",
+            Self::StackMapSlots => "stack map slots",
         }
     }
 }
@@ -183,6 +192,8 @@ pub fn write(
         Section::CallSites => tables.exceptions.call_sites.as_bytes(),
         Section::Handlers => tables.exceptions.handlers.as_bytes(),
         Section::TypeShapes => type_shapes.as_bytes(),
+        Section::StackMapSites => tables.stack_maps.sites.as_bytes(),
+        Section::StackMapSlots => tables.stack_maps.slots.as_bytes(),
     });
     let metadata: usize = sections.iter().map(|s| s.len() + SECTION_ALIGN).sum();
     let mut out = Vec::with_capacity(metadata + image.code.len() + 2 * CODE_ALIGN as usize);
@@ -399,6 +410,10 @@ fn decode(file: &SharedBytes) -> Result<Artifact, AotError> {
                 call_sites: rows(Section::CallSites, view(Section::CallSites)?)?,
                 handlers: rows(Section::Handlers, view(Section::Handlers)?)?,
             },
+            stack_maps: StackMapTable {
+                sites: rows(Section::StackMapSites, view(Section::StackMapSites)?)?,
+                slots: rows(Section::StackMapSlots, view(Section::StackMapSlots)?)?,
+            },
         },
     })
 }
@@ -458,7 +473,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use wasmtier_core::{Features, ValidatedModule};
-    use wasmtier_engine_jit::aot::CodeLayout;
+    use wasmtier_engine_jit::aot::{CodeLayout, StackMapSite};
 
     use super::*;
 
@@ -473,6 +488,11 @@ mod tests {
                 host_adapters: vec![64],
                 traps: vec![(3, 1), (20, 7)],
                 call_sites: vec![],
+                stack_maps: vec![StackMapSite {
+                    ret: 12,
+                    frame_size: 32,
+                    slots: vec![0, 8],
+                }],
             },
         };
         let target = TargetInfo {
@@ -505,6 +525,8 @@ mod tests {
         assert_eq!(functions, vec![[0, 10], [16, 40]]);
         let traps: Vec<_> = artifact.code_tables.traps.iter().collect();
         assert_eq!(traps, vec![[3, 1], [20, 7]]);
+        let (frame_size, slots) = artifact.code_tables.stack_maps.lookup(12).unwrap();
+        assert_eq!((frame_size, slots.collect::<Vec<_>>()), (32, vec![0, 8]));
         assert_eq!(artifact.header.wasmtier_version, env!("CARGO_PKG_VERSION"));
         let code = artifact.header.code.clone();
         assert_eq!(&bytes[code.start as usize..code.end as usize], &[0xc3; 100]);

@@ -24,11 +24,12 @@ pub use store::InterpStore;
 pub use zeroing::ZeroingAllocator;
 
 /// The proposals this engine runs: every one the loader knows but
-/// exception handling, typed function references and threads, which wasmi
-/// does not have.
+/// exception handling, typed function references, garbage collection and
+/// threads, which wasmi does not have.
 pub const FEATURES: wasmtier_core::Features = wasmtier_core::Features {
     exceptions: false,
     function_references: false,
+    gc: false,
     threads: false,
     ..wasmtier_core::Features::all()
 };

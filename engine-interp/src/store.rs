@@ -515,9 +515,10 @@ fn from_val(mut ctx: impl AsContextMut<Data = StoreData>, value: &Val) -> wasmi:
                 None => wasmi::Val::FuncRef(Nullable::Null),
             }
         }
-        // No function this engine runs takes an exception reference
-        // (`check_arguments` compares against wasmi's own types).
-        Val::ExternRef(None) | Val::ExnRef(_) | Val::AnyRef(_) => {
+        // No function this engine runs takes an exception or GC reference
+        // (`check_arguments` compares against wasmi's own types), and no
+        // module it runs makes an externref of an internal one.
+        Val::ExternRef(None) | Val::ExnRef(_) | Val::AnyRef(_) | Val::ExternAny(_) => {
             wasmi::Val::ExternRef(Nullable::Null)
         }
         Val::ExternRef(Some(payload)) => {

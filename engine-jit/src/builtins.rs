@@ -12,6 +12,8 @@ use wasmtier_core::{HostContext, HostMemory, Trap, TrapCode, Val, canon};
 use crate::atomics_wait::{self, Expected};
 use crate::exceptions::MAX_LIVE_EXCEPTIONS;
 pub(crate) use crate::exceptions::throw_stub as throw;
+use crate::gc::runtime::entry::{gc_alloc, gc_array_new_data, gc_array_new_elem};
+use crate::gc::runtime::{gc_array_copy, gc_array_init_data, gc_array_init_elem, gc_is_subtype};
 use crate::instance::Instance;
 use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals;
@@ -378,11 +380,13 @@ unsafe fn call_host(
     let slots = ty.params.len().max(ty.results.len()).max(1);
     // SAFETY: the host adapter's buffer has `slots` 16-byte slots.
     let values = unsafe { std::slice::from_raw_parts_mut(values, slots) };
+    // SAFETY: the caller's store runtime is live; only read here.
+    let heap = unsafe { (*(*caller).store.cast::<StoreRuntime>()).gc.heap.as_ref() };
     let args: Vec<Val> = ty
         .params
         .iter()
         .zip(values.iter())
-        .map(|(t, raw)| from_raw(*t, *raw))
+        .map(|(t, raw)| from_raw(*t, *raw, heap))
         .collect();
     let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
     // SAFETY: the caller's instance and its store runtime are live; neither

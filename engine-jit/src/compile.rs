@@ -22,6 +22,7 @@ pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
 use crate::module_info::ModuleInfo;
 use crate::relocs::CallReloc;
+use crate::stack_maps::{self, StackMapSite, StackMapTable};
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::{CodeTier, translate_function};
 use crate::traps::TrapTable;
@@ -144,6 +145,7 @@ pub struct CompiledCode {
     tables: CodeTables,
     traps: TrapTable,
     exceptions: ExceptionTable,
+    stack_maps: StackMapTable,
 }
 
 /// Everything about a module's code except the bytes: what an artifact
@@ -160,6 +162,8 @@ pub struct CodeLayout {
     pub traps: Vec<(u32, u8)>,
     /// Call sites with exception handlers, sorted by return address.
     pub call_sites: Vec<CallSite>,
+    /// Call sites where GC references are live, sorted by return address.
+    pub stack_maps: Vec<StackMapSite>,
 }
 
 impl CodeLayout {
@@ -172,6 +176,7 @@ impl CodeLayout {
             host_adapters: U32Rows::from_rows(self.host_adapters.iter().map(|&o| [o])),
             traps: U32Rows::from_rows(self.traps.iter().map(|&(o, code)| [o, code.into()])),
             exceptions: ExceptionTable::from_sites(&self.call_sites),
+            stack_maps: StackMapTable::from_sites(&self.stack_maps),
         }
     }
 }
@@ -192,6 +197,8 @@ pub struct CodeTables {
     pub traps: U32Rows<2>,
     /// Call sites with exception handlers and their handlers.
     pub exceptions: ExceptionTable,
+    /// Where GC references live at each call site that has any.
+    pub stack_maps: StackMapTable,
 }
 
 /// A module's finished code: position-independent bytes (calls within the
@@ -233,6 +240,7 @@ impl CompiledCode {
             memory,
             traps: TrapTable::new(tables.traps.clone()),
             exceptions: tables.exceptions.clone(),
+            stack_maps: tables.stack_maps.clone(),
             tables,
         })
     }
@@ -277,6 +285,10 @@ impl CompiledCode {
     pub fn exceptions(&self) -> &ExceptionTable {
         &self.exceptions
     }
+
+    pub fn stack_maps(&self) -> &StackMapTable {
+        &self.stack_maps
+    }
 }
 
 /// One function's machine code before it is placed.
@@ -291,6 +303,8 @@ pub(crate) struct FunctionCode {
     hot_loop: Option<LoopExtent>,
     /// Calls with exception handlers, relative to the function.
     pub call_sites: Vec<CallSite>,
+    /// Calls with live GC references, relative to the function.
+    pub stack_maps: Vec<StackMapSite>,
 }
 
 /// A loop in a function's code: its header block's offset and the bytes
@@ -375,6 +389,7 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
         .map(|trap| (trap.offset, trap.code.as_raw().get()))
         .collect();
     let call_sites = exception_table::call_sites(&name, &compiled.buffer)?;
+    let stack_maps = stack_maps::sites(&name, &compiled.buffer)?;
     let relocs = compiled.buffer.relocs().to_vec();
     let bytes = compiled.code_buffer().to_vec();
     let hot_loop = innermost_loop(&compiled.bb_starts, &compiled.bb_edges, bytes.len() as u32);
@@ -401,6 +416,7 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
         calls,
         hot_loop,
         call_sites,
+        stack_maps,
     })
 }
 
@@ -611,6 +627,7 @@ struct Layout {
     relocs: Vec<(usize, u32, i64, CallReloc)>,
     traps: Vec<(u32, u8)>,
     call_sites: Vec<CallSite>,
+    stack_maps: Vec<StackMapSite>,
 }
 
 impl Layout {
@@ -639,6 +656,8 @@ impl Layout {
         );
         self.call_sites
             .extend(function.call_sites.iter().map(|site| site.placed_at(base)));
+        self.stack_maps
+            .extend(function.stack_maps.iter().map(|site| site.placed_at(base)));
         self.relocs.extend(
             function
                 .calls
@@ -697,6 +716,7 @@ pub fn compile_image(
             traps,
             // Functions are placed in order, each one's sites in order.
             call_sites: layout.call_sites,
+            stack_maps: layout.stack_maps,
         },
     })
 }

@@ -10,10 +10,12 @@ use wasmtier_core::{
 };
 
 use crate::exceptions::Tag;
+use crate::gc;
 use crate::linear_memory::{LinearMemory, ResourceError, SharedLinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::{JitModule, ModuleCode};
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
+use crate::runtime::StoreRuntime;
 use crate::vmcontext::{
     VMBuiltins, VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
 };
@@ -106,6 +108,11 @@ pub struct Created {
     pub tags: Vec<*mut Tag>,
 }
 
+/// Instantiation stopped by a trap in a constant expression.
+fn instantiation_trap(code: TrapCode) -> LinkError {
+    LinkError::Trap(Trap::code(code))
+}
+
 /// How messages name defined tag `index`: its export name, its name in
 /// the name section, or its index (with the module's name, if it has one).
 fn tag_name(module: &wasmtier_core::ValidatedModule, index: u32) -> String {
@@ -152,6 +159,13 @@ impl Instance {
         let (max_memory, max_table_elements) = (config.max_memory, config.max_table_elements);
         let info = &module.info;
         let wasm = &*info.module;
+        // SAFETY: the store context is the first field of the store's
+        // runtime record, which outlives its instances; nothing else
+        // borrows it during instantiation.
+        let runtime = store.cast::<StoreRuntime>();
+        // SAFETY: as above.
+        unsafe { (*runtime).gc.register_module(wasm, &mut (*runtime).vm) }
+            .map_err(LinkError::ResourceLimit)?;
         // Code and its tables may come from an artifact file: every entry
         // is checked here, before it becomes a pointer generated code
         // calls (the loop runs once per function anyway).
@@ -248,6 +262,10 @@ impl Instance {
             );
             tables.push(table.cast::<VMTable>());
             created.tables.push(table);
+            if gc::runtime::is_root_type(ty.element) {
+                // SAFETY: as above; the table lives as long as the store.
+                unsafe { (*runtime).gc.tables.push(table.cast::<VMTable>()) };
+            }
         }
         let exported_memory = wasm
             .exports()
@@ -286,12 +304,17 @@ impl Instance {
         // Globals: imported ones first, then each initializer in order (an
         // initializer may read earlier globals and take function refs).
         instance.globals = globals.clone().into_boxed_slice();
+        let imported_globals = wasm.num_imported_globals() as usize;
         for (defined, init) in info.global_inits.iter().enumerate() {
-            let value = instance.eval(init);
+            let value = instance.eval(init).map_err(instantiation_trap)?;
             instance.defined_globals[defined] = VMGlobal::from_bits(value);
             let ptr: *mut VMGlobal = &mut instance.defined_globals[defined];
             globals.push(ptr);
             instance.globals = globals.clone().into_boxed_slice();
+            if gc::runtime::is_root_type(info.global_types[imported_globals + defined].content) {
+                // SAFETY: as above.
+                unsafe { (*runtime).gc.globals.push(ptr) };
+            }
         }
         // Tables with an initializer expression (typed function
         // references) start filled with its value; it may read globals and
@@ -299,7 +322,7 @@ impl Instance {
         let defined_tables = wasm.num_imported_tables() as usize;
         for (defined, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
-                let value = instance.eval(init) as u64;
+                let value = instance.eval(init).map_err(instantiation_trap)? as u64;
                 // SAFETY: a table this instantiation just created; nothing
                 // else references it yet.
                 let table =
@@ -336,18 +359,56 @@ impl Instance {
                 segment
                     .items
                     .iter()
-                    .map(|item| instance.eval(item) as u64)
-                    .collect()
+                    .map(|item| instance.eval(item).map(|v| v as u64))
+                    .collect::<Result<_, _>>()
             })
-            .collect();
+            .collect::<Result<_, _>>()
+            .map_err(instantiation_trap)?;
+        // SAFETY: as above; the boxed instance (and so its segment list)
+        // lives as long as the store.
+        unsafe { (*runtime).gc.segments.push(&instance.elements) };
         Ok(instance)
     }
 
-    /// Evaluates a constant expression to its raw slot value.
-    pub fn eval(&self, expr: &ConstExpr) -> u128 {
+    /// Evaluates a constant expression to its raw slot value; GC
+    /// allocations may fail.
+    pub fn eval(&self, expr: &ConstExpr) -> Result<u128, TrapCode> {
         let mut stack: Vec<u128> = Vec::with_capacity(2);
         for op in &expr.ops {
             let value = match *op {
+                ConstOp::RefI31 => {
+                    let v = stack.pop().unwrap_or(0) as u32;
+                    u128::from(gc::object::i31(v))
+                }
+                // References of both hierarchies share one encoding.
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => continue,
+                ConstOp::StructNew(ty) | ConstOp::StructNewDefault(ty) => {
+                    let id = self.module.info.module.type_ids()[ty as usize];
+                    let fields = match (op, gc::layout::Layout::of(id)) {
+                        (
+                            ConstOp::StructNew(_),
+                            Some(gc::layout::Layout::Struct { fields, .. }),
+                        ) => stack.split_off(stack.len().saturating_sub(fields.len())),
+                        _ => Vec::new(),
+                    };
+                    self.new_object(id, &fields, 0)?
+                }
+                ConstOp::ArrayNew(ty) => {
+                    let length = stack.pop().unwrap_or(0) as u32;
+                    let value = stack.pop().unwrap_or(0);
+                    let id = self.module.info.module.type_ids()[ty as usize];
+                    self.new_object(id, &[value], length)?
+                }
+                ConstOp::ArrayNewDefault(ty) => {
+                    let length = stack.pop().unwrap_or(0) as u32;
+                    let id = self.module.info.module.type_ids()[ty as usize];
+                    self.new_object(id, &[], length)?
+                }
+                ConstOp::ArrayNewFixed(ty, length) => {
+                    let values = stack.split_off(stack.len().saturating_sub(length as usize));
+                    let id = self.module.info.module.type_ids()[ty as usize];
+                    self.new_object(id, &values, length)?
+                }
                 ConstOp::I32(v) => u128::from(v as u32),
                 ConstOp::I64(v) => u128::from(v as u64),
                 ConstOp::F32(bits) => u128::from(bits),
@@ -381,7 +442,21 @@ impl Instance {
             };
             stack.push(value);
         }
-        stack.pop().unwrap_or(0)
+        Ok(stack.pop().unwrap_or(0))
+    }
+
+    /// A GC object built by a constant expression (see
+    /// `gc::runtime::new_object`).
+    fn new_object(
+        &self,
+        id: wasmtier_core::TypeId,
+        values: &[u128],
+        length: u32,
+    ) -> Result<u128, TrapCode> {
+        // SAFETY: the store context is the first field of the store's
+        // runtime record; no other reference to it is live here.
+        let runtime = unsafe { &mut *self.vmctx.store.cast::<StoreRuntime>() };
+        gc::runtime::new_object(runtime, id, values, length).map(u128::from)
     }
 
     pub fn memory(&self, index: u32) -> *mut LinearMemory {
@@ -405,7 +480,7 @@ impl Instance {
                 ElementMode::Passive => continue,
                 ElementMode::Declared => {}
                 ElementMode::Active { table, offset } => {
-                    let offset = self.eval(offset) as u64;
+                    let offset = self.eval(offset).map_err(Trap::code)? as u64;
                     // SAFETY: store-owned table, no other reference live.
                     let table = unsafe { &mut *self.table(*table) };
                     let items = &self.elements[index];
@@ -422,7 +497,7 @@ impl Instance {
             let Some((memory, offset)) = &segment.active else {
                 continue;
             };
-            let offset = self.eval(offset) as u64;
+            let offset = self.eval(offset).map_err(Trap::code)? as u64;
             let offset = if info.memory_types[*memory as usize].memory64 {
                 offset
             } else {

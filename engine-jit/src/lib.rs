@@ -27,6 +27,7 @@ mod compile;
 mod error;
 mod exception_table;
 mod exceptions;
+pub(crate) mod gc;
 mod instance;
 mod interrupt;
 mod lazy;
@@ -37,6 +38,7 @@ mod module_info;
 mod relocs;
 mod runtime;
 mod signals;
+mod stack_maps;
 mod store;
 mod trampolines;
 mod translate;
@@ -72,6 +74,7 @@ pub mod aot {
     pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
     pub use crate::error::{CompileError, IsaError, LayoutError, LoadError, ModuleInfoError};
     pub use crate::exception_table::{CallSite, ExceptionTable, HandlerEntry};
+    pub use crate::stack_maps::{StackMapSite, StackMapTable};
     pub use crate::translate::{Proposal, TranslateError};
 
     use crate::compile::{self, CompiledCode};

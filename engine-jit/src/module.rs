@@ -11,6 +11,7 @@ use crate::compile::CompiledCode;
 use crate::exception_table::ExceptionTable;
 use crate::lazy::LazyCode;
 use crate::module_info::ModuleInfo;
+use crate::stack_maps::StackMapTable;
 use crate::traps::TrapTable;
 
 /// Where a module's code is.
@@ -36,6 +37,7 @@ pub(crate) struct CodeAt<'a> {
     pub code: std::ops::Range<usize>,
     pub traps: &'a TrapTable,
     pub exceptions: &'a ExceptionTable,
+    pub stack_maps: &'a StackMapTable,
     /// The Wasm function (index with imports first) whose code holds the
     /// address; `None` in a trampoline.
     pub func: Option<u32>,
@@ -69,6 +71,7 @@ impl JitModule {
                     code: range,
                     traps: code.traps(),
                     exceptions: code.exceptions(),
+                    stack_maps: code.stack_maps(),
                     func,
                 }))
             }
@@ -79,6 +82,7 @@ impl JitModule {
                     code: placed.start..placed.end,
                     traps: &placed.traps,
                     exceptions: &placed.exceptions,
+                    stack_maps: &placed.stack_maps,
                     func: placed.func,
                 }))
             }

@@ -21,9 +21,6 @@ pub enum ModuleInfoError {
     Decode(String),
     #[error("unsupported constant operator {0}")]
     UnsupportedConstOperator(String),
-    /// A constant instruction of the GC proposal, which is not implemented.
-    #[error("unsupported constant operator {0} (gc proposal)")]
-    GcConstOperator(String),
 }
 
 impl From<wasmparser::BinaryReaderError> for ModuleInfoError {
@@ -49,6 +46,16 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// GC constant instructions, with their module type index.
+    StructNew(u32),
+    StructNewDefault(u32),
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    /// `array.new_fixed $t n`.
+    ArrayNewFixed(u32, u32),
+    RefI31,
+    AnyConvertExtern,
+    ExternConvertAny,
 }
 
 /// A constant expression, evaluated at instantiation.
@@ -193,16 +200,21 @@ fn const_expr(expr: RawConstExpr<'_>) -> Result<ConstExpr, ModuleInfoError> {
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
             Operator::End => continue,
-            gc @ (Operator::StructNew { .. }
-            | Operator::StructNewDefault { .. }
-            | Operator::ArrayNew { .. }
-            | Operator::ArrayNewDefault { .. }
-            | Operator::ArrayNewFixed { .. }
-            | Operator::RefI31
-            | Operator::AnyConvertExtern
-            | Operator::ExternConvertAny) => {
-                return Err(ModuleInfoError::GcConstOperator(format!("{gc:?}")));
+            Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            Operator::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(struct_type_index)
             }
+            Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            Operator::ArrayNewDefault { array_type_index } => {
+                ConstOp::ArrayNewDefault(array_type_index)
+            }
+            Operator::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            Operator::ExternConvertAny => ConstOp::ExternConvertAny,
             other => {
                 return Err(ModuleInfoError::UnsupportedConstOperator(format!(
                     "{other:?}"

@@ -5,9 +5,11 @@
 
 use std::any::Any;
 
-use wasmtier_core::{HeapType, HostFunc, Val, ValType, canon};
+use wasmtier_core::{AnyRef, HeapType, HostFunc, Val, ValType, canon};
 
 use crate::exceptions::ExceptionObjects;
+use crate::gc::object::ObjectKind;
+use crate::gc::runtime::GcRuntime;
 use crate::values::to_raw;
 use crate::vmcontext::{VMFuncRef, VMHostFunc, VMStoreContext};
 
@@ -30,6 +32,8 @@ pub struct StoreRuntime {
     pub(crate) func_refs: Vec<FuncRefArray>,
     /// The store's exception objects (exception handling).
     pub(crate) exceptions: ExceptionObjects,
+    /// The GC heap and its roots outside Wasm frames.
+    pub(crate) gc: GcRuntime,
     /// When the store's `--timeout` runs out: a thread blocked in
     /// `memory.atomic.wait` traps then, as running code would.
     pub(crate) deadline: Option<std::time::Instant>,
@@ -53,9 +57,10 @@ impl FuncRefArray {
 }
 
 impl StoreRuntime {
-    /// `value` in slot form; a function reference that is not one of this
-    /// store's becomes null (as in the interpreter), so generated code never
-    /// follows a pointer the host made up.
+    /// `value` in slot form; a reference that is not one of this store's
+    /// (a function, an exception, a struct or array) becomes null (as in
+    /// the interpreter), so generated code never follows a pointer the
+    /// host made up.
     pub fn to_slot(&self, value: &Val) -> u128 {
         if let Val::FuncRef(Some(handle)) = value {
             let address = handle.0 as usize;
@@ -64,8 +69,10 @@ impl StoreRuntime {
                 return 0;
             }
         }
-        // No GC value exists in a store: a host's is no reference at all.
-        if let Val::AnyRef(Some(_)) = value {
+        if let Val::AnyRef(Some(r)) | Val::ExternAny(r) = value
+            && self.object_of(r).is_none()
+            && matches!(r, AnyRef::Struct(_) | AnyRef::Array(_))
+        {
             return 0;
         }
         // Likewise an exception reference must be one of this store's.
@@ -75,6 +82,24 @@ impl StoreRuntime {
             return 0;
         }
         to_raw(value)
+    }
+
+    /// The live object a host's struct or array handle names in this
+    /// store's heap, with its canonical type: `None` for any other value,
+    /// and for a handle that is no live object of the kind it claims.
+    fn object_of(&self, r: &AnyRef) -> Option<(u32, u32)> {
+        let (handle, kind) = match *r {
+            AnyRef::Struct(h) => (h, ObjectKind::Struct),
+            AnyRef::Array(h) => (h, ObjectKind::Array),
+            _ => return None,
+        };
+        let heap = self.gc.heap.as_ref()?;
+        let offset = u32::try_from(handle).ok()?;
+        if !heap.is_object(offset) {
+            return None;
+        }
+        let header = heap.header(offset);
+        (header.kind == kind as u8).then_some((offset, header.type_index))
     }
 
     /// `value` in slot form where a `ty` is expected, or `None` if it is
@@ -93,6 +118,12 @@ impl StoreRuntime {
         };
         if slot == 0 {
             return r.nullable.then_some(slot);
+        }
+        if let (Val::AnyRef(Some(any)) | Val::ExternAny(any), HeapType::Concrete(expected)) =
+            (value, r.heap)
+        {
+            let (_, actual) = self.object_of(any)?;
+            return canon::is_subtype_index(actual, expected.index()).then_some(slot);
         }
         if let (Val::FuncRef(_), HeapType::Concrete(expected)) = (value, r.heap) {
             let address = slot as usize;

@@ -40,6 +40,13 @@ pub trait CodeLookup {
     /// `fp` must be the frame pointer of the live frame `pc` returns into,
     /// on this thread's stack.
     unsafe fn handler(&self, pc: usize, fp: usize, tag: *const Tag) -> Option<Handler>;
+    /// Adds the addresses of the stack slots that hold GC references at
+    /// call site `pc` (a return address) of the frame whose frame pointer
+    /// is `fp` (none where no reference is live).
+    ///
+    /// # Safety
+    /// As for [`Self::handler`].
+    unsafe fn gc_slots(&self, pc: usize, fp: usize, slots: &mut Vec<usize>);
 }
 
 const MAX_FRAMES: usize = 64;
@@ -192,6 +199,52 @@ pub unsafe fn find_handler(mut pc: usize, mut fp: usize, tag: *const Tag) -> Opt
         (pc, fp) = (ret, next);
     }
     None
+}
+
+/// The stack slots that hold GC references in the Wasm frames of the
+/// innermost activation, from the frame whose frame pointer is `fp` and
+/// which called out at return address `pc`, up to the activation's entry.
+/// `None` when the walk could not see every frame holding references: an
+/// outer activation of the same store runs on this thread (a host function
+/// called back into Wasm), whose frames lie beyond host code.
+///
+/// # Safety
+/// Must be called below the frame `fp`, inside `call`, from a builtin
+/// invoked by that frame at `pc`.
+pub unsafe fn gc_stack_slots(mut pc: usize, mut fp: usize) -> Option<Vec<usize>> {
+    let state = CURRENT.get();
+    if state.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `CURRENT` is the live call state of this thread,
+    // and each `prev` an outer one, live until its `call` returns.
+    let state = unsafe { &*state };
+    let mut outer = state.prev;
+    while !outer.is_null() {
+        // SAFETY: as above.
+        let outer_state = unsafe { &*outer };
+        if std::ptr::addr_eq(outer_state.lookup, state.lookup) {
+            return None;
+        }
+        outer = outer_state.prev;
+    }
+    // SAFETY: as above; the lookup outlives the call.
+    let lookup = unsafe { &*state.lookup };
+    let top = state.jmp.frame_pointer();
+    let mut slots = Vec::new();
+    while fp != 0 && fp.is_multiple_of(16) && fp < top && lookup.is_wasm(pc) {
+        // SAFETY: `fp` is a live frame of this activation (checked against
+        // its bounds above) and `pc` the call site it will return to.
+        unsafe { lookup.gc_slots(pc, fp, &mut slots) };
+        // SAFETY: every generated frame starts with the saved (fp, return
+        // address) pair its prologue pushed.
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if next <= fp {
+            break;
+        }
+        (pc, fp) = (ret, next);
+    }
+    Some(slots)
 }
 
 /// The guest stack allowed when `--max-stack` is not given. The thread's

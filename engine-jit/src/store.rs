@@ -12,6 +12,7 @@ use wasmtier_core::{
 use crate::builtins::BUILTINS;
 use crate::exception_table::HandlerEntry;
 use crate::exceptions::{Handler, Tag};
+use crate::gc::{self, runtime::GcRuntime};
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
 use crate::linear_memory::{LinearMemory, SharedLinearMemory, Table};
@@ -46,6 +47,17 @@ impl CodeLookup for StoreCode {
     fn is_wasm(&self, pc: usize) -> bool {
         self.find(pc)
             .is_some_and(|module| module.func_at(pc).is_some())
+    }
+
+    unsafe fn gc_slots(&self, pc: usize, fp: usize, slots: &mut Vec<usize>) {
+        self.find(pc).and_then(|module| {
+            module.with_code_at(pc, |at| {
+                let (frame_size, offsets) = at.stack_maps.lookup((pc - at.base) as u32)?;
+                let sp = fp.checked_sub(frame_size as usize)?;
+                slots.extend(offsets.map(|offset| sp + offset as usize));
+                Some(())
+            })
+        });
     }
 
     unsafe fn handler(&self, pc: usize, fp: usize, tag: *const Tag) -> Option<Handler> {
@@ -126,6 +138,10 @@ impl JitStore {
             state,
             func_refs: Vec::new(),
             exceptions: Default::default(),
+            gc: GcRuntime {
+                capacity: config.max_gc_heap.unwrap_or(gc::runtime::DEFAULT_CAPACITY),
+                ..GcRuntime::default()
+            },
             deadline,
         }));
         Self {
@@ -142,6 +158,13 @@ impl JitStore {
             linker: Linker::default(),
             _interrupt: interrupt,
         }
+    }
+
+    /// The store's runtime record, for reading between calls.
+    fn runtime_ref(&self) -> &StoreRuntime {
+        // SAFETY: the record lives as long as the store, and no Wasm runs
+        // while `&self` is borrowed.
+        unsafe { &*self.runtime }
     }
 
     fn instance(&self, id: InstanceId) -> &Instance {
@@ -351,6 +374,10 @@ impl Store for JitStore {
                     })?;
                 let global = Box::into_raw(Box::new(VMGlobal::from_bits(bits)));
                 self.globals.push(global);
+                if gc::runtime::is_root_type(ty.content) {
+                    // SAFETY: as above.
+                    unsafe { (*self.runtime).gc.globals.push(global) };
+                }
                 Extern::Global { global, ty }
             }
             HostItem::Table(ty) => {
@@ -359,6 +386,10 @@ impl Store for JitStore {
                         .map_err(|e| LinkError::ResourceLimit(e.to_string()))?,
                 );
                 self.tables.push(table);
+                if gc::runtime::is_root_type(ty.element) {
+                    // SAFETY: as above.
+                    unsafe { (*self.runtime).gc.tables.push(table.cast()) };
+                }
                 Extern::Table(table)
             }
             HostItem::Memory(ty) if ty.shared => {
@@ -446,11 +477,12 @@ impl Store for JitStore {
                 })?;
         }
         self.call_function(instance, index, &mut values)?;
+        let heap = self.runtime_ref().gc.heap.as_ref();
         Ok(ty
             .results
             .iter()
             .zip(&values)
-            .map(|(t, raw)| from_raw(*t, *raw))
+            .map(|(t, raw)| from_raw(*t, *raw, heap))
             .collect())
     }
 
@@ -467,7 +499,7 @@ impl Store for JitStore {
         let ty = instance.global_type(e.index);
         // SAFETY: globals live as long as the store.
         let bits = unsafe { (*instance.global(e.index)).bits() };
-        Ok(from_raw(ty, bits))
+        Ok(from_raw(ty, bits, self.runtime_ref().gc.heap.as_ref()))
     }
 
     fn with_memory(

@@ -16,10 +16,15 @@ pub const OUT_OF_FUEL: ir::TrapCode = ir::TrapCode::unwrap_user(6);
 pub const INTERRUPTED: ir::TrapCode = ir::TrapCode::unwrap_user(7);
 pub const NULL_FUNCTION_REFERENCE: ir::TrapCode = ir::TrapCode::unwrap_user(8);
 pub const UNALIGNED_ATOMIC: ir::TrapCode = ir::TrapCode::unwrap_user(9);
+pub const NULL_STRUCT: ir::TrapCode = ir::TrapCode::unwrap_user(10);
+pub const NULL_ARRAY: ir::TrapCode = ir::TrapCode::unwrap_user(11);
+pub const NULL_I31: ir::TrapCode = ir::TrapCode::unwrap_user(12);
+pub const CAST_FAILURE: ir::TrapCode = ir::TrapCode::unwrap_user(13);
+pub const ARRAY_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::unwrap_user(14);
 pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
 
 /// Every trap code of ours (Cranelift's "user" codes).
-const USER_CODES: [ir::TrapCode; 9] = [
+const USER_CODES: [ir::TrapCode; 14] = [
     UNREACHABLE,
     TABLE_OUT_OF_BOUNDS,
     INDIRECT_CALL_TO_NULL,
@@ -29,6 +34,11 @@ const USER_CODES: [ir::TrapCode; 9] = [
     INTERRUPTED,
     NULL_FUNCTION_REFERENCE,
     UNALIGNED_ATOMIC,
+    NULL_STRUCT,
+    NULL_ARRAY,
+    NULL_I31,
+    CAST_FAILURE,
+    ARRAY_OUT_OF_BOUNDS,
 ];
 
 /// The Wasm trap a Cranelift trap code stands for.
@@ -48,6 +58,11 @@ pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
         INTERRUPTED => TrapCode::Interrupted,
         NULL_FUNCTION_REFERENCE => TrapCode::NullFunctionReference,
         UNALIGNED_ATOMIC => TrapCode::UnalignedAtomic,
+        NULL_STRUCT => TrapCode::NullStructReference,
+        NULL_ARRAY => TrapCode::NullArrayReference,
+        NULL_I31 => TrapCode::NullI31Reference,
+        CAST_FAILURE => TrapCode::CastFailure,
+        ARRAY_OUT_OF_BOUNDS => TrapCode::ArrayOutOfBounds,
         // Codes we never emit; report the most generic one.
         _ => TrapCode::Unreachable,
     }

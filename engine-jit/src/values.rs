@@ -1,8 +1,13 @@
 //! `Val` to and from the raw 16-byte slots trampolines and host calls use.
 
-use wasmtier_core::{FuncRefHandle, RefTop, Val, ValType};
+use wasmtier_core::{AnyRef, FuncRefHandle, RefTop, Val, ValType};
 
-/// A value as generated code stores it in a slot.
+use crate::gc::heap::GcHeap;
+use crate::gc::object::{self, Decoded, ObjectKind};
+
+/// A value as generated code stores it in a slot. Struct and array handles
+/// are taken as they are: the store checks them against its heap first
+/// (`StoreRuntime::to_slot`).
 pub fn to_raw(value: &Val) -> u128 {
     match *value {
         Val::I32(v) => u128::from(v as u32),
@@ -11,13 +16,24 @@ pub fn to_raw(value: &Val) -> u128 {
         Val::F64(bits) => u128::from(bits),
         Val::V128(bits) => bits,
         Val::FuncRef(handle) => u128::from(handle.map_or(0, |h| h.0)),
-        Val::ExternRef(payload) => u128::from(payload.map_or(0, |n| u64::from(n) + 1)),
-        Val::ExnRef(address) | Val::AnyRef(address) => u128::from(address.unwrap_or(0)),
+        Val::ExternRef(number) => u128::from(number.map_or(0, object::host)),
+        Val::ExnRef(address) => u128::from(address.unwrap_or(0)),
+        Val::AnyRef(None) => 0,
+        Val::AnyRef(Some(r)) | Val::ExternAny(r) => u128::from(any_to_raw(r)),
     }
 }
 
-/// The value of type `ty` in a slot.
-pub fn from_raw(ty: ValType, raw: u128) -> Val {
+fn any_to_raw(r: AnyRef) -> u64 {
+    match r {
+        AnyRef::I31(v) => object::i31(v),
+        AnyRef::Host(n) => object::host(n),
+        AnyRef::Struct(handle) | AnyRef::Array(handle) => handle,
+    }
+}
+
+/// The value of type `ty` in a slot; `heap` tells structs from arrays (a
+/// reference to an object that is not in it reads as null).
+pub fn from_raw(ty: ValType, raw: u128, heap: Option<&GcHeap>) -> Val {
     match ty {
         ValType::I32 => Val::I32(raw as u32 as i32),
         ValType::I64 => Val::I64(raw as u64 as i64),
@@ -29,19 +45,35 @@ pub fn from_raw(ty: ValType, raw: u128) -> Val {
                 let ptr = raw as u64;
                 Val::FuncRef((ptr != 0).then_some(FuncRefHandle(ptr)))
             }
-            RefTop::Extern => {
-                let n = raw as u64;
-                Val::ExternRef((n != 0).then(|| (n - 1) as u32))
-            }
             RefTop::Exn => {
                 let address = raw as u64;
                 Val::ExnRef((address != 0).then_some(address))
             }
-            // No instruction this build runs creates a GC value: such a
-            // slot is always null.
-            RefTop::Any => Val::AnyRef((raw as u64 != 0).then_some(raw as u64)),
+            RefTop::Extern => match any_from_raw(raw as u64, heap) {
+                None => Val::ExternRef(None),
+                Some(AnyRef::Host(n)) => Val::ExternRef(Some(n)),
+                Some(other) => Val::ExternAny(other),
+            },
+            RefTop::Any => Val::AnyRef(any_from_raw(raw as u64, heap)),
         },
     }
+}
+
+fn any_from_raw(raw: u64, heap: Option<&GcHeap>) -> Option<AnyRef> {
+    Some(match object::decode(raw)? {
+        Decoded::I31(v) => AnyRef::I31(v),
+        Decoded::Host(n) => AnyRef::Host(n),
+        Decoded::Object(offset) => {
+            let heap = heap.filter(|h| h.is_object(offset))?;
+            let handle = u64::from(offset);
+            match heap.header(offset).kind {
+                k if k == ObjectKind::Struct as u8 => AnyRef::Struct(handle),
+                k if k == ObjectKind::Array as u8 => AnyRef::Array(handle),
+                _ => return None,
+            }
+        }
+        Decoded::Invalid => return None,
+    })
 }
 
 #[cfg(test)]
@@ -63,8 +95,12 @@ mod tests {
             Val::ExternRef(Some(u32::MAX)),
             Val::ExnRef(None),
             Val::ExnRef(Some(0x2000)),
+            Val::AnyRef(None),
+            Val::AnyRef(Some(AnyRef::I31(0x7fff_ffff))),
+            Val::AnyRef(Some(AnyRef::Host(3))),
+            Val::ExternAny(AnyRef::I31(5)),
         ] {
-            assert_eq!(from_raw(value.ty(), to_raw(&value)), value);
+            assert_eq!(from_raw(value.ty(), to_raw(&value), None), value);
         }
     }
 

@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicU64;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 6;
+pub const VM_LAYOUT_VERSION: u32 = 7;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -38,6 +38,15 @@ pub struct VMStoreContext {
     /// compiled with interrupt checks traps with "interrupted" when the
     /// counter is not zero.
     pub interrupt: usize,
+    /// Base of the store's GC heap (objects are offsets from it); null
+    /// until a module with struct or array types is instantiated, then
+    /// fixed.
+    pub gc_heap_base: usize,
+    /// Return address of the last call from generated code to a builtin
+    /// that may collect garbage (written by that builtin's entry stub,
+    /// `arch::gc_entry`): with `last_exit_fp`, where the collector's walk
+    /// of the Wasm frames starts.
+    pub gc_exit_pc: usize,
 }
 
 /// A linear memory as generated code sees it.
@@ -164,6 +173,29 @@ macro_rules! foreach_builtin {
             /// `(vmctx, memory, address, count) -> woken`: wakes up to
             /// `count` waiters on the native `address`.
             memory_atomic_notify MemoryAtomicNotify(vmctx: vmctx, memory: u32, address: u64, count: u32) -> u32;
+            /// `(vmctx, type, length) -> reference`: a zeroed struct or
+            /// array of the module's type `type` (`length` elements; 0 for
+            /// a struct), collecting garbage first if due. Traps when the
+            /// GC heap cannot hold it. Called through its entry stub.
+            gc_alloc GcAlloc(vmctx: vmctx, ty: u32, length: u32) -> u64;
+            /// `(vmctx, type, data, offset, length) -> reference`:
+            /// `array.new_data`. Called through its entry stub.
+            gc_array_new_data GcArrayNewData(vmctx: vmctx, ty: u32, data: u32, offset: u32, length: u32) -> u64;
+            /// `(vmctx, type, elem, offset, length) -> reference`:
+            /// `array.new_elem`. Called through its entry stub.
+            gc_array_new_elem GcArrayNewElem(vmctx: vmctx, ty: u32, elem: u32, offset: u32, length: u32) -> u64;
+            /// `(vmctx, element size, dst, dst_index, src, src_index, length)`:
+            /// `array.copy` between non-null arrays (overlap allowed).
+            gc_array_copy GcArrayCopy(vmctx: vmctx, element_size: u32, dst: u64, dst_index: u32, src: u64, src_index: u32, length: u32);
+            /// `(vmctx, type, array, dst_index, data, offset, length)`:
+            /// `array.init_data` of a non-null array.
+            gc_array_init_data GcArrayInitData(vmctx: vmctx, ty: u32, array: u64, dst_index: u32, data: u32, offset: u32, length: u32);
+            /// `(vmctx, array, dst_index, elem, offset, length)`:
+            /// `array.init_elem` of a non-null array.
+            gc_array_init_elem GcArrayInitElem(vmctx: vmctx, array: u64, dst_index: u32, elem: u32, offset: u32, length: u32);
+            /// `(vmctx, actual, expected) -> 1 if subtype else 0`, on
+            /// canonical type ids (casts to types that are not final).
+            gc_is_subtype GcIsSubtype(vmctx: vmctx, actual: u32, expected: u32) -> u32;
         }
     };
 }
@@ -258,6 +290,8 @@ pub mod offsets {
     pub const STORE_LAST_EXIT_FP: i32 = offset_of!(VMStoreContext, last_exit_fp) as i32;
     pub const STORE_LAST_EXIT_PC: i32 = offset_of!(VMStoreContext, last_exit_pc) as i32;
     pub const STORE_INTERRUPT: i32 = offset_of!(VMStoreContext, interrupt) as i32;
+    pub const STORE_GC_HEAP_BASE: i32 = offset_of!(VMStoreContext, gc_heap_base) as i32;
+    pub const STORE_GC_EXIT_PC: i32 = offset_of!(VMStoreContext, gc_exit_pc) as i32;
 
     pub const VMCTX_STORE: i32 = offset_of!(VMContext, store) as i32;
     pub const VMCTX_BUILTINS: i32 = offset_of!(VMContext, builtins) as i32;
@@ -312,7 +346,8 @@ mod tests {
         assert_eq!(STORE_FUEL, 8);
         assert_eq!((STORE_LAST_EXIT_FP, STORE_LAST_EXIT_PC), (16, 24));
         assert_eq!(STORE_INTERRUPT, 32);
-        assert_eq!(size_of::<VMStoreContext>(), 40);
+        assert_eq!((STORE_GC_HEAP_BASE, STORE_GC_EXIT_PC), (40, 48));
+        assert_eq!(size_of::<VMStoreContext>(), 56);
     }
 
     #[test]
@@ -334,7 +369,8 @@ mod tests {
         assert_eq!(Builtin::LazyCode.offset(), 120);
         assert_eq!(Builtin::TierUp.offset(), 128);
         assert_eq!(Builtin::MemoryAtomicNotify.offset(), 152);
-        assert_eq!(size_of::<VMBuiltins>(), 160);
+        assert_eq!(Builtin::GcAlloc.offset(), 160);
+        assert_eq!(size_of::<VMBuiltins>(), 216);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

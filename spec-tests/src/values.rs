@@ -5,7 +5,7 @@
 //! (quiet bit set, any payload). `v128` compares lane by lane in the shape
 //! the script wrote, so float lanes can hold NaN patterns too.
 
-use wasmtier_core::Val;
+use wasmtier_core::{AnyRef, Val};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
@@ -28,7 +28,7 @@ pub fn argument(arg: &WastArg<'_>) -> Result<Val, String> {
             None => return Err(format!("unsupported null reference type {heap:?}")),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
-        WastArgCore::RefHost(_) => return Err("`ref.host` (GC) is not supported".into()),
+        WastArgCore::RefHost(n) => Val::AnyRef(Some(AnyRef::Host(*n))),
     })
 }
 
@@ -87,6 +87,15 @@ fn matches_core(expected: &WastRetCore<'_>, actual: &Val) -> bool {
             .as_ref()
             .is_none_or(|h| matches!(null_kind(h), Some(RefKind::Any))),
         (WastRetCore::RefExtern(e), Val::ExternRef(Some(a))) => e.is_none_or(|e| e == *a),
+        // An internal reference made external: only `(ref.extern)` without
+        // a number matches it.
+        (WastRetCore::RefExtern(None), Val::ExternAny(_)) => true,
+        (WastRetCore::RefHost(e), Val::AnyRef(Some(AnyRef::Host(a)))) => e == a,
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(r))) => !matches!(r, AnyRef::Host(_)),
+        (WastRetCore::RefI31, Val::AnyRef(Some(AnyRef::I31(_)))) => true,
+        (WastRetCore::RefStruct, Val::AnyRef(Some(AnyRef::Struct(_)))) => true,
+        (WastRetCore::RefArray, Val::AnyRef(Some(AnyRef::Array(_)))) => true,
         // Function identity is not observable through the engine boundary:
         // any non-null function reference matches `ref.func`.
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
@@ -170,7 +179,8 @@ pub fn show_val(val: &Val) -> String {
         Val::ExnRef(None) => "ref.null exn".into(),
         Val::ExnRef(Some(_)) => "ref.exn".into(),
         Val::AnyRef(None) => "ref.null any".into(),
-        Val::AnyRef(Some(_)) => "ref.any".into(),
+        Val::AnyRef(Some(r)) => format!("ref.any ({r})"),
+        Val::ExternAny(r) => format!("ref.extern ({r})"),
     }
 }
 
@@ -194,11 +204,16 @@ fn show_core(expected: &WastRetCore<'_>) -> String {
         WastRetCore::RefExtern(None) => "ref.extern".into(),
         WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
         WastRetCore::RefFunc(_) => "ref.func".into(),
+        WastRetCore::RefHost(n) => format!("ref.host {n}"),
+        WastRetCore::RefAny => "ref.any".into(),
+        WastRetCore::RefEq => "ref.eq".into(),
+        WastRetCore::RefArray => "ref.array".into(),
+        WastRetCore::RefStruct => "ref.struct".into(),
+        WastRetCore::RefI31 | WastRetCore::RefI31Shared => "ref.i31".into(),
         WastRetCore::Either(cases) => {
             let cases: Vec<String> = cases.iter().map(show_core).collect();
             format!("either({})", cases.join(" | "))
         }
-        other => format!("{other:?}"),
     }
 }
 

@@ -181,3 +181,22 @@ pub fn flush_icache(code: &[u8]) {
     // SAFETY: barriers only.
     unsafe { core::arch::asm!("dsb ish", "isb", options(nostack)) };
 }
+
+/// The body of a GC entry stub (`gc::runtime`): generated code calls the
+/// stub like the builtin it stands for, with `vmctx` in x0. It records
+/// its return address (the link register) in the store context's
+/// `gc_exit_pc`, where the collector's frame walk starts, then branches to
+/// `$target` with arguments and stack as the call left them.
+macro_rules! gc_entry_body {
+    ($target:path) => {
+        core::arch::naked_asm!(
+            "ldr x16, [x0, #{store}]",
+            "str x30, [x16, #{exit_pc}]",
+            "b {target}",
+            store = const $crate::vmcontext::offsets::VMCTX_STORE,
+            exit_pc = const $crate::vmcontext::offsets::STORE_GC_EXIT_PC,
+            target = sym $target,
+        )
+    };
+}
+pub(crate) use gc_entry_body;

@@ -10,7 +10,9 @@
 //! - `throw_stub` and `resume`: entering the runtime from a Wasm throw and
 //!   continuing in a handler (`exceptions/`);
 //! - `flush_icache`: making freshly written code visible to instruction
-//!   fetch.
+//!   fetch;
+//! - `gc_entry_body!`: the stub in front of a builtin that may collect
+//!   garbage, recording the call's return address (`gc::runtime`).
 //!
 //! What every supported CPU shares and the rest relies on: generated frames
 //! start with a saved (frame pointer, return address) pair at the frame

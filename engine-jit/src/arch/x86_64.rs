@@ -143,3 +143,23 @@ pub unsafe fn resume(handler: Handler, exception: usize) -> ! {
 
 /// x86 keeps instruction fetch coherent with stores by itself.
 pub fn flush_icache(_code: &[u8]) {}
+
+/// The body of a GC entry stub (`gc::runtime`): generated code calls the
+/// stub like the builtin it stands for, with `vmctx` in rdi. It records
+/// its return address (at `[rsp]`) in the store context's `gc_exit_pc`,
+/// where the collector's frame walk starts, then jumps to `$target` with
+/// arguments and stack as the call left them.
+macro_rules! gc_entry_body {
+    ($target:path) => {
+        core::arch::naked_asm!(
+            "mov rax, [rdi + {store}]",
+            "mov r11, [rsp]",
+            "mov [rax + {exit_pc}], r11",
+            "jmp {target}",
+            store = const $crate::vmcontext::offsets::VMCTX_STORE,
+            exit_pc = const $crate::vmcontext::offsets::STORE_GC_EXIT_PC,
+            target = sym $target,
+        )
+    };
+}
+pub(crate) use gc_entry_body;

@@ -90,6 +90,21 @@ impl ExceptionObjects {
         Some(header as u64 as usize as *const Tag)
     }
 
+    /// Adds the payload values of every live exception that may be GC
+    /// objects (roots of the collector).
+    pub fn gc_roots(&self, out: &mut Vec<u64>) {
+        for object in self.live.values() {
+            let tag = object[0] as u64 as usize as *const Tag;
+            // SAFETY: an exception's tag lives as long as the store.
+            let params = unsafe { &(*tag).ty.params };
+            for (ty, value) in params.iter().zip(&object[1..]) {
+                if crate::gc::layout::is_traced_type(*ty) {
+                    out.push(*value as u64);
+                }
+            }
+        }
+    }
+
     /// Frees exception `address` unless Wasm holds it as an `exnref`.
     pub fn release(&mut self, address: usize) {
         let exposed = self

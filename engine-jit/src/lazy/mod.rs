@@ -34,6 +34,7 @@ use crate::error::LayoutError;
 use crate::exception_table::ExceptionTable;
 use crate::module::JitModule;
 use crate::module_info::ModuleInfo;
+use crate::stack_maps::StackMapTable;
 use crate::translate::CodeTier;
 use crate::traps::TrapTable;
 use crate::vmcontext::VMFuncRef;
@@ -73,6 +74,7 @@ pub(crate) struct Placed {
     pub func: Option<u32>,
     pub traps: TrapTable,
     pub exceptions: ExceptionTable,
+    pub stack_maps: StackMapTable,
 }
 
 pub(crate) struct LazyCode {
@@ -303,6 +305,7 @@ impl LazyCode {
                 code.traps.iter().map(|&(o, c)| [o, u32::from(c)]),
             )),
             exceptions: ExceptionTable::from_sites(&code.call_sites),
+            stack_maps: StackMapTable::from_sites(&code.stack_maps),
         });
         let mut all = self.placed.write().unwrap_or_else(|e| e.into_inner());
         let at = all.partition_point(|p| p.start < start);

@@ -34,7 +34,7 @@ impl Translator<'_, '_> {
             Operator::CallRef { type_index } => {
                 let (sig, code, all) = self.ref_callee(type_index);
                 let results = self.emit_call(Callee::Indirect(sig, code), &all);
-                self.stack.extend(results);
+                self.push_call_results(type_index, results);
             }
             Operator::ReturnCallRef { type_index } => {
                 let (sig, code, all) = self.ref_callee(type_index);
@@ -73,7 +73,7 @@ impl Translator<'_, '_> {
             all.extend(args);
             self.emit_call(Callee::Indirect(sig, code), &all)
         };
-        self.stack.extend(results);
+        self.push_call_results(type_index, results);
     }
 
     /// `return_call`: a Cranelift tail call (both sides use the `tail`
@@ -186,7 +186,7 @@ impl Translator<'_, '_> {
     fn call_indirect(&mut self, type_index: u32, table_index: u32) {
         let (sig, code, all) = self.indirect_callee(type_index, table_index);
         let results = self.emit_call(Callee::Indirect(sig, code), &all);
-        self.stack.extend(results);
+        self.push_call_results(type_index, results);
     }
 
     /// The non-null `VMFuncRef` pointer at `index` of a funcref table,

@@ -73,7 +73,8 @@ impl Translator<'_, '_> {
     pub(super) fn block_with_params(&mut self, types: &[ValType]) -> Block {
         let block = self.b.create_block();
         for ty in types {
-            self.b.append_block_param(block, ir_type(*ty));
+            let param = self.b.append_block_param(block, ir_type(*ty));
+            self.traced(param, *ty);
         }
         block
     }

@@ -27,6 +27,9 @@ pub(super) enum Family {
     Exceptions,
     /// `atomics.rs`: the threads proposal.
     Atomics,
+    /// `gc.rs`: the GC proposal (refused unless the module's features
+    /// include it).
+    Gc,
     Unsupported(Proposal),
 }
 
@@ -58,10 +61,10 @@ impl Proposal {
 macro_rules! family {
     // A whole proposal in one file.
     (@threads $op:ident) => { Family::Atomics };
+    (@gc $op:ident) => { Family::Gc };
     // Proposals not implemented: every operator of each is refused, named.
     // Validation with the engine's features normally rejects them first.
     (@shared_everything_threads $op:ident) => { Family::Unsupported(Proposal::SharedEverythingThreads) };
-    (@gc $op:ident) => { Family::Unsupported(Proposal::Gc) };
     (@legacy_exceptions $op:ident) => { Family::Unsupported(Proposal::LegacyExceptions) };
     (@stack_switching $op:ident) => { Family::Unsupported(Proposal::StackSwitching) };
     (@memory_control $op:ident) => { Family::Unsupported(Proposal::MemoryControl) };
@@ -597,10 +600,7 @@ mod tests {
             family_of(&Operator::CallRef { type_index: 0 }),
             Family::Calls
         );
-        assert_eq!(
-            family_of(&Operator::RefEq),
-            Family::Unsupported(Proposal::Gc)
-        );
+        assert_eq!(family_of(&Operator::RefEq), Family::Gc);
         assert_eq!(Proposal::Gc.name(), "gc");
     }
 }

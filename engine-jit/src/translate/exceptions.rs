@@ -133,12 +133,13 @@ impl Translator<'_, '_> {
             .iter()
             .enumerate()
             .map(|(i, ty)| {
-                self.b.ins().load(
+                let value = self.b.ins().load(
                     ir_type(*ty),
                     MemFlagsData::trusted(),
                     exception,
                     layout::value(i),
-                )
+                );
+                self.traced(value, *ty)
             })
             .collect()
     }

@@ -220,6 +220,14 @@ impl<'a> FuncEnv<'a> {
             .store(MemFlagsData::trusted(), left, store, offsets::STORE_FUEL);
     }
 
+    /// Base address of the store's GC heap: set before any code of a
+    /// module with struct or array types runs, then fixed.
+    pub fn gc_heap_base(&self, b: &mut FunctionBuilder) -> Value {
+        let store = self.store_context(b);
+        b.ins()
+            .load(types::I64, immutable(), store, offsets::STORE_GC_HEAP_BASE)
+    }
+
     /// Pointer to the store's `VMStoreContext`.
     pub fn store_context(&self, b: &mut FunctionBuilder) -> Value {
         self.vmctx_field(b, offsets::VMCTX_STORE)

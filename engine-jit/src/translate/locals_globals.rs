@@ -32,6 +32,7 @@ impl Translator<'_, '_> {
                     .b
                     .ins()
                     .load(ir_type(ty), MemFlagsData::trusted(), address, 0);
+                let value = self.traced(value, ty);
                 self.push(value);
             }
             Operator::GlobalSet { global_index } => {
@@ -44,9 +45,16 @@ impl Translator<'_, '_> {
             Operator::Drop => {
                 self.pop();
             }
-            Operator::Select | Operator::TypedSelect { .. } => {
+            Operator::Select => {
                 let (a, b, condition) = self.pop3();
                 let value = self.b.ins().select(condition, a, b);
+                self.push(value);
+            }
+            Operator::TypedSelect { ty } => {
+                let (a, b, condition) = self.pop3();
+                let value = self.b.ins().select(condition, a, b);
+                let ty = self.env.module().val_type(ty).expect("validated type");
+                let value = self.traced(value, ty);
                 self.push(value);
             }
             _ => return Ok(false),

@@ -13,6 +13,7 @@ mod dispatch;
 mod exceptions;
 mod fuel;
 pub(crate) mod func_env;
+mod gc;
 mod locals_globals;
 mod memory;
 mod numeric;
@@ -35,6 +36,7 @@ use dispatch::Family;
 pub use dispatch::Proposal;
 use func_env::FuncEnv;
 
+use crate::gc::layout::is_traced_type;
 use crate::module_info::ModuleInfo;
 
 /// The calling convention of every Wasm function (and host adapter).
@@ -150,6 +152,9 @@ pub fn translate_function(
     };
     for (param, value) in ty.params.iter().zip(params) {
         let var = t.b.declare_var(ir_type(*param));
+        if is_traced_type(*param) {
+            t.b.declare_var_needs_stack_map(var);
+        }
         t.b.def_var(var, value);
         t.locals.push((var, *param));
     }
@@ -163,6 +168,9 @@ pub fn translate_function(
         // set before it is read (the spec's local initialization rule).
         for _ in 0..count {
             let var = t.b.declare_var(ir_type(ty));
+            if is_traced_type(ty) {
+                t.b.declare_var_needs_stack_map(var);
+            }
             let zero = t.zero(ty);
             t.b.def_var(var, zero);
             t.locals.push((var, ty));
@@ -216,6 +224,13 @@ impl Translator<'_, '_> {
             Family::Simd => self.simd(op)?,
             Family::Exceptions => self.exceptions(op)?,
             Family::Atomics => self.atomics(op)?,
+            Family::Gc if self.env.module().features().gc => self.gc(op)?,
+            Family::Gc => {
+                return Err(TranslateError::UnsupportedProposal {
+                    proposal: Proposal::Gc,
+                    operator: format!("{op:?}"),
+                });
+            }
             Family::Unsupported(proposal) => {
                 return Err(TranslateError::UnsupportedProposal {
                     proposal,
@@ -232,6 +247,27 @@ impl Translator<'_, '_> {
 
     pub fn push(&mut self, value: Value) {
         self.stack.push(value);
+    }
+
+    /// `value`, declared to Cranelift as a GC root if values of `ty` may be
+    /// objects: live across a call, it is kept in a stack slot that the
+    /// call site's stack map lists.
+    pub fn traced(&mut self, value: Value, ty: ValType) -> Value {
+        if is_traced_type(ty) {
+            self.b.declare_value_needs_stack_map(value);
+        }
+        value
+    }
+
+    /// Pushes the results of a call of type `type_index`.
+    pub fn push_call_results(&mut self, type_index: u32, results: Vec<Value>) {
+        let types = self.env.module().types()[type_index as usize]
+            .results
+            .clone();
+        for (value, ty) in results.into_iter().zip(types) {
+            let value = self.traced(value, ty);
+            self.push(value);
+        }
     }
 
     pub fn pop(&mut self) -> Value {

@@ -40,6 +40,7 @@ impl Translator<'_, '_> {
                 let index = self.pop();
                 let address = self.table_element_address(table, index, traps::TABLE_OUT_OF_BOUNDS);
                 let v = self.b.ins().load(I64, MemFlagsData::trusted(), address, 0);
+                let v = self.traced(v, self.env.table_type(table).element);
                 self.push(v);
             }
             Operator::TableSet { table } => {

@@ -94,8 +94,15 @@ const GROUPS: &[(&str, Source, Enable)] = &[
     ("threads", Source::Proposal(Proposal::Threads), |f| {
         f.threads = true
     }),
+    // Garbage collection builds on typed references; some scripts call
+    // through `return_call_ref`.
+    ("gc", Source::Proposal(Proposal::GC), |f| {
+        f.gc = true;
+        f.function_references = true;
+        f.tail_call = true;
+    }),
     // The Wasm 3.0 release of the spec: every proposal it merged that
-    // wasmtier knows (the GC proposal's instructions aside).
+    // wasmtier knows.
     ("wasm-v3", Source::Spec(SpecVersion::V3), |f| {
         f.tail_call = true;
         f.extended_const = true;
@@ -104,6 +111,7 @@ const GROUPS: &[(&str, Source, Enable)] = &[
         f.relaxed_simd = true;
         f.exceptions = true;
         f.function_references = true;
+        f.gc = true;
     }),
 ];
 
