@@ -41,6 +41,11 @@ pub struct RunArgs {
     /// `memory.grow` beyond it returns -1.
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     max_memory: Option<u64>,
+    /// Cap on the GC heap, where Wasm 3.0 structs and arrays live (bytes; K,
+    /// M, G suffixes allowed; default 1G, at most 4G). An allocation that
+    /// does not fit after collecting traps with "allocation failed".
+    #[arg(long, value_name = "BYTES", value_parser = crate::units::parse_gc_heap)]
+    max_gc_heap: Option<u64>,
     /// Cap on the guest's value stack (bytes; K, M, G suffixes allowed).
     /// Recursion past it traps with "call stack exhausted".
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
@@ -237,6 +242,7 @@ impl RunArgs {
             features: Features::finished().intersect(self.engine().features()),
             fuel: self.fuel,
             max_memory: self.max_memory,
+            max_gc_heap: self.max_gc_heap,
             max_stack: self
                 .max_stack
                 .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),

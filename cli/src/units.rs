@@ -18,6 +18,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a size (examples: 65536, 64K, 16M, 1G)"))
 }
 
+/// Parses a `--max-gc-heap` size: [`parse_size`], at most
+/// [`wasmtier_core::MAX_GC_HEAP`].
+pub fn parse_gc_heap(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if size > wasmtier_core::MAX_GC_HEAP {
+        return Err(format!(
+            "`{text}` is more than a GC heap can hold (at most {} bytes, just under 4G)",
+            wasmtier_core::MAX_GC_HEAP
+        ));
+    }
+    Ok(size)
+}
+
 /// Parses `250ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("`{text}` is not a duration (examples: 500ms, 2s, 1m)");

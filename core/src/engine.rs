@@ -85,6 +85,10 @@ impl Compilation {
     }
 }
 
+/// The largest GC heap an engine can have (`EngineConfig::max_gc_heap`):
+/// objects are addressed by 32-bit offsets.
+pub const MAX_GC_HEAP: u64 = (4 << 30) - 4096;
+
 /// Limits and choices fixed when an engine is created.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EngineConfig {
@@ -99,7 +103,8 @@ pub struct EngineConfig {
     pub max_memory: Option<u64>,
     /// Cap on each store's GC heap (Wasm 3.0 structs and arrays), in
     /// bytes; an allocation that does not fit even after collecting traps.
-    /// `None`: the engine's default (1 GiB on the compiled tiers).
+    /// `None`: the engine's default (1 GiB on the compiled tiers); at most
+    /// [`MAX_GC_HEAP`].
     pub max_gc_heap: Option<u64>,
     /// Cap on the guest's call stack, in bytes of engine stack.
     pub max_stack: Option<usize>,

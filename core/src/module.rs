@@ -10,6 +10,9 @@ use wasmparser::{
 
 mod bodies;
 mod convert;
+mod proposals;
+
+pub use proposals::proposals_needed;
 
 use convert::convert_memory_type;
 
@@ -824,30 +827,6 @@ impl ValidatedModule {
             .contains(&offset)
             .then(|| self.num_imported_funcs + defined as u32)
     }
-}
-
-/// The proposals `features` leaves off without which `bytes` is not
-/// valid, when those are the reason it does not validate (empty when it is
-/// invalid anyway). Only run on a module that failed, so its repeated
-/// validations cost nothing on the path that loads.
-pub fn proposals_needed(bytes: &[u8], features: Features) -> Vec<&'static str> {
-    // A decoder panic (see `with_limits`) counts as invalid.
-    let valid = |features: Features| {
-        std::panic::catch_unwind(|| {
-            Validator::new_with_features(features.to_wasmparser())
-                .validate_all(bytes)
-                .is_ok()
-        })
-        .unwrap_or(false)
-    };
-    if !valid(Features::all()) {
-        return Vec::new();
-    }
-    crate::features::PROPOSALS
-        .iter()
-        .copied()
-        .filter(|name| !features.is_enabled(name) && !valid(Features::all().with(name, false)))
-        .collect()
 }
 
 fn malformed(offset: usize, message: &str) -> LoadError {

@@ -26,7 +26,7 @@ const HEAP_START: u32 = 16;
 /// struct (10,000 fields of 16 bytes) stays inside.
 const RESERVATION: usize = (4 << 30) + (1 << 20);
 /// The most a heap may hold (offsets must fit in a `u32`).
-pub const MAX_CAPACITY: u64 = (4 << 30) - 4096;
+const MAX_CAPACITY: u64 = wasmtier_core::MAX_GC_HEAP;
 /// Free chunks up to this size are kept in exact-size lists.
 const SMALL_MAX: u32 = 256;
 /// A heap collects once it has allocated this much since the last
