@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use wasmtier_core::{
-    CallError, Compilation, Engine, EngineConfig, ExternKind, Features, FuncRefHandle, LinkError,
-    Store, Trap, TrapCode, TrapKind, Val, ValidatedModule,
+    AnyRef, CallError, Compilation, Engine, EngineConfig, ExternKind, Features, FuncRefHandle,
+    LinkError, Store, Trap, TrapCode, TrapKind, Val, ValidatedModule,
 };
 
 /// The engines under test: every engine of the registry this build has
@@ -17,6 +17,9 @@ pub use wasmtier_engines::ENGINES;
 pub fn engine_config(fuel: Option<u64>) -> EngineConfig {
     EngineConfig {
         features: Features::finished(),
+        // Generated modules may allocate without bound: a small heap
+        // keeps a run's memory small, and running out traps alike.
+        max_gc_heap: Some(16 << 20),
         fuel,
         max_memory: Some(16 << 20),
         max_table_elements: Some(10_000),
@@ -379,10 +382,19 @@ fn normalize(value: &Val) -> Val {
         Val::FuncRef(Some(_)) => Val::FuncRef(Some(FuncRefHandle(0))),
         // Exception identity is the store's address of the object.
         Val::ExnRef(Some(_)) => Val::ExnRef(Some(0)),
-        // No engine makes one (GC instructions are refused); if one ever
-        // did, its identity would be an address too.
-        Val::AnyRef(Some(_)) => Val::AnyRef(Some(0)),
+        // A struct's or array's identity is its place in the store's heap;
+        // the kind, an i31's value and a host number are comparable.
+        Val::AnyRef(Some(r)) => Val::AnyRef(Some(normalize_any(*r))),
+        Val::ExternAny(r) => Val::ExternAny(normalize_any(*r)),
         other => *other,
+    }
+}
+
+fn normalize_any(r: AnyRef) -> AnyRef {
+    match r {
+        AnyRef::Struct(_) => AnyRef::Struct(0),
+        AnyRef::Array(_) => AnyRef::Array(0),
+        other => other,
     }
 }
 
@@ -467,8 +479,11 @@ mod tests {
         let a = normalize(&Val::ExnRef(Some(0x7f00_1000)));
         assert_eq!(a, normalize(&Val::ExnRef(Some(0x7f00_2000))));
         assert_ne!(a, normalize(&Val::ExnRef(None)));
-        let a = normalize(&Val::AnyRef(Some(8)));
-        assert_eq!(a, normalize(&Val::AnyRef(Some(16))));
+        let a = normalize(&Val::AnyRef(Some(AnyRef::Struct(8))));
+        assert_eq!(a, normalize(&Val::AnyRef(Some(AnyRef::Struct(16)))));
+        assert_ne!(a, normalize(&Val::AnyRef(Some(AnyRef::Array(8)))));
         assert_ne!(a, normalize(&Val::AnyRef(None)));
+        let i31 = |v| normalize(&Val::AnyRef(Some(AnyRef::I31(v))));
+        assert_ne!(i31(1), i31(2));
     }
 }

@@ -1,8 +1,7 @@
 //! Seeds to modules with `wasm-smith`.
 
 use arbitrary::Unstructured;
-use wasm_smith::{Config, InstructionKind, InstructionKinds, Module};
-use wasmparser::{Operator, Parser, Payload};
+use wasm_smith::{Config, Module};
 
 use crate::Rng;
 
@@ -12,8 +11,8 @@ const MODULE_FUEL: u32 = 5_000;
 
 /// The generator configuration: everything every engine supports
 /// (Wasm 2.0 with SIMD, tail calls, extended constants, multi-memory,
-/// memory64; exception handling or typed function references for some
-/// seeds, see [`from_seed`]),
+/// memory64; exception handling or garbage collection for some seeds, see
+/// [`from_seed`]),
 /// nothing whose result may legally differ between engines
 /// (relaxed SIMD), NaNs canonicalized, no imports (nothing to link), small
 /// memories and tables.
@@ -81,14 +80,14 @@ pub fn from_seed(seed: u64) -> Vec<u8> {
     // run them (the compiled tiers), each in one seed pair in four: the
     // lowest bit picks engine fuel (metered code, `fuel_for` in the replay
     // and the long run), so each share runs metered and unmetered.
-    // Exception handling: throws and catches. Typed function references
-    // (see [`with_function_references`]), half of them with exceptions
-    // too (`exnref` is `(ref null exn)`, which `br_on_null` and
-    // `ref.as_non_null` take).
+    // Exception handling: throws and catches. Garbage collection with
+    // typed function references (see [`with_gc`]), half of them with
+    // exceptions too (`exnref` is `(ref null exn)`, which `br_on_null`
+    // and `ref.as_non_null` take; tags may carry GC references).
     let share = (seed >> 1) % 4;
     config.exceptions_enabled = share == 3 || (share == 2 && (seed >> 3) % 2 == 1);
     if share == 2 {
-        config = with_function_references(config);
+        config = with_gc(config);
     }
     let len = 4096 + rng.below(28 * 1024) as usize;
     let data = rng.bytes(len);
@@ -97,147 +96,38 @@ pub fn from_seed(seed: u64) -> Vec<u8> {
         .expect("wasm-smith makes a module from any input with the default counts")
 }
 
-/// `config` with typed function references (`call_ref`,
-/// `return_call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`,
-/// concrete and non-nullable reference types).
-///
-/// wasm-smith 0.228 has no switch for function references alone: its
-/// `gc_enabled` brings them together with the GC proposal's types (rec
-/// groups, subtypes, struct and array types, the `any` hierarchy), which
-/// our loader accepts (they can be declared), and the GC instructions,
-/// which the engines refuse. The "aggregate" instruction kind (`struct.*`,
-/// `array.*`, `ref.i31`, `i31.get_*`, `any.convert_extern`,
-/// `extern.convert_any`) can be left out; the GC instructions wasm-smith
-/// files under other kinds (`ref.eq`, `ref.test`, `ref.cast`, `br_on_cast`,
-/// `br_on_cast_fail`) cannot, so [`build`] replaces them with
-/// `unreachable` (see [`without_gc_instructions`]).
-pub fn with_function_references(config: Config) -> Config {
+/// `config` with the GC proposal: its types (rec groups, subtypes, struct
+/// and array types, the `any` hierarchy, typed function references) and
+/// every instruction (`struct.*`, `array.*`, `i31`, casts, `br_on_cast*`,
+/// `ref.eq`, the extern/any conversions, `call_ref`, `br_on_null`, ...).
+/// wasm-smith 0.228 has no switch for typed function references alone:
+/// they come with `gc_enabled`.
+pub fn with_gc(config: Config) -> Config {
     Config {
         gc_enabled: true,
-        allowed_instructions: InstructionKinds::new(&[
-            InstructionKind::Numeric,
-            InstructionKind::Vector,
-            InstructionKind::Reference,
-            InstructionKind::Parametric,
-            InstructionKind::Variable,
-            InstructionKind::Table,
-            InstructionKind::Memory,
-            InstructionKind::Control,
-        ]),
         ..config
     }
 }
 
 fn build(config: Config, data: &[u8]) -> Option<Vec<u8>> {
-    let gc = config.gc_enabled;
     let mut u = Unstructured::new(data);
     let mut module = Module::new(config, &mut u).ok()?;
     module.ensure_termination(MODULE_FUEL).ok()?;
-    let bytes = module.to_bytes();
-    Some(if gc {
-        without_gc_instructions(bytes)
-    } else {
-        bytes
-    })
-}
-
-/// `bytes` with every GC instruction in a function body overwritten, in
-/// place, by `unreachable` and as many `nop`s as the instruction had more
-/// bytes. Nothing moves, so no size or offset changes; the code after an
-/// `unreachable` is stack-polymorphic, so the body stays valid whatever
-/// the instruction produced. Reaching it traps on every engine alike.
-/// Malformed input (wasm-smith never makes it) is returned as it is.
-pub fn without_gc_instructions(mut bytes: Vec<u8>) -> Vec<u8> {
-    let mut ranges = Vec::new();
-    for payload in Parser::new(0).parse_all(&bytes) {
-        let Ok(Payload::CodeSectionEntry(body)) = payload else {
-            continue;
-        };
-        let Ok(mut reader) = body.get_operators_reader() else {
-            continue;
-        };
-        while !reader.eof() {
-            let start = reader.original_position();
-            let Ok(op) = reader.read() else {
-                break;
-            };
-            if is_gc_instruction(&op) {
-                ranges.push(start..reader.original_position());
-            }
-        }
-    }
-    for range in ranges {
-        bytes[range.start] = 0x00; // unreachable
-        bytes[range.start + 1..range.end].fill(0x01); // nop
-    }
-    bytes
-}
-
-/// The GC proposal's instructions (wasmparser's `@gc` group), which the
-/// engines refuse.
-fn is_gc_instruction(op: &Operator) -> bool {
-    use Operator::*;
-    matches!(
-        op,
-        RefEq
-            | StructNew { .. }
-            | StructNewDefault { .. }
-            | StructGet { .. }
-            | StructGetS { .. }
-            | StructGetU { .. }
-            | StructSet { .. }
-            | ArrayNew { .. }
-            | ArrayNewDefault { .. }
-            | ArrayNewFixed { .. }
-            | ArrayNewData { .. }
-            | ArrayNewElem { .. }
-            | ArrayGet { .. }
-            | ArrayGetS { .. }
-            | ArrayGetU { .. }
-            | ArraySet { .. }
-            | ArrayLen
-            | ArrayFill { .. }
-            | ArrayCopy { .. }
-            | ArrayInitData { .. }
-            | ArrayInitElem { .. }
-            | RefTestNonNull { .. }
-            | RefTestNullable { .. }
-            | RefCastNonNull { .. }
-            | RefCastNullable { .. }
-            | BrOnCast { .. }
-            | BrOnCastFail { .. }
-            | AnyConvertExtern
-            | ExternConvertAny
-            | RefI31
-            | I31GetS
-            | I31GetU
-    )
+    Some(module.to_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diff::{self, Step, Verdict};
-    use wasmtier_core::{Features, Val, ValidatedModule};
-
-    fn gc_instructions(bytes: &[u8]) -> usize {
-        let mut count = 0;
-        for payload in Parser::new(0).parse_all(bytes) {
-            if let Ok(Payload::CodeSectionEntry(body)) = payload {
-                let mut reader = body.get_operators_reader().unwrap();
-                while !reader.eof() {
-                    count += usize::from(is_gc_instruction(&reader.read().unwrap()));
-                }
-            }
-        }
-        count
-    }
+    use wasmtier_core::{AnyRef, Features, Val, ValidatedModule};
 
     #[test]
-    fn gc_instructions_become_traps_in_a_module_that_stays_valid() {
+    fn gc_modules_run_on_the_compiled_tiers_and_agree() {
         let bytes = wat::parse_str(
             r#"(module
               (type $f (func (result i32)))
+              (type $pair (struct (field i32) (field (mut anyref))))
               (func $one (type $f) (i32.const 1))
               (elem declare func $one)
               (func (export "test") (result i32)
@@ -246,30 +136,20 @@ mod tests {
                 (call_ref $f (ref.cast (ref $f) (ref.func $one))))
               (func (export "eq") (result i32)
                 (ref.eq (ref.null eq) (ref.null none)))
-              (func (export "branch") (result funcref)
-                (block $l (result (ref $f))
-                  (br_on_cast $l funcref (ref $f) (ref.func $one))
-                  (br_on_cast_fail $l funcref (ref $f))
-                  (return)))
-              (func (export "typed") (result i32)
-                (i32.add (call_ref $f (ref.as_non_null (ref.func $one))) (i32.const 1))))"#,
+              (func (export "pair") (result anyref)
+                (struct.new $pair (i32.const 7) (ref.i31 (i32.const 5))))
+              (func (export "i31") (result anyref) (ref.i31 (i32.const -1))))"#,
         )
         .unwrap();
-        assert_eq!(gc_instructions(&bytes), 5);
-        let patched = without_gc_instructions(bytes.clone());
-        assert_eq!(patched.len(), bytes.len());
-        assert_eq!(gc_instructions(&patched), 0);
-        ValidatedModule::new(&patched, Features::finished()).unwrap();
-        // Where the compiled tiers are built: each runs the module, the
-        // overwritten instructions trap, the rest runs.
+        ValidatedModule::new(&bytes, Features::finished()).unwrap();
         let Some(jit) = diff::ENGINES.iter().find(|spec| spec.name() == "jit") else {
             return;
         };
-        assert!(diff::compile_refusals(&patched).is_empty());
-        let verdict = diff::check(&patched, None);
+        assert!(diff::compile_refusals(&bytes).is_empty());
+        let verdict = diff::check(&bytes, None);
         assert!(matches!(verdict, Verdict::Agree { steps: 6 }), "{verdict}");
         let module =
-            std::sync::Arc::new(ValidatedModule::new(&patched, Features::finished()).unwrap());
+            std::sync::Arc::new(ValidatedModule::new(&bytes, Features::finished()).unwrap());
         let trace = diff::run(jit.create(diff::engine_config(None)), &module);
         let outcomes: Vec<_> = trace.steps[1..]
             .iter()
@@ -278,10 +158,26 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        let trap = || Err("trap: unreachable".to_string());
+        assert_eq!(outcomes.len(), 5);
         assert_eq!(
-            outcomes,
-            [trap(), trap(), trap(), trap(), Ok(vec![Val::I32(2)])]
+            outcomes[..3],
+            [
+                Ok(vec![Val::I32(1)]),
+                Ok(vec![Val::I32(1)]),
+                Ok(vec![Val::I32(1)])
+            ]
+        );
+        assert!(
+            matches!(
+                outcomes[3].as_deref(),
+                Ok([Val::AnyRef(Some(AnyRef::Struct(_)))])
+            ),
+            "{:?}",
+            outcomes[3]
+        );
+        assert_eq!(
+            outcomes[4],
+            Ok(vec![Val::AnyRef(Some(AnyRef::I31(0x7fff_ffff)))])
         );
     }
 }
