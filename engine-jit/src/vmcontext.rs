@@ -42,11 +42,27 @@ pub struct VMStoreContext {
     /// until a module with struct or array types is instantiated, then
     /// fixed.
     pub gc_heap_base: usize,
+    /// The GC heap's object-start map (one byte per 8 bytes, 1 where an
+    /// object starts), which inline allocation writes; fixed like the base.
+    pub gc_starts: usize,
+    /// The window of zeroed GC heap generated code allocates from inline.
+    pub gc: VMGcCursor,
     /// Return address of the last call from generated code to a builtin
     /// that may collect garbage (written by that builtin's entry stub,
     /// `arch::gc_entry`): with `last_exit_fp`, where the collector's walk
     /// of the Wasm frames starts.
     pub gc_exit_pc: usize,
+}
+
+/// Where generated code allocates GC objects: it bumps `cursor` (a heap
+/// offset) by the object's size while that stays within `end`, and calls
+/// the `gc_alloc` builtin otherwise (which refills the window, collecting
+/// when due).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VMGcCursor {
+    pub cursor: u64,
+    pub end: u64,
 }
 
 /// A linear memory as generated code sees it.
@@ -292,6 +308,11 @@ pub mod offsets {
     pub const STORE_INTERRUPT: i32 = offset_of!(VMStoreContext, interrupt) as i32;
     pub const STORE_GC_HEAP_BASE: i32 = offset_of!(VMStoreContext, gc_heap_base) as i32;
     pub const STORE_GC_EXIT_PC: i32 = offset_of!(VMStoreContext, gc_exit_pc) as i32;
+    pub const STORE_GC_STARTS: i32 = offset_of!(VMStoreContext, gc_starts) as i32;
+    pub const STORE_GC_CURSOR: i32 =
+        (offset_of!(VMStoreContext, gc) + offset_of!(VMGcCursor, cursor)) as i32;
+    pub const STORE_GC_END: i32 =
+        (offset_of!(VMStoreContext, gc) + offset_of!(VMGcCursor, end)) as i32;
 
     pub const VMCTX_STORE: i32 = offset_of!(VMContext, store) as i32;
     pub const VMCTX_BUILTINS: i32 = offset_of!(VMContext, builtins) as i32;
@@ -346,8 +367,12 @@ mod tests {
         assert_eq!(STORE_FUEL, 8);
         assert_eq!((STORE_LAST_EXIT_FP, STORE_LAST_EXIT_PC), (16, 24));
         assert_eq!(STORE_INTERRUPT, 32);
-        assert_eq!((STORE_GC_HEAP_BASE, STORE_GC_EXIT_PC), (40, 48));
-        assert_eq!(size_of::<VMStoreContext>(), 56);
+        assert_eq!((STORE_GC_HEAP_BASE, STORE_GC_STARTS), (40, 48));
+        assert_eq!(
+            (STORE_GC_CURSOR, STORE_GC_END, STORE_GC_EXIT_PC),
+            (56, 64, 72)
+        );
+        assert_eq!(size_of::<VMStoreContext>(), 80);
     }
 
     #[test]

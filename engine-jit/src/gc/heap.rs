@@ -1,5 +1,6 @@
 //! The GC heap: one store's structs and arrays in one reservation, a
-//! non-moving mark-sweep collector over them.
+//! non-moving mark-sweep collector over them, and bump allocation through
+//! the free runs the last sweep left.
 //!
 //! Objects are addressed by their byte offset from the heap's base (see
 //! `object.rs`), which never moves, so generated code reaches a field with
@@ -8,17 +9,19 @@
 //! the heap's capacity is inaccessible, so even a damaged reference cannot
 //! reach memory outside the heap.
 //!
-//! Allocation takes a free chunk of the exact size (small objects), the
-//! first big enough chunk (large ones), or bumps the end; memory handed out
-//! is zeroed. A collection marks from the roots it is given and sweeps the
-//! heap in address order, merging dead objects and free chunks into new
-//! free chunks (a run that reaches the end lowers the bump pointer).
+//! Allocation bumps a cursor through a window of zeroed memory
+//! ([`VMGcCursor`], which generated code bumps inline); when the window
+//! runs out, [`GcHeap::allocate`] zeroes the next one, from the current
+//! free run or the next run big enough, and says when a collection is due.
+//! A collection marks from the roots it is given, then sweeps the heap in
+//! address order: dead objects and free chunks merge into the new runs.
 //! See `RATIONALE.md`, "Garbage collection".
 
 use std::collections::HashMap;
 
 use super::layout::Layout;
-use super::object::{Decoded, FIELDS_OFFSET, ObjectHeader, ObjectKind, decode};
+use super::object::{Decoded, FIELDS_OFFSET, FREE_TYPE, ObjectHeader, ObjectKind, decode};
+use crate::vmcontext::VMGcCursor;
 
 /// Offset of the first object: 0 stays null.
 const HEAP_START: u32 = 16;
@@ -27,11 +30,14 @@ const HEAP_START: u32 = 16;
 const RESERVATION: usize = (4 << 30) + (1 << 20);
 /// The most a heap may hold (offsets must fit in a `u32`).
 const MAX_CAPACITY: u64 = wasmtier_core::MAX_GC_HEAP;
-/// Free chunks up to this size are kept in exact-size lists.
-const SMALL_MAX: u32 = 256;
 /// A heap collects once it has allocated this much since the last
-/// collection, or as much as survived it, whichever is more.
-const MIN_TRIGGER: u64 = 1 << 20;
+/// collection, or twice what survived it, whichever is more: marking costs
+/// in proportion to what survives, so each byte allocated pays at most
+/// half a byte of marking (see `RATIONALE.md`, "Garbage collection").
+const MIN_TRIGGER: u64 = 4 << 20;
+const GROWTH: u64 = 2;
+/// Bytes zeroed and handed to the inline allocator at a time.
+const WINDOW: u64 = 64 << 10;
 
 /// Why a heap could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -41,18 +47,32 @@ pub struct HeapError {
     source: std::io::Error,
 }
 
+/// Why [`GcHeap::allocate`] did not allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Enough was allocated since the last collection: collect, then ask
+    /// again.
+    Collection,
+    /// No free run holds the object.
+    Space,
+}
+
 pub struct GcHeap {
     base: *mut u8,
     capacity: u32,
-    /// End of the allocated part.
-    bump: u32,
-    /// Free chunks by size / 8, for sizes up to `SMALL_MAX`.
-    small: Vec<Vec<u32>>,
-    /// Larger free chunks: `(offset, size)`.
-    large: Vec<(u32, u32)>,
-    /// One bit per 8 bytes: where an object starts (checks references the
-    /// host hands in, and roots).
-    starts: Vec<u64>,
+    /// One byte per 8 bytes of heap, 1 where an object starts: references
+    /// the host hands in are checked against it.
+    starts: *mut u8,
+    /// Free runs `[start, end)` the last sweep left, in address order (the
+    /// last one reaches the capacity); `run` is the one being allocated in.
+    runs: Vec<(u32, u32)>,
+    run: usize,
+    /// Everything at or above this offset was never handed out: still zero
+    /// from the mapping, and not walked by the sweep.
+    high_water: u32,
+    /// Where the current window started (bytes before the cursor since
+    /// then are counted in `allocated_since` at the next refill).
+    window_start: u64,
     allocated_since: u64,
     live_after: u64,
     collections: u64,
@@ -69,51 +89,78 @@ pub struct CollectStats {
     pub freed_bytes: u64,
 }
 
+/// A fresh anonymous mapping of `size` bytes, inaccessible or read+write.
+fn map(size: usize, accessible: bool) -> Result<*mut u8, HeapError> {
+    let protection = if accessible {
+        libc::PROT_READ | libc::PROT_WRITE
+    } else {
+        libc::PROT_NONE
+    };
+    // SAFETY: a fresh anonymous mapping at an address the kernel picks.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            protection,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(HeapError {
+            size,
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(ptr.cast())
+}
+
 impl GcHeap {
     /// A heap that holds at most `capacity` bytes (capped at
-    /// [`MAX_CAPACITY`]).
-    pub fn new(capacity: u64) -> Result<Self, HeapError> {
+    /// `MAX_GC_HEAP`), and the cursor generated code allocates with.
+    pub fn new(capacity: u64) -> Result<(Self, VMGcCursor), HeapError> {
         let page = crate::code_memory::page_size();
-        let capacity = capacity.clamp(u64::from(HEAP_START), MAX_CAPACITY);
+        let capacity = capacity.clamp(u64::from(HEAP_START) + 16, MAX_CAPACITY) & !7;
         let accessible = (capacity as usize).div_ceil(page) * page;
-        // SAFETY: a fresh anonymous mapping at an address the kernel picks.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                RESERVATION,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(HeapError {
-                size: RESERVATION,
-                source: std::io::Error::last_os_error(),
-            });
-        }
+        let base = map(RESERVATION, false)?;
         // SAFETY: the first `accessible` bytes of the reservation just made.
-        if unsafe { libc::mprotect(base, accessible, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
-            let source = std::io::Error::last_os_error();
-            // SAFETY: the reservation made above, referenced nowhere else.
-            unsafe { libc::munmap(base, RESERVATION) };
-            return Err(HeapError {
+        let opened =
+            unsafe { libc::mprotect(base.cast(), accessible, libc::PROT_READ | libc::PROT_WRITE) };
+        let starts = if opened == 0 {
+            map(accessible / 8, true)
+        } else {
+            Err(HeapError {
                 size: accessible,
-                source,
-            });
-        }
-        Ok(Self {
-            base: base.cast(),
-            capacity: capacity as u32,
-            bump: HEAP_START,
-            small: vec![Vec::new(); (SMALL_MAX / 8 + 1) as usize],
-            large: Vec::new(),
-            starts: Vec::new(),
+                source: std::io::Error::last_os_error(),
+            })
+        };
+        let starts = match starts {
+            Ok(starts) => starts,
+            Err(e) => {
+                // SAFETY: the reservation made above, referenced nowhere else.
+                unsafe { libc::munmap(base.cast(), RESERVATION) };
+                return Err(e);
+            }
+        };
+        let capacity = capacity as u32;
+        let heap = Self {
+            base,
+            capacity,
+            starts,
+            runs: vec![(HEAP_START, capacity)],
+            run: 0,
+            high_water: HEAP_START,
+            window_start: u64::from(HEAP_START),
             allocated_since: 0,
             live_after: 0,
             collections: 0,
-        })
+        };
+        let cursor = VMGcCursor {
+            cursor: u64::from(HEAP_START),
+            end: u64::from(HEAP_START),
+        };
+        Ok((heap, cursor))
     }
 
     /// The address offsets are relative to; fixed for the heap's life.
@@ -121,115 +168,135 @@ impl GcHeap {
         self.base
     }
 
-    pub fn collections(&self) -> u64 {
-        self.collections
+    /// The object-start map (one byte per 8 bytes of heap).
+    pub fn starts(&self) -> *mut u8 {
+        self.starts
     }
 
-    /// Whether enough was allocated since the last collection that the
-    /// next allocation should collect first.
-    pub fn wants_collection(&self) -> bool {
-        self.allocated_since >= self.live_after.max(MIN_TRIGGER)
+    fn trigger(&self) -> u64 {
+        (GROWTH * self.live_after).max(MIN_TRIGGER)
     }
 
-    /// A zeroed object of `layout` with `length` elements (0 for a struct),
-    /// its header written; `None` when the heap has no room for it.
-    pub fn allocate(&mut self, layout: &Layout, type_index: u32, length: u32) -> Option<u32> {
-        let (offset, size) = self.take(layout.object_size(length)?)?;
-        // SAFETY: `offset..offset + size` is a chunk inside the accessible
-        // part that nothing else uses (just taken from the free lists or
-        // the end).
-        unsafe {
-            let at = self.base.add(offset as usize);
-            std::ptr::write_bytes(at, 0, size as usize);
-            at.cast::<ObjectHeader>().write(ObjectHeader {
-                type_index,
-                size,
-                kind: layout.kind() as u8,
-                mark: 0,
-                _pad: 0,
-                length,
-            });
-        }
-        self.set_start(offset, true);
-        self.allocated_since += u64::from(size);
-        Some(offset)
-    }
-
-    /// A free chunk of at least `size` bytes: its offset and real size (a
-    /// chunk whose rest would be too small to hold a header is taken whole).
-    fn take(&mut self, size: u32) -> Option<(u32, u32)> {
-        if size <= SMALL_MAX
-            && let Some(offset) = self.small[(size / 8) as usize].pop()
-        {
-            return Some((offset, size));
-        }
-        if let Some(i) = self.large.iter().position(|&(_, s)| s >= size) {
-            let (offset, chunk) = self.large.swap_remove(i);
-            let rest = chunk - size;
-            if rest < FIELDS_OFFSET {
-                return Some((offset, chunk));
+    /// An object of `size` bytes with `header`'s type, kind and length,
+    /// zeroed but for its header, from the cursor's window or a new one.
+    /// `may_collect`: whether to report a due collection (where none can
+    /// run, allocation goes on until the heap is full).
+    pub fn allocate(
+        &mut self,
+        cursor: &mut VMGcCursor,
+        type_index: u32,
+        kind: ObjectKind,
+        size: u32,
+        length: u32,
+        may_collect: bool,
+    ) -> Result<u32, Need> {
+        let size64 = u64::from(size);
+        loop {
+            if cursor.end - cursor.cursor >= size64 {
+                let offset = cursor.cursor as u32;
+                cursor.cursor += size64;
+                self.write_header(offset, type_index, kind, size, length);
+                return Ok(offset);
             }
-            self.free_chunk(offset + size, rest);
-            return Some((offset, size));
+            self.allocated_since += cursor.cursor - self.window_start;
+            self.window_start = cursor.cursor;
+            if may_collect && self.allocated_since >= self.trigger() {
+                cursor.end = cursor.cursor;
+                return Err(Need::Collection);
+            }
+            self.refill(cursor, size64)?;
         }
-        let end = self.bump.checked_add(size)?;
-        if end > self.capacity {
-            return None;
-        }
-        let offset = self.bump;
-        self.bump = end;
-        Some((offset, size))
     }
 
-    /// Records `offset..offset + size` as free (header written, listed).
-    fn free_chunk(&mut self, offset: u32, size: u32) {
-        // SAFETY: the chunk lies inside the allocated part and holds no
-        // live object.
+    /// Gives the cursor a new zeroed window of at least `size` bytes: the
+    /// rest of the current run if it is big enough, else the next run that
+    /// is (what is left of the runs passed over stays free until the next
+    /// sweep).
+    fn refill(&mut self, cursor: &mut VMGcCursor, size: u64) -> Result<(), Need> {
+        let (_, run_end) = *self.runs.get(self.run).ok_or(Need::Space)?;
+        if u64::from(run_end) - cursor.cursor < size {
+            // A later run that holds it; without one, nothing changes (a
+            // smaller object may still fit where the cursor is).
+            let next = (self.run + 1..self.runs.len())
+                .find(|&i| u64::from(self.runs[i].1 - self.runs[i].0) >= size)
+                .ok_or(Need::Space)?;
+            self.seal(cursor.cursor as u32, run_end);
+            self.run = next;
+            cursor.cursor = u64::from(self.runs[next].0);
+            self.window_start = cursor.cursor;
+        }
+        let run_end = u64::from(self.runs[self.run].1);
+        let budget = self.trigger().saturating_sub(self.allocated_since);
+        let end = (cursor.cursor + size.max(WINDOW).min(budget.max(size))).min(run_end);
+        let dirty_end = end.min(u64::from(self.high_water));
+        if dirty_end > cursor.cursor {
+            // SAFETY: inside the accessible part, free: no object lies in
+            // the current run past the cursor.
+            unsafe {
+                std::ptr::write_bytes(
+                    self.base.add(cursor.cursor as usize),
+                    0,
+                    (dirty_end - cursor.cursor) as usize,
+                );
+            }
+        }
+        cursor.end = end;
+        self.high_water = self.high_water.max(end as u32);
+        Ok(())
+    }
+
+    /// Marks `[from, to)` free, so the sweep can walk over it.
+    fn seal(&mut self, from: u32, to: u32) {
+        if from < to && from < self.high_water {
+            self.write_free(from, to - from);
+        }
+    }
+
+    fn write_header(
+        &mut self,
+        offset: u32,
+        type_index: u32,
+        kind: ObjectKind,
+        size: u32,
+        length: u32,
+    ) {
+        // SAFETY: `offset..offset + size` lies in the cursor's window,
+        // inside the accessible part; its start byte is inside the map.
         unsafe {
             self.base
                 .add(offset as usize)
                 .cast::<ObjectHeader>()
                 .write(ObjectHeader {
-                    type_index: u32::MAX,
+                    type_index,
                     size,
-                    kind: ObjectKind::Free as u8,
+                    kind: kind as u8,
                     mark: 0,
                     _pad: 0,
-                    length: 0,
+                    length,
                 });
-        }
-        if size <= SMALL_MAX {
-            self.small[(size / 8) as usize].push(offset);
-        } else {
-            self.large.push((offset, size));
+            *self.starts.add((offset / 8) as usize) = 1;
         }
     }
 
-    fn set_start(&mut self, offset: u32, on: bool) {
-        let bit = (offset / 8) as usize;
-        let word = bit / 64;
-        if word >= self.starts.len() {
-            if !on {
-                return;
-            }
-            self.starts.resize(word + 1, 0);
-        }
-        if on {
-            self.starts[word] |= 1 << (bit % 64);
-        } else {
-            self.starts[word] &= !(1 << (bit % 64));
+    /// A free chunk's first 8 bytes (enough for the sweep: 8-byte chunks
+    /// exist between objects).
+    fn write_free(&mut self, offset: u32, size: u32) {
+        // SAFETY: the chunk lies inside the accessible part and holds no
+        // live object.
+        unsafe {
+            let at = self.base.add(offset as usize).cast::<u32>();
+            at.write(FREE_TYPE);
+            at.add(1).write(size);
         }
     }
 
     /// Whether a live object (or one not yet found dead) starts at `offset`.
     pub fn is_object(&self, offset: u32) -> bool {
-        let bit = (offset / 8) as usize;
         offset.is_multiple_of(8)
-            && offset < self.bump
-            && self
-                .starts
-                .get(bit / 64)
-                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+            && offset >= HEAP_START
+            && offset < self.high_water
+            // SAFETY: inside the map (one byte per 8 bytes of capacity).
+            && unsafe { *self.starts.add((offset / 8) as usize) } == 1
     }
 
     /// The header of the object at `offset` (checked with [`Self::is_object`]).
@@ -240,13 +307,13 @@ impl GcHeap {
     }
 
     /// Copies `bytes` to `offset` (inside an object the caller checked;
-    /// a write past the allocated part is dropped).
+    /// a write past the handed-out part is dropped).
     pub fn write(&mut self, offset: u32, bytes: &[u8]) {
         let end = u64::from(offset) + bytes.len() as u64;
-        if end > u64::from(self.bump) {
+        if end > u64::from(self.high_water) {
             return;
         }
-        // SAFETY: `offset..end` lies inside the allocated part.
+        // SAFETY: `offset..end` lies inside the handed-out part.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
@@ -260,10 +327,10 @@ impl GcHeap {
     /// caller checked, possibly overlapping).
     pub fn copy_within(&mut self, from: u32, to: u32, len: u32) {
         let end = u64::from(from.max(to)) + u64::from(len);
-        if end > u64::from(self.bump) {
+        if end > u64::from(self.high_water) {
             return;
         }
-        // SAFETY: both ranges lie inside the allocated part.
+        // SAFETY: both ranges lie inside the handed-out part.
         unsafe {
             std::ptr::copy(
                 self.base.add(from as usize),
@@ -275,9 +342,7 @@ impl GcHeap {
 
     /// The `u64` at `offset` (inside an object the caller checked).
     fn read_u64(&self, offset: u32) -> u64 {
-        // SAFETY: inside the accessible part; fields may be unaligned
-        // only if the layout put them so, which it never does for 8-byte
-        // fields, but read unaligned anyway.
+        // SAFETY: inside the accessible part.
         unsafe {
             self.base
                 .add(offset as usize)
@@ -294,10 +359,12 @@ impl GcHeap {
     }
 
     /// Marks everything reachable from `roots` (encoded references; those
-    /// that are not objects of this heap are ignored) and frees the rest.
-    /// `layouts` must cover the type of every object in the heap.
+    /// that are not objects of this heap are ignored), frees the rest, and
+    /// starts the cursor over at the first free run. `layouts` must cover
+    /// the type of every object in the heap.
     pub fn collect(
         &mut self,
+        cursor: &mut VMGcCursor,
         roots: impl IntoIterator<Item = u64>,
         layouts: &HashMap<u32, Layout>,
     ) -> CollectStats {
@@ -323,10 +390,17 @@ impl GcHeap {
                 _ => {}
             }
         }
+        // What is left of the current window and run is free.
+        let run_end = self.runs.get(self.run).map_or(0, |r| r.1);
+        self.seal(cursor.cursor as u32, run_end);
         let stats = self.sweep();
         self.collections += 1;
         self.allocated_since = 0;
         self.live_after = stats.live_bytes;
+        self.run = 0;
+        cursor.cursor = u64::from(self.runs.first().map_or(self.capacity, |r| r.0));
+        cursor.end = cursor.cursor;
+        self.window_start = cursor.cursor;
         stats
     }
 
@@ -340,53 +414,60 @@ impl GcHeap {
         }
     }
 
-    /// Frees every unmarked object, merging neighbouring free space, and
-    /// clears the marks.
+    /// Frees every unmarked object below the high-water mark, merging
+    /// neighbouring free space into runs, and clears the marks.
     fn sweep(&mut self) -> CollectStats {
-        for list in &mut self.small {
-            list.clear();
-        }
-        self.large.clear();
         let mut stats = CollectStats::default();
+        let mut runs = Vec::new();
         let mut run: Option<u32> = None;
         let mut at = HEAP_START;
-        while at < self.bump {
-            let header = self.header_at(at);
-            let live = header.kind != ObjectKind::Free as u8 && header.mark != 0;
+        while at < self.high_water {
+            // SAFETY: the walk goes chunk by chunk through the handed-out
+            // part, every byte of which is an object or a sealed free chunk.
+            let (type_index, size) = unsafe {
+                let words = self.base.add(at as usize).cast::<u32>();
+                (words.read(), words.add(1).read())
+            };
+            let live = type_index != FREE_TYPE && self.header(at).mark != 0;
             if live {
                 self.set_mark(at, 0);
-                stats.live_bytes += u64::from(header.size);
+                stats.live_bytes += u64::from(size);
                 if let Some(start) = run.take() {
-                    self.free_chunk(start, at - start);
+                    self.write_free(start, at - start);
+                    runs.push((start, at));
                 }
             } else {
-                if header.kind != ObjectKind::Free as u8 {
-                    self.set_start(at, false);
-                    stats.freed_bytes += u64::from(header.size);
+                if type_index != FREE_TYPE {
+                    // SAFETY: inside the start map.
+                    unsafe { *self.starts.add((at / 8) as usize) = 0 };
+                    stats.freed_bytes += u64::from(size);
                 }
                 run.get_or_insert(at);
             }
-            at += header.size;
+            at = at.saturating_add(size.max(8));
         }
-        if let Some(start) = run {
-            self.bump = start;
+        // The last run reaches the capacity: the never-used rest joins it.
+        let tail = run.unwrap_or(self.high_water.min(at));
+        if tail < self.capacity {
+            if tail < self.high_water {
+                self.write_free(tail, self.high_water - tail);
+            }
+            runs.push((tail, self.capacity));
         }
+        self.runs = runs;
         stats
-    }
-
-    /// The header at `offset`, object or free chunk (the sweep's walk).
-    fn header_at(&self, offset: u32) -> ObjectHeader {
-        // SAFETY: the sweep walks chunk by chunk inside the allocated part.
-        unsafe { self.base.add(offset as usize).cast::<ObjectHeader>().read() }
     }
 }
 
 impl Drop for GcHeap {
     fn drop(&mut self) {
-        // SAFETY: unmaps the reservation made in `new`; generated code
-        // cannot run once its store (the heap's owner) is dropped.
+        let page = crate::code_memory::page_size();
+        let map_len = (self.capacity as usize).div_ceil(page) * page / 8;
+        // SAFETY: unmaps the reservation and map made in `new`; generated
+        // code cannot run once its store (the heap's owner) is dropped.
         unsafe {
             libc::munmap(self.base.cast(), RESERVATION);
+            libc::munmap(self.starts.cast(), map_len);
         }
     }
 }
@@ -440,65 +521,105 @@ mod tests {
         }
     }
 
+    struct Fixture {
+        heap: GcHeap,
+        cursor: VMGcCursor,
+        layouts: HashMap<u32, Layout>,
+    }
+
+    impl Fixture {
+        fn new(capacity: u64) -> (Self, u32, u32) {
+            let (heap, cursor) = GcHeap::new(capacity).unwrap();
+            let (pair, array, layouts) = types();
+            (
+                Self {
+                    heap,
+                    cursor,
+                    layouts,
+                },
+                pair,
+                array,
+            )
+        }
+
+        fn alloc(&mut self, ty: u32, length: u32) -> Result<u32, Need> {
+            let layout = &self.layouts[&ty];
+            let size = layout.object_size(length).unwrap();
+            self.heap
+                .allocate(&mut self.cursor, ty, layout.kind(), size, length, true)
+        }
+
+        fn collect(&mut self, roots: &[u32]) -> CollectStats {
+            let roots: Vec<u64> = roots.iter().map(|&r| u64::from(r)).collect();
+            self.heap.collect(&mut self.cursor, roots, &self.layouts)
+        }
+    }
+
     #[test]
     fn unreachable_objects_are_freed_and_reachable_ones_kept() {
-        let (pair, _, layouts) = types();
-        let layout = &layouts[&pair];
-        let mut heap = GcHeap::new(1 << 20).unwrap();
-        let a = heap.allocate(layout, pair, 0).unwrap();
-        let b = heap.allocate(layout, pair, 0).unwrap();
-        let garbage = heap.allocate(layout, pair, 0).unwrap();
+        let (mut f, pair, _) = Fixture::new(1 << 20);
+        let a = f.alloc(pair, 0).unwrap();
+        let b = f.alloc(pair, 0).unwrap();
+        let garbage = f.alloc(pair, 0).unwrap();
         // a.0 = b, and a cycle b.0 = a; `garbage` is reachable from nothing.
-        write_u64(&heap, a + 16, u64::from(b));
-        write_u64(&heap, b + 16, u64::from(a));
-        write_u64(&heap, b + 24, 42);
-        let stats = heap.collect([u64::from(a)], &layouts);
-        assert!(heap.is_object(a) && heap.is_object(b) && !heap.is_object(garbage));
+        write_u64(&f.heap, a + 16, u64::from(b));
+        write_u64(&f.heap, b + 16, u64::from(a));
+        write_u64(&f.heap, b + 24, 42);
+        let stats = f.collect(&[a]);
+        assert!(f.heap.is_object(a) && f.heap.is_object(b) && !f.heap.is_object(garbage));
         assert_eq!(stats.live_bytes, 64);
-        assert_eq!(heap.read_u64(b + 24), 42);
-        // The freed object was the last one: the end moved back.
-        assert_eq!(heap.bump, garbage);
+        assert_eq!(f.heap.read_u64(b + 24), 42);
+        // The freed object was the last one: allocation resumes there,
+        // zeroed.
+        let again = f.alloc(pair, 0).unwrap();
+        assert_eq!(again, garbage);
+        assert_eq!(f.heap.read_u64(again + 24), 0);
         // Nothing rooted: everything goes.
-        heap.collect([], &layouts);
-        assert!(!heap.is_object(a) && heap.bump == HEAP_START);
+        f.collect(&[]);
+        assert!(!f.heap.is_object(a) && f.heap.runs == [(HEAP_START, f.heap.capacity)]);
     }
 
     #[test]
-    fn freed_chunks_are_reused_zeroed_and_the_capacity_holds() {
-        let (pair, array, layouts) = types();
-        let mut heap = GcHeap::new(4096).unwrap();
-        let first = heap.allocate(&layouts[&pair], pair, 0).unwrap();
-        let keep = heap.allocate(&layouts[&pair], pair, 0).unwrap();
-        write_u64(&heap, first + 24, 7);
-        heap.collect([u64::from(keep)], &layouts);
-        let again = heap.allocate(&layouts[&pair], pair, 0).unwrap();
-        assert_eq!(again, first);
-        assert_eq!(heap.read_u64(again + 24), 0);
-        // An array bigger than the heap does not fit; nor does filling it.
-        assert_eq!(heap.allocate(&layouts[&array], array, 1000), None);
+    fn holes_are_reused_and_the_capacity_holds() {
+        let (mut f, pair, array) = Fixture::new(4096);
+        let objects: Vec<u32> = (0..10).map(|_| f.alloc(pair, 0).unwrap()).collect();
+        // Keep every other one: five 32-byte holes.
+        let kept: Vec<u32> = objects.iter().copied().step_by(2).collect();
+        f.collect(&kept);
+        let reused = f.alloc(pair, 0).unwrap();
+        assert_eq!(reused, objects[1]);
+        // An array bigger than the heap does not fit anywhere.
+        assert_eq!(f.alloc(array, 1000), Err(Need::Space));
         let mut count = 0;
-        while heap.allocate(&layouts[&array], array, 10).is_some() {
+        while f.alloc(array, 10).is_ok() {
             count += 1;
         }
-        assert!(count > 30 && count < 50, "{count}");
+        assert!(count > 30 && count < 45, "{count}");
         // Rooted through an array, an object survives.
-        heap.collect([u64::from(keep)], &layouts);
-        let list = heap.allocate(&layouts[&array], array, 2).unwrap();
-        write_u64(&heap, list + 16, u64::from(keep));
-        heap.collect([u64::from(list)], &layouts);
-        assert!(heap.is_object(keep) && heap.is_object(list));
+        f.collect(&kept);
+        let list = f.alloc(array, 2).unwrap();
+        write_u64(&f.heap, list + 16, u64::from(objects[0]));
+        f.collect(&[list]);
+        assert!(f.heap.is_object(objects[0]) && f.heap.is_object(list));
+        assert!(!f.heap.is_object(objects[2]));
     }
 
     #[test]
-    fn a_collection_is_due_after_a_megabyte_or_the_live_size() {
-        let (pair, _, layouts) = types();
-        let mut heap = GcHeap::new(8 << 20).unwrap();
-        assert!(!heap.wants_collection());
-        while !heap.wants_collection() {
-            heap.allocate(&layouts[&pair], pair, 0).unwrap();
-        }
-        assert_eq!(heap.allocated_since, MIN_TRIGGER);
-        heap.collect([], &layouts);
-        assert!(!heap.wants_collection() && heap.collections() == 1);
+    fn a_collection_is_due_after_four_megabytes_or_twice_the_live_size() {
+        let (mut f, pair, _) = Fixture::new(16 << 20);
+        let mut allocated = 0u64;
+        let need = loop {
+            match f.alloc(pair, 0) {
+                Ok(_) => allocated += 32,
+                Err(need) => break need,
+            }
+        };
+        assert_eq!(need, Need::Collection);
+        assert!(
+            (MIN_TRIGGER..MIN_TRIGGER + WINDOW).contains(&allocated),
+            "{allocated}"
+        );
+        f.collect(&[]);
+        assert!(f.alloc(pair, 0).is_ok() && f.heap.collections == 1);
     }
 }

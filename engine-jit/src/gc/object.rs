@@ -59,11 +59,14 @@ pub fn decode(raw: u64) -> Option<Decoded> {
     })
 }
 
-/// What an object (or a free chunk of the heap) is.
+/// The type word of a free chunk of the heap (whose second word is its
+/// size; free chunks may be as small as 8 bytes).
+pub const FREE_TYPE: u32 = u32::MAX;
+
+/// What an object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ObjectKind {
-    Free = 0,
     Struct = 1,
     Array = 2,
 }

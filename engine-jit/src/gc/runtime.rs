@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use wasmtier_core::canon::{self, StorageType};
 use wasmtier_core::{Trap, TrapCode, TypeId, ValType, ValidatedModule};
 
-use super::heap::{CollectStats, GcHeap};
+use super::heap::{CollectStats, GcHeap, Need};
 use super::layout::{Layout, storage_size};
 use super::object::{Decoded, FIELDS_OFFSET, ObjectKind, decode};
 use crate::instance::Instance;
@@ -56,8 +56,10 @@ impl GcRuntime {
             }
         }
         if any && self.heap.is_none() {
-            let heap = GcHeap::new(self.capacity).map_err(|e| e.to_string())?;
+            let (heap, cursor) = GcHeap::new(self.capacity).map_err(|e| e.to_string())?;
             vm.gc_heap_base = heap.base() as usize;
+            vm.gc_starts = heap.starts() as usize;
+            vm.gc = cursor;
             self.heap = Some(heap);
         }
         Ok(())
@@ -138,21 +140,27 @@ unsafe fn collect(runtime: &mut StoreRuntime) -> Option<CollectStats> {
     runtime.gc.static_roots(&mut roots);
     runtime.exceptions.gc_roots(&mut roots);
     let gc = &mut runtime.gc;
-    Some(gc.heap.as_mut()?.collect(roots, &gc.layouts))
+    Some(
+        gc.heap
+            .as_mut()?
+            .collect(&mut runtime.vm.gc, roots, &gc.layouts),
+    )
 }
 
-/// A zeroed object of type `id`, collecting first when due or when the
-/// heap is full.
+/// A zeroed object of type `id` (its header written), collecting first
+/// when one is due or when the heap is full.
 ///
 /// # Safety
 /// As for [`collect`]: only from a builtin entered through its GC stub.
 unsafe fn allocate(vmctx: *mut VMContext, id: TypeId, length: u32) -> Result<u32, TrapCode> {
     // SAFETY: the caller's contract.
     let runtime = unsafe { runtime(vmctx) };
-    let gc = &mut runtime.gc;
-    let (Some(heap), Some(layout)) = (gc.heap.as_mut(), gc.layouts.get(&id.index())) else {
-        return Err(TrapCode::GcHeapExhausted);
-    };
+    let layout = runtime
+        .gc
+        .layouts
+        .get(&id.index())
+        .ok_or(TrapCode::GcHeapExhausted)?;
+    let kind = layout.kind();
     let size = layout
         .object_size(length)
         .ok_or(TrapCode::GcHeapExhausted)?;
@@ -165,20 +173,28 @@ unsafe fn allocate(vmctx: *mut VMContext, id: TypeId, length: u32) -> Result<u32
             return Err(TrapCode::OutOfFuel);
         }
     }
+    // Whether a collection ran, or could not run (then allocation goes on
+    // until the heap is full).
     let mut collected = false;
-    if heap.wants_collection() {
-        // SAFETY: the caller's contract.
-        collected = unsafe { collect(runtime) }.is_some();
-    }
     loop {
-        let gc = &mut runtime.gc;
-        let heap = gc.heap.as_mut().ok_or(TrapCode::GcHeapExhausted)?;
-        let layout = &gc.layouts[&id.index()];
-        if let Some(offset) = heap.allocate(layout, id.index(), length) {
-            return Ok(offset);
+        let heap = runtime.gc.heap.as_mut().ok_or(TrapCode::GcHeapExhausted)?;
+        let need = match heap.allocate(
+            &mut runtime.vm.gc,
+            id.index(),
+            kind,
+            size,
+            length,
+            !collected,
+        ) {
+            Ok(offset) => return Ok(offset),
+            Err(need) => need,
+        };
+        if need == Need::Space && collected {
+            return Err(TrapCode::GcHeapExhausted);
         }
         // SAFETY: the caller's contract.
-        if collected || unsafe { collect(runtime) }.is_none() {
+        let ran = unsafe { collect(runtime) }.is_some();
+        if !ran && need == Need::Space {
             return Err(TrapCode::GcHeapExhausted);
         }
         collected = true;
@@ -424,8 +440,8 @@ pub(crate) unsafe extern "C" fn gc_is_subtype(
 
 /// An object made by a constant expression at instantiation (no
 /// collection can run then: the values being built are nowhere else).
-/// `values` are the fields, or the elements of an array; `repeat` makes
-/// `array.new`'s `length` copies of one value.
+/// `values` are the fields, or the elements of an array (one value is
+/// repeated `length` times, as `array.new` does).
 pub fn new_object(
     runtime: &mut StoreRuntime,
     id: TypeId,
@@ -436,9 +452,19 @@ pub fn new_object(
     let (Some(heap), Some(layout)) = (gc.heap.as_mut(), gc.layouts.get(&id.index())) else {
         return Err(TrapCode::GcHeapExhausted);
     };
-    let offset = heap
-        .allocate(layout, id.index(), length)
+    let size = layout
+        .object_size(length)
         .ok_or(TrapCode::GcHeapExhausted)?;
+    let offset = heap
+        .allocate(
+            &mut runtime.vm.gc,
+            id.index(),
+            layout.kind(),
+            size,
+            length,
+            false,
+        )
+        .map_err(|_| TrapCode::GcHeapExhausted)?;
     match layout {
         Layout::Struct { fields, .. } => {
             for (field, value) in fields.iter().zip(values) {

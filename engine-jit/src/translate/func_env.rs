@@ -228,6 +228,35 @@ impl<'a> FuncEnv<'a> {
             .load(types::I64, immutable(), store, offsets::STORE_GC_HEAP_BASE)
     }
 
+    /// The inline allocator's window: `(store context, cursor, end)`.
+    pub fn gc_window(&self, b: &mut FunctionBuilder) -> (Value, Value, Value) {
+        let store = self.store_context(b);
+        let flags = MemFlagsData::trusted();
+        let cursor = b
+            .ins()
+            .load(types::I64, flags, store, offsets::STORE_GC_CURSOR);
+        let end = b
+            .ins()
+            .load(types::I64, flags, store, offsets::STORE_GC_END);
+        (store, cursor, end)
+    }
+
+    /// Moves the window's cursor of `store` (from [`Self::gc_window`]).
+    pub fn set_gc_cursor(&self, b: &mut FunctionBuilder, store: Value, cursor: Value) {
+        b.ins().store(
+            MemFlagsData::trusted(),
+            cursor,
+            store,
+            offsets::STORE_GC_CURSOR,
+        );
+    }
+
+    /// The GC heap's object-start map: fixed like the heap's base.
+    pub fn gc_starts(&self, b: &mut FunctionBuilder, store: Value) -> Value {
+        b.ins()
+            .load(types::I64, immutable(), store, offsets::STORE_GC_STARTS)
+    }
+
     /// Pointer to the store's `VMStoreContext`.
     pub fn store_context(&self, b: &mut FunctionBuilder) -> Value {
         self.vmctx_field(b, offsets::VMCTX_STORE)

@@ -272,10 +272,84 @@ impl Translator<'_, '_> {
     }
 
     /// A new zeroed object of the module's type `ty` (`length` elements
-    /// for an array), through the allocating builtin.
+    /// for an array, an `i32`): bumped inline from the store's allocation
+    /// window when it fits, else from the allocating builtin (which refills
+    /// the window and collects when due).
     fn allocate(&mut self, ty: u32, length: Value) -> Value {
-        let ty = self.b.ins().iconst(types::I32, i64::from(ty));
-        self.call_gc_builtin(Builtin::GcAlloc, &[ty, length])
+        use types::{I32, I64};
+        let layout = self.layout(ty);
+        let size = match &layout {
+            Layout::Struct { size, .. } => self.b.ins().iconst(I64, i64::from(*size)),
+            Layout::Array { element_size, .. } => {
+                // Header plus elements, rounded up to 8: at most 64 GiB,
+                // which no window holds (the builtin then says so).
+                let length = self.b.ins().uextend(I64, length);
+                let bytes = self.b.ins().imul_imm_s(length, i64::from(*element_size));
+                let padded = self.b.ins().iadd_imm_s(bytes, i64::from(FIELDS_OFFSET) + 7);
+                self.b.ins().band_imm_s(padded, -8)
+            }
+        };
+        let (store, cursor, end) = self.env.gc_window(&mut self.b);
+        let next = self.b.ins().iadd(cursor, size);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, next, end);
+        let inline = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        let r = self.b.append_block_param(done, I64);
+        self.b.declare_value_needs_stack_map(r);
+        self.b.ins().brif(fits, inline, &[], slow, &[]);
+
+        self.b.switch_to_block(inline);
+        self.b.seal_block(inline);
+        self.env.set_gc_cursor(&mut self.b, store, next);
+        let base = self.env.gc_heap_base(&mut self.b);
+        let address = self.b.ins().iadd(base, cursor);
+        // Header: [type id: u32, size: u32], [kind: u8, mark: u8, 0: u16,
+        // length: u32] (`gc::object::ObjectHeader`).
+        let type_id = self.env.signature_id(&mut self.b, ty);
+        let size_word = self.b.ins().ishl_imm_u(size, 32);
+        let first = self.b.ins().bor(size_word, type_id);
+        self.b
+            .ins()
+            .store(heap_flags(), first, address, TYPE_OFFSET);
+        let length_word = match &layout {
+            Layout::Struct { .. } => self.b.ins().iconst(I64, 0),
+            Layout::Array { .. } => {
+                let length = self.b.ins().uextend(I64, length);
+                self.b.ins().ishl_imm_u(length, 32)
+            }
+        };
+        let second = self
+            .b
+            .ins()
+            .bor_imm_u(length_word, i64::from(layout.kind() as u8));
+        self.b
+            .ins()
+            .store(heap_flags(), second, address, KIND_OFFSET);
+        let starts = self.env.gc_starts(&mut self.b, store);
+        let slot = self.b.ins().ushr_imm_u(cursor, 3);
+        let start = self.b.ins().iadd(starts, slot);
+        let one = self.b.ins().iconst(I32, 1);
+        self.b.ins().istore8(
+            cranelift_codegen::ir::MemFlagsData::trusted(),
+            one,
+            start,
+            0,
+        );
+        self.b.ins().jump(done, &[BlockArg::from(cursor)]);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let ty = self.b.ins().iconst(I32, i64::from(ty));
+        let allocated = self
+            .env
+            .call_builtin(&mut self.b, Builtin::GcAlloc, &[ty, length])
+            .expect("gc_alloc returns the object");
+        self.b.ins().jump(done, &[BlockArg::from(allocated)]);
+
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        r
     }
 
     /// Calls a builtin that returns a new object, declared as a root.
