@@ -77,6 +77,14 @@ pub fn checksums(stdout: &str) -> Vec<&str> {
     }
 }
 
+/// The longest pause a workload measured itself (`max pause: N us`, the
+/// GC workload's line), if it printed one.
+fn max_pause_us(stdout: &str) -> Option<u64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("max pause: ")?.strip_suffix(" us")?.parse().ok())
+}
+
 pub fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -128,6 +136,7 @@ impl Contender {
 #[derive(Default)]
 struct Tally {
     walls: Vec<Duration>,
+    pauses_us: Vec<u64>,
     max_rss_kib: u64,
     checksums: Option<Vec<String>>,
 }
@@ -189,6 +198,7 @@ pub fn interleaved(
                 None => tally.checksums = Some(sums),
             }
             tally.walls.push(sample.wall);
+            tally.pauses_us.extend(max_pause_us(&sample.stdout));
             tally.max_rss_kib = tally.max_rss_kib.max(sample.max_rss_kib);
         }
     }
@@ -208,6 +218,7 @@ pub fn interleaved(
                     median: median(t.walls.clone()),
                     max_rss_kib: t.max_rss_kib,
                     walls: t.walls,
+                    pauses_us: t.pauses_us,
                 }),
             });
             (contender.name.clone(), cell)

@@ -13,6 +13,9 @@ pub struct Cell {
     /// Every measured run's wall time, by round: the same index in two
     /// cells of a row is two runs made moments apart.
     pub walls: Vec<Duration>,
+    /// The longest pause each run measured itself, by round (workloads
+    /// that print `max pause: N us`; empty for the others).
+    pub pauses_us: Vec<u64>,
 }
 
 /// `mine` over `other`, round by round.
@@ -39,6 +42,11 @@ fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
 
 fn show_spread((median, low, high): (f64, f64, f64)) -> String {
     format!("{median:.2}× ({low:.2}–{high:.2})")
+}
+
+/// `mine` over `other` round by round, as `0.97× (0.91–1.04)`.
+pub fn ratio_spread(mine: &Cell, other: &Cell) -> Option<String> {
+    spread(round_ratios(mine, other)).map(show_spread)
 }
 
 /// One workload's results by runner name; an error says why a run failed.

@@ -164,6 +164,16 @@ pub const WORKLOADS: &[Workload] = &[
         proposals: &["exceptions"],
     },
     Workload {
+        name: "binarytrees",
+        stresses: "garbage collection: Wasm 3.0 structs, allocation and collection (binary-trees)",
+        args: &["17"],
+        smoke_args: &["6"],
+        wasm_flags: &[],
+        needs_dir: false,
+        wat: true,
+        proposals: &["gc"],
+    },
+    Workload {
         name: "parallel",
         stresses: "threads: two wasi-threads workers hash halves of a range, atomics and wait/notify",
         args: &["40000000"],
