@@ -39,7 +39,11 @@ pub fn section(row: &Row, args: &[&str], runs: usize) -> String {
 }
 
 fn pauses(cell: &Cell) -> String {
-    let mut ms: Vec<f64> = cell.pauses_us.iter().map(|&us| us as f64 / 1000.0).collect();
+    let mut ms: Vec<f64> = cell
+        .pauses_us
+        .iter()
+        .map(|&us| us as f64 / 1000.0)
+        .collect();
     if ms.is_empty() {
         return "—".into();
     }

@@ -190,7 +190,13 @@ fn run(args: Args) -> Result<ExitCode> {
                 && (r.tier == Tier::Native || r.name.starts_with("wasmtime") || !r.is_peer)
         });
         let row = measure_row(&probe, runners, workload.name, args.runs, |runner| {
-            Contender::of(runner, &built.wasm, built.native.as_deref(), workload.args, false)
+            Contender::of(
+                runner,
+                &built.wasm,
+                built.native.as_deref(),
+                workload.args,
+                false,
+            )
         });
         let markdown = section_report(
             "wasmtier garbage collection",

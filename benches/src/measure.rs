@@ -80,9 +80,12 @@ pub fn checksums(stdout: &str) -> Vec<&str> {
 /// The longest pause a workload measured itself (`max pause: N us`, the
 /// GC workload's line), if it printed one.
 fn max_pause_us(stdout: &str) -> Option<u64> {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("max pause: ")?.strip_suffix(" us")?.parse().ok())
+    stdout.lines().find_map(|l| {
+        l.strip_prefix("max pause: ")?
+            .strip_suffix(" us")?
+            .parse()
+            .ok()
+    })
 }
 
 pub fn median(mut values: Vec<Duration>) -> Duration {

@@ -13,13 +13,14 @@
 //! ([`VMGcCursor`], which generated code bumps inline); when the window
 //! runs out, [`GcHeap::allocate`] zeroes the next one, from the current
 //! free run or the next run big enough, and says when a collection is due.
-//! A collection marks from the roots it is given, then sweeps the heap in
-//! address order: dead objects and free chunks merge into the new runs.
+//! A collection marks from the roots it is given; sweeping is lazy: the
+//! allocator sweeps forward in address order as it needs free runs (dead
+//! objects and free chunks next to each other make one run), so a pause
+//! is the marking (plus whatever of the last sweep the allocator had not
+//! reached).
 //! See `RATIONALE.md`, "Garbage collection".
 
-use std::collections::HashMap;
-
-use super::layout::Layout;
+use super::layout::{Layout, Layouts};
 use super::object::{Decoded, FIELDS_OFFSET, FREE_TYPE, ObjectHeader, ObjectKind, decode};
 use crate::vmcontext::VMGcCursor;
 
@@ -63,10 +64,14 @@ pub struct GcHeap {
     /// One byte per 8 bytes of heap, 1 where an object starts: references
     /// the host hands in are checked against it.
     starts: *mut u8,
-    /// Free runs `[start, end)` the last sweep left, in address order (the
-    /// last one reaches the capacity); `run` is the one being allocated in.
-    runs: Vec<(u32, u32)>,
-    run: usize,
+    /// End of the free run the cursor is in.
+    run_end: u32,
+    /// The lazy sweep's position: objects below it have been swept since
+    /// the last marking; at and above it (up to `high_water`), marked
+    /// objects are live and unmarked ones dead.
+    swept: u32,
+    /// Whether a marking's sweep is under way (`swept` below the end).
+    sweeping: bool,
     /// Everything at or above this offset was never handed out: still zero
     /// from the mapping, and not walked by the sweep.
     high_water: u32,
@@ -82,11 +87,11 @@ pub struct GcHeap {
 // threads with its store, never shared.
 unsafe impl Send for GcHeap {}
 
-/// What one collection did.
+/// What one collection found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CollectStats {
+    /// Bytes of the objects it marked.
     pub live_bytes: u64,
-    pub freed_bytes: u64,
 }
 
 /// A fresh anonymous mapping of `size` bytes, inaccessible or read+write.
@@ -148,8 +153,9 @@ impl GcHeap {
             base,
             capacity,
             starts,
-            runs: vec![(HEAP_START, capacity)],
-            run: 0,
+            run_end: capacity,
+            swept: HEAP_START,
+            sweeping: false,
             high_water: HEAP_START,
             window_start: u64::from(HEAP_START),
             allocated_since: 0,
@@ -209,25 +215,20 @@ impl GcHeap {
     }
 
     /// Gives the cursor a new zeroed window of at least `size` bytes: the
-    /// rest of the current run if it is big enough, else the next run that
-    /// is (what is left of the runs passed over stays free until the next
-    /// sweep).
+    /// rest of the current run if it is big enough, else the next run the
+    /// lazy sweep finds that is (smaller runs it passes stay free until the
+    /// next collection).
     fn refill(&mut self, cursor: &mut VMGcCursor, size: u64) -> Result<(), Need> {
-        let (_, run_end) = *self.runs.get(self.run).ok_or(Need::Space)?;
-        if u64::from(run_end) - cursor.cursor < size {
-            // A later run that holds it; without one, nothing changes (a
-            // smaller object may still fit where the cursor is).
-            let next = (self.run + 1..self.runs.len())
-                .find(|&i| u64::from(self.runs[i].1 - self.runs[i].0) >= size)
-                .ok_or(Need::Space)?;
-            self.seal(cursor.cursor as u32, run_end);
-            self.run = next;
-            cursor.cursor = u64::from(self.runs[next].0);
+        if u64::from(self.run_end) - cursor.cursor < size {
+            let (start, end) = self.next_run(size).ok_or(Need::Space)?;
+            self.seal(cursor.cursor as u32, self.run_end);
+            cursor.cursor = u64::from(start);
+            self.run_end = end;
             self.window_start = cursor.cursor;
         }
-        let run_end = u64::from(self.runs[self.run].1);
         let budget = self.trigger().saturating_sub(self.allocated_since);
-        let end = (cursor.cursor + size.max(WINDOW).min(budget.max(size))).min(run_end);
+        let end =
+            (cursor.cursor + size.max(WINDOW).min(budget.max(size))).min(u64::from(self.run_end));
         let dirty_end = end.min(u64::from(self.high_water));
         if dirty_end > cursor.cursor {
             // SAFETY: inside the accessible part, free: no object lies in
@@ -243,6 +244,56 @@ impl GcHeap {
         cursor.end = end;
         self.high_water = self.high_water.max(end as u32);
         Ok(())
+    }
+
+    /// Sweeps forward to the next free run of at least `size` bytes; runs
+    /// found too small are left as free chunks. After the last object, the
+    /// run reaches the capacity. `None`: no run ahead is big enough (the
+    /// sweep then stands at the end).
+    fn next_run(&mut self, size: u64) -> Option<(u32, u32)> {
+        if !self.sweeping {
+            return None;
+        }
+        let mut run: Option<u32> = None;
+        while self.swept < self.high_water {
+            let at = self.swept;
+            let (type_index, chunk) = self.chunk_at(at);
+            self.swept = at.saturating_add(chunk.max(8));
+            if type_index != FREE_TYPE && self.header(at).mark != 0 {
+                self.set_mark(at, 0);
+                if let Some(start) = run.take() {
+                    if u64::from(at - start) >= size {
+                        return Some((start, at));
+                    }
+                    self.write_free(start, at - start);
+                }
+            } else {
+                if type_index != FREE_TYPE {
+                    self.free_object(at, chunk);
+                }
+                run.get_or_insert(at);
+            }
+        }
+        self.sweeping = false;
+        let tail = run.unwrap_or(self.high_water);
+        (u64::from(self.capacity - tail) >= size).then_some((tail, self.capacity))
+    }
+
+    /// A dead object becomes a free chunk: no longer an object start.
+    fn free_object(&mut self, at: u32, size: u32) {
+        // SAFETY: inside the start map.
+        unsafe { *self.starts.add((at / 8) as usize) = 0 };
+        self.write_free(at, size);
+    }
+
+    /// The type word and size of the object or free chunk at `at`.
+    fn chunk_at(&self, at: u32) -> (u32, u32) {
+        // SAFETY: the sweep walks chunk by chunk through the handed-out
+        // part, every byte of which is an object or a sealed free chunk.
+        unsafe {
+            let words = self.base.add(at as usize).cast::<u32>();
+            (words.read(), words.add(1).read())
+        }
     }
 
     /// Marks `[from, to)` free, so the sweep can walk over it.
@@ -290,13 +341,20 @@ impl GcHeap {
         }
     }
 
-    /// Whether a live object (or one not yet found dead) starts at `offset`.
+    /// Whether a live object starts at `offset` (one the lazy sweep has
+    /// not reached counts only if the last marking found it live).
     pub fn is_object(&self, offset: u32) -> bool {
         offset.is_multiple_of(8)
             && offset >= HEAP_START
             && offset < self.high_water
             // SAFETY: inside the map (one byte per 8 bytes of capacity).
             && unsafe { *self.starts.add((offset / 8) as usize) } == 1
+            && (!self.sweeping || offset < self.swept || self.header_mark(offset))
+    }
+
+    fn header_mark(&self, offset: u32) -> bool {
+        // SAFETY: an object start inside the accessible part.
+        unsafe { (*self.base.add(offset as usize).cast::<ObjectHeader>()).mark != 0 }
     }
 
     /// The header of the object at `offset` (checked with [`Self::is_object`]).
@@ -359,18 +417,23 @@ impl GcHeap {
     }
 
     /// Marks everything reachable from `roots` (encoded references; those
-    /// that are not objects of this heap are ignored), frees the rest, and
-    /// starts the cursor over at the first free run. `layouts` must cover
-    /// the type of every object in the heap.
+    /// that are not objects of this heap are ignored); the lazy sweep then
+    /// frees the rest as the allocator goes, from the heap's start.
+    /// `layouts` must cover the type of every object in the heap.
     pub fn collect(
         &mut self,
         cursor: &mut VMGcCursor,
         roots: impl IntoIterator<Item = u64>,
-        layouts: &HashMap<u32, Layout>,
+        layouts: &Layouts,
     ) -> CollectStats {
+        // What is left of the current run is free; what the last sweep did
+        // not reach is finished first, so that every mark is clear.
+        self.seal(cursor.cursor as u32, self.run_end);
+        self.finish_sweep();
         let mut stack = Vec::new();
+        let mut live = 0u64;
         for root in roots {
-            self.mark_ref(root, &mut stack);
+            live += self.mark_ref(root, &mut stack);
         }
         while let Some(offset) = stack.pop() {
             let header = self.header(offset);
@@ -378,84 +441,65 @@ impl GcHeap {
                 Some(Layout::Struct { traced, .. }) => {
                     for &field in traced {
                         let child = self.read_u64(offset + field);
-                        self.mark_ref(child, &mut stack);
+                        live += self.mark_ref(child, &mut stack);
                     }
                 }
                 Some(Layout::Array { traced: true, .. }) => {
                     for i in 0..header.length {
                         let child = self.read_u64(offset + FIELDS_OFFSET + 8 * i);
-                        self.mark_ref(child, &mut stack);
+                        live += self.mark_ref(child, &mut stack);
                     }
                 }
                 _ => {}
             }
         }
-        // What is left of the current window and run is free.
-        let run_end = self.runs.get(self.run).map_or(0, |r| r.1);
-        self.seal(cursor.cursor as u32, run_end);
-        let stats = self.sweep();
         self.collections += 1;
         self.allocated_since = 0;
-        self.live_after = stats.live_bytes;
-        self.run = 0;
-        cursor.cursor = u64::from(self.runs.first().map_or(self.capacity, |r| r.0));
+        self.live_after = live;
+        self.swept = HEAP_START;
+        self.sweeping = true;
+        // The allocator starts over at the bottom: an empty run there.
+        self.run_end = HEAP_START;
+        cursor.cursor = u64::from(HEAP_START);
         cursor.end = cursor.cursor;
         self.window_start = cursor.cursor;
-        stats
+        CollectStats { live_bytes: live }
     }
 
-    fn mark_ref(&mut self, raw: u64, stack: &mut Vec<u32>) {
+    /// Bytes of the object `raw` refers to if this marks it (0 if it is no
+    /// object of this heap or already marked).
+    fn mark_ref(&mut self, raw: u64, stack: &mut Vec<u32>) -> u64 {
         if let Some(Decoded::Object(offset)) = decode(raw)
             && self.is_object(offset)
             && self.header(offset).mark == 0
         {
             self.set_mark(offset, 1);
             stack.push(offset);
+            return u64::from(self.header(offset).size);
         }
+        0
     }
 
-    /// Frees every unmarked object below the high-water mark, merging
-    /// neighbouring free space into runs, and clears the marks.
-    fn sweep(&mut self) -> CollectStats {
-        let mut stats = CollectStats::default();
-        let mut runs = Vec::new();
-        let mut run: Option<u32> = None;
-        let mut at = HEAP_START;
-        while at < self.high_water {
-            // SAFETY: the walk goes chunk by chunk through the handed-out
-            // part, every byte of which is an object or a sealed free chunk.
-            let (type_index, size) = unsafe {
-                let words = self.base.add(at as usize).cast::<u32>();
-                (words.read(), words.add(1).read())
-            };
-            let live = type_index != FREE_TYPE && self.header(at).mark != 0;
-            if live {
+    /// Sweeps what the allocator has not reached: dead objects become free
+    /// chunks, live ones lose their mark.
+    fn finish_sweep(&mut self) {
+        if !self.sweeping {
+            return;
+        }
+        while self.swept < self.high_water {
+            let at = self.swept;
+            let (type_index, size) = self.chunk_at(at);
+            self.swept = at.saturating_add(size.max(8));
+            if type_index == FREE_TYPE {
+                continue;
+            }
+            if self.header(at).mark != 0 {
                 self.set_mark(at, 0);
-                stats.live_bytes += u64::from(size);
-                if let Some(start) = run.take() {
-                    self.write_free(start, at - start);
-                    runs.push((start, at));
-                }
             } else {
-                if type_index != FREE_TYPE {
-                    // SAFETY: inside the start map.
-                    unsafe { *self.starts.add((at / 8) as usize) = 0 };
-                    stats.freed_bytes += u64::from(size);
-                }
-                run.get_or_insert(at);
+                self.free_object(at, size);
             }
-            at = at.saturating_add(size.max(8));
         }
-        // The last run reaches the capacity: the never-used rest joins it.
-        let tail = run.unwrap_or(self.high_water.min(at));
-        if tail < self.capacity {
-            if tail < self.high_water {
-                self.write_free(tail, self.high_water - tail);
-            }
-            runs.push((tail, self.capacity));
-        }
-        self.runs = runs;
-        stats
+        self.sweeping = false;
     }
 }
 
@@ -480,7 +524,7 @@ mod tests {
     use super::*;
 
     /// `(struct (field anyref) (field i64))` and `(array anyref)`.
-    fn types() -> (u32, u32, HashMap<u32, Layout>) {
+    fn types() -> (u32, u32, Layouts) {
         let anyref = StorageType::Val(ValType::Ref(RefType {
             nullable: true,
             heap: HeapType::Any,
@@ -524,7 +568,7 @@ mod tests {
     struct Fixture {
         heap: GcHeap,
         cursor: VMGcCursor,
-        layouts: HashMap<u32, Layout>,
+        layouts: Layouts,
     }
 
     impl Fixture {
@@ -574,9 +618,11 @@ mod tests {
         let again = f.alloc(pair, 0).unwrap();
         assert_eq!(again, garbage);
         assert_eq!(f.heap.read_u64(again + 24), 0);
-        // Nothing rooted: everything goes.
+        // Nothing rooted: everything goes, and allocation starts over at
+        // the bottom.
         f.collect(&[]);
-        assert!(!f.heap.is_object(a) && f.heap.runs == [(HEAP_START, f.heap.capacity)]);
+        assert!(!f.heap.is_object(a) && !f.heap.is_object(b));
+        assert_eq!(f.alloc(pair, 0), Ok(HEAP_START));
     }
 
     #[test]
@@ -588,8 +634,10 @@ mod tests {
         f.collect(&kept);
         let reused = f.alloc(pair, 0).unwrap();
         assert_eq!(reused, objects[1]);
-        // An array bigger than the heap does not fit anywhere.
+        // An array bigger than the heap does not fit anywhere (looking
+        // for a run that big sweeps to the end: a collection starts over).
         assert_eq!(f.alloc(array, 1000), Err(Need::Space));
+        f.collect(&kept);
         let mut count = 0;
         while f.alloc(array, 10).is_ok() {
             count += 1;

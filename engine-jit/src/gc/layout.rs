@@ -3,10 +3,38 @@
 //! loads and stores at these offsets) and the collector (which traces the
 //! reference fields), so the two cannot disagree.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use wasmtier_core::canon::{self, CompositeType, StorageType};
 use wasmtier_core::{RefTop, TypeId, ValType};
 
 use super::object::{FIELDS_OFFSET, ObjectKind};
+
+/// The layouts of a store's types by canonical type id: looked up once per
+/// object the collector marks, so keyed with a multiply, not SipHash.
+pub type Layouts = HashMap<u32, Layout, BuildHasherDefault<TypeIdHasher>>;
+
+/// Hashes a `u32` type id by one multiplication (ids are small, dense
+/// numbers that only this process made: no attacker picks them).
+#[derive(Default)]
+pub struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 /// A struct field or array element's place and kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,13 +2,11 @@
 //! instructions that do not fit inline: allocation (which may collect),
 //! arrays from segments, copies, and the subtype test of casts.
 
-use std::collections::HashMap;
-
 use wasmtier_core::canon::{self, StorageType};
 use wasmtier_core::{Trap, TrapCode, TypeId, ValType, ValidatedModule};
 
 use super::heap::{CollectStats, GcHeap, Need};
-use super::layout::{Layout, storage_size};
+use super::layout::{Layout, Layouts, storage_size};
 use super::object::{Decoded, FIELDS_OFFSET, ObjectKind, decode};
 use crate::instance::Instance;
 use crate::runtime::StoreRuntime;
@@ -24,7 +22,7 @@ pub const DEFAULT_CAPACITY: u64 = 1 << 30;
 #[derive(Default)]
 pub(crate) struct GcRuntime {
     pub heap: Option<GcHeap>,
-    pub layouts: HashMap<u32, Layout>,
+    pub layouts: Layouts,
     /// The heap's capacity (`EngineConfig::max_gc_heap`).
     pub capacity: u64,
     /// Globals whose type may hold an object.
