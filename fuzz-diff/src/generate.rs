@@ -118,7 +118,6 @@ fn build(config: Config, data: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::diff::{self, Step, Verdict};
     use wasmtier_core::{AnyRef, Features, Val, ValidatedModule};
 

@@ -36,7 +36,8 @@ pub fn proposals_needed(bytes: &[u8], features: Features) -> Vec<&'static str> {
     let without_typed = Features::all()
         .with("function-references", false)
         .with("gc", false);
-    if !(features.function_references || features.gc) && !valid(without_typed) {
+    let typed_on = features.function_references || features.gc;
+    if !typed_on && !valid(without_typed) {
         needed.push(if uses_gc(bytes) {
             "gc"
         } else {
