@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod features;
 pub mod host;
+pub mod input;
 pub mod limits;
 pub mod linker;
 pub mod module;

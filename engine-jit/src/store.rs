@@ -54,7 +54,13 @@ impl CodeLookup for StoreCode {
             module.with_code_at(pc, |at| {
                 let (frame_size, offsets) = at.stack_maps.lookup((pc - at.base) as u32)?;
                 let sp = fp.checked_sub(frame_size as usize)?;
-                slots.extend(offsets.map(|offset| sp + offset as usize));
+                // A slot lies in the frame, below its frame pointer (a
+                // damaged artifact's map can point nowhere else).
+                slots.extend(
+                    offsets
+                        .filter(|&offset| offset < frame_size)
+                        .map(|offset| sp + offset as usize),
+                );
                 Some(())
             })
         });

@@ -38,8 +38,12 @@ impl Sandbox for WasmtierSandbox {
     async fn run_wasi(&self, ctx: &impl RuntimeContext) -> Result<i32> {
         let entrypoint = ctx.entrypoint();
         let module = match &entrypoint.source {
-            Source::File(path) => std::fs::read(path)
-                .with_context(|| format!("cannot read the module `{}`", path.display()))?,
+            // Bounded, and judged by its first bytes: an image whose
+            // entrypoint is `/dev/zero` gets an error, not an endless read
+            // into the container's memory. (Artifacts never reach here:
+            // runwasi only hands the sandbox modules.)
+            Source::File(path) => wasmtier_core::input::read_module_file(path, |_| false)
+                .context("cannot read the container's module")?,
             Source::Oci(_) => entrypoint.source.as_bytes()?.into_owned(),
         };
         let request = Request {

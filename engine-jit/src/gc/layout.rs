@@ -1,7 +1,9 @@
 //! Where each field of a struct or element of an array lies in a GC
 //! object, from its canonical type. Shared by the translator (which emits
 //! loads and stores at these offsets) and the collector (which traces the
-//! reference fields), so the two cannot disagree.
+//! reference fields), so the two cannot disagree. AOT artifacts hold code
+//! with these offsets built in: a change to the rules here must bump
+//! `VM_LAYOUT_VERSION`, which artifacts record and are checked against.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
