@@ -9,17 +9,24 @@
 //! for every engine that runs it: a script older than the spec it is run
 //! with (the rest of the file still has to pass). It too fails the run once
 //! the directive passes.
+//!
+//! An entry `*::suite::file.wast <reason…>` names a whole file on every
+//! engine that runs it (a file this build's loader cannot take): like a
+//! directive entry it is checked against the suite's files, so a build
+//! without those engines does not find it stale.
 
 pub struct Entry {
     pattern: String,
     /// The directive's line, for an entry naming one directive.
     line: Option<usize>,
+    /// Whether the entry names a file on every engine (`*::suite::file`).
+    any_engine: bool,
     pub reason: String,
 }
 
 impl Entry {
     pub fn matches(&self, trial: &str) -> bool {
-        if self.line.is_some() {
+        if self.line.is_some() || self.any_engine {
             return trial
                 .strip_suffix(self.pattern.as_str())
                 .is_some_and(|engine| engine.ends_with("::"));
@@ -33,6 +40,12 @@ impl Entry {
     /// The line of the one directive this entry names, if it names one.
     pub fn line(&self) -> Option<usize> {
         self.line
+    }
+
+    /// Whether the entry is checked against the suite's files rather than
+    /// this build's trials (a directive, or a file on every engine).
+    pub fn names_a_file(&self) -> bool {
+        self.line.is_some() || self.any_engine
     }
 
     pub fn pattern(&self) -> &str {
@@ -59,9 +72,14 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
             }
             None => (pattern.to_string(), None),
         };
+        let (pattern, any_engine) = match pattern.strip_prefix("*::") {
+            Some(rest) => (rest.to_string(), true),
+            None => (pattern, false),
+        };
         entries.push(Entry {
             pattern,
             line,
+            any_engine,
             reason: reason.trim().to_string(),
         });
     }

@@ -186,7 +186,7 @@ fn stale_entries_trial(
     let stale: Vec<String> = entries
         .iter()
         .filter(|e| {
-            let known = if e.line().is_some() { files } else { names };
+            let known = if e.names_a_file() { files } else { names };
             !known.iter().any(|n| e.matches(n))
         })
         .map(|e| e.pattern().to_string())
