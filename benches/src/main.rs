@@ -629,10 +629,17 @@ fn render(
     }
     writeln!(out).unwrap();
     writeln!(out, "## Wall time (s)\n\n{}", table.render_times()).unwrap();
+    let compute: Vec<&str> = workloads::WORKLOADS
+        .iter()
+        .filter(|w| w.is_compute())
+        .map(|w| w.name)
+        .collect();
     writeln!(
         out,
-        "## Geometric means\n\nRound by round over the workloads with a native build (the generated modules are start-up rows, above); a ratio below 1.00× is wasmtier's engine faster.\n\n{}",
-        table.render_geometric_means()
+        "## Geometric means\n\nRound by round; a ratio below 1.00× is wasmtier's engine faster.\n\n### Compute workloads\n\nThe workloads without start-up, I/O or a proposal some peers lack ({}): the measure of the code the compilers make.\n\n{}\n### Every workload with a native build\n\nThe above plus hello, fileio and the proposal workloads (exceptions, GC, threads), where a peer may do different work (wasmtime unwinds an exception through a slower path; peers without a proposal are missing); the generated modules are start-up rows, above.\n\n{}",
+        compute.join(", "),
+        table.render_geometric_means(|w| compute.contains(&w)),
+        table.render_geometric_means(|_| true)
     )
     .unwrap();
     writeln!(out, "## Peak RSS (MiB)\n\n{}", table.render_rss()).unwrap();

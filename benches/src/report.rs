@@ -137,17 +137,19 @@ impl Table {
     /// native code: the generated modules are start-up rows, shown above),
     /// computed per round, as the median round and the range of rounds;
     /// and the workload where the engine fares worst.
-    pub fn render_geometric_means(&self) -> String {
+    /// Only the rows `counts` accepts (by workload name) take part.
+    pub fn render_geometric_means(&self, counts: impl Fn(&str) -> bool) -> String {
         let mut out = String::from(
             "| wasmtier engine | peer | geometric mean (range over rounds) | workloads | worst workload |\n| --- | --- | --- | --- | --- |\n",
         );
         let workloads: Vec<&(String, Row)> = self
             .rows
             .iter()
-            .filter(|(_, cells)| {
-                self.runners.iter().any(|(name, tier, _)| {
-                    *tier == Tier::Native && matches!(cells.get(name), Some(Ok(_)))
-                })
+            .filter(|(workload, cells)| {
+                counts(workload)
+                    && self.runners.iter().any(|(name, tier, _)| {
+                        *tier == Tier::Native && matches!(cells.get(name), Some(Ok(_)))
+                    })
             })
             .collect();
         for (mine, tier, _) in self.runners.iter().filter(|(_, _, peer)| !peer) {

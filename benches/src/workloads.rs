@@ -22,6 +22,15 @@ pub struct Workload {
     pub proposals: &'static [&'static str],
 }
 
+impl Workload {
+    /// Whether it counts in the compute geometric means: not start-up
+    /// (hello), not I/O (a preopened directory), and no proposal that some
+    /// peers lack (their rows compare runtimes that do different work).
+    pub fn is_compute(&self) -> bool {
+        self.name != "hello" && !self.needs_dir && self.proposals.is_empty()
+    }
+}
+
 pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "hello",
