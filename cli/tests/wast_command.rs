@@ -60,10 +60,10 @@ fn proposals_need_their_feature_flag() {
     assert_eq!(out.status, Some(1), "{}", out.stdout);
     let out = wasmtier(&["wast", "--features", "tail-call", s(&script)]);
     assert_eq!(out.status, Some(0), "{}", out.stdout);
-    let out = wasmtier(&["wast", "--features", "gc", s(&script)]);
+    let out = wasmtier(&["wast", "--features", "warp", s(&script)]);
     assert_eq!(out.status, Some(1));
     assert!(
-        out.stderr.contains("unknown feature `gc`"),
+        out.stderr.contains("unknown feature `warp`"),
         "{}",
         out.stderr
     );
