@@ -134,14 +134,7 @@ fn tree_sum(depth: u32) -> i32 {
 fn an_exception_keeps_its_struct_payload_alive() {
     // 20,000 trees of 127 nodes (40 bytes each): 100 MB through a 1 MiB heap.
     for (name, engine) in gc_engines(1 << 20) {
-        let compiled = compile(engine.as_ref());
-        let mut store = engine.new_store(Box::new(()));
-        let result = call(
-            store.as_mut(),
-            compiled.as_ref(),
-            "exceptions",
-            &[Val::I32(20_000)],
-        );
+        let result = call_fresh(engine.as_ref(), "exceptions", &[Val::I32(20_000)]);
         assert_eq!(result.unwrap(), [Val::I32(4242)], "{name}");
     }
 }
@@ -179,6 +172,13 @@ fn gc_engines(max_gc_heap: u64) -> Vec<(String, Box<dyn Engine>)> {
     all
 }
 
+/// `name(args)` in a fresh store of `engine` with the program instantiated.
+fn call_fresh(engine: &dyn Engine, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+    let compiled = compile(engine);
+    let mut store = engine.new_store(Box::new(()));
+    call(store.as_mut(), compiled.as_ref(), name, args)
+}
+
 fn call(
     store: &mut dyn Store,
     compiled: &dyn CompiledModule,
@@ -198,11 +198,8 @@ fn trees_far_beyond_the_heap_keep_their_values() {
     // and one being built fit a 2 MiB heap; 60 more are garbage.
     let (iterations, depth) = (60, 12);
     for (name, engine) in gc_engines(2 << 20) {
-        let compiled = compile(engine.as_ref());
-        let mut store = engine.new_store(Box::new(()));
-        let result = call(
-            store.as_mut(),
-            compiled.as_ref(),
+        let result = call_fresh(
+            engine.as_ref(),
             "trees",
             &[Val::I32(iterations), Val::I32(depth)],
         );
@@ -221,14 +218,7 @@ fn cycles_and_arrays_of_references_survive_collections() {
     // which is the index `i` it was made at (a multiple of 1024).
     let expected: i32 = (0..64).map(|k| 7 + k * 1024).sum();
     for (name, engine) in gc_engines(1 << 20) {
-        let compiled = compile(engine.as_ref());
-        let mut store = engine.new_store(Box::new(()));
-        let result = call(
-            store.as_mut(),
-            compiled.as_ref(),
-            "cycles",
-            &[Val::I32(iterations)],
-        );
+        let result = call_fresh(engine.as_ref(), "cycles", &[Val::I32(iterations)]);
         assert_eq!(result.unwrap(), [Val::I32(expected)], "{name}");
     }
 }

@@ -469,37 +469,26 @@ impl GcHeap {
     /// Bytes of the object `raw` refers to if this marks it (0 if it is no
     /// object of this heap or already marked).
     fn mark_ref(&mut self, raw: u64, stack: &mut Vec<u32>) -> u64 {
-        if let Some(Decoded::Object(offset)) = decode(raw)
-            && self.is_object(offset)
-            && self.header(offset).mark == 0
-        {
-            self.set_mark(offset, 1);
-            stack.push(offset);
-            return u64::from(self.header(offset).size);
+        let Some(Decoded::Object(offset)) = decode(raw) else {
+            return 0;
+        };
+        if !self.is_object(offset) {
+            return 0;
         }
-        0
+        let header = self.header(offset);
+        if header.mark != 0 {
+            return 0;
+        }
+        self.set_mark(offset, 1);
+        stack.push(offset);
+        u64::from(header.size)
     }
 
     /// Sweeps what the allocator has not reached: dead objects become free
-    /// chunks, live ones lose their mark.
+    /// chunks, live ones lose their mark (the lazy sweep, asked for a run no
+    /// heap can hold, goes to the end).
     fn finish_sweep(&mut self) {
-        if !self.sweeping {
-            return;
-        }
-        while self.swept < self.high_water {
-            let at = self.swept;
-            let (type_index, size) = self.chunk_at(at);
-            self.swept = at.saturating_add(size.max(8));
-            if type_index == FREE_TYPE {
-                continue;
-            }
-            if self.header(at).mark != 0 {
-                self.set_mark(at, 0);
-            } else {
-                self.free_object(at, size);
-            }
-        }
-        self.sweeping = false;
+        let _ = self.next_run(u64::MAX);
     }
 }
 

@@ -249,17 +249,14 @@ pub(crate) unsafe extern "C" fn gc_array_new_data(
     unsafe {
         let id = type_id(vmctx, ty);
         let size = element_size(runtime(vmctx), id);
-        let instance = instance(vmctx);
-        let segment = instance.data[data as usize].clone();
-        let bytes = u64::from(length) * u64::from(size);
-        let Some(range) = sub_range(segment.len(), u64::from(offset), bytes) else {
-            fail(vmctx, TrapCode::MemoryOutOfBounds)
+        let source = match data_bytes(instance(vmctx), data, offset, length, size) {
+            Ok(source) => source,
+            Err(code) => fail(vmctx, code),
         };
         let array = match allocate(vmctx, id, length) {
             Ok(array) => array,
             Err(code) => fail(vmctx, code),
         };
-        let source = &instance.module.info.module.bytes()[segment][range];
         let heap = runtime(vmctx).gc.heap.as_mut().expect("allocated above");
         heap.write(array + FIELDS_OFFSET, source);
         u64::from(array)
@@ -280,22 +277,53 @@ pub(crate) unsafe extern "C" fn gc_array_new_elem(
     // SAFETY: the caller's contract throughout.
     unsafe {
         let id = type_id(vmctx, ty);
-        let segment = &instance(vmctx).elements[elem as usize];
-        let Some(range) = sub_range(segment.len(), u64::from(offset), u64::from(length)) else {
-            fail(vmctx, TrapCode::TableOutOfBounds)
-        };
         // The segment's values stay rooted while allocating (segments are
-        // roots), but copy them out before the heap is borrowed.
-        let values: Vec<u64> = segment[range].to_vec();
+        // roots); they are copied out before the heap is borrowed.
+        let bytes = match elem_bytes(instance(vmctx), elem, offset, length) {
+            Ok(bytes) => bytes,
+            Err(code) => fail(vmctx, code),
+        };
         let array = match allocate(vmctx, id, length) {
             Ok(array) => array,
             Err(code) => fail(vmctx, code),
         };
         let heap = runtime(vmctx).gc.heap.as_mut().expect("allocated above");
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         heap.write(array + FIELDS_OFFSET, &bytes);
         u64::from(array)
     }
+}
+
+/// Bytes `offset..` of data segment `data` for `length` elements of `size`
+/// bytes, or "out of bounds memory access" (a dropped segment is empty).
+fn data_bytes(
+    instance: &Instance,
+    data: u32,
+    offset: u32,
+    length: u32,
+    size: u32,
+) -> Result<&[u8], TrapCode> {
+    let segment = instance.data[data as usize].clone();
+    let bytes = u64::from(length) * u64::from(size);
+    let range =
+        sub_range(segment.len(), u64::from(offset), bytes).ok_or(TrapCode::MemoryOutOfBounds)?;
+    Ok(&instance.module.info.module.bytes()[segment][range])
+}
+
+/// Values `offset..offset + length` of element segment `elem` as the
+/// little-endian bytes of array elements, or "out of bounds table access".
+fn elem_bytes(
+    instance: &Instance,
+    elem: u32,
+    offset: u32,
+    length: u32,
+) -> Result<Vec<u8>, TrapCode> {
+    let segment = &instance.elements[elem as usize];
+    let range = sub_range(segment.len(), u64::from(offset), u64::from(length))
+        .ok_or(TrapCode::TableOutOfBounds)?;
+    Ok(segment[range]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect())
 }
 
 /// `start..start + len` inside `0..size`, or `None`.
@@ -373,8 +401,6 @@ pub(crate) unsafe extern "C" fn gc_array_init_data(
         let id = type_id(vmctx, ty);
         let runtime = runtime(vmctx);
         let size = element_size(runtime, id);
-        let instance = instance(vmctx);
-        let segment = instance.data[data as usize].clone();
         let heap = runtime
             .gc
             .heap
@@ -384,11 +410,10 @@ pub(crate) unsafe extern "C" fn gc_array_init_data(
             Ok(to) => to,
             Err(code) => fail(vmctx, code),
         };
-        let bytes = u64::from(length) * u64::from(size);
-        let Some(range) = sub_range(segment.len(), u64::from(offset), bytes) else {
-            fail(vmctx, TrapCode::MemoryOutOfBounds)
-        };
-        heap.write(to, &instance.module.info.module.bytes()[segment][range]);
+        match data_bytes(instance(vmctx), data, offset, length, size) {
+            Ok(source) => heap.write(to, source),
+            Err(code) => fail(vmctx, code),
+        }
     }
 }
 
@@ -406,9 +431,7 @@ pub(crate) unsafe extern "C" fn gc_array_init_elem(
 ) {
     // SAFETY: the caller's contract throughout.
     unsafe {
-        let runtime = runtime(vmctx);
-        let segment = &instance(vmctx).elements[elem as usize];
-        let heap = runtime
+        let heap = runtime(vmctx)
             .gc
             .heap
             .as_mut()
@@ -417,14 +440,10 @@ pub(crate) unsafe extern "C" fn gc_array_init_elem(
             Ok(to) => to,
             Err(code) => fail(vmctx, code),
         };
-        let Some(range) = sub_range(segment.len(), u64::from(offset), u64::from(length)) else {
-            fail(vmctx, TrapCode::TableOutOfBounds)
-        };
-        let bytes: Vec<u8> = segment[range]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        heap.write(to, &bytes);
+        match elem_bytes(instance(vmctx), elem, offset, length) {
+            Ok(bytes) => heap.write(to, &bytes),
+            Err(code) => fail(vmctx, code),
+        }
     }
 }
 

@@ -130,22 +130,20 @@ impl Translator<'_, '_> {
             }
             Operator::ArrayNewData {
                 array_type_index,
-                array_data_index,
-            } => {
-                let (offset, length) = self.pop2();
-                let ty = self.b.ins().iconst(I32, i64::from(array_type_index));
-                let data = self.b.ins().iconst(I32, i64::from(array_data_index));
-                let r = self.call_gc_builtin(Builtin::GcArrayNewData, &[ty, data, offset, length]);
-                self.push(r);
+                array_data_index: segment,
             }
-            Operator::ArrayNewElem {
+            | Operator::ArrayNewElem {
                 array_type_index,
-                array_elem_index,
+                array_elem_index: segment,
             } => {
+                let builtin = match op {
+                    Operator::ArrayNewData { .. } => Builtin::GcArrayNewData,
+                    _ => Builtin::GcArrayNewElem,
+                };
                 let (offset, length) = self.pop2();
                 let ty = self.b.ins().iconst(I32, i64::from(array_type_index));
-                let elem = self.b.ins().iconst(I32, i64::from(array_elem_index));
-                let r = self.call_gc_builtin(Builtin::GcArrayNewElem, &[ty, elem, offset, length]);
+                let segment = self.b.ins().iconst(I32, i64::from(segment));
+                let r = self.call_gc_builtin(builtin, &[ty, segment, offset, length]);
                 self.push(r);
             }
             Operator::ArrayGet { array_type_index }
