@@ -164,7 +164,7 @@ impl Instance {
         // borrows it during instantiation.
         let runtime = store.cast::<StoreRuntime>();
         // SAFETY: as above.
-        unsafe { (*runtime).gc.register_module(wasm, &mut (*runtime).vm) }
+        unsafe { (*runtime).gc.register_module(info, &mut (*runtime).vm) }
             .map_err(LinkError::ResourceLimit)?;
         // Code and its tables may come from an artifact file: every entry
         // is checked here, before it becomes a pointer generated code
@@ -384,7 +384,8 @@ impl Instance {
                 ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => continue,
                 ConstOp::StructNew(ty) | ConstOp::StructNewDefault(ty) => {
                     let id = self.module.info.module.type_ids()[ty as usize];
-                    let fields = match (op, gc::layout::Layout::of(id)) {
+                    let layout = self.module.info.gc_layouts[ty as usize].as_ref();
+                    let fields = match (op, layout) {
                         (
                             ConstOp::StructNew(_),
                             Some(gc::layout::Layout::Struct { fields, .. }),

@@ -10,8 +10,10 @@ use wasmparser::{
     BinaryReader, ConstExpr as RawConstExpr, DataKind, Element, ElementItems, ElementKind,
     FromReader, Operator,
 };
+use wasmtier_core::canon::{self, CompositeKind};
 use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType, ValidatedModule};
 
+use crate::gc::layout::Layout;
 use crate::memory_strategy::MemoryStrategy;
 
 /// Why constant expressions or segments could not be decoded.
@@ -98,6 +100,10 @@ pub struct ModuleInfo {
     pub global_inits: Vec<ConstExpr>,
     pub elements: Vec<ElementSegment>,
     pub data: Vec<DataSegment>,
+    /// The object layout of each type index that is a struct or array type
+    /// (computed once: the translator reads it per GC instruction, the
+    /// store registers it per instantiation).
+    pub gc_layouts: Vec<Option<Layout>>,
     /// Whether generated code meters fuel.
     pub fuel: bool,
     /// Whether generated code checks the interrupt counter (a timeout is
@@ -163,7 +169,17 @@ impl ModuleInfo {
             .iter()
             .map(|d| data_segment(bytes, d.range.clone(), d.data.clone()))
             .collect::<Result<_, _>>()?;
+        let gc_layouts = module
+            .type_ids()
+            .iter()
+            .map(|&id| {
+                (canon::kind(id) != CompositeKind::Func)
+                    .then(|| Layout::of(id))
+                    .flatten()
+            })
+            .collect();
         Ok(Self {
+            gc_layouts,
             module,
             memory_types,
             memory_strategies,

@@ -3,12 +3,13 @@
 //! arrays from segments, copies, and the subtype test of casts.
 
 use wasmtier_core::canon::{self, StorageType};
-use wasmtier_core::{Trap, TrapCode, TypeId, ValType, ValidatedModule};
+use wasmtier_core::{Trap, TrapCode, TypeId, ValType};
 
 use super::heap::{CollectStats, GcHeap, Need};
 use super::layout::{Layout, Layouts, storage_size};
 use super::object::{Decoded, FIELDS_OFFSET, ObjectKind, decode};
 use crate::instance::Instance;
+use crate::module_info::ModuleInfo;
 use crate::runtime::StoreRuntime;
 use crate::signals;
 use crate::vmcontext::{VMContext, VMGlobal, VMStoreContext, VMTable};
@@ -35,21 +36,19 @@ pub(crate) struct GcRuntime {
 }
 
 impl GcRuntime {
-    /// Records the layouts of `module`'s struct and array types, making
+    /// Records the layouts of a module's struct and array types, making
     /// the heap if this is the first module that has any.
     pub fn register_module(
         &mut self,
-        module: &ValidatedModule,
+        info: &ModuleInfo,
         vm: &mut VMStoreContext,
     ) -> Result<(), String> {
         let mut any = false;
-        for id in module.type_ids() {
-            if self.layouts.contains_key(&id.index()) {
-                any = true;
-                continue;
-            }
-            if let Some(layout) = Layout::of(*id) {
-                self.layouts.insert(id.index(), layout);
+        for (id, layout) in info.module.type_ids().iter().zip(&info.gc_layouts) {
+            if let Some(layout) = layout {
+                self.layouts
+                    .entry(id.index())
+                    .or_insert_with(|| layout.clone());
                 any = true;
             }
         }

@@ -176,6 +176,11 @@ impl<'a> FuncEnv<'a> {
         &self.info.module
     }
 
+    /// The object layout of type `index`, if it is a struct or array type.
+    pub fn gc_layout(&self, index: u32) -> Option<&'a crate::gc::layout::Layout> {
+        self.info.gc_layouts.get(index as usize)?.as_ref()
+    }
+
     /// Whether generated code meters fuel.
     pub fn fuel_enabled(&self) -> bool {
         self.info.fuel

@@ -13,7 +13,7 @@ use wasmtier_core::canon::StorageType;
 use super::TranslateError;
 use super::bounds_checks::heap_flags;
 use super::{Translator, ir_type};
-use crate::gc::layout::{Layout, storage_size};
+use crate::gc::layout::{FieldLayout, Layout, storage_size};
 use crate::gc::object::{FIELDS_OFFSET, KIND_OFFSET, LENGTH_OFFSET, ObjectKind, TYPE_OFFSET};
 use crate::traps;
 use crate::vmcontext::Builtin;
@@ -22,7 +22,7 @@ use crate::vmcontext::Builtin;
 /// still lands inside the heap's reservation.
 const OFFSET_MASK: i64 = 0xffff_fff8;
 
-impl Translator<'_, '_> {
+impl<'a> Translator<'a, '_> {
     pub(super) fn gc(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         use types::{I32, I64};
         match *op {
@@ -249,13 +249,15 @@ impl Translator<'_, '_> {
         Ok(true)
     }
 
-    /// The layout of the module's type `ty`.
-    fn layout(&self, ty: u32) -> Layout {
-        let id = self.env.module().type_ids()[ty as usize];
-        Layout::of(id).expect("validated: a struct or array type")
+    /// The layout of the module's type `ty` (a validated struct or array
+    /// type).
+    fn layout(&self, ty: u32) -> &'a Layout {
+        self.env
+            .gc_layout(ty)
+            .expect("validated: a struct or array type")
     }
 
-    fn struct_fields(&self, ty: u32) -> Vec<crate::gc::layout::FieldLayout> {
+    fn struct_fields(&self, ty: u32) -> &'a [FieldLayout] {
         match self.layout(ty) {
             Layout::Struct { fields, .. } => fields,
             Layout::Array { .. } => unreachable!("validated: a struct type"),
@@ -264,7 +266,7 @@ impl Translator<'_, '_> {
 
     fn array_element(&self, ty: u32) -> StorageType {
         match self.layout(ty) {
-            Layout::Array { element, .. } => element,
+            Layout::Array { element, .. } => *element,
             Layout::Struct { .. } => unreachable!("validated: an array type"),
         }
     }
