@@ -37,9 +37,18 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq "${need_pkgs[@]}"
 fi
 
-# Each phase's start, with the seconds since this script began: CI's log
-# then tells where the time went.
-step() { echo "== test.sh, ${SECONDS}s: $*"; }
+# Each phase's start, with the seconds since this script began and the disk
+# space left: CI's log then tells where the time and the space went.
+step() { echo "== test.sh, ${SECONDS}s, $(df -h --output=avail . | tail -1 | tr -d ' ') free: $*"; }
+
+# The test builds carry no debug information. Line tables and their .dwp
+# packages made every test binary three to four times larger (about 20 MB
+# of code, 35 MB of line tables, 40 MB of .dwp), and a fresh clone's run
+# writes dozens of them for three targets: CI once ran out of disk in the
+# last phase (the linker died with SIGBUS). The release profile itself
+# keeps them for profilers and panic backtraces.
+export CARGO_PROFILE_RELEASE_DEBUG=false
+export CARGO_PROFILE_RELEASE_SPLIT_DEBUGINFO=off
 
 step "format and lints"
 cargo fmt --all -- --check
@@ -76,6 +85,12 @@ fi
 # tests; armv7 the interpreter-only build's CLI and spec tests.
 step "Raspberry Pi targets"
 scripts/cross-test.sh
+# CI (.ci/run) drops the cross builds once their tests passed: nothing
+# after this reads them, and they are the largest part of the target
+# directory. A local run keeps them for the next one.
+if [ -n "${WASMTIER_TEST_PRUNE:-}" ]; then
+  rm -rf target/cross
+fi
 
 # The interpreter-only build for small boards (no Cranelift, no wast runner):
 # the CLI's tests (WASI programs, sandbox, limits) on that build, and the
