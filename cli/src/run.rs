@@ -266,6 +266,7 @@ impl RunArgs {
                     Some(n) => Some(n),
                     None => Some(Compilation::TIER_UP_AFTER),
                 },
+                background: true,
             },
         }
     }

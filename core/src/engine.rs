@@ -67,9 +67,17 @@ pub enum Compilation {
     Lazy,
     /// Each function on its first call with a fast baseline compile; a
     /// function whose calls plus loop iterations reach `tier_up_after` is
-    /// recompiled with the optimizing pipeline on a background thread and
-    /// used from its next call on. `None`: never tier up.
-    Tiered { tier_up_after: Option<u32> },
+    /// recompiled with the optimizing pipeline and used from its next call
+    /// on, and an activation looping in baseline code moves to optimized
+    /// code at a loop header (on-stack replacement). `None`: never tier up.
+    Tiered {
+        tier_up_after: Option<u32>,
+        /// Optimize on a background thread while baseline code goes on
+        /// running (what a program wants). `false`: on the thread that
+        /// reached the count, before it continues, so the switch happens
+        /// at a known point (what tests want).
+        background: bool,
+    },
 }
 
 impl Compilation {
@@ -81,6 +89,7 @@ impl Compilation {
     pub fn tiered() -> Self {
         Self::Tiered {
             tier_up_after: Some(Self::TIER_UP_AFTER),
+            background: true,
         }
     }
 }

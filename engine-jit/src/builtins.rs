@@ -498,6 +498,19 @@ unsafe extern "C" fn tier_up(vmctx: *mut VMContext, function: u32) {
     }
 }
 
+/// Baseline code of function `function` (of the caller's module) asks
+/// for its optimized entry at loop `loop_index`: the entry's address once
+/// compiled, else 0 (it keeps running in baseline code and asks again
+/// later). Never traps: a failed compile only means no entry.
+unsafe extern "C" fn osr_poll(vmctx: *mut VMContext, function: u32, loop_index: u32) -> u64 {
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { instance(vmctx) };
+    let imported = instance.module.info.module.num_imported_funcs();
+    function.checked_sub(imported).map_or(0, |defined| {
+        instance.module.poll_osr(defined, loop_index) as u64
+    })
+}
+
 unsafe extern "C" fn memory_atomic_wait32(
     vmctx: *mut VMContext,
     memory: u32,

@@ -1,6 +1,7 @@
 //! What a function body's calls say about how to compile it.
 
 use crate::module_info::ModuleInfo;
+use crate::translate::MAX_OSR_LOCALS;
 
 /// Functions with more call sites than this are compiled with the
 /// baseline pipeline only, eagerly or lazily: the optimizing register
@@ -19,6 +20,11 @@ pub struct CallProfile {
     pub callees: Vec<u32>,
     /// Whether it has a `loop`: a single call may run for long.
     pub loops: bool,
+    /// Whether one of its loops cannot be left for optimized code while it
+    /// runs (no on-stack replacement, `translate/tiering.rs`): one inside
+    /// an exception handler's scope or with parameters, or any loop of a
+    /// function with more locals than an entry can carry.
+    pub osr_blocked: bool,
 }
 
 pub fn call_profile(info: &ModuleInfo, defined: u32) -> CallProfile {
@@ -33,10 +39,55 @@ pub fn call_profile(info: &ModuleInfo, defined: u32) -> CallProfile {
     let Ok(mut reader) = body.get_operators_reader() else {
         return profile;
     };
+    let locals = body.get_locals_reader().map_or(usize::MAX, |locals| {
+        locals
+            .into_iter()
+            .map(|l| l.map_or(usize::MAX, |(count, _)| count as usize))
+            .fold(0usize, usize::saturating_add)
+    });
+    let params = info
+        .module
+        .func_type(info.module.num_imported_funcs() + defined)
+        .params
+        .len();
+    let too_many_locals = locals.saturating_add(params) > MAX_OSR_LOCALS;
     let imported = info.module.num_imported_funcs();
     let mut seen = std::collections::HashSet::new();
+    // Open blocks, and how many of them are exception scopes.
+    let mut open: Vec<bool> = Vec::new();
+    let mut exception_scopes = 0usize;
     while !reader.eof() {
-        match reader.read() {
+        let op = reader.read();
+        match &op {
+            Ok(wasmparser::Operator::Block { .. } | wasmparser::Operator::If { .. }) => {
+                open.push(false)
+            }
+            Ok(wasmparser::Operator::Loop { blockty }) => {
+                let has_params = match *blockty {
+                    wasmparser::BlockType::FuncType(t) => info
+                        .module
+                        .types()
+                        .get(t as usize)
+                        .is_none_or(|ty| !ty.params.is_empty()),
+                    _ => false,
+                };
+                if exception_scopes > 0 || has_params || too_many_locals {
+                    profile.osr_blocked = true;
+                }
+                open.push(false);
+            }
+            Ok(wasmparser::Operator::TryTable { .. } | wasmparser::Operator::Try { .. }) => {
+                exception_scopes += 1;
+                open.push(true);
+            }
+            Ok(wasmparser::Operator::End | wasmparser::Operator::Delegate { .. }) => {
+                if open.pop() == Some(true) {
+                    exception_scopes -= 1;
+                }
+            }
+            _ => {}
+        }
+        match op {
             Ok(
                 wasmparser::Operator::Call { function_index }
                 | wasmparser::Operator::ReturnCall { function_index },

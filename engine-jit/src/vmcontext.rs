@@ -212,6 +212,11 @@ macro_rules! foreach_builtin {
             /// `(vmctx, actual, expected) -> 1 if subtype else 0`, on
             /// canonical type ids (casts to types that are not final).
             gc_is_subtype GcIsSubtype(vmctx: vmctx, actual: u32, expected: u32) -> u32;
+            /// `(vmctx, function, loop) -> entry or 0`: baseline code of
+            /// function `function` has looped at the header of its loop
+            /// `loop` until its tier-up count ran out; the optimized entry
+            /// there, when one is compiled (on-stack replacement).
+            osr_poll OsrPoll(vmctx: vmctx, function: u32, loop_index: u32) -> u64;
         }
     };
 }
@@ -395,7 +400,7 @@ mod tests {
         assert_eq!(Builtin::TierUp.offset(), 128);
         assert_eq!(Builtin::MemoryAtomicNotify.offset(), 152);
         assert_eq!(Builtin::GcAlloc.offset(), 160);
-        assert_eq!(size_of::<VMBuiltins>(), 216);
+        assert_eq!(size_of::<VMBuiltins>(), 224);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

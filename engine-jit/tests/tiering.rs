@@ -30,9 +30,11 @@ const ALL: [Compilation; 4] = [
     Compilation::Lazy,
     Compilation::Tiered {
         tier_up_after: Some(1),
+        background: false,
     },
     Compilation::Tiered {
         tier_up_after: None,
+        background: false,
     },
 ];
 
@@ -97,6 +99,7 @@ fn nothing_is_compiled_before_its_first_call() {
 fn hot_functions_tier_up_and_keep_their_results() {
     let engine = engine(Compilation::Tiered {
         tier_up_after: Some(50),
+        background: true,
     });
     let fib = compiled(&engine, FIB);
     let mut store = engine.new_store(Box::new(()));
@@ -179,4 +182,138 @@ fn a_deadline_that_passes_before_a_function_compiles_interrupts_the_call() {
     std::thread::sleep(Duration::from_millis(600));
     let trap = call(&engine, &*fib, "fib", &[Val::I32(5)]).unwrap_err();
     assert_eq!(trap.trap_code(), Some(TrapCode::Interrupted));
+}
+
+/// How many versions of each function's code exist, by function index.
+fn versions(module: &dyn CompiledModule) -> std::collections::BTreeMap<u32, usize> {
+    let mut count = std::collections::BTreeMap::new();
+    for f in CodeMap::of(module).unwrap().functions() {
+        *count.entry(f.index).or_insert(0) += 1;
+    }
+    count
+}
+
+const FOREGROUND: Compilation = Compilation::Tiered {
+    tier_up_after: Some(1),
+    background: false,
+};
+
+/// One call of `sum` loops in baseline code until its count runs out, then
+/// goes on in optimized code entered at the loop header (on-stack
+/// replacement) with every local's value: the parameters, locals of every
+/// type (more than the argument registers hold), and values that branches
+/// out of the loop carry to enclosing blocks.
+const LOOPING: &str = r#"(module
+    (func $helper (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3)))
+    (func (export "sum") (param $n i32) (param $bias i64) (result i64)
+      (local $i i32) (local $acc i64) (local $f f64) (local $g f32)
+      (local $v v128) (local $r externref) (local $a i32) (local $b i32)
+      (local $c i64) (local $d f64)
+      (local.set $f (f64.const 0.5))
+      (local.set $g (f32.const 2))
+      (local.set $v (i32x4.splat (i32.const 7)))
+      (local.set $c (i64.const 11))
+      (local.set $d (f64.const 1.25))
+      (block $out (result i64)
+        (loop $next
+          (local.set $acc (i64.add (local.get $acc) (call $helper (i64.extend_i32_u (local.get $i)))))
+          (local.set $f (f64.add (local.get $f) (f64.const 1)))
+          (local.set $v (i32x4.add (local.get $v) (i32x4.splat (i32.const 1))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $out (i64.add (local.get $acc) (local.get $bias))
+                      (i32.ge_u (local.get $i) (local.get $n)))
+          (br $next))
+        (unreachable))
+      (i64.add (i64.trunc_f64_s (local.get $f)))
+      (i64.add (i64.extend_i32_u (i32x4.extract_lane 3 (local.get $v))))
+      (i64.add (i64.trunc_f32_s (local.get $g)))
+      (i64.add (i64.add (local.get $c) (i64.trunc_f64_s (local.get $d))))))"#;
+
+fn looping_sum(n: i64, bias: i64) -> i64 {
+    let acc: i64 = (0..n).map(|i| i * 3).sum();
+    let f = 0.5 + n as f64;
+    acc + bias + f as i64 + (7 + n) + 2 + 11 + 1
+}
+
+#[test]
+fn a_running_loop_moves_to_optimized_code_with_its_locals() {
+    for compilation in ALL {
+        let engine = engine(compilation);
+        let module = compiled(&engine, LOOPING);
+        for n in [1, 2, 5, 1000] {
+            assert_eq!(
+                call(
+                    &engine,
+                    &*module,
+                    "sum",
+                    &[Val::I32(n as i32), Val::I64(-4)]
+                )
+                .unwrap(),
+                [Val::I64(looping_sum(n, -4))],
+                "{compilation:?}, n = {n}"
+            );
+        }
+    }
+    let engine = engine(FOREGROUND);
+    let module = compiled(&engine, LOOPING);
+    call(&engine, &*module, "sum", &[Val::I32(3), Val::I64(0)]).unwrap();
+    // sum: baseline, optimized, and the entry at its loop.
+    assert_eq!(versions(&*module).get(&1), Some(&3));
+}
+
+#[test]
+fn a_trap_after_the_switch_backtraces_one_frame_per_activation() {
+    let wat = r#"(module
+        (func $inner (param i32) (result i32)
+          (local $i i32)
+          (loop $next
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $next (i32.lt_u (local.get $i) (i32.const 100))))
+          (i32.div_u (local.get $i) (local.get 0)))
+        (func (export "outer") (param i32) (result i32) (call $inner (local.get 0))))"#;
+    let engine = engine(FOREGROUND);
+    let module = compiled(&engine, wat);
+    let trap = call(&engine, &*module, "outer", &[Val::I32(0)]).unwrap_err();
+    assert_eq!(trap.trap_code(), Some(TrapCode::IntegerDivideByZero));
+    let frames: Vec<u32> = trap.backtrace.iter().map(|f| f.func_index).collect();
+    assert_eq!(frames, [0, 1]);
+    assert_eq!(
+        versions(&*module).get(&0),
+        Some(&3),
+        "inner moved to its entry"
+    );
+    assert_eq!(
+        call(&engine, &*module, "outer", &[Val::I32(7)]).unwrap(),
+        [Val::I32(14)]
+    );
+}
+
+#[test]
+fn a_loop_that_cannot_be_entered_is_optimized_from_the_start() {
+    // The operand stack below the loop is not a local: a loop inside a
+    // handler's scope or with parameters has no entry, so its function is
+    // compiled optimized on its first call.
+    let wat = r#"(module
+        (tag $e)
+        (func (export "f") (result i32)
+          (local $i i32)
+          (block $caught
+            (try_table (catch $e $caught)
+              (loop $next
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $next (i32.lt_u (local.get $i) (i32.const 10))))))
+          (local.get $i))
+        (func (export "g") (result i32)
+          (local $x i32)
+          (i32.const 5)
+          (loop $next (param i32) (result i32)
+            (local.set $x (i32.sub (i32.const 1)))
+            (br_if $next (local.get $x) (local.get $x))))
+        )"#;
+    let engine = engine(FOREGROUND);
+    let module = compiled(&engine, wat);
+    assert_eq!(call(&engine, &*module, "f", &[]).unwrap(), [Val::I32(10)]);
+    assert_eq!(call(&engine, &*module, "g", &[]).unwrap(), [Val::I32(0)]);
+    assert_eq!(versions(&*module).get(&0), Some(&1));
+    assert_eq!(versions(&*module).get(&1), Some(&1));
 }

@@ -154,9 +154,11 @@ fn gc_engines(max_gc_heap: u64) -> Vec<(String, Box<dyn Engine>)> {
         if info.kind == EngineKind::Jit {
             compilations.push(Compilation::Tiered {
                 tier_up_after: Some(1),
+                background: false,
             });
             compilations.push(Compilation::Tiered {
                 tier_up_after: None,
+                background: false,
             });
         }
         for compilation in compilations {

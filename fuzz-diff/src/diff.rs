@@ -145,12 +145,14 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
                 "jit-tiered",
                 Compilation::Tiered {
                     tier_up_after: Some(1),
+                    background: false,
                 },
             ));
             configurations.push((
                 "jit-baseline",
                 Compilation::Tiered {
                     tier_up_after: None,
+                    background: false,
                 },
             ));
         }

@@ -9,13 +9,15 @@
 //! entry and loop headers; when it reaches zero the `tier_up` builtin
 //! queues the function for the module's tier-up thread, which compiles it
 //! with the optimizing pipeline and publishes it the same way. Calls made
-//! after that run the optimized code; an activation already running
-//! finishes in the baseline code (there is no on-stack replacement). Each
-//! publication is one pointer store of code that is completely written,
-//! so a function is never half-swapped.
+//! after that run the optimized code. An activation looping in baseline
+//! code polls at its loop headers (`osr_poll` builtin) for an optimized
+//! entry at that loop, compiled on the same thread, and tail-calls it
+//! (on-stack replacement). Each publication is one pointer store of code
+//! that is completely written, so a function is never half-swapped.
 
 mod arena;
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
@@ -48,6 +50,29 @@ const INLINE_COMPILE_STACK: usize = 2 << 20;
 
 /// Stack of the threads that compile (tier-up, and the helper above).
 const COMPILER_STACK: usize = 16 << 20;
+
+/// While a loop's optimized entry is being compiled, its baseline code
+/// polls again after this many more iterations (or calls).
+const OSR_POLL_INTERVAL: i32 = 256;
+
+/// An on-stack-replacement entry's state (`LazyCode::osr_entries`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OsrState {
+    Compiling,
+    Ready(usize),
+    /// Compiling failed (a deadline passed, say): the loop stays in
+    /// baseline code.
+    Failed,
+}
+
+/// Work for the tier-up thread.
+#[derive(Debug, Clone, Copy)]
+enum TierUpJob {
+    /// The optimized code of a defined function.
+    Function(u32),
+    /// The optimized entry at a defined function's loop.
+    OsrEntry { defined: u32, loop_index: u32 },
+}
 
 // Per-function states.
 const NOT_COMPILED: u8 = 0;
@@ -86,6 +111,9 @@ pub(crate) struct LazyCode {
     deadline: Option<Instant>,
     /// Tiered with a tier-up count: baseline code counts down.
     tiers_up: bool,
+    /// Tiering up compiles on the tier-up thread (else on the thread that
+    /// asked, before it goes on).
+    background: bool,
     functions: Box<[FunctionSlot]>,
     /// Tier-up countdowns, one per defined function; baseline code
     /// decrements its own in place (by address).
@@ -98,7 +126,9 @@ pub(crate) struct LazyCode {
     instances: Mutex<Vec<usize>>,
     /// Signalled whenever a function's compilation ends.
     compiled: (Mutex<()>, Condvar),
-    tier_up: Mutex<Option<mpsc::Sender<u32>>>,
+    tier_up: Mutex<Option<mpsc::Sender<TierUpJob>>>,
+    /// Optimized entries at loops, by (defined function, loop index).
+    osr_entries: Mutex<HashMap<(u32, u32), OsrState>>,
     prefetch: Mutex<Option<mpsc::Sender<u32>>>,
 }
 
@@ -125,9 +155,12 @@ impl LazyCode {
         info: &ModuleInfo,
         config: &EngineConfig,
     ) -> Result<Self, CompileError> {
-        let (tiered, tier_up_after) = match config.compilation {
-            Compilation::Tiered { tier_up_after } => (true, tier_up_after),
-            _ => (false, None),
+        let (tiered, tier_up_after, background) = match config.compilation {
+            Compilation::Tiered {
+                tier_up_after,
+                background,
+            } => (true, tier_up_after, background),
+            _ => (false, None, true),
         };
         let defined = info.module.num_defined_funcs() as usize;
         let start = tier_up_after.map_or(0, |n| i32::try_from(n.max(1)).unwrap_or(i32::MAX));
@@ -141,6 +174,7 @@ impl LazyCode {
             // interrupt stops the code), not the module's.
             deadline: config.timeout_start.and(config.deadline()),
             tiers_up: tier_up_after.is_some(),
+            background,
             functions: (0..defined)
                 .map(|_| FunctionSlot {
                     code: AtomicUsize::new(0),
@@ -154,6 +188,7 @@ impl LazyCode {
             instances: Mutex::new(Vec::new()),
             compiled: (Mutex::new(()), Condvar::new()),
             tier_up: Mutex::new(None),
+            osr_entries: Mutex::new(HashMap::new()),
             prefetch: Mutex::new(None),
         };
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
@@ -329,14 +364,15 @@ impl LazyCode {
         // - A function with thousands of calls (an initializer, a
         //   generated dispatcher) makes the optimizing register allocator
         //   quadratic (each call's cold path is a block): baseline, for good.
-        // - Tiered, a function with a loop is optimized on its first call:
-        //   without on-stack replacement an activation never leaves the
-        //   code it started in, and one call of it may run the whole
-        //   program (measured in `RATIONALE.md`). Loop-free functions
-        //   start in baseline code and tier up by calls.
+        // - Tiered, a function starts in baseline code, and tiers up by
+        //   calls, or by loop iterations through on-stack replacement. One
+        //   whose loops cannot all take an optimized entry is optimized on
+        //   its first call: an activation of it would never leave the
+        //   code it started in, and one call may run the whole program
+        //   (measured in `RATIONALE.md`).
         let profile = call_profile(info, defined);
         let huge = profile.sites > MAX_OPTIMIZED_CALLS;
-        let first_optimized = !self.tiered || (self.tiers_up && profile.loops);
+        let first_optimized = !self.tiered || (self.tiers_up && profile.osr_blocked);
         let (isa, tier) = if huge {
             (
                 &self.baseline,
@@ -370,6 +406,37 @@ impl LazyCode {
         let func = info.module.num_imported_funcs() + defined;
         let start = self.place(Some(func), code)?.start;
         Ok((start, profile, counting))
+    }
+}
+
+impl LazyCode {
+    /// Compiles and places the optimized entry of `defined` at its loop
+    /// `loop_index`, catching a compiler panic as an error.
+    fn compile_osr_entry(
+        &self,
+        info: &ModuleInfo,
+        defined: u32,
+        loop_index: u32,
+    ) -> Result<usize, CompileError> {
+        if self.deadline.is_some_and(|at| Instant::now() >= at) {
+            return Err(CompileError::TimeLimit);
+        }
+        let func = info.module.num_imported_funcs() + defined;
+        let code = catch_unwind(AssertUnwindSafe(|| {
+            compile::compile_defined(
+                &*self.optimizing,
+                info,
+                defined,
+                CodeTier::OsrEntry { loop_index },
+            )
+        }))
+        .unwrap_or_else(|payload| {
+            Err(CompileError::CompilerPanicked {
+                func,
+                message: wasmtier_core::panic_message(&*payload).unwrap_or_default(),
+            })
+        })?;
+        Ok(self.place(Some(func), code)?.start)
     }
 }
 
@@ -493,20 +560,29 @@ impl JitModule {
         }
     }
 
-    /// The first compile of `defined`, on this thread when its stack has
-    /// room for the compiler, else on a helper thread.
+    /// The first compile of `defined`.
     fn compile_first(
         self: &Arc<Self>,
         defined: u32,
     ) -> Result<(usize, CallProfile, bool), CompileError> {
+        self.on_compiler_stack(defined, || self.lazy().compile(&self.info, defined, false))
+    }
+
+    /// Runs `compile` (of defined function `defined`) on this thread when
+    /// its stack has room for the compiler, else on a helper thread.
+    fn on_compiler_stack<T: Send>(
+        &self,
+        defined: u32,
+        compile: impl FnOnce() -> Result<T, CompileError> + Send,
+    ) -> Result<T, CompileError> {
         if crate::signals::stack_left() >= INLINE_COMPILE_STACK {
-            return self.lazy().compile(&self.info, defined, false);
+            return compile();
         }
         std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .name("wasmtier-compile".into())
                 .stack_size(COMPILER_STACK)
-                .spawn_scoped(scope, || self.lazy().compile(&self.info, defined, false))
+                .spawn_scoped(scope, compile)
                 .map_err(CompileError::CompilerThread)?
                 .join()
                 .unwrap_or_else(|payload| {
@@ -518,8 +594,8 @@ impl JitModule {
         })
     }
 
-    /// Baseline code of `defined` reached its tier-up count: queue it for
-    /// the optimizing pipeline (once).
+    /// Baseline code of `defined` reached its tier-up count: the optimized
+    /// version, compiled once (in the background, or now).
     pub fn request_tier_up(self: &Arc<Self>, defined: u32) {
         let lazy = self.lazy();
         let Some(slot) = lazy.functions.get(defined as usize) else {
@@ -532,38 +608,117 @@ impl JitModule {
         {
             return;
         }
+        if !lazy.background {
+            self.optimize(defined);
+        } else if !self.queue_tier_up(TierUpJob::Function(defined)) {
+            // No thread, no tier-up: the baseline code stays.
+            slot.state.store(FINAL, Ordering::Release);
+        }
+    }
+
+    /// Baseline code of `defined` polls at the header of its loop
+    /// `loop_index` (its count ran out): the optimized entry there when
+    /// compiled, else 0. The first poll asks for the entry (compiled now
+    /// when not in the background) and for the function's optimized code;
+    /// polls while it compiles set the count for the next one.
+    pub fn poll_osr(self: &Arc<Self>, defined: u32, loop_index: u32) -> usize {
+        let lazy = self.lazy();
+        let Some(counter) = lazy.counters.get(defined as usize) else {
+            return 0;
+        };
+        let key = (defined, loop_index);
+        let first = {
+            let mut entries = lazy.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entries.get(&key) {
+                Some(OsrState::Ready(code)) => return *code,
+                Some(OsrState::Failed) => {
+                    counter.store(i32::MAX, Ordering::Relaxed);
+                    return 0;
+                }
+                Some(OsrState::Compiling) => false,
+                None => {
+                    entries.insert(key, OsrState::Compiling);
+                    true
+                }
+            }
+        };
+        if first && !lazy.background {
+            let result = self.on_compiler_stack(defined, || {
+                lazy.compile_osr_entry(&self.info, defined, loop_index)
+            });
+            self.finish_osr_entry(key, result);
+            self.request_tier_up(defined);
+            return self.poll_osr(defined, loop_index);
+        }
+        if first
+            && !self.queue_tier_up(TierUpJob::OsrEntry {
+                defined,
+                loop_index,
+            })
+        {
+            self.finish_osr_entry(key, Err(CompileError::NoSuchFunction(defined)));
+        }
+        if first {
+            self.request_tier_up(defined);
+        }
+        counter.store(OSR_POLL_INTERVAL, Ordering::Relaxed);
+        0
+    }
+
+    fn finish_osr_entry(&self, key: (u32, u32), result: Result<usize, CompileError>) {
+        let state = result.map_or(OsrState::Failed, OsrState::Ready);
+        let lazy = self.lazy();
+        let mut entries = lazy.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(key, state);
+    }
+
+    /// Sends `job` to the module's tier-up thread, starting it first if
+    /// need be; `false` when there is no thread.
+    fn queue_tier_up(self: &Arc<Self>, job: TierUpJob) -> bool {
+        let lazy = self.lazy();
         let mut sender = lazy.tier_up.lock().unwrap_or_else(|e| e.into_inner());
         if sender.is_none() {
-            let (tx, rx) = mpsc::channel::<u32>();
+            let (tx, rx) = mpsc::channel::<TierUpJob>();
             let module: Weak<Self> = Arc::downgrade(self);
             let spawned = std::thread::Builder::new()
                 .name("wasmtier-tier-up".into())
                 .stack_size(COMPILER_STACK)
                 .spawn(move || {
-                    while let Ok(defined) = rx.recv() {
+                    while let Ok(job) = rx.recv() {
                         let Some(module) = module.upgrade() else {
                             break;
                         };
-                        module.optimize(defined);
+                        match job {
+                            TierUpJob::Function(defined) => module.optimize(defined),
+                            TierUpJob::OsrEntry {
+                                defined,
+                                loop_index,
+                            } => {
+                                let result = module.lazy().compile_osr_entry(
+                                    &module.info,
+                                    defined,
+                                    loop_index,
+                                );
+                                module.finish_osr_entry((defined, loop_index), result);
+                            }
+                        }
                     }
                 });
             if spawned.is_err() {
-                // No thread, no tier-up: the baseline code stays.
-                slot.state.store(FINAL, Ordering::Release);
-                return;
+                return false;
             }
             *sender = Some(tx);
         }
-        if let Some(tx) = sender.as_ref() {
-            let _ = tx.send(defined);
-        }
+        sender.as_ref().is_some_and(|tx| tx.send(job).is_ok())
     }
 
-    /// On the tier-up thread: the optimized code of `defined`, published.
-    /// A failure (the deadline passed, say) keeps the baseline code.
+    /// The optimized code of `defined`, published (on the tier-up thread,
+    /// or the thread that asked). A failure (the deadline passed, say)
+    /// keeps the baseline code.
     fn optimize(&self, defined: u32) {
         let lazy = self.lazy();
-        if let Ok((code, _, _)) = lazy.compile(&self.info, defined, true) {
+        let compiled = self.on_compiler_stack(defined, || lazy.compile(&self.info, defined, true));
+        if let Ok((code, _, _)) = compiled {
             lazy.publish(defined as usize, code);
         }
         lazy.functions[defined as usize]

@@ -115,13 +115,26 @@ impl Translator<'_, '_> {
             }
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_type(blockty);
-                let header = self.block_with_params(&params);
+                let loop_index = self.loops_seen;
+                self.loops_seen += 1;
+                let osr = self.osr_possible(&params);
+                let header = match &mut self.osr_entry {
+                    Some(entry) if entry.loop_index == loop_index && osr => {
+                        entry.found = true;
+                        entry.header
+                    }
+                    _ => self.block_with_params(&params),
+                };
                 let next = self.block_with_params(&results);
                 let args = self.popn(params.len());
                 self.jump(header, &args);
                 self.b.switch_to_block(header);
                 self.check_interrupt();
-                self.count_for_tier_up();
+                if osr {
+                    self.count_at_loop_header(loop_index);
+                } else {
+                    self.count_for_tier_up();
+                }
                 let height = self.stack.len();
                 self.stack.extend_from_slice(self.b.block_params(header));
                 self.frames.push(Frame {

@@ -35,6 +35,7 @@ use control::Frame;
 use dispatch::Family;
 pub use dispatch::Proposal;
 use func_env::FuncEnv;
+pub use tiering::MAX_OSR_LOCALS;
 
 use crate::gc::layout::is_traced_type;
 use crate::module_info::ModuleInfo;
@@ -66,6 +67,22 @@ pub fn wasm_signature(ty: &FuncType) -> Signature {
     sig
 }
 
+/// `(callee_vmctx, caller_vmctx, locals…) -> results`: the entry of a
+/// function's optimized code at a loop header (`CodeTier::OsrEntry`),
+/// taking the values of every local (parameters first) from the baseline
+/// activation it replaces.
+pub fn osr_signature(ty: &FuncType, locals: &[ValType]) -> Signature {
+    let mut sig = Signature::new(WASM_CALL_CONV);
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params
+        .extend(locals.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}
+
 /// Why a function body could not be translated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TranslateError {
@@ -88,6 +105,10 @@ pub enum TranslateError {
     /// handle the operator: a bug in `dispatch.rs` or that family.
     #[error("unsupported operator {0}")]
     Unhandled(String),
+    /// An on-stack-replacement entry was asked for a loop that the body
+    /// does not have, or that cannot take one.
+    #[error("no on-stack-replacement entry at loop {0}")]
+    NoOsrEntry(u32),
 }
 
 impl From<wasmparser::BinaryReaderError> for TranslateError {
@@ -105,6 +126,12 @@ pub enum CodeTier {
     /// The tiered JIT's baseline code, counting down the tier-up counter
     /// at this address (at entry and loop headers), if it tiers up.
     Baseline { tier_up_counter: Option<usize> },
+    /// Optimized code entered at the header of the function's
+    /// `loop_index`th loop (in translation order) by a baseline activation
+    /// that has been looping there (on-stack replacement); its signature
+    /// is [`osr_signature`]. Otherwise the same as `Optimized`, except that
+    /// it calls itself through its `VMFuncRef` like any lazy code.
+    OsrEntry { loop_index: u32 },
 }
 
 /// Translates defined function `func_index` into a Cranelift function.
@@ -117,10 +144,6 @@ pub fn translate_function(
 ) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
-    let mut func =
-        Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
-    func_env::declare_stack_limit(&mut func);
-
     let range = func_index
         .checked_sub(module.num_imported_funcs())
         .and_then(|defined| module.func_body(defined))
@@ -131,17 +154,35 @@ pub fn translate_function(
         .ok_or(TranslateError::BodyOutsideModule)?;
     let body = FunctionBody::new(BinaryReader::new(code, range.start));
 
+    // Every local's type, parameters first.
+    let mut local_types = ty.params.clone();
+    for local in body.get_locals_reader()? {
+        let (count, ty) = local?;
+        let ty = module
+            .val_type(ty)
+            .ok_or(TranslateError::UnsupportedLocalType)?;
+        local_types.extend(std::iter::repeat_n(ty, count as usize));
+    }
+    let signature = match tier {
+        CodeTier::OsrEntry { .. } => osr_signature(ty, &local_types),
+        _ => wasm_signature(ty),
+    };
+    let mut func = Function::with_name_signature(UserFuncName::user(0, func_index), signature);
+    func_env::declare_stack_limit(&mut func);
+
     let mut b = FunctionBuilder::new(&mut func, builder_context);
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     b.seal_block(entry);
     let vmctx = b.block_params(entry)[0];
+    let caller_vmctx = b.block_params(entry)[1];
     let params: Vec<Value> = b.block_params(entry)[2..].to_vec();
 
     let mut t = Translator {
         env: FuncEnv::new(module_info, func_index, vmctx, tier),
         b,
+        caller_vmctx,
         stack: Vec::new(),
         frames: Vec::new(),
         locals: Vec::new(),
@@ -149,31 +190,50 @@ pub fn translate_function(
         dead_depth: 0,
         pending_fuel: 0,
         handler_scopes: Vec::new(),
+        loops_seen: 0,
+        osr_entry: None,
     };
-    for (param, value) in ty.params.iter().zip(params) {
-        let var = t.b.declare_var(ir_type(*param));
-        if is_traced_type(*param) {
+    for ty in &local_types {
+        let var = t.b.declare_var(ir_type(*ty));
+        if is_traced_type(*ty) {
             t.b.declare_var_needs_stack_map(var);
         }
-        t.b.def_var(var, value);
-        t.locals.push((var, *param));
+        t.locals.push((var, *ty));
     }
-    let locals = body.get_locals_reader()?;
-    for local in locals {
-        let (count, ty) = local?;
-        let ty = module
-            .val_type(ty)
-            .ok_or(TranslateError::UnsupportedLocalType)?;
-        // Non-nullable locals start as null too: validation proves each is
-        // set before it is read (the spec's local initialization rule).
-        for _ in 0..count {
-            let var = t.b.declare_var(ir_type(ty));
-            if is_traced_type(ty) {
-                t.b.declare_var_needs_stack_map(var);
-            }
+    if let CodeTier::OsrEntry { loop_index } = tier {
+        // The entry takes every local and jumps to the loop's header,
+        // created now and used when the walk reaches that loop. The walk
+        // still translates the function from its start, so that every
+        // block around the loop exists; that start is reachable from
+        // nowhere and Cranelift drops it.
+        for (&(var, _), value) in t.locals.iter().zip(params) {
+            t.b.def_var(var, value);
+        }
+        let header = t.b.create_block();
+        t.b.ins().jump(header, &[]);
+        t.osr_entry = Some(OsrEntry {
+            loop_index,
+            header,
+            found: false,
+        });
+        let start = t.b.create_block();
+        t.b.switch_to_block(start);
+        t.b.seal_block(start);
+        for i in 0..t.locals.len() {
+            let (var, ty) = t.locals[i];
             let zero = t.zero(ty);
             t.b.def_var(var, zero);
-            t.locals.push((var, ty));
+        }
+    } else {
+        // Declared locals start as zero (null for references; validation
+        // proves non-nullable ones are set before they are read).
+        for i in 0..t.locals.len() {
+            let (var, ty) = t.locals[i];
+            let value = match params.get(i) {
+                Some(&param) => param,
+                None => t.zero(ty),
+            };
+            t.b.def_var(var, value);
         }
     }
     t.begin_function(&ty.results);
@@ -184,6 +244,11 @@ pub fn translate_function(
     while !reader.eof() {
         let op = reader.read()?;
         t.operator(&op)?;
+    }
+    if let Some(osr) = &t.osr_entry
+        && !osr.found
+    {
+        return Err(TranslateError::NoOsrEntry(osr.loop_index));
     }
     t.b.finalize(frontend);
     Ok(func)
@@ -205,6 +270,21 @@ pub(crate) struct Translator<'a, 'f> {
     pub pending_fuel: i64,
     /// The catch clauses of the open `try_table`s, outermost first.
     pub handler_scopes: Vec<exceptions::HandlerScope>,
+    /// The function's second parameter (the caller's VM context).
+    pub caller_vmctx: Value,
+    /// `loop`s translated so far: a loop's index for on-stack replacement.
+    pub loops_seen: u32,
+    /// In an `OsrEntry` translation: the loop the code is entered at.
+    pub osr_entry: Option<OsrEntry>,
+}
+
+/// The loop an on-stack-replacement entry jumps to.
+pub(crate) struct OsrEntry {
+    pub loop_index: u32,
+    /// Its header, created before the walk reaches the loop.
+    pub header: Block,
+    /// Whether the walk reached it.
+    pub found: bool,
 }
 
 impl Translator<'_, '_> {

@@ -11,13 +11,26 @@
 //! - Baseline code counts down a per-function counter at entry and at
 //!   every loop header; reaching zero asks for the optimized version
 //!   (`tier_up` builtin), which later calls pick up.
+//! - On-stack replacement: at a loop header whose count ran out, baseline
+//!   code asks the `osr_poll` builtin for an optimized entry at that loop
+//!   and, once there is one, tail-calls it with every local: the
+//!   activation goes on in optimized code, its baseline frame gone. A
+//!   loop can take such an entry when nothing but locals is live at its
+//!   header: the operand stack is empty, the loop has no parameters, no
+//!   exception handler's scope is open, and the function has at most
+//!   [`MAX_OSR_LOCALS`] locals.
 
 use cranelift_codegen::ir::{
     BlockArg, InstBuilder, MemFlagsData, SigRef, Value, condcodes::IntCC, types,
 };
 
-use super::Translator;
+use super::{CodeTier, Translator, control::FrameKind, osr_signature};
 use crate::vmcontext::{Builtin, offsets};
+use wasmtier_core::ValType;
+
+/// Functions with more locals (parameters included) than this have no
+/// on-stack-replacement entries: an entry takes every local as an argument.
+pub const MAX_OSR_LOCALS: usize = 256;
 
 impl Translator<'_, '_> {
     /// `(signature, code)` for a call to defined function `function_index`
@@ -93,6 +106,80 @@ impl Translator<'_, '_> {
         self.env
             .call_builtin(&mut self.b, Builtin::TierUp, &[index]);
         self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(next);
+        self.b.seal_block(next);
+    }
+
+    /// Whether a loop with `params` starting here can take an
+    /// on-stack-replacement entry (see the module's comment). The baseline
+    /// code and the entry's translation decide alike: the same walk.
+    pub(super) fn osr_possible(&self, params: &[ValType]) -> bool {
+        let tiers = matches!(
+            self.env.tier,
+            CodeTier::Baseline {
+                tier_up_counter: Some(_)
+            } | CodeTier::OsrEntry { .. }
+        );
+        tiers
+            && params.is_empty()
+            && self.stack.is_empty()
+            && self.locals.len() <= MAX_OSR_LOCALS
+            && !self.frames.iter().any(|f| f.kind == FrameKind::TryTable)
+    }
+
+    /// At the header of loop `loop_index` (which can take an entry): in
+    /// baseline code, one step of the tier-up countdown; once it has run
+    /// out, polls for the loop's optimized entry and moves there when it
+    /// exists. The poll asks for that entry and for the function's
+    /// optimized code, and sets the counter to poll again later.
+    pub(super) fn count_at_loop_header(&mut self, loop_index: u32) {
+        let CodeTier::Baseline {
+            tier_up_counter: Some(counter),
+        } = self.env.tier
+        else {
+            return;
+        };
+        let address = self.b.ins().iconst(types::I64, counter as i64);
+        let flags = MemFlagsData::trusted();
+        let count = self.b.ins().load(types::I32, flags, address, 0);
+        let left = self.b.ins().iadd_imm_s(count, -1);
+        self.b.ins().store(flags, left, address, 0);
+        let due = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::SignedLessThanOrEqual, left, 0);
+        let poll = self.b.create_block();
+        let enter = self.b.create_block();
+        let next = self.b.create_block();
+        self.b.ins().brif(due, poll, &[], next, &[]);
+
+        self.b.switch_to_block(poll);
+        self.b.seal_block(poll);
+        self.b.set_cold_block(poll);
+        let function = self
+            .b
+            .ins()
+            .iconst(types::I32, i64::from(self.env.func_index()));
+        let index = self.b.ins().iconst(types::I32, i64::from(loop_index));
+        let code = self
+            .env
+            .call_builtin(&mut self.b, Builtin::OsrPoll, &[function, index])
+            .expect("osr_poll returns the entry");
+        self.b.ins().brif(code, enter, &[], next, &[]);
+
+        self.b.switch_to_block(enter);
+        self.b.seal_block(enter);
+        self.b.set_cold_block(enter);
+        let types: Vec<ValType> = self.locals.iter().map(|&(_, ty)| ty).collect();
+        let ty = self.env.module().func_type(self.env.func_index());
+        let sig = self.b.import_signature(osr_signature(ty, &types));
+        let mut args = vec![self.env.vmctx, self.caller_vmctx];
+        for i in 0..self.locals.len() {
+            let var = self.locals[i].0;
+            args.push(self.b.use_var(var));
+        }
+        self.b.ins().return_call_indirect(sig, code, &args);
+
         self.b.switch_to_block(next);
         self.b.seal_block(next);
     }

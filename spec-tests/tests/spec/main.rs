@@ -119,6 +119,7 @@ fn configurations() -> Vec<(&'static str, &'static EngineInfo, Compilation)> {
                 info,
                 Compilation::Tiered {
                     tier_up_after: Some(1),
+                    background: false,
                 },
             ));
             all.push((
@@ -126,6 +127,7 @@ fn configurations() -> Vec<(&'static str, &'static EngineInfo, Compilation)> {
                 info,
                 Compilation::Tiered {
                     tier_up_after: None,
+                    background: false,
                 },
             ));
         }
