@@ -517,6 +517,15 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         None => Ok(()),
     };
     phases.mark("run");
+    if args.verbose
+        && let Some(tiers) = compiled.tier_counts()
+    {
+        eprintln!(
+            "wasmtier: tiers: {} functions compiled baseline, {} optimized; {} optimized loop \
+             entries, {} activations moved into them (on-stack replacement)",
+            tiers.baseline, tiers.optimized, tiers.loop_entries, tiers.replacements
+        );
+    }
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => finish(err),

@@ -178,3 +178,50 @@ fn auto_with_low_memory_is_the_interpreter() {
     assert_eq!(out.stdout, "55\n", "{}", out.stderr);
     assert!(out.stderr.contains("compile (interp)"), "{}", out.stderr);
 }
+
+#[test]
+fn verbose_runs_say_what_each_tier_compiled() {
+    // One call that loops 20 million times: it starts in baseline code
+    // and moves into the optimized entry at its loop while it runs.
+    let program = r#"(module
+      (func (export "spin") (param $n i32) (result i32) (local $i i32) (local $s i32)
+        (loop $next
+          (local.set $s (i32.add (local.get $s) (i32.xor (local.get $i) (i32.const 7))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+        (local.get $s)))"#;
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "spin.wasm", program);
+    let out = wasmtier(&[
+        "run",
+        "-v",
+        "--engine",
+        "jit",
+        "--compilation",
+        "tiered",
+        s(&wasm),
+        "--invoke",
+        "spin",
+        "20000000",
+    ]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    // The function's own optimized code is compiled after the entry, and
+    // may still be compiling when the run ends.
+    for said in [
+        "wasmtier: tiers: 1 functions compiled baseline, ",
+        "; 1 optimized loop entries, 1 activations moved into them (on-stack replacement)",
+    ] {
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+    }
+    let eager = wasmtier(&[
+        "run",
+        "-v",
+        "--engine",
+        "jit",
+        s(&wasm),
+        "--invoke",
+        "spin",
+        "5",
+    ]);
+    assert!(!eager.stderr.contains("tiers:"), "{}", eager.stderr);
+}

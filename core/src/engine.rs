@@ -226,6 +226,26 @@ pub trait CompiledModule: Send + Sync {
     fn module(&self) -> &Arc<ValidatedModule>;
     /// For the engine to recover its own type.
     fn as_any(&self) -> &dyn Any;
+    /// What the tiers have compiled so far, for a module compiled on first
+    /// call (`Compilation::Lazy` or `Tiered`); `None` otherwise.
+    fn tier_counts(&self) -> Option<TierCounts> {
+        None
+    }
+}
+
+/// How much of a lazily compiled module's code each tier produced
+/// (`run -v` prints it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TierCounts {
+    /// Functions compiled with the baseline pipeline.
+    pub baseline: usize,
+    /// Functions compiled with the optimizing pipeline: on first call, or
+    /// when they tiered up.
+    pub optimized: usize,
+    /// Optimized entries at loop headers compiled (on-stack replacement).
+    pub loop_entries: usize,
+    /// Times a running activation moved from baseline code into one.
+    pub replacements: usize,
 }
 
 /// An execution tier.

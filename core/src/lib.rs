@@ -23,7 +23,7 @@ pub mod types;
 
 pub use engine::{
     Compilation, CompileProgress, CompiledModule, Engine, EngineConfig, EngineKind, InstanceId,
-    MAX_GC_HEAP, Store, check_arguments,
+    MAX_GC_HEAP, Store, TierCounts, check_arguments,
 };
 pub use error::{CallError, LinkError, LoadError, panic_message};
 pub use features::Features;

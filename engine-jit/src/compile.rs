@@ -307,6 +307,26 @@ pub(crate) struct FunctionCode {
     pub stack_maps: Vec<StackMapSite>,
 }
 
+impl FunctionCode {
+    /// Zero bytes to put before this function's code when it would start
+    /// at `start` (a multiple of [`FUNCTION_ALIGNMENT`]), so that its hot
+    /// loop's header lands where fetch favours it (see
+    /// [`LoopExtent::preferred_line_offset`]). Steps of 16 bytes, so the
+    /// entry stays aligned: the header lands in `[target, target + 16)`.
+    pub(crate) fn loop_padding(&self, start: usize) -> usize {
+        let Some(hot) = self.hot_loop else {
+            return 0;
+        };
+        let target = hot.preferred_line_offset();
+        let header = hot.header as usize;
+        let mut padding = 0;
+        while (start + padding + header + CODE_LINE - target) % CODE_LINE >= LOOP_STEP {
+            padding += LOOP_STEP;
+        }
+        padding
+    }
+}
+
 /// A loop in a function's code: its header block's offset and the bytes
 /// up to the end of the block that jumps back to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -635,15 +655,8 @@ impl Layout {
         while !self.code.len().is_multiple_of(FUNCTION_ALIGNMENT) {
             self.code.push(0);
         }
-        if let Some(hot) = function.hot_loop {
-            // Steps of 16 bytes, so the entry stays aligned: the header
-            // lands in [target, target + 16).
-            let target = hot.preferred_line_offset();
-            let header = hot.header as usize;
-            while (self.code.len() + header + CODE_LINE - target) % CODE_LINE >= LOOP_STEP {
-                self.code.extend_from_slice(&[0; LOOP_STEP]);
-            }
-        }
+        let padding = function.loop_padding(self.code.len());
+        self.code.resize(self.code.len() + padding, 0);
         let start = self.code.len();
         let base = u32::try_from(start).map_err(|_| LayoutError::TooBig)?;
         self.code.extend_from_slice(&function.bytes);

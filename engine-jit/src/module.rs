@@ -134,4 +134,11 @@ impl CompiledModule for JitCompiled {
     fn as_any(&self) -> &dyn Any {
         self
     }
+
+    fn tier_counts(&self) -> Option<wasmtier_core::TierCounts> {
+        match &self.inner.code {
+            ModuleCode::Lazy(lazy) => Some(lazy.tier_counts()),
+            ModuleCode::Eager(_) => None,
+        }
+    }
 }

@@ -129,6 +129,10 @@ pub(crate) struct LazyCode {
     tier_up: Mutex<Option<mpsc::Sender<TierUpJob>>>,
     /// Optimized entries at loops, by (defined function, loop index).
     osr_entries: Mutex<HashMap<(u32, u32), OsrState>>,
+    /// What `tier_counts` reports.
+    baseline_compiles: AtomicUsize,
+    optimized_compiles: AtomicUsize,
+    replacements: AtomicUsize,
     prefetch: Mutex<Option<mpsc::Sender<u32>>>,
 }
 
@@ -189,6 +193,9 @@ impl LazyCode {
             compiled: (Mutex::new(()), Condvar::new()),
             tier_up: Mutex::new(None),
             osr_entries: Mutex::new(HashMap::new()),
+            baseline_compiles: AtomicUsize::new(0),
+            optimized_compiles: AtomicUsize::new(0),
+            replacements: AtomicUsize::new(0),
             prefetch: Mutex::new(None),
         };
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
@@ -207,6 +214,19 @@ impl LazyCode {
 
     pub fn range(&self) -> Range<usize> {
         self.arena.range()
+    }
+
+    pub fn tier_counts(&self) -> wasmtier_core::TierCounts {
+        let entries = self.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
+        wasmtier_core::TierCounts {
+            baseline: self.baseline_compiles.load(Ordering::Relaxed),
+            optimized: self.optimized_compiles.load(Ordering::Relaxed),
+            loop_entries: entries
+                .values()
+                .filter(|s| matches!(s, OsrState::Ready(_)))
+                .count(),
+            replacements: self.replacements.load(Ordering::Relaxed),
+        }
     }
 
     /// Entry trampoline address for type `type_index`, if some function
@@ -320,17 +340,26 @@ impl LazyCode {
         {
             return Err(LayoutError::CallToImport.into());
         }
+        // Hot loops are placed against fetch lines as in eager code
+        // (`compile.rs`, `Layout::place`): the arena hands out 64-byte
+        // aligned space, so the padding is the one for a start at 0.
+        let padding = code.loop_padding(0);
         let mut relocated = Ok(());
-        let start = self
-            .arena
-            .place(code.bytes.len(), FUNCTION_ALIGNMENT, |bytes, origin| {
+        let start = self.arena.place(
+            padding + code.bytes.len(),
+            FUNCTION_ALIGNMENT,
+            |bytes, origin| {
+                let (pad, bytes) = bytes.split_at_mut(padding);
+                pad.fill(0);
                 bytes.copy_from_slice(&code.bytes);
                 for &(site, _, addend, kind) in &code.calls {
                     if relocated.is_ok() {
-                        relocated = kind.apply_at(bytes, site as usize, 0, addend, origin);
+                        relocated =
+                            kind.apply_at(bytes, site as usize, 0, addend, origin + padding);
                     }
                 }
-            })?;
+            },
+        )? + padding;
         relocated?;
         let placed = Arc::new(Placed {
             start,
@@ -405,6 +434,11 @@ impl LazyCode {
         })?;
         let func = info.module.num_imported_funcs() + defined;
         let start = self.place(Some(func), code)?.start;
+        let compiles = match tier {
+            CodeTier::Baseline { .. } => &self.baseline_compiles,
+            _ => &self.optimized_compiles,
+        };
+        compiles.fetch_add(1, Ordering::Relaxed);
         Ok((start, profile, counting))
     }
 }
@@ -630,7 +664,10 @@ impl JitModule {
         let first = {
             let mut entries = lazy.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(&key) {
-                Some(OsrState::Ready(code)) => return *code,
+                Some(OsrState::Ready(code)) => {
+                    lazy.replacements.fetch_add(1, Ordering::Relaxed);
+                    return *code;
+                }
                 Some(OsrState::Failed) => {
                     counter.store(i32::MAX, Ordering::Relaxed);
                     return 0;
