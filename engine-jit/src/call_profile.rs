@@ -80,10 +80,10 @@ pub fn call_profile(info: &ModuleInfo, defined: u32) -> CallProfile {
                 exception_scopes += 1;
                 open.push(true);
             }
-            Ok(wasmparser::Operator::End | wasmparser::Operator::Delegate { .. }) => {
-                if open.pop() == Some(true) {
-                    exception_scopes -= 1;
-                }
+            Ok(wasmparser::Operator::End | wasmparser::Operator::Delegate { .. })
+                if open.pop() == Some(true) =>
+            {
+                exception_scopes -= 1;
             }
             _ => {}
         }

@@ -317,3 +317,42 @@ fn a_loop_that_cannot_be_entered_is_optimized_from_the_start() {
     assert_eq!(versions(&*module).get(&0), Some(&1));
     assert_eq!(versions(&*module).get(&1), Some(&1));
 }
+
+/// Entered at an inner loop, optimized code moves on to the entries at the
+/// loops around it (each a natural loop again when entered at its header).
+#[test]
+fn an_entry_at_an_inner_loop_moves_out_to_the_outermost() {
+    let wat = r#"(module
+      (func (export "main") (result i32) (local $r i32) (local $i i32) (local $j i32) (local $s i32)
+        (loop $outer
+          (local.set $i (i32.const 0))
+          (loop $mid
+            (local.set $j (i32.const 0))
+            (loop $inner
+              (local.set $s (i32.add (local.get $s) (i32.xor (local.get $j) (local.get $i))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br_if $inner (i32.lt_u (local.get $j) (i32.const 100))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $mid (i32.lt_u (local.get $i) (i32.const 1000))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $outer (i32.lt_u (local.get $r) (i32.const 10))))
+        (local.get $s)))"#;
+    let expected: i32 = (0..10)
+        .flat_map(|_| (0..1000).flat_map(|i| (0..100).map(move |j| j ^ i)))
+        .fold(0i32, |s, x| s.wrapping_add(x));
+    let engine = engine(Compilation::Tiered {
+        tier_up_after: Some(50),
+        background: false,
+    });
+    let module = compiled(&engine, wat);
+    assert_eq!(
+        call(&engine, &*module, "main", &[]).unwrap(),
+        [Val::I32(expected)]
+    );
+    // Baseline, optimized, and the entries at the inner, middle and outer
+    // loops: baseline code moved into the first (the middle and outer ones
+    // are taken from inside the entries).
+    assert_eq!(versions(&*module).get(&0), Some(&5));
+    let counts = module.tier_counts().unwrap();
+    assert_eq!((counts.loop_entries, counts.replacements), (3, 1));
+}

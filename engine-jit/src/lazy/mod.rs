@@ -129,6 +129,11 @@ pub(crate) struct LazyCode {
     tier_up: Mutex<Option<mpsc::Sender<TierUpJob>>>,
     /// Optimized entries at loops, by (defined function, loop index).
     osr_entries: Mutex<HashMap<(u32, u32), OsrState>>,
+    /// Per defined function that has entries: the code address of each
+    /// loop's entry, 0 until compiled, which entries read at the headers
+    /// of the loops around theirs (`CodeTier::OsrEntry`). A slice's
+    /// address is fixed once created; they live as long as the module.
+    entry_slots: Mutex<HashMap<u32, Box<[AtomicUsize]>>>,
     /// What `tier_counts` reports.
     baseline_compiles: AtomicUsize,
     optimized_compiles: AtomicUsize,
@@ -193,6 +198,7 @@ impl LazyCode {
             compiled: (Mutex::new(()), Condvar::new()),
             tier_up: Mutex::new(None),
             osr_entries: Mutex::new(HashMap::new()),
+            entry_slots: Mutex::new(HashMap::new()),
             baseline_compiles: AtomicUsize::new(0),
             optimized_compiles: AtomicUsize::new(0),
             replacements: AtomicUsize::new(0),
@@ -456,12 +462,16 @@ impl LazyCode {
             return Err(CompileError::TimeLimit);
         }
         let func = info.module.num_imported_funcs() + defined;
+        let entry_slots = self.entry_slots(info, defined);
         let code = catch_unwind(AssertUnwindSafe(|| {
             compile::compile_defined(
                 &*self.optimizing,
                 info,
                 defined,
-                CodeTier::OsrEntry { loop_index },
+                CodeTier::OsrEntry {
+                    loop_index,
+                    entry_slots,
+                },
             )
         }))
         .unwrap_or_else(|payload| {
@@ -471,6 +481,35 @@ impl LazyCode {
             })
         })?;
         Ok(self.place(Some(func), code)?.start)
+    }
+
+    /// The address of `defined`'s entry slots (one per loop of its body),
+    /// made on first use.
+    fn entry_slots(&self, info: &ModuleInfo, defined: u32) -> usize {
+        let mut all = self.entry_slots.lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(defined)
+            .or_insert_with(|| {
+                let loops = crate::translate::count_loops(info, defined);
+                (0..loops).map(|_| AtomicUsize::new(0)).collect()
+            })
+            .as_ptr() as usize
+    }
+
+    /// Records how compiling the entry `key` (defined function, loop)
+    /// went, and makes a compiled one visible to the entries around it.
+    fn finish_osr_entry(&self, key: (u32, u32), result: Result<usize, CompileError>) {
+        let state = result.map_or(OsrState::Failed, OsrState::Ready);
+        if let OsrState::Ready(code) = state {
+            let slots = self.entry_slots.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(slot) = slots
+                .get(&key.0)
+                .and_then(|slots| slots.get(key.1 as usize))
+            {
+                slot.store(code, Ordering::Release);
+            }
+        }
+        let mut entries = self.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(key, state);
     }
 }
 
@@ -652,16 +691,18 @@ impl JitModule {
 
     /// Baseline code of `defined` polls at the header of its loop
     /// `loop_index` (its count ran out): the optimized entry there when
-    /// compiled, else 0. The first poll asks for the entry (compiled now
-    /// when not in the background) and for the function's optimized code;
-    /// polls while it compiles set the count for the next one.
+    /// compiled, else 0. The first poll asks for that entry, the entries
+    /// at the loops around it (see `translate/tiering.rs`: an entry moves
+    /// out to them) and the function's optimized code, compiled now when
+    /// not in the background; polls while they compile set the count for
+    /// the next one.
     pub fn poll_osr(self: &Arc<Self>, defined: u32, loop_index: u32) -> usize {
         let lazy = self.lazy();
         let Some(counter) = lazy.counters.get(defined as usize) else {
             return 0;
         };
         let key = (defined, loop_index);
-        let first = {
+        let wanted = {
             let mut entries = lazy.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(&key) {
                 Some(OsrState::Ready(code)) => {
@@ -672,41 +713,48 @@ impl JitModule {
                     counter.store(i32::MAX, Ordering::Relaxed);
                     return 0;
                 }
-                Some(OsrState::Compiling) => false,
+                Some(OsrState::Compiling) => Vec::new(),
                 None => {
-                    entries.insert(key, OsrState::Compiling);
-                    true
+                    // This loop's entry first: the activation is there.
+                    let mut wanted = vec![loop_index];
+                    wanted.extend(
+                        crate::translate::loops_around(&self.info, defined, loop_index)
+                            .into_iter()
+                            .rev(),
+                    );
+                    wanted.retain(|&l| !entries.contains_key(&(defined, l)));
+                    for &l in &wanted {
+                        entries.insert((defined, l), OsrState::Compiling);
+                    }
+                    wanted
                 }
             }
         };
-        if first && !lazy.background {
-            let result = self.on_compiler_stack(defined, || {
-                lazy.compile_osr_entry(&self.info, defined, loop_index)
-            });
-            self.finish_osr_entry(key, result);
-            self.request_tier_up(defined);
-            return self.poll_osr(defined, loop_index);
-        }
-        if first
-            && !self.queue_tier_up(TierUpJob::OsrEntry {
-                defined,
-                loop_index,
-            })
-        {
-            self.finish_osr_entry(key, Err(CompileError::NoSuchFunction(defined)));
-        }
-        if first {
+        if !wanted.is_empty() {
+            if !lazy.background {
+                for l in wanted {
+                    let result = self.on_compiler_stack(defined, || {
+                        lazy.compile_osr_entry(&self.info, defined, l)
+                    });
+                    lazy.finish_osr_entry((defined, l), result);
+                }
+                self.request_tier_up(defined);
+                return self.poll_osr(defined, loop_index);
+            }
+            for loop_index in wanted {
+                let job = TierUpJob::OsrEntry {
+                    defined,
+                    loop_index,
+                };
+                if !self.queue_tier_up(job) {
+                    let no_thread = Err(CompileError::NoSuchFunction(defined));
+                    lazy.finish_osr_entry((defined, loop_index), no_thread);
+                }
+            }
             self.request_tier_up(defined);
         }
         counter.store(OSR_POLL_INTERVAL, Ordering::Relaxed);
         0
-    }
-
-    fn finish_osr_entry(&self, key: (u32, u32), result: Result<usize, CompileError>) {
-        let state = result.map_or(OsrState::Failed, OsrState::Ready);
-        let lazy = self.lazy();
-        let mut entries = lazy.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(key, state);
     }
 
     /// Sends `job` to the module's tier-up thread, starting it first if
@@ -736,7 +784,9 @@ impl JitModule {
                                     defined,
                                     loop_index,
                                 );
-                                module.finish_osr_entry((defined, loop_index), result);
+                                module
+                                    .lazy()
+                                    .finish_osr_entry((defined, loop_index), result);
                             }
                         }
                     }

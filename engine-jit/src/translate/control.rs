@@ -129,14 +129,17 @@ impl Translator<'_, '_> {
                 let args = self.popn(params.len());
                 self.jump(header, &args);
                 self.b.switch_to_block(header);
+                // The loop's parameters, before the poll's reads of every
+                // local give the (unsealed) header parameters of its own.
+                let loop_params = self.b.block_params(header).to_vec();
                 self.check_interrupt();
-                if osr {
+                if osr && self.polls_at(loop_index) {
                     self.count_at_loop_header(loop_index);
                 } else {
                     self.count_for_tier_up();
                 }
                 let height = self.stack.len();
-                self.stack.extend_from_slice(self.b.block_params(header));
+                self.stack.extend_from_slice(&loop_params);
                 self.frames.push(Frame {
                     kind: FrameKind::Loop,
                     header: Some(header),
@@ -354,12 +357,15 @@ impl Translator<'_, '_> {
     }
 
     /// While unreachable, only the nesting of blocks matters.
+    /// (Loops are counted here too: a loop's index is its position among
+    /// all of the body's loops, reachable or not.)
     pub(super) fn skip_unreachable(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         match op {
-            Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::TryTable { .. } => {
+            Operator::Loop { .. } => {
+                self.loops_seen += 1;
+                self.dead_depth += 1;
+            }
+            Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.else_(),

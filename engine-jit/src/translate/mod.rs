@@ -35,7 +35,7 @@ use control::Frame;
 use dispatch::Family;
 pub use dispatch::Proposal;
 use func_env::FuncEnv;
-pub use tiering::MAX_OSR_LOCALS;
+pub use tiering::{MAX_OSR_LOCALS, count_loops, loops_around};
 
 use crate::gc::layout::is_traced_type;
 use crate::module_info::ModuleInfo;
@@ -127,11 +127,15 @@ pub enum CodeTier {
     /// at this address (at entry and loop headers), if it tiers up.
     Baseline { tier_up_counter: Option<usize> },
     /// Optimized code entered at the header of the function's
-    /// `loop_index`th loop (in translation order) by a baseline activation
-    /// that has been looping there (on-stack replacement); its signature
-    /// is [`osr_signature`]. Otherwise the same as `Optimized`, except that
-    /// it calls itself through its `VMFuncRef` like any lazy code.
-    OsrEntry { loop_index: u32 },
+    /// `loop_index`th loop (counting every `loop` of the body in order) by
+    /// an activation that has been looping there (on-stack replacement);
+    /// its signature is [`osr_signature`]. Otherwise the same as
+    /// `Optimized`, except that it calls itself through its `VMFuncRef`
+    /// like any lazy code, and that at the headers of the loops enclosing
+    /// that loop it moves on to their own entries once their slots in the
+    /// table at `entry_slots` (one code address per loop, 0 until
+    /// compiled) are filled (see `tiering.rs`).
+    OsrEntry { loop_index: u32, entry_slots: usize },
 }
 
 /// Translates defined function `func_index` into a Cranelift function.
@@ -200,7 +204,7 @@ pub fn translate_function(
         }
         t.locals.push((var, *ty));
     }
-    if let CodeTier::OsrEntry { loop_index } = tier {
+    if let CodeTier::OsrEntry { loop_index, .. } = tier {
         // The entry takes every local and jumps to the loop's header,
         // created now and used when the walk reaches that loop. The walk
         // still translates the function from its start, so that every
@@ -215,6 +219,7 @@ pub fn translate_function(
             loop_index,
             header,
             found: false,
+            enclosing: tiering::loops_enclosing(body.get_operators_reader()?, loop_index)?,
         });
         let start = t.b.create_block();
         t.b.switch_to_block(start);
@@ -285,6 +290,8 @@ pub(crate) struct OsrEntry {
     pub header: Block,
     /// Whether the walk reached it.
     pub found: bool,
+    /// The loops around it, outermost first.
+    pub enclosing: Vec<u32>,
 }
 
 impl Translator<'_, '_> {
