@@ -88,11 +88,7 @@ impl Translator<'_, '_> {
         else {
             return;
         };
-        let address = self.b.ins().iconst(types::I64, counter as i64);
-        let flags = MemFlagsData::trusted();
-        let count = self.b.ins().load(types::I32, flags, address, 0);
-        let left = self.b.ins().iadd_imm_s(count, -1);
-        self.b.ins().store(flags, left, address, 0);
+        let left = self.count_down(counter);
         let due = self.b.ins().icmp_imm_s(IntCC::Equal, left, 0);
         let request = self.b.create_block();
         let next = self.b.create_block();
@@ -109,6 +105,18 @@ impl Translator<'_, '_> {
         self.b.ins().jump(next, &[]);
         self.b.switch_to_block(next);
         self.b.seal_block(next);
+    }
+
+    /// One step of the tier-up countdown at `counter`: the count left.
+    /// Not atomic: racing threads may lose a step, which only delays the
+    /// request.
+    fn count_down(&mut self, counter: usize) -> Value {
+        let address = self.b.ins().iconst(types::I64, counter as i64);
+        let flags = MemFlagsData::trusted();
+        let count = self.b.ins().load(types::I32, flags, address, 0);
+        let left = self.b.ins().iadd_imm_s(count, -1);
+        self.b.ins().store(flags, left, address, 0);
+        left
     }
 
     /// Whether a loop with `params` starting here can take an
@@ -161,11 +169,7 @@ impl Translator<'_, '_> {
         else {
             return;
         };
-        let address = self.b.ins().iconst(types::I64, counter as i64);
-        let flags = MemFlagsData::trusted();
-        let count = self.b.ins().load(types::I32, flags, address, 0);
-        let left = self.b.ins().iadd_imm_s(count, -1);
-        self.b.ins().store(flags, left, address, 0);
+        let left = self.count_down(counter);
         let due = self
             .b
             .ins()
