@@ -63,6 +63,12 @@ pub struct RunArgs {
     /// 64 KiB unless --max-stack says otherwise.
     #[arg(long)]
     low_memory: bool,
+    /// Back linear memories with base pages only (jit and aot engines). By
+    /// default they ask the kernel for transparent huge pages, which makes
+    /// random access over megabytes of memory faster but commits memory
+    /// 2 MiB at a time; the interpreter never asks for them.
+    #[arg(long)]
+    no_huge_pages: bool,
     /// When the jit engine compiles: `eager` (every function, optimized,
     /// before the program starts), `lazy` (each function optimized on its
     /// first call), or `tiered` (each function on its first call with a
@@ -250,6 +256,7 @@ impl RunArgs {
             timeout_start: Some(started),
             max_table_elements: self.max_table_elements,
             low_memory: self.low_memory,
+            no_huge_pages: self.no_huge_pages,
             progress: None,
             compilation: self.compilation(),
         }

@@ -136,6 +136,11 @@ pub struct EngineConfig {
     pub max_table_elements: Option<u64>,
     /// Favour a small footprint over speed (lazy translation, small stacks).
     pub low_memory: bool,
+    /// Back the compiled tiers' linear memories with base pages only: no
+    /// transparent huge pages (which they ask for by default, as they make
+    /// random access over megabytes of memory much cheaper, at the price of
+    /// committing memory 2 MiB at a time). The interpreter never asks.
+    pub no_huge_pages: bool,
     /// When the JIT compiles functions (ignored by the interpreter, which
     /// translates lazily anyway, and by the AOT tier, whose artifacts hold
     /// finished code).

@@ -11,7 +11,7 @@ use wasmtier_core::{
 
 use crate::exceptions::Tag;
 use crate::gc;
-use crate::linear_memory::{LinearMemory, ResourceError, SharedLinearMemory, Table};
+use crate::linear_memory::{LinearMemory, MemoryOptions, ResourceError, SharedLinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::{JitModule, ModuleCode};
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
@@ -156,7 +156,8 @@ impl Instance {
         created: &mut Created,
         config: &EngineConfig,
     ) -> Result<Box<Self>, LinkError> {
-        let (max_memory, max_table_elements) = (config.max_memory, config.max_table_elements);
+        let (memory_options, max_table_elements) =
+            (MemoryOptions::of(config), config.max_table_elements);
         let info = &module.info;
         let wasm = &*info.module;
         // SAFETY: the store context is the first field of the store's
@@ -245,11 +246,11 @@ impl Instance {
             let too_large = |e: ResourceError| LinkError::ResourceLimit(e.to_string());
             if ty.shared {
                 let shared =
-                    SharedLinearMemory::new(*ty, strategy, max_memory).map_err(too_large)?;
+                    SharedLinearMemory::new(*ty, strategy, memory_options).map_err(too_large)?;
                 memories.push(shared.as_ptr().cast::<VMMemory>());
                 created.shared_memories.push(shared);
             } else {
-                let memory = LinearMemory::new(*ty, strategy, max_memory).map_err(too_large)?;
+                let memory = LinearMemory::new(*ty, strategy, memory_options).map_err(too_large)?;
                 let memory = Box::into_raw(memory);
                 memories.push(memory.cast::<VMMemory>());
                 created.memories.push(memory);

@@ -195,8 +195,12 @@ impl Engine for JitEngine {
             ));
         }
         let strategy = memory_strategy::MemoryStrategy::choose(&ty, &self.config);
-        let memory = linear_memory::SharedLinearMemory::new(ty, strategy, self.config.max_memory)
-            .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
+        let memory = linear_memory::SharedLinearMemory::new(
+            ty,
+            strategy,
+            linear_memory::MemoryOptions::of(&self.config),
+        )
+        .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
         Ok(wasmtier_core::SharedMemory::new(ty, memory))
     }
 }

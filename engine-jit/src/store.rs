@@ -15,7 +15,7 @@ use crate::exceptions::{Handler, Tag};
 use crate::gc::{self, runtime::GcRuntime};
 use crate::instance::{Created, Extern, Instance};
 use crate::interrupt::Interrupt;
-use crate::linear_memory::{LinearMemory, SharedLinearMemory, Table};
+use crate::linear_memory::{LinearMemory, MemoryOptions, SharedLinearMemory, Table};
 use crate::memory_strategy::MemoryStrategy;
 use crate::module::{JitCompiled, JitModule};
 use crate::runtime::{FuncRefArray, HostFuncRecord, StoreRuntime};
@@ -400,7 +400,7 @@ impl Store for JitStore {
             }
             HostItem::Memory(ty) if ty.shared => {
                 let strategy = MemoryStrategy::choose(&ty, &self.config);
-                let shared = SharedLinearMemory::new(ty, strategy, self.config.max_memory)
+                let shared = SharedLinearMemory::new(ty, strategy, MemoryOptions::of(&self.config))
                     .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 let memory = shared.as_ptr();
                 self.shared_memories.push(shared);
@@ -408,7 +408,7 @@ impl Store for JitStore {
             }
             HostItem::Memory(ty) => {
                 let strategy = MemoryStrategy::choose(&ty, &self.config);
-                let memory = LinearMemory::new(ty, strategy, self.config.max_memory)
+                let memory = LinearMemory::new(ty, strategy, MemoryOptions::of(&self.config))
                     .map_err(|e| LinkError::ResourceLimit(e.to_string()))?;
                 let memory = Box::into_raw(memory);
                 self.memories.push(memory);
