@@ -304,15 +304,6 @@ impl RunArgs {
                 }
             );
         }
-        if self
-            .effective_compilation()
-            .is_some_and(|c| c != CompilationArg::Eager)
-            && self.profile.is_some()
-        {
-            bail!(
-                "--profile names the functions compiled before the program starts: use it with --compilation eager"
-            );
-        }
         Ok(())
     }
 
@@ -446,11 +437,16 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         Err(err) => return Err(err),
     };
     // Kept until the guest is done: perf must see the jitdump mapping.
-    let _profile = match args.profile {
+    let profile = match args.profile {
         Some(kind) => {
             let profile = crate::profile::record(kind, compiled.as_ref())?;
+            let later = if profile.lazy {
+                "; the others as they are compiled"
+            } else {
+                ""
+            };
             phases.mark(format_args!(
-                "write the profile map ({} functions, code at {:#x}..{:#x}, {})",
+                "write the profile map ({} functions, code at {:#x}..{:#x}, {}{later})",
                 profile.functions,
                 profile.code.start,
                 profile.code.end,
@@ -531,6 +527,15 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
             "wasmtier: tiers: {} functions compiled baseline, {} optimized; {} optimized loop \
              entries, {} activations moved into them (on-stack replacement)",
             tiers.baseline, tiers.optimized, tiers.loop_entries, tiers.replacements
+        );
+    }
+    if args.verbose
+        && let Some(profile) = profile.as_ref().filter(|p| p.lazy)
+    {
+        eprintln!(
+            "wasmtier: profile: {} function versions written to {}",
+            profile.written(),
+            profile.path.display()
         );
     }
     match outcome {

@@ -154,7 +154,12 @@ fn parse_jitdump(bytes: &[u8], pid: u32) -> Vec<CodeLoad> {
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
     assert_eq!(u32_at(0), 0x4A69_5444, "magic");
     assert_eq!(u32_at(4), 1, "version");
-    assert_eq!(u32_at(12), 62, "EM_X86_64");
+    let machine = if cfg!(target_arch = "aarch64") {
+        183
+    } else {
+        62
+    };
+    assert_eq!(u32_at(12), machine, "EM_X86_64 or EM_AARCH64");
     assert_eq!(u32_at(20), pid);
     let mut at = u32_at(8) as usize;
     let mut loads = Vec::new();
@@ -210,6 +215,60 @@ fn the_jitdump_file_holds_each_function_with_its_code() {
     }
 }
 
+/// Lazy and tiered compilation write each function when it is compiled,
+/// named for its version, while the code range `-v` reports is only what
+/// existed before the run (the trampolines).
+#[test]
+fn lazily_compiled_functions_are_written_as_they_are_compiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "guest.wasm", GUEST);
+    // Tiered without tier-up: every function stays in its baseline code.
+    let modes: [(&str, [&str; 2]); 2] = [
+        ("--compilation=lazy", ["helper", "hot_loop"]),
+        (
+            "--tier-up-after=0",
+            ["helper [baseline]", "hot_loop [baseline]"],
+        ),
+    ];
+    for (mode, expected) in modes {
+        for format in ["--profile=perfmap", "--profile=jitdump"] {
+            let mut args = vec!["run", "-v", "--engine=jit", format, mode];
+            if mode.starts_with("--tier") {
+                args.push("--compilation=tiered");
+            }
+            args.extend([s(&wasm), "--invoke", "hot", "10"]);
+            let (out, pid) = run_in(dir.path(), &args);
+            assert_eq!(out.stdout, "385\n", "{args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("0 functions")
+                    && out.stderr.contains("the others as they are compiled")
+                    && out.stderr.contains("profile: 2 function versions written"),
+                "{}",
+                out.stderr
+            );
+            let mut entries = if format.ends_with("perfmap") {
+                let path = format!("/tmp/perf-{pid}.map");
+                let text = std::fs::read_to_string(&path).expect("the perf map was written");
+                std::fs::remove_file(&path).unwrap();
+                parse_perf_map(&text)
+            } else {
+                let path = dir.path().join(format!("jit-{pid}.dump"));
+                parse_jitdump(&std::fs::read(&path).unwrap(), pid)
+                    .iter()
+                    .map(|l| (l.address, l.code.len() as u64, l.name.clone()))
+                    .collect()
+            };
+            entries.sort();
+            for pair in entries.windows(2) {
+                assert!(pair[0].0 + pair[0].1 <= pair[1].0, "{pair:x?}");
+            }
+            let mut names: Vec<&str> = entries.iter().map(|e| e.2.as_str()).collect();
+            names.sort();
+            assert_eq!(names, expected, "{args:?}");
+        }
+    }
+}
+
 #[test]
 fn the_interpreter_refuses_profile_and_names_the_engines_that_can() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,42 +317,51 @@ fn perf_report_shows_the_hot_wasm_function_by_name() {
         eprintln!("skipped: perf cannot record here ({reason})");
         return;
     }
-    let run = [
-        "run",
-        "--profile=jitdump",
-        s(&wasm),
-        "--invoke",
-        "hot",
-        "300000000",
-    ];
-    let record = [
-        &["record", "-k", "mono", "-o", "perf.data", "--", bin][..],
-        &run,
-    ]
-    .concat();
-    perf(dir.path(), &record).unwrap();
-    perf(
-        dir.path(),
-        &["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"],
-    )
-    .unwrap();
-    let report = perf(
-        dir.path(),
-        &[
-            "report",
-            "-i",
-            "perf.jit.data",
-            "--stdio",
-            "--sort",
-            "symbol",
-        ],
-    )
-    .unwrap();
-    // The loop and the function it calls take nearly all the samples.
-    let named: Vec<&str> = report
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.contains("hot_loop") || l.contains("helper"))
-        .collect();
-    assert!(named.iter().any(|l| l.contains("hot_loop")), "{report}");
+    // Eager, then tiered: there the loop runs in its optimized entry,
+    // compiled while the program runs.
+    for mode in ["--compilation=eager", "--compilation=tiered"] {
+        let run = [
+            "run",
+            "--engine=jit",
+            mode,
+            "--profile=jitdump",
+            s(&wasm),
+            "--invoke",
+            "hot",
+            "300000000",
+        ];
+        let record = [
+            &["record", "-k", "mono", "-o", "perf.data", "--", bin][..],
+            &run,
+        ]
+        .concat();
+        perf(dir.path(), &record).unwrap();
+        perf(
+            dir.path(),
+            &["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"],
+        )
+        .unwrap();
+        let report = perf(
+            dir.path(),
+            &[
+                "report",
+                "-i",
+                "perf.jit.data",
+                "--stdio",
+                "--sort",
+                "symbol",
+            ],
+        )
+        .unwrap();
+        // The loop and the function it calls take nearly all the samples.
+        let named: Vec<&str> = report
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| l.contains("hot_loop") || l.contains("helper"))
+            .collect();
+        assert!(
+            named.iter().any(|l| l.contains("hot_loop")),
+            "{mode}: {report}"
+        );
+    }
 }

@@ -64,17 +64,6 @@ fn compilation_flags_are_refused_where_they_change_nothing() {
         &["--engine", "jit", "--tier-up-after", "5"],
         "--tier-up-after needs --compilation tiered",
     );
-    refused(
-        &[
-            "--engine",
-            "jit",
-            "--compilation",
-            "tiered",
-            "--profile",
-            "perfmap",
-        ],
-        "use it with --compilation eager",
-    );
 }
 
 #[test]

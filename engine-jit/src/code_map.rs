@@ -14,6 +14,24 @@ pub struct CodeMap<'a> {
     module: &'a JitModule,
 }
 
+/// Which version of a function a piece of code is: a lazily compiled
+/// module may hold several at once, at different addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeVersion {
+    /// The function's one version (eager, AOT, or lazy without tiers).
+    Compiled,
+    /// Tiered: the fast first compile, until the function tiers up.
+    Baseline,
+    /// Tiered: the optimized code that replaced the baseline code.
+    Optimized,
+    /// Tiered: the optimized code entered at a loop by on-stack
+    /// replacement (its `loop_index`-th `loop` in body order).
+    LoopEntry { loop_index: u32 },
+}
+
+/// Told of a function's code as it is placed: see [`CodeMap::watch`].
+pub type CodeWatcher = Box<dyn FnMut(FunctionCode, &[u8]) + Send>;
+
 /// One WebAssembly function's machine code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunctionCode {
@@ -24,6 +42,7 @@ pub struct FunctionCode {
     pub address: usize,
     /// Bytes of code.
     pub len: usize,
+    pub version: CodeVersion,
 }
 
 impl<'a> CodeMap<'a> {
@@ -75,6 +94,7 @@ impl<'a> CodeMap<'a> {
                             index: imported + defined as u32,
                             address: base + range.start as usize,
                             len: range.len(),
+                            version: CodeVersion::Compiled,
                         })
                     })
                     .collect()
@@ -82,14 +102,30 @@ impl<'a> CodeMap<'a> {
             ModuleCode::Lazy(lazy) => lazy
                 .placed_functions()
                 .iter()
-                .filter_map(|placed| {
-                    Some(FunctionCode {
-                        index: placed.func?,
-                        address: placed.start,
-                        len: placed.end - placed.start,
-                    })
-                })
+                .map(|placed| placed.code_of_function())
                 .collect(),
+        }
+    }
+
+    /// Whether functions are compiled while the program runs (lazy or
+    /// tiered compilation): [`Self::functions`] is then what exists so far.
+    pub fn compiles_lazily(&self) -> bool {
+        matches!(self.module.code, ModuleCode::Lazy(_))
+    }
+
+    /// Calls `watcher` with every function compiled so far and its bytes,
+    /// in address order; for a lazily compiled module, then also with
+    /// each function (or new version of one) as it is placed, on the
+    /// thread that compiled it, for as long as the module lives. The
+    /// watcher runs while placement is held up: keep it short.
+    pub fn watch(&self, mut watcher: CodeWatcher) {
+        match &self.module.code {
+            ModuleCode::Eager(_) => {
+                for function in self.functions() {
+                    watcher(function, self.function_bytes(&function));
+                }
+            }
+            ModuleCode::Lazy(lazy) => lazy.watch(watcher),
         }
     }
 }

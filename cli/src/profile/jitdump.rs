@@ -15,7 +15,10 @@ use memmap2::{Mmap, MmapOptions};
 const MAGIC: u32 = 0x4A69_5444; // "JiTD"
 const VERSION: u32 = 1;
 const HEADER_SIZE: u32 = 40;
-/// `EM_X86_64`: the JIT's only host architecture.
+/// The host's ELF machine: `EM_X86_64` or `EM_AARCH64`, the JIT's hosts.
+#[cfg(target_arch = "aarch64")]
+const ELF_MACHINE: u32 = 183;
+#[cfg(not(target_arch = "aarch64"))]
 const ELF_MACHINE: u32 = 62;
 const JIT_CODE_LOAD: u32 = 0;
 /// A record header (id, size, timestamp) plus a code-load record's fixed
@@ -56,13 +59,14 @@ impl JitDump {
         })
     }
 
-    /// Records the function `name` whose `code` is at `address`.
+    /// Records the function `name` whose `code` is at `address`; `index`
+    /// numbers the record (perf names the code it extracts after it).
     pub fn code_load(
         &mut self,
         name: &str,
         address: usize,
         code: &[u8],
-        index: u32,
+        index: u64,
     ) -> io::Result<()> {
         let size = CODE_LOAD_FIXED + name.len() + 1 + code.len();
         let size = u32::try_from(size).map_err(|_| io::Error::other("function too large"))?;
@@ -71,13 +75,15 @@ impl JitDump {
         out.write_all(&size.to_le_bytes())?;
         out.write_all(&timestamp().to_le_bytes())?;
         out.write_all(&self.pid.to_le_bytes())?;
-        // Compilation is over and this runs on the main thread, whose
-        // thread id is the process id.
-        out.write_all(&self.pid.to_le_bytes())?;
+        // The thread that compiled the code (lazy compilation runs on
+        // several).
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32;
+        out.write_all(&tid.to_le_bytes())?;
         out.write_all(&(address as u64).to_le_bytes())?;
         out.write_all(&(address as u64).to_le_bytes())?;
         out.write_all(&(code.len() as u64).to_le_bytes())?;
-        out.write_all(&u64::from(index).to_le_bytes())?;
+        out.write_all(&index.to_le_bytes())?;
         out.write_all(name.as_bytes())?;
         out.write_all(&[0])?;
         out.write_all(code)

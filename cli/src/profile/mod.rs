@@ -10,6 +10,10 @@
 //! Names come from the module's name section, else `wasm[N]` for function
 //! index N. Only tiers that run machine code of their own can be profiled
 //! this way: the JIT and the AOT tier (fresh, cached or a `.cwasm` file).
+//! With lazy or tiered compilation each function is added as it is
+//! compiled, and a tiered module's other versions are named for what they
+//! are (`fib [baseline]`, `main [entry at loop 2]`; its optimized code is
+//! plain `fib`).
 
 use clap::ValueEnum;
 
@@ -28,14 +32,33 @@ mod write;
 #[cfg(wasmtier_jit)]
 pub use write::record;
 
-/// What was written; for jitdump it also holds the mapping of the file
-/// that `perf record` must see, so keep it until the guest has finished.
+/// What was written before the run; it also holds the writer (for
+/// jitdump, the mapping of the file that `perf record` must see), so keep
+/// it until the guest has finished.
 pub struct Profile {
     pub path: std::path::PathBuf,
+    /// Functions written before the run.
     pub functions: usize,
+    /// Where the module's code was then.
     pub code: std::ops::Range<usize>,
+    /// Functions are compiled, and written, while the program runs.
+    pub lazy: bool,
     #[cfg(wasmtier_jit)]
-    _jitdump: Option<jitdump::JitDump>,
+    recorder: std::sync::Arc<std::sync::Mutex<write::Recorder>>,
+}
+
+impl Profile {
+    /// Function versions written so far.
+    pub fn written(&self) -> u64 {
+        #[cfg(wasmtier_jit)]
+        return self
+            .recorder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .written();
+        #[cfg(not(wasmtier_jit))]
+        0
+    }
 }
 
 /// Without the JIT in this build there is nothing to profile: `run`

@@ -31,6 +31,7 @@ pub use arena::ArenaError;
 use arena::CodeArena;
 
 use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS, call_profile};
+use crate::code_map::{CodeVersion, CodeWatcher};
 use crate::compile::{self, CompileError, FunctionCode};
 use crate::error::LayoutError;
 use crate::exception_table::ExceptionTable;
@@ -97,9 +98,23 @@ pub(crate) struct Placed {
     pub end: usize,
     /// Function index (imports first); `None` for trampolines.
     pub func: Option<u32>,
+    /// Which of the function's versions this is (unused for trampolines).
+    pub version: CodeVersion,
     pub traps: TrapTable,
     pub exceptions: ExceptionTable,
     pub stack_maps: StackMapTable,
+}
+
+impl Placed {
+    /// What `CodeMap` tells of a placed function.
+    pub fn code_of_function(&self) -> crate::code_map::FunctionCode {
+        crate::code_map::FunctionCode {
+            index: self.func.unwrap_or(u32::MAX),
+            address: self.start,
+            len: self.end - self.start,
+            version: self.version,
+        }
+    }
 }
 
 pub(crate) struct LazyCode {
@@ -139,6 +154,8 @@ pub(crate) struct LazyCode {
     optimized_compiles: AtomicUsize,
     replacements: AtomicUsize,
     prefetch: Mutex<Option<mpsc::Sender<u32>>>,
+    /// Told of each function placed from now on (`CodeMap::watch`).
+    watcher: Mutex<Option<CodeWatcher>>,
 }
 
 /// Address space reserved for a module's code: generous (pages are only
@@ -203,11 +220,14 @@ impl LazyCode {
             optimized_compiles: AtomicUsize::new(0),
             replacements: AtomicUsize::new(0),
             prefetch: Mutex::new(None),
+            watcher: Mutex::new(None),
         };
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
         for (t, entry, adapter) in pairs {
-            code.entry_trampolines[t as usize] = code.place(None, entry)?.start;
-            code.host_adapters[t as usize] = code.place(None, adapter)?.start;
+            code.entry_trampolines[t as usize] =
+                code.place(None, CodeVersion::Compiled, entry)?.start;
+            code.host_adapters[t as usize] =
+                code.place(None, CodeVersion::Compiled, adapter)?.start;
         }
         for (t, serving) in serving.iter().enumerate() {
             if let Some(serving) = *serving {
@@ -279,6 +299,22 @@ impl LazyCode {
         self.arena.bytes(range)
     }
 
+    /// Calls `watcher` with every function placed so far, then with each
+    /// one as it is placed (on the thread that compiled it), for as long as
+    /// the module lives.
+    pub fn watch(&self, mut watcher: CodeWatcher) {
+        // Held across the snapshot, so that no placement falls between it
+        // and the watcher's installation (`place` takes it first too).
+        let mut slot = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        for placed in self.placed_functions() {
+            watcher(
+                placed.code_of_function(),
+                self.bytes(placed.start..placed.end),
+            );
+        }
+        *slot = Some(watcher);
+    }
+
     /// Bytes of code placed so far (trampolines and functions).
     pub fn code_size(&self) -> usize {
         self.arena.used()
@@ -336,7 +372,12 @@ impl LazyCode {
     }
 
     /// Copies compiled code into the arena and records its tables.
-    fn place(&self, func: Option<u32>, code: FunctionCode) -> Result<Arc<Placed>, CompileError> {
+    fn place(
+        &self,
+        func: Option<u32>,
+        version: CodeVersion,
+        code: FunctionCode,
+    ) -> Result<Arc<Placed>, CompileError> {
         // Lazy code only refers to itself (a builtin call records the
         // function's own address); calls go through `VMFuncRef`s.
         if code
@@ -371,15 +412,27 @@ impl LazyCode {
             start,
             end: start + code.bytes.len(),
             func,
+            version,
             traps: TrapTable::new(U32Rows::from_rows(
                 code.traps.iter().map(|&(o, c)| [o, u32::from(c)]),
             )),
             exceptions: ExceptionTable::from_sites(&code.call_sites),
             stack_maps: StackMapTable::from_sites(&code.stack_maps),
         });
-        let mut all = self.placed.write().unwrap_or_else(|e| e.into_inner());
-        let at = all.partition_point(|p| p.start < start);
-        all.insert(at, placed.clone());
+        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut all = self.placed.write().unwrap_or_else(|e| e.into_inner());
+            let at = all.partition_point(|p| p.start < start);
+            all.insert(at, placed.clone());
+        }
+        if let Some(watch) = watcher.as_mut()
+            && placed.func.is_some()
+        {
+            watch(
+                placed.code_of_function(),
+                self.bytes(placed.start..placed.end),
+            );
+        }
         Ok(placed)
     }
 
@@ -439,7 +492,12 @@ impl LazyCode {
             })
         })?;
         let func = info.module.num_imported_funcs() + defined;
-        let start = self.place(Some(func), code)?.start;
+        let version = match tier {
+            CodeTier::Baseline { .. } => CodeVersion::Baseline,
+            _ if self.tiered => CodeVersion::Optimized,
+            _ => CodeVersion::Compiled,
+        };
+        let start = self.place(Some(func), version, code)?.start;
         let compiles = match tier {
             CodeTier::Baseline { .. } => &self.baseline_compiles,
             _ => &self.optimized_compiles,
@@ -480,7 +538,9 @@ impl LazyCode {
                 message: wasmtier_core::panic_message(&*payload).unwrap_or_default(),
             })
         })?;
-        Ok(self.place(Some(func), code)?.start)
+        Ok(self
+            .place(Some(func), CodeVersion::LoopEntry { loop_index }, code)?
+            .start)
     }
 
     /// The address of `defined`'s entry slots (one per loop of its body),
