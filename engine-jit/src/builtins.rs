@@ -18,7 +18,7 @@ use crate::instance::Instance;
 use crate::runtime::{HostFuncRecord, StoreRuntime};
 use crate::signals;
 use crate::values::from_raw;
-use crate::vmcontext::{VMBuiltins, VMContext, VMFuncRef, VMHostFunc, foreach_builtin};
+use crate::vmcontext::{VMBuiltins, VMContext, VMHostFunc, foreach_builtin};
 
 macro_rules! define_table {
     ($($(#[$doc:meta])* $name:ident $variant:ident($($param:ident: $ty:ident),*) $(-> $ret:ident)?;)*) => {
@@ -452,38 +452,28 @@ unsafe extern "C" fn exn_release(vmctx: *mut VMContext, exception: u64) {
     runtime.exceptions.release(exception as usize);
 }
 
-/// A call found a null code pointer in the `VMFuncRef` at `funcref`: a
-/// function of a lazily compiled module that has not run yet. Compiles it
-/// (or waits for the thread compiling it) and returns its code.
-unsafe extern "C" fn lazy_code(vmctx: *mut VMContext, funcref: u64) -> u64 {
-    let record = funcref as usize as *const VMFuncRef;
-    // SAFETY: generated code passes a live record; a null code pointer
-    // only occurs in a Wasm function's record, whose `vmctx` is its
-    // instance's context.
-    let owner = unsafe { instance((*record).vmctx.cast()) };
-    let funcs = owner.funcs.as_ptr_range();
-    let imported = owner.module.info.module.num_imported_funcs() as usize;
-    let defined = funcs
-        .contains(&record)
-        .then(|| (record as usize - funcs.start as usize) / size_of::<VMFuncRef>())
-        .and_then(|index| index.checked_sub(imported));
-    let result = match defined {
-        Some(defined) => owner
-            .module
-            .ensure_compiled(defined as u32)
-            .map_err(|e| crate::store::compile_trap(&e)),
-        // A copy of a record made while its function could not be
-        // compiled (`export_extern`).
-        None => Err(Trap::host("call to a function that could not be compiled")),
-    };
-    match result {
-        Ok(code) => code as u64,
-        // SAFETY: a builtin called by generated code; nothing left to
-        // drop. The store context holds the caller's exit frame.
-        Err(trap) => unsafe {
-            let store = &*(*vmctx).store;
-            signals::raise(trap, store.last_exit_fp, store.last_exit_pc)
-        },
+/// Where a lazy-compile stub (`arch::lazy_stub_common`) asks for the
+/// code of defined function `defined` of the instance at `vmctx`, which
+/// had not been compiled when the call was made: compiles it (or waits for
+/// the thread compiling it) and returns its code. `exit_fp` and `exit_pc`
+/// are the calling frame and the call's return address, where the
+/// backtrace of a trap (a failed compile) starts.
+///
+/// # Safety
+/// Only for the stub, with a live instance's context.
+pub(crate) unsafe extern "C" fn lazy_compile(
+    vmctx: *mut VMContext,
+    defined: u32,
+    exit_fp: usize,
+    exit_pc: usize,
+) -> usize {
+    // SAFETY: the stub passes the callee's context, a live instance's.
+    let owner = unsafe { instance(vmctx) };
+    match owner.module.ensure_compiled(defined) {
+        Ok(code) => code,
+        // SAFETY: called (through the stub) by generated code; nothing
+        // left to drop. The caller's frame is intact above the stub's.
+        Err(e) => unsafe { signals::raise(crate::store::compile_trap(&e), exit_fp, exit_pc) },
     }
 }
 

@@ -230,8 +230,9 @@ impl Instance {
                     let range = code.function(defined).ok_or_else(outside)?;
                     code.memory.base() + range.start as usize
                 }
-                // Null until compiled; the module fills it in (`register`).
-                ModuleCode::Lazy(lazy) => lazy.function_code(defined),
+                // Its lazy-compile stub until compiled; the module keeps it
+                // up to date from then on (`register`).
+                ModuleCode::Lazy(lazy) => lazy.callable_code(defined),
             };
             let type_index = type_of(wasm.num_imported_funcs() as usize + defined)?;
             funcs.push(VMFuncRef {

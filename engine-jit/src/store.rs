@@ -197,11 +197,11 @@ impl JitStore {
                     .func_type_index(export.index)
                     .expect("checked at instantiation");
                 let mut funcref = instance.funcs[export.index as usize];
-                if funcref.code.is_null() {
+                if instance.module.is_lazy_stub(funcref.code) {
                     // Another instance will call it through a copy of this
                     // record, which the lazy JIT does not update: compile
-                    // it now. (On failure the copy stays null, and a call
-                    // through it traps.)
+                    // it now. (On failure the copy keeps the stub, and a
+                    // call through it tries again and traps.)
                     let defined = export.index - module.num_imported_funcs();
                     if let Ok(code) = instance.module.ensure_compiled(defined) {
                         funcref.code = code as *const u8;
@@ -241,8 +241,9 @@ impl JitStore {
         let instance = self.instance(id);
         let mut funcref = instance.funcs[index as usize];
         let module = &instance.module;
-        if funcref.code.is_null() {
-            // A lazily compiled module's function, never called so far.
+        if module.is_lazy_stub(funcref.code) {
+            // A lazily compiled module's function, never called so far:
+            // compiled here, where a failure is a trap with no frames.
             let defined = index - module.info.module.num_imported_funcs();
             funcref.code = module
                 .ensure_compiled(defined)

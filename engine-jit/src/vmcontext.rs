@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicU64;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 7;
+pub const VM_LAYOUT_VERSION: u32 = 8;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -172,10 +172,6 @@ macro_rules! foreach_builtin {
             /// `(vmctx, actual, expected)`: traps unless canonical type
             /// `actual` is a subtype of `expected` (`call_indirect`'s slow path).
             type_check TypeCheck(vmctx: vmctx, actual: u64, expected: u64);
-            /// `(vmctx, funcref) -> code`: the code of a lazily compiled
-            /// module's function, compiling it first (its `VMFuncRef`'s
-            /// code pointer was null).
-            lazy_code LazyCode(vmctx: vmctx, funcref: u64) -> u64;
             /// `(vmctx, function)`: baseline code asks for the optimized
             /// version of function `function` of the caller's module.
             tier_up TierUp(vmctx: vmctx, function: u32);
@@ -396,11 +392,10 @@ mod tests {
         assert_eq!(Builtin::HostCall.offset(), 80);
         assert_eq!(Builtin::Throw.offset(), 104);
         assert_eq!(Builtin::TypeCheck.offset(), 112);
-        assert_eq!(Builtin::LazyCode.offset(), 120);
-        assert_eq!(Builtin::TierUp.offset(), 128);
-        assert_eq!(Builtin::MemoryAtomicNotify.offset(), 152);
-        assert_eq!(Builtin::GcAlloc.offset(), 160);
-        assert_eq!(size_of::<VMBuiltins>(), 224);
+        assert_eq!(Builtin::TierUp.offset(), 120);
+        assert_eq!(Builtin::MemoryAtomicNotify.offset(), 144);
+        assert_eq!(Builtin::GcAlloc.offset(), 152);
+        assert_eq!(size_of::<VMBuiltins>(), 216);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, i * size_of::<usize>());
         }

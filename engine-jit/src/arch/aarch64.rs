@@ -200,3 +200,83 @@ macro_rules! gc_entry_body {
     };
 }
 pub(crate) use gc_entry_body;
+
+/// Bytes of one function's lazy-compile stub (see `write_lazy_stubs`).
+pub const LAZY_STUB_SIZE: usize = 32;
+/// Bytes before the first stub: none, each stub holds the address it
+/// branches to.
+pub const LAZY_STUBS_HEADER: usize = 0;
+
+/// Fills `table` with `count` stubs, the one for defined function `i` at
+/// `i * LAZY_STUB_SIZE`: `i` into w17, the address of `lazy_stub_common`
+/// (a literal after the code) into x16, `br x16`. Position independent.
+/// x16/x17 (IP0/IP1) are free at a call's target.
+pub fn write_lazy_stubs(table: &mut [u8], count: u32) {
+    let common = lazy_stub_common as *const () as u64;
+    for defined in 0..count {
+        let at = defined as usize * LAZY_STUB_SIZE;
+        let stub = &mut table[at..at + LAZY_STUB_SIZE];
+        let (low, high) = (defined & 0xffff, defined >> 16);
+        let code: [u32; 4] = [
+            0x5280_0000 | (low << 5) | 17,  // movz w17, #low
+            0x72a0_0000 | (high << 5) | 17, // movk w17, #high, lsl #16
+            0x5800_0000 | (2 << 5) | 16,    // ldr x16, [pc + 8]: the literal
+            0xd61f_0000 | (16 << 5),        // br x16
+        ];
+        for (word, bytes) in code.iter().zip(stub.chunks_exact_mut(4)) {
+            bytes.copy_from_slice(&word.to_le_bytes());
+        }
+        stub[16..24].copy_from_slice(&common.to_le_bytes());
+        stub[24..].fill(0);
+    }
+}
+
+/// Where every lazy-compile stub goes: a call reached a function of a
+/// lazily compiled module that was never compiled. Entered by a branch
+/// with the call's arguments in place (Cranelift's tail convention: x2–x7
+/// with x0 and x8 possibly a return area, v0–v7, then the stack; all of
+/// x0–x8 are saved), the callee's `vmctx` in x2 (its first argument), the
+/// function's defined index in w17, the link
+/// register the call's return address and x29 the caller's frame pointer.
+/// Saves the argument registers, asks `lazy_compile` for the code (which
+/// records the caller's frame for a trap's backtrace), restores them and
+/// branches to the code as if the call had gone there.
+///
+/// # Safety
+/// Only reached through a stub, from a call with the function's signature.
+#[unsafe(naked)]
+pub unsafe extern "C" fn lazy_stub_common() {
+    core::arch::naked_asm!(
+        "stp x29, x30, [sp, #-16]!",
+        "mov x29, sp",
+        "sub sp, sp, #208",
+        "stp x0, x1, [sp, #0]",
+        "stp x2, x3, [sp, #16]",
+        "stp x4, x5, [sp, #32]",
+        "stp x6, x7, [sp, #48]",
+        "str x8, [sp, #64]",
+        "stp q0, q1, [sp, #80]",
+        "stp q2, q3, [sp, #112]",
+        "stp q4, q5, [sp, #144]",
+        "stp q6, q7, [sp, #176]",
+        "mov x0, x2",
+        "mov w1, w17",
+        "ldr x2, [x29]",
+        "ldr x3, [x29, #8]",
+        "bl {compile}",
+        "mov x16, x0",
+        "ldp x0, x1, [sp, #0]",
+        "ldp x2, x3, [sp, #16]",
+        "ldp x4, x5, [sp, #32]",
+        "ldp x6, x7, [sp, #48]",
+        "ldr x8, [sp, #64]",
+        "ldp q0, q1, [sp, #80]",
+        "ldp q2, q3, [sp, #112]",
+        "ldp q4, q5, [sp, #144]",
+        "ldp q6, q7, [sp, #176]",
+        "mov sp, x29",
+        "ldp x29, x30, [sp], #16",
+        "br x16",
+        compile = sym crate::builtins::lazy_compile,
+    )
+}

@@ -163,3 +163,89 @@ macro_rules! gc_entry_body {
     };
 }
 pub(crate) use gc_entry_body;
+
+/// Bytes of one function's lazy-compile stub (see `write_lazy_stubs`).
+pub const LAZY_STUB_SIZE: usize = 16;
+/// Bytes before the first stub: the address of `lazy_stub_common`, which
+/// every stub jumps through.
+pub const LAZY_STUBS_HEADER: usize = 16;
+
+/// Fills `table` with the 8-byte address of `lazy_stub_common` followed by
+/// `count` stubs, the one for defined function `i` at `LAZY_STUBS_HEADER +
+/// i * LAZY_STUB_SIZE`: `mov r11d, i` then `jmp [rip → the address]`.
+/// Position independent: the table may run anywhere. r11 is free at a
+/// call's target (Cranelift's scratch register, never an argument).
+pub fn write_lazy_stubs(table: &mut [u8], count: u32) {
+    let common = lazy_stub_common as *const () as u64;
+    table[..8].copy_from_slice(&common.to_le_bytes());
+    table[8..LAZY_STUBS_HEADER].fill(0xcc);
+    for defined in 0..count {
+        let at = LAZY_STUBS_HEADER + defined as usize * LAZY_STUB_SIZE;
+        let stub = &mut table[at..at + LAZY_STUB_SIZE];
+        stub[..2].copy_from_slice(&[0x41, 0xbb]);
+        stub[2..6].copy_from_slice(&defined.to_le_bytes());
+        // The displacement counts from the end of the 6-byte `jmp`.
+        let displacement = -((at + 12) as i64) as i32;
+        stub[6..8].copy_from_slice(&[0xff, 0x25]);
+        stub[8..12].copy_from_slice(&displacement.to_le_bytes());
+        stub[12..].fill(0xcc);
+    }
+}
+
+/// Where every lazy-compile stub goes: a call reached a function of a
+/// lazily compiled module that was never compiled. Entered by a jump with
+/// the call's arguments in place (Cranelift's tail convention: rdi, rsi,
+/// rdx, rcx, r8, r9, xmm0–xmm7, then the stack), the callee's `vmctx` in
+/// rdi, the function's defined index in r11d, `[rsp]` the call's return
+/// address and rbp the caller's frame pointer. Saves the argument
+/// registers, asks `lazy_compile` for the code (which records the
+/// caller's frame for a trap's backtrace), restores them and jumps to the
+/// code as if the call had gone there.
+///
+/// # Safety
+/// Only reached through a stub, from a call with the function's signature.
+#[unsafe(naked)]
+pub unsafe extern "C" fn lazy_stub_common() {
+    core::arch::naked_asm!(
+        "push rbp",
+        "mov rbp, rsp",
+        "sub rsp, 176",
+        "mov [rsp], rdi",
+        "mov [rsp + 8], rsi",
+        "mov [rsp + 16], rdx",
+        "mov [rsp + 24], rcx",
+        "mov [rsp + 32], r8",
+        "mov [rsp + 40], r9",
+        "movdqu [rsp + 48], xmm0",
+        "movdqu [rsp + 64], xmm1",
+        "movdqu [rsp + 80], xmm2",
+        "movdqu [rsp + 96], xmm3",
+        "movdqu [rsp + 112], xmm4",
+        "movdqu [rsp + 128], xmm5",
+        "movdqu [rsp + 144], xmm6",
+        "movdqu [rsp + 160], xmm7",
+        "mov esi, r11d",
+        "mov rdx, [rbp]",
+        "mov rcx, [rbp + 8]",
+        "call {compile}",
+        "mov r11, rax",
+        "mov rdi, [rsp]",
+        "mov rsi, [rsp + 8]",
+        "mov rdx, [rsp + 16]",
+        "mov rcx, [rsp + 24]",
+        "mov r8, [rsp + 32]",
+        "mov r9, [rsp + 40]",
+        "movdqu xmm0, [rsp + 48]",
+        "movdqu xmm1, [rsp + 64]",
+        "movdqu xmm2, [rsp + 80]",
+        "movdqu xmm3, [rsp + 96]",
+        "movdqu xmm4, [rsp + 112]",
+        "movdqu xmm5, [rsp + 128]",
+        "movdqu xmm6, [rsp + 144]",
+        "movdqu xmm7, [rsp + 160]",
+        "mov rsp, rbp",
+        "pop rbp",
+        "jmp r11",
+        compile = sym crate::builtins::lazy_compile,
+    )
+}

@@ -2,8 +2,9 @@
 //! `Tiered`): a function is compiled on its first call, placed in the
 //! module's [`CodeArena`], and published by storing its address in the
 //! code pointer of its `VMFuncRef` in every instance of the module. Until
-//! then that pointer is null and generated code takes the `lazy_code`
-//! builtin (`translate/tiering.rs`).
+//! then that pointer is the function's lazy-compile stub, one per function
+//! in the arena (`arch::write_lazy_stubs`), which compiles it through
+//! `builtins::lazy_compile` and goes on into its code.
 //!
 //! Tiered: the first compile is the baseline pipeline, with a countdown at
 //! entry and loop headers; when it reaches zero the `tier_up` builtin
@@ -30,6 +31,7 @@ use wasmtier_core::{Compilation, EngineConfig, U32Rows};
 pub use arena::ArenaError;
 use arena::CodeArena;
 
+use crate::arch;
 use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS, call_profile};
 use crate::code_map::{CodeVersion, CodeWatcher};
 use crate::compile::{self, CompileError, FunctionCode};
@@ -156,6 +158,9 @@ pub(crate) struct LazyCode {
     prefetch: Mutex<Option<mpsc::Sender<u32>>>,
     /// Told of each function placed from now on (`CodeMap::watch`).
     watcher: Mutex<Option<CodeWatcher>>,
+    /// Where the lazy-compile stubs start (`arch::write_lazy_stubs`): a
+    /// function's `VMFuncRef` points at its stub until it is compiled.
+    stubs: usize,
 }
 
 /// Address space reserved for a module's code: generous (pages are only
@@ -221,7 +226,16 @@ impl LazyCode {
             replacements: AtomicUsize::new(0),
             prefetch: Mutex::new(None),
             watcher: Mutex::new(None),
+            stubs: 0,
         };
+        // One stub per defined function, so that every call site calls
+        // through the `VMFuncRef` like an import does, with no test: the
+        // first call lands in the stub, which compiles the function.
+        let count = u32::try_from(defined).map_err(|_| LayoutError::TooBig)?;
+        let table = arch::LAZY_STUBS_HEADER + defined * arch::LAZY_STUB_SIZE;
+        code.stubs = code.arena.place(table, FUNCTION_ALIGNMENT, |bytes, _| {
+            arch::write_lazy_stubs(bytes, count)
+        })?;
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
         for (t, entry, adapter) in pairs {
             code.entry_trampolines[t as usize] =
@@ -276,6 +290,21 @@ impl LazyCode {
         self.functions
             .get(defined)
             .map_or(0, |slot| slot.code.load(Ordering::Acquire))
+    }
+
+    /// What a call to defined function `defined` should reach: its current
+    /// code, or its lazy-compile stub before it has any.
+    pub fn callable_code(&self, defined: usize) -> usize {
+        match self.function_code(defined) {
+            0 => self.stubs + arch::LAZY_STUBS_HEADER + defined * arch::LAZY_STUB_SIZE,
+            code => code,
+        }
+    }
+
+    /// Whether `code` is one of the lazy-compile stubs.
+    pub fn is_stub(&self, code: usize) -> bool {
+        let table = arch::LAZY_STUBS_HEADER + self.functions.len() * arch::LAZY_STUB_SIZE;
+        (self.stubs..self.stubs + table).contains(&code)
     }
 
     /// The placed code containing `pc`.
@@ -580,6 +609,15 @@ impl JitModule {
             crate::module::ModuleCode::Eager(_) => {
                 unreachable!("only lazy modules compile on call")
             }
+        }
+    }
+
+    /// Whether `code` (a `VMFuncRef`'s) is a lazy-compile stub: the
+    /// function has not been compiled yet.
+    pub fn is_lazy_stub(&self, code: *const u8) -> bool {
+        match &self.code {
+            crate::module::ModuleCode::Lazy(lazy) => lazy.is_stub(code as usize),
+            crate::module::ModuleCode::Eager(_) => false,
         }
     }
 

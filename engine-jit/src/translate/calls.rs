@@ -135,7 +135,6 @@ impl Translator<'_, '_> {
         let index = self.pop();
         let funcref = self.table_element_funcref(table_index, index);
         let (code, callee_vmctx, type_id) = self.env.funcref_fields(&mut self.b, funcref, false);
-        let code = self.compiled_code(funcref, code);
         let expected = self.env.signature_id(&mut self.b, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, type_id, expected);
         if self.env.module().type_is_final(type_index) {
@@ -174,7 +173,6 @@ impl Translator<'_, '_> {
         let funcref = self.pop();
         self.b.ins().trapz(funcref, traps::NULL_FUNCTION_REFERENCE);
         let (code, callee_vmctx, _) = self.env.funcref_fields(&mut self.b, funcref, false);
-        let code = self.compiled_code(funcref, code);
         let arity = self.env.module().types()[type_index as usize].params.len();
         let args = self.popn(arity);
         let sig = self.env.signature(&mut self.b, type_index);

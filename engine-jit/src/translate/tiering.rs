@@ -2,12 +2,11 @@
 //!
 //! - Calls to functions of the module go through the callee's `VMFuncRef`
 //!   in the VM context (like imports) instead of a PC-relative call: its
-//!   code pointer is null until the function is compiled, and is replaced
-//!   by the optimized code when the function tiers up.
-//! - Every call through a `VMFuncRef` (also `call_indirect` and
-//!   `call_ref`) then tests the code pointer; a null one takes a cold path
-//!   into the `lazy_code` builtin, which compiles the function (or waits
-//!   for the thread compiling it) and returns its code.
+//!   code pointer is the function's lazy-compile stub until the function
+//!   is compiled (`arch::lazy_stub_common`: it compiles the function, or
+//!   waits for the thread compiling it, and goes on into its code), and is
+//!   replaced by the optimized code when the function tiers up. Call
+//!   sites test nothing: a stub takes the arguments of any signature.
 //! - Baseline code counts down a per-function counter at entry and at
 //!   every loop header; reaching zero asks for the optimized version
 //!   (`tier_up` builtin), which later calls pick up.
@@ -21,7 +20,7 @@
 //!   [`MAX_OSR_LOCALS`] locals.
 
 use cranelift_codegen::ir::{
-    self, BlockArg, InstBuilder, MemFlagsData, SigRef, Value, condcodes::IntCC, types,
+    self, InstBuilder, MemFlagsData, SigRef, Value, condcodes::IntCC, types,
 };
 
 use super::{CodeTier, Translator, control::FrameKind, osr_signature};
@@ -35,8 +34,9 @@ pub const MAX_OSR_LOCALS: usize = 256;
 
 impl Translator<'_, '_> {
     /// `(signature, code)` for a call to defined function `function_index`
-    /// of a lazily compiled module: its current code, compiled first if
-    /// need be.
+    /// of a lazily compiled module: its current code, or its lazy-compile
+    /// stub (`arch::lazy_stub_common`), which compiles it and goes on to
+    /// it.
     pub(super) fn lazy_callee(&mut self, function_index: u32, type_index: u32) -> (SigRef, Value) {
         let funcref = self.env.funcref(&mut self.b, function_index);
         // Not `readonly`: the code pointer changes when the function is
@@ -47,35 +47,8 @@ impl Translator<'_, '_> {
             funcref,
             offsets::FUNCREF_CODE,
         );
-        let code = self.compiled_code(funcref, code);
         let sig = self.env.signature(&mut self.b, type_index);
         (sig, code)
-    }
-
-    /// `code`, loaded from the `VMFuncRef` at `funcref`, or (when it is
-    /// null: not compiled yet) what the `lazy_code` builtin returns. Eager
-    /// code never has a null code pointer and skips the test.
-    pub(super) fn compiled_code(&mut self, funcref: Value, code: Value) -> Value {
-        if !self.env.lazy_calls() {
-            return code;
-        }
-        let compile = self.b.create_block();
-        let done = self.b.create_block();
-        let resolved = self.b.append_block_param(done, types::I64);
-        self.b
-            .ins()
-            .brif(code, done, &[BlockArg::from(code)], compile, &[]);
-        self.b.switch_to_block(compile);
-        self.b.seal_block(compile);
-        self.b.set_cold_block(compile);
-        let compiled = self
-            .env
-            .call_builtin(&mut self.b, Builtin::LazyCode, &[funcref])
-            .expect("lazy_code returns the code");
-        self.b.ins().jump(done, &[BlockArg::from(compiled)]);
-        self.b.switch_to_block(done);
-        self.b.seal_block(done);
-        resolved
     }
 
     /// In baseline code: one step of the tier-up countdown, asking for the
