@@ -12,7 +12,10 @@
 //! - `flush_icache`: making freshly written code visible to instruction
 //!   fetch;
 //! - `gc_entry_body!`: the stub in front of a builtin that may collect
-//!   garbage, recording the call's return address (`gc::runtime`).
+//!   garbage, recording the call's return address (`gc::runtime`);
+//! - `LAZY_STUB_SIZE`, `LAZY_STUBS_HEADER`, `write_lazy_stubs` and
+//!   `lazy_stub_common`: the per-function stubs a lazily compiled module's
+//!   `VMFuncRef`s point at until their function is compiled (`lazy/`).
 //!
 //! What every supported CPU shares and the rest relies on: generated frames
 //! start with a saved (frame pointer, return address) pair at the frame
