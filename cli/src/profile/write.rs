@@ -31,6 +31,8 @@ pub(super) struct Recorder {
     live: bool,
     /// A write failed: said once on stderr, nothing more is written.
     failed: bool,
+    /// A write of the first snapshot failed: `record` returns it.
+    snapshot_error: Option<std::io::Error>,
 }
 
 impl Recorder {
@@ -106,12 +108,12 @@ pub fn record(kind: ProfileKind, compiled: &dyn CompiledModule) -> Result<Profil
         written: 0,
         live: false,
         failed: false,
+        snapshot_error: None,
     }));
     // The functions compiled so far are written here, where an error can
     // still stop the run; later ones on the compiling threads, where it
     // can only be reported.
-    let first_error = Arc::new(Mutex::new(None));
-    let (watcher_recorder, watcher_error) = (recorder.clone(), first_error.clone());
+    let watcher_recorder = recorder.clone();
     map.watch(Box::new(move |function, bytes| {
         let mut recorder = watcher_recorder.lock().unwrap_or_else(|e| e.into_inner());
         if recorder.failed {
@@ -125,12 +127,12 @@ pub fn record(kind: ProfileKind, compiled: &dyn CompiledModule) -> Result<Profil
                     recorder.path.display()
                 );
             } else {
-                *watcher_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                recorder.snapshot_error = Some(e);
             }
         }
     }));
     let mut locked = recorder.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(e) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    if let Some(e) = locked.snapshot_error.take() {
         return Err(e).with_context(failed);
     }
     locked.flush().with_context(failed)?;

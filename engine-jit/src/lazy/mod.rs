@@ -107,6 +107,11 @@ pub(crate) struct Placed {
     pub stack_maps: StackMapTable,
 }
 
+/// Bytes of a lazy-compile stub table for `functions` functions.
+fn stubs_len(functions: usize) -> usize {
+    arch::LAZY_STUBS_HEADER + functions * arch::LAZY_STUB_SIZE
+}
+
 impl Placed {
     /// What `CodeMap` tells of a placed function.
     pub fn code_of_function(&self) -> crate::code_map::FunctionCode {
@@ -232,10 +237,11 @@ impl LazyCode {
         // through the `VMFuncRef` like an import does, with no test: the
         // first call lands in the stub, which compiles the function.
         let count = u32::try_from(defined).map_err(|_| LayoutError::TooBig)?;
-        let table = arch::LAZY_STUBS_HEADER + defined * arch::LAZY_STUB_SIZE;
-        code.stubs = code.arena.place(table, FUNCTION_ALIGNMENT, |bytes, _| {
-            arch::write_lazy_stubs(bytes, count)
-        })?;
+        code.stubs = code
+            .arena
+            .place(stubs_len(defined), FUNCTION_ALIGNMENT, |bytes, _| {
+                arch::write_lazy_stubs(bytes, count)
+            })?;
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
         for (t, entry, adapter) in pairs {
             code.entry_trampolines[t as usize] =
@@ -296,15 +302,15 @@ impl LazyCode {
     /// code, or its lazy-compile stub before it has any.
     pub fn callable_code(&self, defined: usize) -> usize {
         match self.function_code(defined) {
-            0 => self.stubs + arch::LAZY_STUBS_HEADER + defined * arch::LAZY_STUB_SIZE,
+            // Stub `defined` starts where a table of `defined` stubs ends.
+            0 => self.stubs + stubs_len(defined),
             code => code,
         }
     }
 
     /// Whether `code` is one of the lazy-compile stubs.
     pub fn is_stub(&self, code: usize) -> bool {
-        let table = arch::LAZY_STUBS_HEADER + self.functions.len() * arch::LAZY_STUB_SIZE;
-        (self.stubs..self.stubs + table).contains(&code)
+        (self.stubs..self.stubs + stubs_len(self.functions.len())).contains(&code)
     }
 
     /// The placed code containing `pc`.
