@@ -7,16 +7,16 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use cranelift_codegen::FinalizedRelocTarget;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{ExternalName, Function, UserExternalName};
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, FinalizedRelocTarget};
-use cranelift_frontend::FunctionBuilderContext;
 use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::call_profile::{MAX_OPTIMIZED_CALLS, call_profile};
 use crate::code_memory::CodeMemory;
+use crate::cranelift_contexts;
 use crate::error::LayoutError;
 pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
@@ -24,7 +24,7 @@ use crate::module_info::ModuleInfo;
 use crate::relocs::CallReloc;
 use crate::stack_maps::{self, StackMapSite, StackMapTable};
 use crate::trampolines::{entry_trampoline, host_adapter};
-use crate::translate::{CodeTier, translate_function};
+use crate::translate::{CodeTier, MAX_FRAME_BELOW_LIMIT, StackCheck, translate_function};
 use crate::traps::TrapTable;
 
 /// Functions start at multiples of this: a whole fetch line, so a call
@@ -393,15 +393,72 @@ fn innermost_loop(starts: &[u32], edges: &[(u32, u32)], code_len: u32) -> Option
         .map(|(_, _, inner)| inner)
 }
 
+/// Compiles a translated function (a Wasm function, trampoline or host
+/// adapter), in this thread's reused Cranelift context.
 fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode, CompileError> {
+    Ok(compile_with_frame(isa, func)?.0)
+}
+
+/// Translates and compiles Wasm function `index` to `tier`, checking the
+/// stack after the prologue unless its frame is too big for that
+/// (`translate::stack_check`): such a function is translated again with
+/// Cranelift's check before the frame.
+fn compile_wasm_function(
+    isa: &dyn TargetIsa,
+    info: &ModuleInfo,
+    index: u32,
+    tier: CodeTier,
+) -> Result<FunctionCode, CompileError> {
+    let translate = |check| {
+        cranelift_contexts::with_builder(|context| {
+            translate_function(info, index, context, isa.frontend_config(), tier, check)
+        })
+        .map_err(|source| CompileError::Translate {
+            func: index,
+            source,
+        })
+    };
+    let (code, below_caller) = compile_with_frame(isa, translate(StackCheck::AfterPrologue)?)?;
+    if below_caller <= MAX_FRAME_BELOW_LIMIT {
+        return Ok(code);
+    }
+    compile_function(isa, translate(StackCheck::BeforeFrame)?)
+}
+
+/// Compiles `func`, returning its code and how many bytes of stack its
+/// frame takes below its caller's SP.
+fn compile_with_frame(
+    isa: &dyn TargetIsa,
+    func: Function,
+) -> Result<(FunctionCode, usize), CompileError> {
     let name = func.name.to_string();
-    let mut context = Context::for_function(func);
-    let compiled = context
-        .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen {
-            name: name.clone(),
-            message: format!("{:?}", e.inner),
-        })?;
+    cranelift_contexts::with_codegen(|context| {
+        context.func = func;
+        context
+            .compile(isa, &mut ControlPlane::default())
+            .map_err(|e| CompileError::Codegen {
+                name: name.clone(),
+                message: format!("{:?}", e.inner),
+            })?;
+        let compiled = context.compiled_code().expect("compiled just now");
+        // The saved frame pointer and return address, and the frame.
+        let frame = 2 * size_of::<u64>()
+            + compiled
+                .buffer
+                .frame_layout()
+                .map_or(usize::MAX / 2, |layout| layout.frame_to_fp_offset as usize);
+        let code = finish_code(&name, compiled, &context.func)?;
+        Ok((code, frame))
+    })
+}
+
+/// Takes what the runtime needs out of Cranelift's output for `func`.
+fn finish_code(
+    name: &str,
+    compiled: &cranelift_codegen::CompiledCode,
+    func: &Function,
+) -> Result<FunctionCode, CompileError> {
+    let name = name.to_string();
     let traps = compiled
         .buffer
         .traps()
@@ -427,7 +484,7 @@ fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode,
                 what: format!("target {:?}", reloc.target),
             });
         };
-        let UserExternalName { index, .. } = context.func.params.user_named_funcs()[r];
+        let UserExternalName { index, .. } = func.params.user_named_funcs()[r];
         calls.push((reloc.offset, index, reloc.addend, kind));
     }
     Ok(FunctionCode {
@@ -453,14 +510,7 @@ pub(crate) fn compile_defined(
     tier: CodeTier,
 ) -> Result<FunctionCode, CompileError> {
     let index = info.module.num_imported_funcs() + defined;
-    let mut context = FunctionBuilderContext::new();
-    let func = translate_function(info, index, &mut context, isa.frontend_config(), tier).map_err(
-        |source| CompileError::Translate {
-            func: index,
-            source,
-        },
-    )?;
-    compile_function(isa, func)
+    compile_wasm_function(isa, info, index, tier)
 }
 
 /// A type index with its compiled entry trampoline and host adapter.
@@ -568,9 +618,7 @@ fn compile_jobs(
     // Functions with thousands of calls get the baseline pipeline
     // (`call_profile::MAX_OPTIMIZED_CALLS`), for the same target.
     let baseline = std::sync::OnceLock::new();
-    let one = |job: Job,
-               context: &mut FunctionBuilderContext|
-     -> Result<FunctionCode, CompileError> {
+    let one = |job: Job| -> Result<FunctionCode, CompileError> {
         if deadline.is_some_and(|at| std::time::Instant::now() >= at) {
             return Err(CompileError::TimeLimit);
         }
@@ -585,29 +633,40 @@ fn compile_jobs(
             };
         }
         let frontend = isa.frontend_config();
-        let func = match job {
+        let code = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs() + defined;
-                translate_function(info, index, context, frontend, CodeTier::Optimized).map_err(
-                    |source| CompileError::Translate {
-                        func: index,
-                        source,
-                    },
-                )?
+                compile_wasm_function(isa, info, index, CodeTier::Optimized)?
             }
             Job::EntryTrampoline(t) => {
-                entry_trampoline(&module.types()[t as usize], t, context, frontend)
+                let func = cranelift_contexts::with_builder(|context| {
+                    Ok::<_, CompileError>(entry_trampoline(
+                        &module.types()[t as usize],
+                        t,
+                        context,
+                        frontend,
+                    ))
+                })?;
+                compile_function(isa, func)?
             }
-            Job::HostAdapter(t) => host_adapter(&module.types()[t as usize], t, context, frontend),
+            Job::HostAdapter(t) => {
+                let func = cranelift_contexts::with_builder(|context| {
+                    Ok::<_, CompileError>(host_adapter(
+                        &module.types()[t as usize],
+                        t,
+                        context,
+                        frontend,
+                    ))
+                })?;
+                compile_function(isa, func)?
+            }
         };
-        let code = compile_function(isa, func)?;
         report();
         Ok(code)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if config.low_memory || jobs.len() < PARALLEL_THRESHOLD || threads == 1 {
-        let mut context = FunctionBuilderContext::new();
-        return jobs.iter().map(|&job| one(job, &mut context)).collect();
+        return jobs.iter().map(|&job| one(job)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<Result<FunctionCode, CompileError>>> =
@@ -617,12 +676,11 @@ fn compile_jobs(
             .map(|_| {
                 let (one, next) = (&one, &next);
                 scope.spawn(move || {
-                    let mut context = FunctionBuilderContext::new();
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&job) = jobs.get(i) else { break done };
-                        done.push((i, one(job, &mut context)));
+                        done.push((i, one(job)));
                     }
                 })
             })

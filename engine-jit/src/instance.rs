@@ -286,6 +286,7 @@ impl Instance {
                 defined_globals: std::ptr::null_mut(),
                 memory0_base: std::ptr::null_mut(),
                 instance: std::ptr::null_mut(),
+                stack_limit: 0,
             },
             module: module.clone(),
             funcs: funcs.into_boxed_slice(),

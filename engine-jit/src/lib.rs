@@ -24,6 +24,7 @@ mod call_profile;
 pub mod code_map;
 mod code_memory;
 mod compile;
+mod cranelift_contexts;
 mod error;
 mod exception_table;
 mod exceptions;

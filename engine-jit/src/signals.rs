@@ -253,15 +253,25 @@ pub unsafe fn gc_stack_slots(mut pc: usize, mut fp: usize) -> Option<Vec<usize>>
 /// reaches the next mapping and would let a guest recurse through gigabytes.
 pub const DEFAULT_MAX_STACK: usize = 8 << 20;
 
+/// How far below the stack limit a Wasm frame may lie: a function checks
+/// SP after its prologue, and a leaf not at all (`translate::stack_check`),
+/// so its own frame, at most this big, may be below the limit when it
+/// traps or while it runs. Larger frames are checked before they are
+/// allocated.
+pub const MAX_FRAME_BELOW_LIMIT: usize = 16 * 1024;
+
 /// The lowest address Wasm may use on this thread's stack, leaving
-/// `reserve` bytes (at most a quarter of what is left) for host code, and
-/// at most `max_stack` (default [`DEFAULT_MAX_STACK`]) below the caller.
+/// `reserve` bytes (at most a quarter of what is left, at least twice
+/// [`MAX_FRAME_BELOW_LIMIT`]) for host code, and at most `max_stack`
+/// (default [`DEFAULT_MAX_STACK`]) below the caller.
 pub fn stack_limit(max_stack: Option<usize>, reserve: usize) -> usize {
     /// Assumed usable stack when the thread's bounds are unknown.
     const FALLBACK: usize = 512 * 1024;
     let here = &reserve as *const usize as usize;
     let floor = match thread_stack_low() {
-        Some(low) if low < here => low + reserve.min((here - low) / 4),
+        Some(low) if low < here => {
+            low + reserve.min((here - low) / 4).max(2 * MAX_FRAME_BELOW_LIMIT)
+        }
         _ => here.saturating_sub(FALLBACK),
     };
     here.saturating_sub(max_stack.unwrap_or(DEFAULT_MAX_STACK))

@@ -260,10 +260,14 @@ impl JitStore {
             .entry_trampoline(type_index)
             .expect("checked at instantiation");
         let caller = &instance.vmctx as *const _ as usize;
-        // SAFETY: the runtime is live; no Wasm is running on this store.
+        let limit = signals::stack_limit(self.config.max_stack, HOST_STACK_RESERVE);
+        // SAFETY: the runtime and the instances are live; no Wasm is
+        // running on this store.
         unsafe {
-            (*self.runtime).vm.stack_limit =
-                signals::stack_limit(self.config.max_stack, HOST_STACK_RESERVE);
+            (*self.runtime).vm.stack_limit = limit;
+            for &instance in &self.instances {
+                (*instance).vmctx.stack_limit = limit;
+            }
         }
         // SAFETY: the trampoline matches the function's type, both contexts
         // are live, and `values` has a slot per parameter and result.

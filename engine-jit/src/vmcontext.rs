@@ -15,14 +15,15 @@ use std::sync::atomic::AtomicU64;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 8;
+pub const VM_LAYOUT_VERSION: u32 = 9;
 
 /// State shared by every instance of one store.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VMStoreContext {
     /// Generated code traps with "call stack exhausted" when the stack
-    /// pointer would go below this address (checked in every prologue).
+    /// pointer would go below this address (`translate::stack_check`;
+    /// each instance's context holds a copy).
     pub stack_limit: usize,
     /// Fuel left; generated code traps when it drops below zero (only
     /// code compiled with fuel metering reads it).
@@ -296,13 +297,16 @@ pub struct VMContext {
     pub memory0_base: *mut u8,
     /// The runtime instance that owns this context (opaque to generated code).
     pub instance: *mut u8,
+    /// The store's `stack_limit`, copied into every instance of the store
+    /// at each entry into Wasm: the stack check in every function that
+    /// calls is then one load from the context it already has.
+    pub stack_limit: usize,
 }
 
 /// Byte offsets generated code uses, in one place.
 pub mod offsets {
     use super::*;
 
-    pub const STORE_STACK_LIMIT: i32 = offset_of!(VMStoreContext, stack_limit) as i32;
     pub const STORE_FUEL: i32 = offset_of!(VMStoreContext, fuel) as i32;
     pub const STORE_LAST_EXIT_FP: i32 = offset_of!(VMStoreContext, last_exit_fp) as i32;
     pub const STORE_LAST_EXIT_PC: i32 = offset_of!(VMStoreContext, last_exit_pc) as i32;
@@ -324,6 +328,7 @@ pub mod offsets {
     pub const VMCTX_SIG_IDS: i32 = offset_of!(VMContext, sig_ids) as i32;
     pub const VMCTX_DEFINED_GLOBALS: i32 = offset_of!(VMContext, defined_globals) as i32;
     pub const VMCTX_MEMORY0_BASE: i32 = offset_of!(VMContext, memory0_base) as i32;
+    pub const VMCTX_STACK_LIMIT: i32 = offset_of!(VMContext, stack_limit) as i32;
 
     pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
     pub const MEMORY_LENGTH: i32 = offset_of!(VMMemory, length) as i32;
@@ -359,12 +364,13 @@ mod tests {
         assert_eq!(VMCTX_DEFINED_GLOBALS, 56);
         assert_eq!(VMCTX_MEMORY0_BASE, 64);
         assert_eq!(offset_of!(VMContext, instance), 72);
-        assert_eq!(size_of::<VMContext>(), 80);
+        assert_eq!(VMCTX_STACK_LIMIT, 80);
+        assert_eq!(size_of::<VMContext>(), 88);
     }
 
     #[test]
     fn store_context_layout_is_pinned() {
-        assert_eq!(STORE_STACK_LIMIT, 0);
+        assert_eq!(offset_of!(VMStoreContext, stack_limit), 0);
         assert_eq!(STORE_FUEL, 8);
         assert_eq!((STORE_LAST_EXIT_FP, STORE_LAST_EXIT_PC), (16, 24));
         assert_eq!(STORE_INTERRUPT, 32);

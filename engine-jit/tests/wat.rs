@@ -194,6 +194,55 @@ fn runaway_recursion_is_call_stack_exhausted() {
     assert_eq!(trap_code(run(wat, "f", &[])), TrapCode::StackOverflow);
 }
 
+/// A recursion with small frames that calls, at every level, a leaf whose
+/// frame holds `values` loads live across a store (about `8 * values`
+/// bytes of spill slots): at the deepest level the leaf runs just above
+/// the stack limit.
+fn recursion_into_a_big_leaf(values: usize) -> String {
+    let loads = (0..values)
+        .map(|i| {
+            format!(
+                "(local.set {i} (i64.load offset={} (i32.const 0)))",
+                i * 8 % 60000
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sum = (1..values)
+        .map(|i| format!("(local.get {i}) (i64.add)"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let locals = vec!["i64"; values].join(" ");
+    format!(
+        r#"(module (memory 1)
+          (func $leaf (result i64) (local {locals})
+            {loads}
+            (i64.store (i32.const 8) (i64.const 1))
+            (local.get 0) {sum})
+          (func $deep (export "deep") (param i64) (result i64)
+            (drop (call $leaf))
+            (call $deep (i64.add (local.get 0) (i64.const 1)))))"#
+    )
+}
+
+/// Frames larger than the 16 KiB a frame may lie below the stack limit
+/// (`MAX_FRAME_BELOW_LIMIT`) are checked before they are allocated, in
+/// leaves too, which otherwise have no check. On a thread whose stack
+/// leaves less room below the limit than such a frame, the leaf called at
+/// the deepest level then traps: unchecked, it would write its spills past
+/// the thread's stack into the guard page and crash the process.
+#[test]
+fn a_leaf_with_a_big_frame_is_checked_on_a_small_stack() {
+    let wat = recursion_into_a_big_leaf(8000);
+    let result = std::thread::Builder::new()
+        .stack_size(192 * 1024)
+        .spawn(move || run(&wat, "deep", &[Val::I64(0)]))
+        .expect("spawns")
+        .join()
+        .expect("no panic");
+    assert_eq!(trap_code(result), TrapCode::StackOverflow);
+}
+
 #[test]
 fn traps_have_a_backtrace_with_names() {
     let wat = r#"(module

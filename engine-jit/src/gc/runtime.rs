@@ -129,10 +129,12 @@ unsafe fn collect(runtime: &mut StoreRuntime) -> Option<CollectStats> {
     // SAFETY: the caller's contract: the exit frame and call site are the
     // innermost Wasm frame's, below which we run.
     let slots = unsafe { signals::gc_stack_slots(vm.gc_exit_pc, vm.last_exit_fp) }?;
-    // Wasm frames lie between the stack limit and the activation's entry
-    // (the walk's bound above); a slot below the limit would come from a
-    // damaged stack map.
-    let limit = vm.stack_limit;
+    // Wasm frames lie between the stack limit (less the frame a leaf may
+    // have below it) and the activation's entry (the walk's bound above);
+    // a slot below that would come from a damaged stack map.
+    let limit = vm
+        .stack_limit
+        .saturating_sub(signals::MAX_FRAME_BELOW_LIMIT);
     let mut roots: Vec<u64> = slots
         .iter()
         .filter(|&&slot| slot >= limit && slot.is_multiple_of(8))

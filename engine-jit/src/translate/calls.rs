@@ -21,6 +21,15 @@ use crate::vmcontext::Builtin;
 impl Translator<'_, '_> {
     pub(super) fn calls(&mut self, op: &Operator<'_>) -> Result<bool, TranslateError> {
         match *op {
+            Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. } => {
+                self.calls.wasm = true
+            }
+            Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. } => self.calls.tail = true,
+            _ => return Ok(false),
+        }
+        match *op {
             Operator::Call { function_index } => self.call(function_index),
             Operator::CallIndirect {
                 type_index,

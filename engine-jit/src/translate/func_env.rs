@@ -79,25 +79,16 @@ pub fn value_buffer_size(slots: usize) -> u32 {
     (slots as i64 * offsets::VALUE_SLOT_SIZE) as u32
 }
 
-/// Sets `func`'s stack limit to the store's (vmctx -> store context ->
-/// limit), which Cranelift checks in the prologue. Declared before the
-/// body is built, so it works on the function, not through a `FuncEnv`.
+/// Sets `func`'s stack limit to the store's (its copy in the VM context),
+/// which Cranelift then checks in the prologue before allocating the frame
+/// (`stack_check::StackCheck::BeforeFrame`). Works on the function, not
+/// through a `FuncEnv`, so it can be declared before or after the body.
 pub fn declare_stack_limit(func: &mut Function) {
-    let readonly = func
-        .dfg
-        .mem_flags
-        .insert_unchecked(MemFlagsData::trusted().with_readonly());
     let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
     let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
-    let store_gv = func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: offsets::VMCTX_STORE.into(),
-        global_type: types::I64,
-        flags: readonly,
-    });
     let limit_gv = func.create_global_value(GlobalValueData::Load {
-        base: store_gv,
-        offset: offsets::STORE_STACK_LIMIT.into(),
+        base: vmctx_gv,
+        offset: offsets::VMCTX_STACK_LIMIT.into(),
         global_type: types::I64,
         flags: trusted,
     });
@@ -260,6 +251,17 @@ impl<'a> FuncEnv<'a> {
     pub fn gc_starts(&self, b: &mut FunctionBuilder, store: Value) -> Value {
         b.ins()
             .load(types::I64, immutable(), store, offsets::STORE_GC_STARTS)
+    }
+
+    /// The store's stack limit, from this instance's copy (changes
+    /// between entries into Wasm).
+    pub fn stack_limit(&self, b: &mut FunctionBuilder) -> Value {
+        b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            self.vmctx,
+            offsets::VMCTX_STACK_LIMIT,
+        )
     }
 
     /// Pointer to the store's `VMStoreContext`.

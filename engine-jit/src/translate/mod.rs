@@ -19,6 +19,7 @@ mod memory;
 mod numeric;
 mod simd;
 mod simd_arith;
+mod stack_check;
 mod tables_refs;
 mod tiering;
 
@@ -35,6 +36,7 @@ use control::Frame;
 use dispatch::Family;
 pub use dispatch::Proposal;
 use func_env::FuncEnv;
+pub use stack_check::{MAX_FRAME_BELOW_LIMIT, StackCheck};
 pub use tiering::{MAX_OSR_LOCALS, count_loops, loops_around};
 
 use crate::gc::layout::is_traced_type;
@@ -145,6 +147,7 @@ pub fn translate_function(
     builder_context: &mut FunctionBuilderContext,
     frontend: TargetFrontendConfig,
     tier: CodeTier,
+    stack_check: StackCheck,
 ) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
@@ -172,7 +175,7 @@ pub fn translate_function(
         _ => wasm_signature(ty),
     };
     let mut func = Function::with_name_signature(UserFuncName::user(0, func_index), signature);
-    func_env::declare_stack_limit(&mut func);
+    stack_check::declare(&mut func, stack_check);
 
     let mut b = FunctionBuilder::new(&mut func, builder_context);
     let entry = b.create_block();
@@ -196,7 +199,9 @@ pub fn translate_function(
         handler_scopes: Vec::new(),
         loops_seen: 0,
         osr_entry: None,
+        calls: Default::default(),
     };
+    let pending_check = (stack_check == StackCheck::AfterPrologue).then(|| t.check_stack());
     for ty in &local_types {
         let var = t.b.declare_var(ir_type(*ty));
         if is_traced_type(*ty) {
@@ -255,6 +260,9 @@ pub fn translate_function(
     {
         return Err(TranslateError::NoOsrEntry(osr.loop_index));
     }
+    if let Some(check) = pending_check {
+        t.settle_stack_check(check);
+    }
     t.b.finalize(frontend);
     Ok(func)
 }
@@ -281,6 +289,8 @@ pub(crate) struct Translator<'a, 'f> {
     pub loops_seen: u32,
     /// In an `OsrEntry` translation: the loop the code is entered at.
     pub osr_entry: Option<OsrEntry>,
+    /// What calls the body made, for its stack check.
+    calls: stack_check::CallsMade,
 }
 
 /// The loop an on-stack-replacement entry jumps to.

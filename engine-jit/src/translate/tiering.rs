@@ -206,6 +206,7 @@ impl Translator<'_, '_> {
             args.push(self.b.use_var(var));
         }
         self.b.ins().return_call_indirect(sig, code, &args);
+        self.calls.tail = true;
     }
 }
 
