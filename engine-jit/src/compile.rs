@@ -454,24 +454,24 @@ fn compile_with_frame(
                 message: format!("{:?}", e.inner),
             })?;
         let compiled = context.compiled_code().expect("compiled just now");
-        // The saved frame pointer and return address, and the frame.
+        // The saved frame pointer and return address, and the frame (an
+        // unknown frame counts as too big).
         let frame = 2 * size_of::<u64>()
             + compiled
                 .buffer
                 .frame_layout()
                 .map_or(usize::MAX / 2, |layout| layout.frame_to_fp_offset as usize);
-        let code = finish_code(&name, compiled, &context.func)?;
+        let code = finish_code(name, compiled, &context.func)?;
         Ok((code, frame))
     })
 }
 
 /// Takes what the runtime needs out of Cranelift's output for `func`.
 fn finish_code(
-    name: &str,
+    name: String,
     compiled: &cranelift_codegen::CompiledCode,
     func: &Function,
 ) -> Result<FunctionCode, CompileError> {
-    let name = name.to_string();
     let traps = compiled
         .buffer
         .traps()
@@ -651,25 +651,13 @@ fn compile_jobs(
                 let index = module.num_imported_funcs() + defined;
                 compile_wasm_function(isa, info, index, CodeTier::Optimized)?
             }
-            Job::EntryTrampoline(t) => {
+            Job::EntryTrampoline(t) | Job::HostAdapter(t) => {
+                let build = match job {
+                    Job::EntryTrampoline(_) => entry_trampoline,
+                    _ => host_adapter,
+                };
                 let func = cranelift_contexts::with_builder(|context| {
-                    Ok::<_, CompileError>(entry_trampoline(
-                        &module.types()[t as usize],
-                        t,
-                        context,
-                        frontend,
-                    ))
-                })?;
-                compile_function(isa, func)?
-            }
-            Job::HostAdapter(t) => {
-                let func = cranelift_contexts::with_builder(|context| {
-                    Ok::<_, CompileError>(host_adapter(
-                        &module.types()[t as usize],
-                        t,
-                        context,
-                        frontend,
-                    ))
+                    Ok::<_, CompileError>(build(&module.types()[t as usize], t, context, frontend))
                 })?;
                 compile_function(isa, func)?
             }

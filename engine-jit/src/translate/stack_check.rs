@@ -6,11 +6,12 @@
 //! of the frame size, a compare and a branch in every function that calls
 //! or has a frame. Ours runs after the prologue and compares SP itself with
 //! the copy of the limit in the callee's VM context (a compare with a
-//! memory operand and a branch), and only in functions that call Wasm. A frame may then lie below the limit before
-//! its function traps, or for as long as a leaf runs; that is safe because
-//! such frames are at most [`MAX_FRAME_BELOW_LIMIT`] bytes (checked after
-//! compiling, `compile.rs`) and the limit always leaves more than that
-//! above the end of the thread's stack (`signals::stack_limit`).
+//! memory operand and a branch), and only in functions that call Wasm. A
+//! frame may then lie below the limit before its function traps, or for as
+//! long as a leaf runs; that is safe because such frames are at most
+//! [`MAX_FRAME_BELOW_LIMIT`] bytes (checked after compiling, `compile.rs`)
+//! and the limit always leaves more than that above the end of the
+//! thread's stack (`signals::stack_limit`).
 
 use cranelift_codegen::ir::{self, Function, Inst, InstBuilder, condcodes::IntCC, types};
 
@@ -28,8 +29,8 @@ pub enum StackCheck {
     /// `BeforeFrame`).
     AfterPrologue,
     /// Cranelift's check of SP minus the frame before allocating it: for a
-    /// function whose frame turned out larger than
-    /// [`MAX_FRAME_BELOW_LIMIT`].
+    /// long body (`compile.rs`), or a function whose frame turned out
+    /// larger than [`MAX_FRAME_BELOW_LIMIT`].
     BeforeFrame,
 }
 
