@@ -111,8 +111,11 @@ pub struct ModuleInfo {
     pub interrupts: bool,
     /// Whether functions are compiled on first call (`Compilation::Lazy`
     /// or `Tiered`): calls then go through `VMFuncRef`s whose code may be
-    /// null (`translate/tiering.rs`).
+    /// a lazy-compile stub (`translate/tiering.rs`).
     pub lazy_calls: bool,
+    /// Whether, compiled lazily, optimized code calls the module's
+    /// functions directly (`lazy/call_table.rs`).
+    pub lazy_direct_calls: bool,
 }
 
 impl ModuleInfo {
@@ -178,6 +181,8 @@ impl ModuleInfo {
                     .flatten()
             })
             .collect();
+        let lazy_direct_calls = config.compilation != wasmtier_core::Compilation::Eager
+            && crate::lazy::direct_calls_fit(&module);
         Ok(Self {
             gc_layouts,
             module,
@@ -192,6 +197,7 @@ impl ModuleInfo {
             fuel: config.fuel.is_some(),
             interrupts: config.timeout.is_some(),
             lazy_calls: config.compilation != wasmtier_core::Compilation::Eager,
+            lazy_direct_calls,
         })
     }
 }

@@ -356,3 +356,48 @@ fn an_entry_at_an_inner_loop_moves_out_to_the_outermost() {
     let counts = module.tier_counts().unwrap();
     assert_eq!((counts.loop_entries, counts.replacements), (3, 1));
 }
+
+/// Optimized code calls the module's functions directly: a callee's final
+/// code when it has some, else its call stub, which follows the callee
+/// from its lazy-compile stub to its baseline and optimized code. Here
+/// the caller is optimized before either callee is called.
+#[test]
+fn optimized_code_reaches_each_version_of_callees_compiled_after_it() {
+    let wat = r#"(module
+        (func $quotient (param i32) (result i32) (i32.div_u (i32.const 100) (local.get 0)))
+        (func $square (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+        (func (export "caller") (param $n i32) (param $go i32) (result i32)
+          (if (result i32) (local.get $go)
+            (then (i32.add (call $quotient (local.get $n))
+                           (i32.mul (call $square (local.get $n)) (i32.const 1000))))
+            (else (i32.const -1)))))"#;
+    let engine = engine(Compilation::Tiered {
+        tier_up_after: Some(3),
+        background: false,
+    });
+    let module = compiled(&engine, wat);
+    let mut store = engine.new_store(Box::new(()));
+    let id = store.instantiate(&*module).expect("instantiates");
+    let mut caller = |n: i32, go: i32| store.call(id, "caller", &[Val::I32(n), Val::I32(go)]);
+    for _ in 0..3 {
+        assert_eq!(caller(5, 0).unwrap(), [Val::I32(-1)]);
+    }
+    // The callees may have baseline code by now (compiled ahead, as
+    // likely next), but nothing final: the caller's calls go through
+    // their call stubs.
+    let before = versions(&*module);
+    assert_eq!(before.get(&2), Some(&2), "the caller is optimized");
+    assert!(before.get(&0).is_none_or(|&n| n == 1), "{before:?}");
+    assert!(before.get(&1).is_none_or(|&n| n == 1), "{before:?}");
+    for n in 1..=6 {
+        assert_eq!(caller(n, 1).unwrap(), [Val::I32(100 / n + n * n * 1000)]);
+    }
+    assert_eq!(versions(&*module), [(0, 2), (1, 2), (2, 2)].into());
+    let trap = match caller(0, 1) {
+        Err(CallError::Trap(trap)) => trap,
+        other => panic!("expected a trap, got {other:?}"),
+    };
+    assert_eq!(trap.trap_code(), Some(TrapCode::IntegerDivideByZero));
+    let frames: Vec<u32> = trap.backtrace.iter().map(|f| f.func_index).collect();
+    assert_eq!(frames, [0, 2]);
+}

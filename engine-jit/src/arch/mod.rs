@@ -15,7 +15,10 @@
 //!   garbage, recording the call's return address (`gc::runtime`);
 //! - `LAZY_STUB_SIZE`, `LAZY_STUBS_HEADER`, `write_lazy_stubs` and
 //!   `lazy_stub_common`: the per-function stubs a lazily compiled module's
-//!   `VMFuncRef`s point at until their function is compiled (`lazy/`).
+//!   `VMFuncRef`s point at until their function is compiled (`lazy/`);
+//! - `CALL_STUB_SIZE`, `MAX_DIRECT_CALL_SPAN` and `write_call_stubs`: the
+//!   stubs through which lazily compiled optimized code calls a function
+//!   whose final code it does not know yet (`lazy/call_table.rs`).
 //!
 //! What every supported CPU shares and the rest relies on: generated frames
 //! start with a saved (frame pointer, return address) pair at the frame

@@ -132,6 +132,13 @@ impl CodeArena {
         Ok(self.exec as usize + start)
     }
 
+    /// The writable view's address of executable address `at` (inside the
+    /// arena): for data placed among the code that changes later.
+    pub fn writable(&self, at: usize) -> *mut u8 {
+        debug_assert!(self.range().contains(&at));
+        self.write.wrapping_add(at - self.exec as usize)
+    }
+
     /// Bytes placed so far.
     pub fn used(&self) -> usize {
         *self.used.lock().unwrap_or_else(|e| e.into_inner())

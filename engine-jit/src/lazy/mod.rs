@@ -17,6 +17,7 @@
 //! that is completely written, so a function is never half-swapped.
 
 mod arena;
+mod call_table;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -30,6 +31,7 @@ use wasmtier_core::{Compilation, EngineConfig, U32Rows};
 
 pub use arena::ArenaError;
 use arena::CodeArena;
+use call_table::CallTable;
 
 use crate::arch;
 use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS, call_profile};
@@ -166,21 +168,33 @@ pub(crate) struct LazyCode {
     /// Where the lazy-compile stubs start (`arch::write_lazy_stubs`): a
     /// function's `VMFuncRef` points at its stub until it is compiled.
     stubs: usize,
+    /// Where optimized code's calls go when the callee's final code is not
+    /// known; `None` when such calls go through `VMFuncRef`s.
+    call_table: Option<CallTable>,
+    /// Imported functions, which come first in the function index space.
+    imported: u32,
 }
 
 /// Address space reserved for a module's code: generous (pages are only
 /// backed when written) but bounded, from the size of its function
 /// bodies. Baseline code is a few times larger than the wasm; a tiered
 /// module holds both versions of its hot functions.
-fn arena_capacity(info: &ModuleInfo) -> usize {
-    let body_bytes: usize = (0..info.module.num_defined_funcs())
-        .filter_map(|d| info.module.func_body(d))
+fn arena_capacity(module: &wasmtier_core::ValidatedModule) -> usize {
+    let body_bytes: usize = (0..module.num_defined_funcs())
+        .filter_map(|d| module.func_body(d))
         .map(|r| r.len())
         .sum();
     body_bytes
         .saturating_mul(32)
         .saturating_add(64 << 20)
         .min(16 << 30)
+}
+
+/// Whether optimized code of `module`, compiled lazily, calls the module's
+/// functions directly (`call_table.rs`): when its arena is small enough
+/// for every call to reach.
+pub(crate) fn direct_calls_fit(module: &wasmtier_core::ValidatedModule) -> bool {
+    arena_capacity(module) <= arch::MAX_DIRECT_CALL_SPAN
 }
 
 impl LazyCode {
@@ -201,7 +215,7 @@ impl LazyCode {
         let defined = info.module.num_defined_funcs() as usize;
         let start = tier_up_after.map_or(0, |n| i32::try_from(n.max(1)).unwrap_or(i32::MAX));
         let mut code = Self {
-            arena: CodeArena::new(arena_capacity(info))?,
+            arena: CodeArena::new(arena_capacity(&info.module))?,
             optimizing,
             baseline: compile::baseline_isa()?,
             tiered,
@@ -232,6 +246,8 @@ impl LazyCode {
             prefetch: Mutex::new(None),
             watcher: Mutex::new(None),
             stubs: 0,
+            call_table: None,
+            imported: info.module.num_imported_funcs(),
         };
         // One stub per defined function, so that every call site calls
         // through the `VMFuncRef` like an import does, with no test: the
@@ -242,6 +258,12 @@ impl LazyCode {
             .place(stubs_len(defined), FUNCTION_ALIGNMENT, |bytes, _| {
                 arch::write_lazy_stubs(bytes, count)
             })?;
+        if info.lazy_direct_calls {
+            let stubs = code.stubs;
+            code.call_table = Some(CallTable::new(&code.arena, count, |d| {
+                stubs + stubs_len(d)
+            })?);
+        }
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
         for (t, entry, adapter) in pairs {
             code.entry_trampolines[t as usize] =
@@ -399,11 +421,40 @@ impl LazyCode {
     /// instance.
     fn publish(&self, defined: usize, code: usize) {
         self.functions[defined].code.store(code, Ordering::Release);
+        if let Some(table) = &self.call_table {
+            table.set(&self.arena, defined, code);
+        }
         let instances = self.instances.lock().unwrap_or_else(|e| e.into_inner());
         for &funcs in instances.iter() {
             // SAFETY: registered arrays, under the lock.
             unsafe { self.write_code(funcs, defined) };
         }
+    }
+
+    /// Where a call (or address reference) from code of function `func`
+    /// to function `callee` goes: `None` for the code's own start, else
+    /// the executable address of the callee's final code or call stub.
+    fn call_target(&self, func: Option<u32>, callee: u32) -> Result<Option<usize>, LayoutError> {
+        if Some(callee) == func {
+            return Ok(None);
+        }
+        let (Some(table), Some(defined)) = (&self.call_table, callee.checked_sub(self.imported))
+        else {
+            return Err(LayoutError::CallToImport);
+        };
+        let slot = self
+            .functions
+            .get(defined as usize)
+            .ok_or(LayoutError::CallToImport)?;
+        // The state is stored before the code is published: read it first,
+        // so final code read after it is final.
+        let state = slot.state.load(Ordering::Acquire);
+        let code = slot.code.load(Ordering::Acquire);
+        Ok(Some(if state == FINAL && code != 0 {
+            code
+        } else {
+            table.stub(defined as usize)
+        }))
     }
 
     /// Copies compiled code into the arena and records its tables.
@@ -413,19 +464,20 @@ impl LazyCode {
         version: CodeVersion,
         code: FunctionCode,
     ) -> Result<Arc<Placed>, CompileError> {
-        // Lazy code only refers to itself (a builtin call records the
-        // function's own address); calls go through `VMFuncRef`s.
-        if code
+        // Lazy code refers to itself (a builtin call records the function's
+        // own address) and, in optimized code, calls the module's other
+        // functions directly: to their final code, or through their call
+        // stubs (`call_table.rs`).
+        let targets = code
             .calls
             .iter()
-            .any(|&(_, callee, _, _)| Some(callee) != func)
-        {
-            return Err(LayoutError::CallToImport.into());
-        }
+            .map(|&(_, callee, _, _)| self.call_target(func, callee))
+            .collect::<Result<Vec<_>, _>>()?;
         // Hot loops are placed against fetch lines as in eager code
         // (`compile.rs`, `Layout::place`): the arena hands out 64-byte
         // aligned space, so the padding is the one for a start at 0.
         let padding = code.loop_padding(0);
+        let arena_start = self.arena.range().start;
         let mut relocated = Ok(());
         let start = self.arena.place(
             padding + code.bytes.len(),
@@ -434,10 +486,14 @@ impl LazyCode {
                 let (pad, bytes) = bytes.split_at_mut(padding);
                 pad.fill(0);
                 bytes.copy_from_slice(&code.bytes);
-                for &(site, _, addend, kind) in &code.calls {
+                let here = origin + padding;
+                for (&(site, _, addend, kind), &target) in code.calls.iter().zip(&targets) {
+                    // Targets are executable addresses; `apply_at` works in
+                    // offsets from the arena's start.
+                    let target = target.map_or(here, |at| at - arena_start);
+                    let addend = addend + target as i64 - here as i64;
                     if relocated.is_ok() {
-                        relocated =
-                            kind.apply_at(bytes, site as usize, 0, addend, origin + padding);
+                        relocated = kind.apply_at(bytes, site as usize, 0, addend, here);
                     }
                 }
             },

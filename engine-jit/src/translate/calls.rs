@@ -118,14 +118,24 @@ impl Translator<'_, '_> {
     }
 
     /// Whether a call to defined function `function_index` is a direct,
-    /// PC-relative call: always in eagerly compiled modules; in lazy ones
-    /// only optimized code calling itself (the one final address it
-    /// knows: its own). Baseline code calls itself through its
-    /// `VMFuncRef` too, so deep recursion moves to optimized code.
+    /// PC-relative call: always in eagerly compiled modules. In lazy ones,
+    /// baseline code calls through `VMFuncRef`s (itself too, so deep
+    /// recursion moves to optimized code); optimized code calls directly
+    /// when the module's code is within reach (`lazy/call_table.rs` says
+    /// where such calls go), and itself always; an on-stack-replacement
+    /// entry calls its function through its `VMFuncRef` (a reference to
+    /// "itself" is to the entry).
     fn direct_call(&self, function_index: u32) -> bool {
-        !self.env.lazy_calls()
-            || (function_index == self.env.func_index()
-                && self.env.tier == super::CodeTier::Optimized)
+        if !self.env.lazy_calls() {
+            return true;
+        }
+        let own = function_index == self.env.func_index();
+        let direct = self.env.lazy_direct_calls();
+        match self.env.tier {
+            super::CodeTier::Baseline { .. } => false,
+            super::CodeTier::Optimized => own || direct,
+            super::CodeTier::OsrEntry { .. } => !own && direct,
+        }
     }
 
     fn return_call_indirect(&mut self, type_index: u32, table_index: u32) {

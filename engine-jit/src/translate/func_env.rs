@@ -163,6 +163,12 @@ impl<'a> FuncEnv<'a> {
         self.info.lazy_calls
     }
 
+    /// Whether optimized code of this lazily compiled module calls the
+    /// module's functions directly (`lazy/call_table.rs`).
+    pub fn lazy_direct_calls(&self) -> bool {
+        self.info.lazy_direct_calls
+    }
+
     pub fn module(&self) -> &'a ValidatedModule {
         &self.info.module
     }
