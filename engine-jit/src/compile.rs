@@ -20,6 +20,7 @@ use crate::cranelift_contexts;
 use crate::error::LayoutError;
 pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
+use crate::loop_placement::HotLoops;
 use crate::module_info::ModuleInfo;
 use crate::relocs::CallReloc;
 use crate::stack_maps::{self, StackMapSite, StackMapTable};
@@ -299,8 +300,8 @@ pub(crate) struct FunctionCode {
     /// `(offset, callee function index, addend, kind)` of calls (and of a
     /// function's references to its own address).
     pub calls: Vec<(u32, u32, i64, CallReloc)>,
-    /// The inner loop of the function's deepest loop nest, if any.
-    hot_loop: Option<LoopExtent>,
+    /// The inner loops of the function's loop nests.
+    hot_loops: HotLoops,
     /// Calls with exception handlers, relative to the function.
     pub call_sites: Vec<CallSite>,
     /// Calls with live GC references, relative to the function.
@@ -310,87 +311,10 @@ pub(crate) struct FunctionCode {
 impl FunctionCode {
     /// Zero bytes to put before this function's code when it would start
     /// at `start` (a multiple of [`FUNCTION_ALIGNMENT`]), so that its hot
-    /// loop's header lands where fetch favours it (see
-    /// [`LoopExtent::preferred_line_offset`]). Steps of 16 bytes, so the
-    /// entry stays aligned: the header lands in `[target, target + 16)`.
+    /// loops land where fetch favours them.
     pub(crate) fn loop_padding(&self, start: usize) -> usize {
-        let Some(hot) = self.hot_loop else {
-            return 0;
-        };
-        let target = hot.preferred_line_offset();
-        let header = hot.header as usize;
-        let mut padding = 0;
-        while (start + padding + header + CODE_LINE - target) % CODE_LINE >= LOOP_STEP {
-            padding += LOOP_STEP;
-        }
-        padding
+        self.hot_loops.padding(start)
     }
-}
-
-/// A loop in a function's code: its header block's offset and the bytes
-/// up to the end of the block that jumps back to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct LoopExtent {
-    header: u32,
-    len: u32,
-}
-
-impl LoopExtent {
-    fn contains(&self, other: &LoopExtent) -> bool {
-        self.header <= other.header && other.header + other.len <= self.header + self.len
-    }
-
-    /// Where in a 64-byte line the header should sit. On the Zen 5 machine
-    /// the benchmarks run on, the same inner loop of `matmul` costs 1.8×
-    /// the cycles when its header lies in the first 8 bytes of a line, 1.1×
-    /// when it spans one line more than needed (`RATIONALE.md`, "Code
-    /// layout"); 16 bytes in avoids both for loops longer than a
-    /// line, and a short loop fits in one line from its start.
-    fn preferred_line_offset(&self) -> usize {
-        if self.len <= CODE_LINE as u32 { 0 } else { 16 }
-    }
-}
-
-/// Bytes in the unit of instruction fetch we place hot loops against.
-const CODE_LINE: usize = 64;
-/// Granularity of the padding that moves a function to place its loop.
-const LOOP_STEP: usize = 16;
-
-/// The most deeply nested loop (the smallest among equals) when it lies
-/// inside another loop: the inner loop of a loop nest, where a function
-/// most likely spends its time. (A lone loop, such as a tail-recursive
-/// function's, is left where function alignment puts it: moving those
-/// measured worse.) Loops are found from Cranelift's block layout: an edge
-/// to a block at or before its source is a back edge.
-fn innermost_loop(starts: &[u32], edges: &[(u32, u32)], code_len: u32) -> Option<LoopExtent> {
-    /// Nesting is found by comparing every loop with every other: beyond
-    /// this many backward edges (a huge generated function, or one with
-    /// thousands of cold paths jumping back) the function is left alone.
-    const MAX_BACK_EDGES: usize = 512;
-    if edges.iter().filter(|&&(from, to)| to <= from).count() > MAX_BACK_EDGES {
-        return None;
-    }
-    let block_end = |start: u32| {
-        let next = starts.partition_point(|&s| s <= start);
-        starts.get(next).copied().unwrap_or(code_len)
-    };
-    let loops: Vec<LoopExtent> = edges
-        .iter()
-        .filter(|&&(from, to)| to <= from)
-        .map(|&(from, to)| LoopExtent {
-            header: to,
-            len: block_end(from).saturating_sub(to),
-        })
-        .collect();
-    loops
-        .iter()
-        .map(|inner| {
-            let depth = loops.iter().filter(|outer| outer.contains(inner)).count();
-            (std::cmp::Reverse(depth), inner.len, *inner)
-        })
-        .min()
-        .filter(|(std::cmp::Reverse(depth), _, _)| *depth >= 2)
-        .map(|(_, _, inner)| inner)
 }
 
 /// Compiles a translated function (a Wasm function, trampoline or host
@@ -482,7 +406,7 @@ fn finish_code(
     let stack_maps = stack_maps::sites(&name, &compiled.buffer)?;
     let relocs = compiled.buffer.relocs().to_vec();
     let bytes = compiled.code_buffer().to_vec();
-    let hot_loop = innermost_loop(&compiled.bb_starts, &compiled.bb_edges, bytes.len() as u32);
+    let hot_loops = HotLoops::find(&compiled.bb_starts, &compiled.bb_edges, bytes.len() as u32);
     let mut calls = Vec::new();
     for reloc in relocs {
         let Some(kind) = CallReloc::of(reloc.kind) else {
@@ -504,7 +428,7 @@ fn finish_code(
         bytes,
         traps,
         calls,
-        hot_loop,
+        hot_loops,
         call_sites,
         stack_maps,
     })
@@ -833,38 +757,5 @@ mod tests {
         assert_eq!(serving[6], None, "no function has it");
         // Two defined functions, one trampoline pair.
         assert_eq!(Job::all(&module, &serving).len(), 2 + 2);
-    }
-
-    #[test]
-    fn the_inner_loop_of_the_deepest_nest_is_found_from_back_edges() {
-        // Blocks at 0, 10, 20, 40, 60, 80; an outer loop 10..60 (back edge
-        // from the block at 40) around an inner loop 20..40 (back edge from
-        // 20 to itself), and a lone loop 60..80.
-        let starts = [0, 10, 20, 40, 60, 80];
-        let edges = [
-            (0, 10),
-            (10, 20),
-            (20, 20),
-            (20, 40),
-            (40, 10),
-            (60, 60),
-            (60, 80),
-        ];
-        assert_eq!(
-            innermost_loop(&starts, &edges, 100),
-            Some(LoopExtent {
-                header: 20,
-                len: 20
-            })
-        );
-    }
-
-    #[test]
-    fn lone_loops_and_straight_code_are_left_alone() {
-        assert_eq!(innermost_loop(&[0, 10], &[(0, 10)], 20), None);
-        assert_eq!(
-            innermost_loop(&[0, 10, 30], &[(10, 10), (10, 30)], 40),
-            None
-        );
     }
 }

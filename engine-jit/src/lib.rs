@@ -33,6 +33,7 @@ mod instance;
 mod interrupt;
 mod lazy;
 mod linear_memory;
+mod loop_placement;
 mod memory_strategy;
 mod module;
 mod module_info;
