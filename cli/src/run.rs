@@ -125,7 +125,8 @@ pub struct RunArgs {
     /// Tell `perf` the names of the module's functions (jit and aot
     /// engines): `perfmap` writes /tmp/perf-<pid>.map; `jitdump` writes
     /// ./jit-<pid>.dump for `perf inject --jit` (record with `perf record
-    /// -k mono`).
+    /// -k mono`), which also covers lazily compiled code (`--compilation
+    /// lazy|tiered`, `--engine auto`), where perf does not read the map.
     #[arg(long, value_enum, value_name = "STRATEGY")]
     profile: Option<ProfileKind>,
     /// Run FILE even if it is a precompiled `.cwasm` artifact. An artifact
