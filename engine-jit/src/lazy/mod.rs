@@ -446,8 +446,10 @@ impl LazyCode {
             .functions
             .get(defined as usize)
             .ok_or(LayoutError::CallToImport)?;
-        // The state is stored before the code is published: read it first,
-        // so final code read after it is final.
+        // The state first: tier-up publishes its code before it stores
+        // `FINAL`, so after reading `FINAL` the code is the final one; a
+        // first compile stores `FINAL` before publishing, so its code may
+        // still read 0 here (then the stub serves).
         let state = slot.state.load(Ordering::Acquire);
         let code = slot.code.load(Ordering::Acquire);
         Ok(Some(if state == FINAL && code != 0 {
