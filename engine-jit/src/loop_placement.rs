@@ -9,7 +9,7 @@
 //! well.
 
 /// Bytes in the unit of instruction fetch we place hot loops against.
-pub(crate) const CODE_LINE: usize = 64;
+const CODE_LINE: usize = 64;
 /// Granularity of the padding that moves a function to place its loops:
 /// the entry stays 16-byte aligned.
 const LOOP_STEP: usize = 16;

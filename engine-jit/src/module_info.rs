@@ -181,8 +181,8 @@ impl ModuleInfo {
                     .flatten()
             })
             .collect();
-        let lazy_direct_calls = config.compilation != wasmtier_core::Compilation::Eager
-            && crate::lazy::direct_calls_fit(&module);
+        let lazy_calls = config.compilation != wasmtier_core::Compilation::Eager;
+        let lazy_direct_calls = lazy_calls && crate::lazy::direct_calls_fit(&module);
         Ok(Self {
             gc_layouts,
             module,
@@ -196,7 +196,7 @@ impl ModuleInfo {
             data,
             fuel: config.fuel.is_some(),
             interrupts: config.timeout.is_some(),
-            lazy_calls: config.compilation != wasmtier_core::Compilation::Eager,
+            lazy_calls,
             lazy_direct_calls,
         })
     }

@@ -201,49 +201,40 @@ macro_rules! gc_entry_body {
 }
 pub(crate) use gc_entry_body;
 
-/// Bytes of one function's call stub (see `write_call_stubs`).
+/// Bytes of one function's call stub (see `call_stub`).
 pub const CALL_STUB_SIZE: usize = 16;
 /// Direct calls between lazily compiled functions need every address of
 /// the module's arena within reach of every other: `bl` reaches ±128 MiB.
 pub const MAX_DIRECT_CALL_SPAN: usize = 128 << 20;
 
-/// Fills `stubs`, which starts `origin` bytes into the (page-aligned)
-/// arena, with `count` call stubs, the one for defined function `i` at
-/// `i * CALL_STUB_SIZE`: `adrp x16` of the table entry's page, `ldr x16`
-/// of the entry, `br x16`, where the table of code addresses starts
-/// `table` bytes into the arena. Lazily compiled optimized code calls a
-/// function whose final code it does not know through its stub (see
-/// `lazy/call_table.rs`). x16 is free at a call's target.
-pub fn write_call_stubs(
-    stubs: &mut [u8],
-    origin: usize,
-    table: usize,
-    count: u32,
-) -> Result<(), crate::error::LayoutError> {
-    for defined in 0..count as usize {
-        let at = defined * CALL_STUB_SIZE;
-        let stub = stubs
-            .get_mut(at..at + CALL_STUB_SIZE)
-            .ok_or(crate::error::LayoutError::RelocationOutside)?;
-        let entry = table + 8 * defined;
-        let pages = (entry >> 12) as i64 - ((origin + at) >> 12) as i64;
-        if !(-(1 << 20)..(1 << 20)).contains(&pages) {
-            return Err(crate::error::LayoutError::RelocationRange);
-        }
-        let pages = (pages as u32) & 0x1f_ffff;
-        let code: [u32; 4] = [
-            // adrp x16, entry's page
-            0x9000_0000 | ((pages & 3) << 29) | ((pages >> 2) << 5) | 16,
-            // ldr x16, [x16, #entry's offset in its page]
-            0xf940_0000 | ((((entry & 0xfff) / 8) as u32) << 10) | (16 << 5) | 16,
-            0xd61f_0000 | (16 << 5), // br x16
-            0xd420_0000,             // brk #0
-        ];
-        for (word, bytes) in code.iter().zip(stub.chunks_exact_mut(4)) {
-            bytes.copy_from_slice(&word.to_le_bytes());
-        }
+/// The call stub at offset `at` of the (page-aligned) arena: `adrp x16`
+/// of the page of `entry`, the arena offset of the callee's slot in the
+/// table of code addresses, `ldr x16` of the slot, `br x16`. Lazily
+/// compiled optimized code calls a function whose final code it does not
+/// know through its stub (see `lazy/call_table.rs`). x16 is free at a
+/// call's target.
+pub fn call_stub(
+    at: usize,
+    entry: usize,
+) -> Result<[u8; CALL_STUB_SIZE], crate::error::LayoutError> {
+    let pages = (entry >> 12) as i64 - (at >> 12) as i64;
+    if !(-(1 << 20)..(1 << 20)).contains(&pages) {
+        return Err(crate::error::LayoutError::RelocationRange);
     }
-    Ok(())
+    let pages = (pages as u32) & 0x1f_ffff;
+    let code: [u32; 4] = [
+        // adrp x16, entry's page
+        0x9000_0000 | ((pages & 3) << 29) | ((pages >> 2) << 5) | 16,
+        // ldr x16, [x16, #entry's offset in its page]
+        0xf940_0000 | ((((entry & 0xfff) / 8) as u32) << 10) | (16 << 5) | 16,
+        0xd61f_0000 | (16 << 5), // br x16
+        0xd420_0000,             // brk #0
+    ];
+    let mut stub = [0; CALL_STUB_SIZE];
+    for (word, bytes) in code.iter().zip(stub.chunks_exact_mut(4)) {
+        bytes.copy_from_slice(&word.to_le_bytes());
+    }
+    Ok(stub)
 }
 
 /// Bytes of one function's lazy-compile stub (see `write_lazy_stubs`).

@@ -16,7 +16,7 @@
 //! - `LAZY_STUB_SIZE`, `LAZY_STUBS_HEADER`, `write_lazy_stubs` and
 //!   `lazy_stub_common`: the per-function stubs a lazily compiled module's
 //!   `VMFuncRef`s point at until their function is compiled (`lazy/`);
-//! - `CALL_STUB_SIZE`, `MAX_DIRECT_CALL_SPAN` and `write_call_stubs`: the
+//! - `CALL_STUB_SIZE`, `MAX_DIRECT_CALL_SPAN` and `call_stub`: the
 //!   stubs through which lazily compiled optimized code calls a function
 //!   whose final code it does not know yet (`lazy/call_table.rs`).
 //!

@@ -164,38 +164,27 @@ macro_rules! gc_entry_body {
 }
 pub(crate) use gc_entry_body;
 
-/// Bytes of one function's call stub (see `write_call_stubs`).
+/// Bytes of one function's call stub (see `call_stub`).
 pub const CALL_STUB_SIZE: usize = 8;
 /// Direct calls between lazily compiled functions need every address of
 /// the module's arena within reach of every other: `call rel32`.
 pub const MAX_DIRECT_CALL_SPAN: usize = i32::MAX as usize;
 
-/// Fills `stubs`, which starts `origin` bytes into the arena, with `count`
-/// call stubs, the one for defined function `i` at `i * CALL_STUB_SIZE`:
-/// `jmp [rip → table + 8 * i]`, where the table of code addresses starts
-/// `table` bytes into the arena. Lazily compiled optimized code calls a
-/// function whose final code it does not know through its stub (see
-/// `lazy/call_table.rs`).
-pub fn write_call_stubs(
-    stubs: &mut [u8],
-    origin: usize,
-    table: usize,
-    count: u32,
-) -> Result<(), crate::error::LayoutError> {
-    for defined in 0..count as usize {
-        let at = defined * CALL_STUB_SIZE;
-        let stub = stubs
-            .get_mut(at..at + CALL_STUB_SIZE)
-            .ok_or(crate::error::LayoutError::RelocationOutside)?;
-        // The displacement counts from the end of the 6-byte `jmp`.
-        let displacement = (table + 8 * defined) as i64 - (origin + at + 6) as i64;
-        let displacement =
-            i32::try_from(displacement).map_err(|_| crate::error::LayoutError::RelocationRange)?;
-        stub[..2].copy_from_slice(&[0xff, 0x25]);
-        stub[2..6].copy_from_slice(&displacement.to_le_bytes());
-        stub[6..].fill(0xcc);
-    }
-    Ok(())
+/// The call stub at arena offset `at`: `jmp [rip → entry]`, `entry`
+/// being the arena offset of the callee's slot in the table of code
+/// addresses. Lazily compiled optimized code calls a function whose final
+/// code it does not know through its stub (see `lazy/call_table.rs`).
+pub fn call_stub(
+    at: usize,
+    entry: usize,
+) -> Result<[u8; CALL_STUB_SIZE], crate::error::LayoutError> {
+    // The displacement counts from the end of the 6-byte `jmp`.
+    let displacement = i32::try_from(entry as i64 - (at + 6) as i64)
+        .map_err(|_| crate::error::LayoutError::RelocationRange)?;
+    let mut stub = [0xcc; CALL_STUB_SIZE];
+    stub[..2].copy_from_slice(&[0xff, 0x25]);
+    stub[2..6].copy_from_slice(&displacement.to_le_bytes());
+    Ok(stub)
 }
 
 /// Bytes of one function's lazy-compile stub (see `write_lazy_stubs`).

@@ -68,7 +68,13 @@ impl CallTable {
             (count as usize * arch::CALL_STUB_SIZE).max(1),
             page,
             |bytes, origin| {
-                written = arch::write_call_stubs(bytes, origin, table_offset, count);
+                for (defined, stub) in bytes.chunks_exact_mut(arch::CALL_STUB_SIZE).enumerate() {
+                    let at = origin + defined * arch::CALL_STUB_SIZE;
+                    match arch::call_stub(at, table_offset + 8 * defined) {
+                        Ok(code) => stub.copy_from_slice(&code),
+                        Err(e) => written = Err(e),
+                    }
+                }
             },
         )?;
         written?;

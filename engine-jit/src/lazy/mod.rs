@@ -259,10 +259,8 @@ impl LazyCode {
                 arch::write_lazy_stubs(bytes, count)
             })?;
         if info.lazy_direct_calls {
-            let stubs = code.stubs;
-            code.call_table = Some(CallTable::new(&code.arena, count, |d| {
-                stubs + stubs_len(d)
-            })?);
+            let table = CallTable::new(&code.arena, count, |d| code.lazy_stub(d))?;
+            code.call_table = Some(table);
         }
         let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
         for (t, entry, adapter) in pairs {
@@ -324,10 +322,15 @@ impl LazyCode {
     /// code, or its lazy-compile stub before it has any.
     pub fn callable_code(&self, defined: usize) -> usize {
         match self.function_code(defined) {
-            // Stub `defined` starts where a table of `defined` stubs ends.
-            0 => self.stubs + stubs_len(defined),
+            0 => self.lazy_stub(defined),
             code => code,
         }
+    }
+
+    /// The lazy-compile stub of defined function `defined`: it starts where
+    /// a table of `defined` stubs ends.
+    fn lazy_stub(&self, defined: usize) -> usize {
+        self.stubs + stubs_len(defined)
     }
 
     /// Whether `code` is one of the lazy-compile stubs.
