@@ -14,6 +14,18 @@ mod sandbox;
 #[cfg(target_os = "linux")]
 fn main() {
     use containerd_shim_wasm::shim::Cli;
+    // runwasi's entry point unwraps its flag parser's result: a flag
+    // containerd never passes would end in a panic. Refuse it here first.
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    if let Err(e) = containerd_shim::parse(&args) {
+        eprintln!(
+            "containerd-shim-wasmtier-v1: {e}\n\
+             usage: containerd-shim-wasmtier-v1 [-v] [-debug] [-namespace NS] [-id ID] \
+             [-address ADDR] [-publish-binary PATH] [-bundle DIR] [-socket PATH] [start|delete]\n\
+             (containerd starts this program for the runtime io.containerd.wasmtier.v1)"
+        );
+        std::process::exit(2);
+    }
     // Before any container exists: its process inherits the descriptor.
     cache::open_host_dir();
     sandbox::WasmtierShim::run(None);

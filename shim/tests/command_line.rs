@@ -1,0 +1,44 @@
+//! What the shim says when run by hand: its version, and a clear refusal
+//! of flags containerd never passes (runwasi's parser would panic).
+
+use std::process::Command;
+
+const SHIM: &str = env!("CARGO_BIN_EXE_containerd-shim-wasmtier-v1");
+
+#[test]
+fn dash_v_names_the_runtime_and_its_version() {
+    let out = Command::new(SHIM)
+        .arg("-v")
+        .output()
+        .expect("the shim starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Runtime: wasmtier"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unknown_flag_is_refused_with_usage_not_a_panic() {
+    let out = Command::new(SHIM)
+        .arg("--bogus")
+        .output()
+        .expect("the shim starts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("flag provided but not defined: -bogus"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("usage: containerd-shim-wasmtier-v1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
