@@ -88,14 +88,18 @@ run_aarch64() {
     echo "== aarch64: engine and CLI tests"
     if [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
         run_binaries aarch64-linux-gnu "$qemu" "$binaries" engines engine-jit cli
-        local arm host scratch
+        local arm host benches scratch
         arm=$(realpath target/cross/aarch64-unknown-linux-gnu/release/wasmtier)
         host=target/release/wasmtier
+        benches=target/release/wasmtier-benches
+        # scripts/test.sh built both with the whole workspace; on their own
+        # they take a build each.
         [ -x "$host" ] || cargo build --release -p wasmtier-cli
+        [ -x "$benches" ] || cargo build --release -p wasmtier-benches
         echo "== aarch64: hello, the benchmark smoke run, and an artifact made on x86-64"
         export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
         "$arm" run examples/hello.wat
-        cargo run --release -p wasmtier-benches -- --smoke --wasmtier "$arm"
+        "$benches" --smoke --wasmtier "$arm"
         scratch=$(mktemp -d)
         "$host" compile --target aarch64-unknown-linux-gnu benches/workloads/throwcatch.wat \
             -o "$scratch/throwcatch.cwasm"

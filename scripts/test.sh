@@ -56,24 +56,29 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 # The embedding API documents every public item, with no broken links.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p wasmtier
 
+# Everything the workspace builds, once, with one feature set: the tests,
+# the benchmark harness and the containerd shim. (Each `cargo run -p` or
+# `cargo build -p` of a single package would resolve features for that
+# package alone and rebuild Cranelift, wasmtime-wasi and their dependents:
+# CI spent 13 minutes on those rebuilds.)
+step "build"
+cargo build --workspace --release --all-targets
+
 # The workspace tests. They include fuzz-diff's bounded differential
 # replay (fixed seeds, every engine), the damaged-module and damaged-
 # artifact corpora, and the edge cases (huge memories, bulk operations
 # under fuel, deadlines).
-# (The shim is built once, below: it has no tests of its own to compile.)
 step "workspace tests"
-cargo test --workspace --release --exclude wasmtier-shim
+cargo test --workspace --release
 
 # Benchmark smoke: every workload once, small, on every engine; checksums must
-# match the native build. The CLI binary is the one the workspace tests built
-# (with every engine; the interpreter-only build replaces it, so it runs last).
+# match the native build. The CLI binary is the one built above.
 step "benchmark smoke"
-cargo run --release -p wasmtier-benches -- --smoke
+target/release/wasmtier-benches --smoke
 
-# The containerd shim, built once, and the end-to-end test with a private
-# containerd (it sets up namespaces and mounts: root only).
+# The containerd shim's end-to-end test with a private containerd (it sets
+# up namespaces and mounts: root only).
 step "containerd shim"
-cargo build --release -p wasmtier-shim
 if [ "$(id -u)" -eq 0 ]; then
   shim/tests/containerd-e2e.sh
 else
@@ -82,7 +87,9 @@ fi
 
 # Raspberry Pi targets under qemu (Debian's cross toolchains; installs what is
 # missing): aarch64 runs the spec suite on every engine and the engine and CLI
-# tests; armv7 the interpreter-only build's CLI and spec tests.
+# tests; armv7 the interpreter-only build's CLI and spec tests (the build
+# small boards run; its tests no longer run a second time on x86-64, where
+# they took ten minutes, most of it building).
 step "Raspberry Pi targets"
 scripts/cross-test.sh
 # CI (.ci/run) drops the cross builds once their tests passed: nothing
@@ -91,14 +98,5 @@ scripts/cross-test.sh
 if [ -n "${WASMTIER_TEST_PRUNE:-}" ]; then
   rm -rf target/cross
 fi
-
-# The interpreter-only build for small boards (no Cranelift, no wast runner):
-# the CLI's tests (WASI programs, sandbox, limits) on that build, and the
-# spec suite on the interpreter built without the compiled tiers; one cargo
-# run, so one feature set and one build. Last: it replaces
-# target/release/wasmtier with the interpreter-only binary.
-step "interpreter-only build"
-cargo test --release -p wasmtier-cli -p wasmtier-spec-tests --no-default-features \
-  --features wasmtier-cli/interp
 
 step "all passed"

@@ -20,8 +20,13 @@ fn guest() -> &'static Path {
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("panic-unwind.wasm");
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rust-guests/panic-unwind/build.sh");
+        // One cargo target directory for the guest whichever target these
+        // tests are built for (the host's, or a cross target's under
+        // qemu): the wasm is the same, so only the first run builds it.
+        let guest_target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/rust-guests");
         let status = Command::new(&script)
             .arg(&out)
+            .arg(&guest_target)
             .status()
             .expect("the guest's build script runs");
         assert!(status.success(), "{} failed", script.display());
