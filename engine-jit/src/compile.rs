@@ -185,7 +185,7 @@ impl CodeLayout {
 /// A [`CodeLayout`] as tables of little-endian `u32`s that can be read in
 /// place (from an artifact mapped into memory): nothing per function is
 /// decoded or allocated to load them. Entries are checked where they are
-/// used (see [`CompiledCode`]).
+/// used (in `CompiledCode`).
 #[derive(Debug, Clone, Default)]
 pub struct CodeTables {
     /// `[start, end)` of each defined function.
