@@ -16,13 +16,24 @@ fn main() {
     use containerd_shim_wasm::shim::Cli;
     // runwasi's entry point unwraps its flag parser's result: a flag
     // containerd never passes would end in a panic. Refuse it here first.
+    const USAGE: &str = "usage: containerd-shim-wasmtier-v1 [-v] [-debug] [-namespace NS] [-id ID] \
+        [-address ADDR] [-publish-binary PATH] [-bundle DIR] [-socket PATH] [start|delete]\n\
+        (containerd starts this program for the runtime io.containerd.wasmtier.v1)";
     let args: Vec<_> = std::env::args_os().skip(1).collect();
-    if let Err(e) = containerd_shim::parse(&args) {
+    let flags = match containerd_shim::parse(&args) {
+        Ok(flags) => flags,
+        Err(e) => {
+            eprintln!("containerd-shim-wasmtier-v1: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    // containerd starts the shim in the container's bundle, where it has
+    // made the `log` FIFO the shim logs to; runwasi's logger set-up panics
+    // without it. Anything but `-v` and `-info` needs it.
+    if !flags.version && !flags.info && !std::path::Path::new("log").exists() {
         eprintln!(
-            "containerd-shim-wasmtier-v1: {e}\n\
-             usage: containerd-shim-wasmtier-v1 [-v] [-debug] [-namespace NS] [-id ID] \
-             [-address ADDR] [-publish-binary PATH] [-bundle DIR] [-socket PATH] [start|delete]\n\
-             (containerd starts this program for the runtime io.containerd.wasmtier.v1)"
+            "containerd-shim-wasmtier-v1: no `log` FIFO in the working directory: \
+             not started by containerd in a bundle\n{USAGE}"
         );
         std::process::exit(2);
     }

@@ -1,5 +1,6 @@
 //! What the shim says when run by hand: its version, and a clear refusal
-//! of flags containerd never passes (runwasi's parser would panic).
+//! of flags containerd never passes or of a start outside a bundle
+//! (runwasi's library would panic on both).
 
 use std::process::Command;
 
@@ -38,6 +39,25 @@ fn an_unknown_flag_is_refused_with_usage_not_a_panic() {
     );
     assert!(
         stderr.contains("usage: containerd-shim-wasmtier-v1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn started_outside_a_bundle_it_says_so_instead_of_panicking() {
+    let empty = std::env::temp_dir().join(format!("wasmtier-shim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("a scratch directory");
+    let out = Command::new(SHIM)
+        .args(["-namespace", "default", "-id", "c1", "start"])
+        .current_dir(&empty)
+        .output()
+        .expect("the shim starts");
+    let _ = std::fs::remove_dir(&empty);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no `log` FIFO in the working directory"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
