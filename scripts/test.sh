@@ -86,7 +86,7 @@ else
 fi
 
 # Raspberry Pi targets under qemu (Debian's cross toolchains; installs what is
-# missing): aarch64 runs the spec suite on every engine and the engine and CLI
+# missing): aarch64 runs the spec suite on the compiled tiers and the engine and CLI
 # tests; armv7 the interpreter-only build's CLI and spec tests (the build
 # small boards run; its tests no longer run a second time on x86-64, where
 # they took ten minutes, most of it building).
