@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use wasmtier_core::{
-    CallError, Compilation, EngineConfig, EngineKind, Features, LinkError, Store, Trap, TrapKind,
+    BaselineCompiler, CallError, Compilation, EngineConfig, EngineKind, Features, LinkError, Store,
+    Trap, TrapKind,
 };
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
@@ -80,6 +81,13 @@ pub struct RunArgs {
     /// loop iterations reach N (0: never optimize) [default: 1000].
     #[arg(long, value_name = "N")]
     tier_up_after: Option<u32>,
+    /// With --compilation tiered: which compiler makes the first, baseline
+    /// code: `single-pass` (a fast one-pass compiler, for the functions it
+    /// supports on x86-64; Cranelift for the rest) or `cranelift`
+    /// (Cranelift without optimizations, for every function)
+    /// [default: single-pass].
+    #[arg(long, value_enum, value_name = "COMPILER")]
+    baseline: Option<BaselineArg>,
     /// Most threads a wasi-threads program may have running besides its
     /// main one; spawning more fails with EAGAIN. 0: the program gets no
     /// `wasi::thread-spawn` (wasmtime's `-S threads=n`) [default: 64].
@@ -151,6 +159,13 @@ enum CompilationArg {
     Eager,
     Lazy,
     Tiered,
+}
+
+/// `--baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BaselineArg {
+    SinglePass,
+    Cranelift,
 }
 
 /// How `run` splits its command line, shown after its options in `--help`.
@@ -260,6 +275,10 @@ impl RunArgs {
             no_huge_pages: self.no_huge_pages,
             progress: None,
             compilation: self.compilation(),
+            baseline: match self.baseline {
+                None | Some(BaselineArg::SinglePass) => BaselineCompiler::SinglePass,
+                Some(BaselineArg::Cranelift) => BaselineCompiler::Cranelift,
+            },
         }
     }
 
@@ -294,6 +313,9 @@ impl RunArgs {
             && self.effective_compilation() != Some(CompilationArg::Tiered)
         {
             bail!("--tier-up-after needs --compilation tiered (or --engine auto)");
+        }
+        if self.baseline.is_some() && self.effective_compilation() != Some(CompilationArg::Tiered) {
+            bail!("--baseline needs --compilation tiered (or --engine auto)");
         }
         if self.compilation.is_some() && engine.kind() != EngineKind::Jit {
             bail!(
@@ -525,9 +547,14 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         && let Some(tiers) = compiled.tier_counts()
     {
         eprintln!(
-            "wasmtier: tiers: {} functions compiled baseline, {} optimized; {} optimized loop \
-             entries, {} activations moved into them (on-stack replacement)",
-            tiers.baseline, tiers.optimized, tiers.loop_entries, tiers.replacements
+            "wasmtier: tiers: {} functions compiled baseline ({} by the single-pass compiler), \
+             {} optimized; {} optimized loop entries, {} activations moved into them (on-stack \
+             replacement)",
+            tiers.baseline,
+            tiers.single_pass,
+            tiers.optimized,
+            tiers.loop_entries,
+            tiers.replacements
         );
     }
     if args.verbose

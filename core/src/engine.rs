@@ -94,6 +94,17 @@ impl Compilation {
     }
 }
 
+/// Which compiler makes the JIT's baseline code (`Compilation::Tiered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BaselineCompiler {
+    /// The single-pass compiler, for every function it supports (on the
+    /// CPUs it has a code generator for); Cranelift for the rest.
+    #[default]
+    SinglePass,
+    /// Cranelift without optimizations, for every function.
+    Cranelift,
+}
+
 /// The largest GC heap an engine can have (`EngineConfig::max_gc_heap`):
 /// objects are addressed by 32-bit offsets.
 pub const MAX_GC_HEAP: u64 = (4 << 30) - 4096;
@@ -145,6 +156,8 @@ pub struct EngineConfig {
     /// translates lazily anyway, and by the AOT tier, whose artifacts hold
     /// finished code).
     pub compilation: Compilation,
+    /// Which compiler makes baseline code when tiered.
+    pub baseline: BaselineCompiler,
 }
 
 impl EngineConfig {
@@ -244,6 +257,9 @@ pub trait CompiledModule: Send + Sync {
 pub struct TierCounts {
     /// Functions compiled with the baseline pipeline.
     pub baseline: usize,
+    /// How many of those the single-pass compiler compiled (the rest:
+    /// Cranelift without optimizations).
+    pub single_pass: usize,
     /// Functions compiled with the optimizing pipeline: on first call, or
     /// when they tiered up.
     pub optimized: usize,

@@ -22,8 +22,8 @@ pub mod trap;
 pub mod types;
 
 pub use engine::{
-    Compilation, CompileProgress, CompiledModule, Engine, EngineConfig, EngineKind, InstanceId,
-    MAX_GC_HEAP, Store, TierCounts, check_arguments,
+    BaselineCompiler, Compilation, CompileProgress, CompiledModule, Engine, EngineConfig,
+    EngineKind, InstanceId, MAX_GC_HEAP, Store, TierCounts, check_arguments,
 };
 pub use error::{CallError, LinkError, LoadError, panic_message};
 pub use features::Features;

@@ -309,6 +309,20 @@ pub(crate) struct FunctionCode {
 }
 
 impl FunctionCode {
+    /// Code from the single-pass compiler: no relocations (it addresses
+    /// itself PC-relative), exception handlers, stack maps or loop
+    /// placement.
+    pub(crate) fn single_pass(bytes: Vec<u8>, traps: Vec<(u32, u8)>) -> Self {
+        FunctionCode {
+            bytes,
+            traps,
+            calls: Vec::new(),
+            hot_loops: HotLoops::default(),
+            call_sites: Vec::new(),
+            stack_maps: Vec::new(),
+        }
+    }
+
     /// Zero bytes to put before this function's code when it would start
     /// at `start` (a multiple of [`FUNCTION_ALIGNMENT`]), so that its hot
     /// loops land where fetch favours them.

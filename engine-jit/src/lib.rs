@@ -40,6 +40,7 @@ mod module_info;
 mod relocs;
 mod runtime;
 mod signals;
+mod single_pass;
 mod stack_maps;
 mod store;
 mod trampolines;

@@ -111,6 +111,9 @@ pub(crate) struct LazyCode {
     baseline: OwnedTargetIsa,
     /// First compiles use the baseline pipeline.
     tiered: bool,
+    /// Baseline code comes from the single-pass compiler where it supports
+    /// the function (`single_pass`), else from Cranelift.
+    single_pass: bool,
     deadline: Option<Instant>,
     /// Tiered with a tier-up count: baseline code counts down.
     tiers_up: bool,
@@ -139,6 +142,7 @@ pub(crate) struct LazyCode {
     entry_slots: Mutex<HashMap<u32, Box<[AtomicUsize]>>>,
     /// What `tier_counts` reports.
     baseline_compiles: AtomicUsize,
+    single_pass_compiles: AtomicUsize,
     optimized_compiles: AtomicUsize,
     replacements: AtomicUsize,
     prefetch: Mutex<Option<mpsc::Sender<u32>>>,
@@ -198,6 +202,7 @@ impl LazyCode {
             optimizing,
             baseline: compile::baseline_isa()?,
             tiered,
+            single_pass: config.baseline == wasmtier_core::BaselineCompiler::SinglePass,
             // A run's one budget (`timeout_start`, the CLI) bounds
             // compiling too; per-store budgets are the stores' own (their
             // interrupt stops the code), not the module's.
@@ -220,6 +225,7 @@ impl LazyCode {
             osr_entries: Mutex::new(HashMap::new()),
             entry_slots: Mutex::new(HashMap::new()),
             baseline_compiles: AtomicUsize::new(0),
+            single_pass_compiles: AtomicUsize::new(0),
             optimized_compiles: AtomicUsize::new(0),
             replacements: AtomicUsize::new(0),
             prefetch: Mutex::new(None),
@@ -265,6 +271,7 @@ impl LazyCode {
         let entries = self.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
         wasmtier_core::TierCounts {
             baseline: self.baseline_compiles.load(Ordering::Relaxed),
+            single_pass: self.single_pass_compiles.load(Ordering::Relaxed),
             optimized: self.optimized_compiles.load(Ordering::Relaxed),
             loop_entries: entries
                 .values()
@@ -557,8 +564,22 @@ impl LazyCode {
                 tier_up_counter: Some(_)
             }
         );
-        let code = catch_unwind(AssertUnwindSafe(|| {
-            compile::compile_defined(&**isa, info, defined, tier)
+        let single_pass = match tier {
+            CodeTier::Baseline { tier_up_counter } if self.single_pass => {
+                crate::single_pass::compile(&crate::single_pass::Request {
+                    info,
+                    defined,
+                    tier_up_counter,
+                })
+            }
+            _ => None,
+        };
+        if single_pass.is_some() {
+            self.single_pass_compiles.fetch_add(1, Ordering::Relaxed);
+        }
+        let code = catch_unwind(AssertUnwindSafe(|| match single_pass {
+            Some(code) => Ok(code),
+            None => compile::compile_defined(&**isa, info, defined, tier),
         }))
         .unwrap_or_else(|payload| {
             Err(CompileError::CompilerPanicked {

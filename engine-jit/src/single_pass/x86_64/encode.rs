@@ -1,0 +1,457 @@
+//! A minimal x86-64 encoder: the instruction forms the single-pass
+//! compiler emits, branches through labels patched at the end, and the
+//! trap sites it records.
+//!
+//! Every memory operand uses a 32-bit displacement (`mod = 10`), so `rbp`
+//! and `r13` bases need no special case; `rsp` and `r12` bases get the SIB
+//! byte they require.
+
+/// General-purpose registers by hardware encoding.
+pub const RAX: u8 = 0;
+pub const RCX: u8 = 1;
+pub const RDX: u8 = 2;
+pub const RSP: u8 = 4;
+pub const RBP: u8 = 5;
+pub const RSI: u8 = 6;
+pub const RDI: u8 = 7;
+pub const R8: u8 = 8;
+pub const R9: u8 = 9;
+pub const R11: u8 = 11;
+
+/// Condition codes (the low nibble of `jcc`/`setcc`/`cmovcc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    Below = 0x2,
+    AboveEqual = 0x3,
+    Equal = 0x4,
+    NotEqual = 0x5,
+    BelowEqual = 0x6,
+    Above = 0x7,
+    Parity = 0xa,
+    NoParity = 0xb,
+    Less = 0xc,
+    GreaterEqual = 0xd,
+    LessEqual = 0xe,
+    Greater = 0xf,
+}
+
+/// A memory operand: `[base + index + disp]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Mem {
+    pub base: u8,
+    pub index: Option<u8>,
+    pub disp: i32,
+}
+
+impl Mem {
+    pub fn at(base: u8, disp: i32) -> Self {
+        Self {
+            base,
+            index: None,
+            disp,
+        }
+    }
+
+    pub fn indexed(base: u8, index: u8, disp: i32) -> Self {
+        debug_assert_ne!(index, RSP, "rsp cannot be an index");
+        Self {
+            base,
+            index: Some(index),
+            disp,
+        }
+    }
+}
+
+/// `(offset, raw trap code)` of the instructions that may trap.
+pub type TrapSites = Vec<(u32, u8)>;
+
+/// A branch target, bound to an offset once known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label(usize);
+
+#[derive(Default)]
+pub struct Asm {
+    pub code: Vec<u8>,
+    labels: Vec<Option<usize>>,
+    /// `(offset of a rel32 field, label)`: patched by [`Asm::finish`].
+    fixups: Vec<(usize, Label)>,
+    pub traps: TrapSites,
+}
+
+impl Asm {
+    pub fn offset(&self) -> usize {
+        self.code.len()
+    }
+
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    pub fn bind(&mut self, label: Label) {
+        debug_assert!(self.labels[label.0].is_none(), "label bound twice");
+        self.labels[label.0] = Some(self.code.len());
+    }
+
+    /// Records that the next instruction may trap with `code`.
+    pub fn trap_here(&mut self, code: u8) {
+        self.traps.push((self.code.len() as u32, code));
+    }
+
+    /// Resolves every branch; `None` if a used label was never bound.
+    pub fn finish(mut self) -> Option<(Vec<u8>, TrapSites)> {
+        for &(at, label) in &self.fixups {
+            let target = self.labels[label.0]?;
+            let rel = target as i64 - (at as i64 + 4);
+            let rel = i32::try_from(rel).ok()?;
+            self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+        }
+        self.traps.sort_unstable();
+        Some((self.code, self.traps))
+    }
+
+    pub fn patch_u32(&mut self, at: usize, value: u32) {
+        self.code[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.code.push(b);
+    }
+
+    fn imm32(&mut self, v: i32) {
+        self.code.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn rex(&mut self, w: bool, reg: u8, index: u8, base: u8) {
+        let rex = 0x40
+            | (u8::from(w) << 3)
+            | ((reg >> 3) & 1) << 2
+            | ((index >> 3) & 1) << 1
+            | ((base >> 3) & 1);
+        if rex != 0x40 {
+            self.byte(rex);
+        }
+    }
+
+    fn modrm_mem(&mut self, reg: u8, mem: Mem) {
+        match mem.index {
+            None if mem.base & 7 == RSP => {
+                self.byte(0x80 | (reg & 7) << 3 | 0b100);
+                self.byte(0x24);
+            }
+            None => self.byte(0x80 | (reg & 7) << 3 | (mem.base & 7)),
+            Some(index) => {
+                self.byte(0x80 | (reg & 7) << 3 | 0b100);
+                self.byte((index & 7) << 3 | (mem.base & 7));
+            }
+        }
+        self.imm32(mem.disp);
+    }
+
+    /// `[prefix] [REX] opcode modrm(reg, mem)`.
+    pub fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, mem: Mem) {
+        if let Some(p) = prefix {
+            self.byte(p);
+        }
+        self.rex(w, reg, mem.index.unwrap_or(0), mem.base);
+        self.code.extend_from_slice(opcode);
+        self.modrm_mem(reg, mem);
+    }
+
+    /// `[prefix] [REX] opcode modrm(reg, rm)` with a register `rm`.
+    pub fn op_reg(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: u8) {
+        if let Some(p) = prefix {
+            self.byte(p);
+        }
+        self.rex(w, reg, 0, rm);
+        self.code.extend_from_slice(opcode);
+        self.byte(0xc0 | (reg & 7) << 3 | (rm & 7));
+    }
+
+    // --- moves ---
+
+    /// `mov reg, [mem]` (64 or 32 bits; 32 zero-extends).
+    pub fn load(&mut self, w: bool, reg: u8, mem: Mem) {
+        self.op_mem(None, w, &[0x8b], reg, mem);
+    }
+
+    /// `mov [mem], reg` (64 or 32 bits).
+    pub fn store(&mut self, w: bool, mem: Mem, reg: u8) {
+        self.op_mem(None, w, &[0x89], reg, mem);
+    }
+
+    pub fn store16(&mut self, mem: Mem, reg: u8) {
+        self.op_mem(Some(0x66), false, &[0x89], reg, mem);
+    }
+
+    /// `mov byte [mem], reg8`; `reg` must be one of al, cl, dl, bl.
+    pub fn store8(&mut self, mem: Mem, reg: u8) {
+        debug_assert!(reg < 4);
+        self.op_mem(None, false, &[0x88], reg, mem);
+    }
+
+    /// `movzx`/`movsx` of 8 or 16 bits from memory into a 32- or 64-bit
+    /// register.
+    pub fn load_narrow(&mut self, w: bool, bits: u8, signed: bool, reg: u8, mem: Mem) {
+        let op = match (bits, signed) {
+            (8, false) => 0xb6,
+            (16, false) => 0xb7,
+            (8, true) => 0xbe,
+            _ => 0xbf,
+        };
+        self.op_mem(None, w, &[0x0f, op], reg, mem);
+    }
+
+    /// `movsxd reg64, dword [mem]`.
+    pub fn load_sx32(&mut self, reg: u8, mem: Mem) {
+        self.op_mem(None, true, &[0x63], reg, mem);
+    }
+
+    pub fn mov_rr(&mut self, w: bool, dst: u8, src: u8) {
+        self.op_reg(None, w, &[0x89], src, dst);
+    }
+
+    pub fn mov_imm64(&mut self, reg: u8, value: u64) {
+        self.rex(true, 0, 0, reg);
+        self.byte(0xb8 | (reg & 7));
+        self.code.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub fn mov_imm32(&mut self, reg: u8, value: u32) {
+        self.rex(false, 0, 0, reg);
+        self.byte(0xb8 | (reg & 7));
+        self.imm32(value as i32);
+    }
+
+    pub fn lea(&mut self, reg: u8, mem: Mem) {
+        self.op_mem(None, true, &[0x8d], reg, mem);
+    }
+
+    /// `lea reg, [rip + disp]` where the address is `target` bytes into
+    /// this code.
+    pub fn lea_code(&mut self, reg: u8, target: usize) {
+        self.rex(true, reg, 0, 0);
+        self.byte(0x8d);
+        self.byte((reg & 7) << 3 | 0b101);
+        let end = self.code.len() + 4;
+        self.imm32((target as i64 - end as i64) as i32);
+    }
+
+    // --- integer arithmetic ---
+
+    /// `op rm, reg` for the ALU group: add 0x01, or 0x09, and 0x21,
+    /// sub 0x29, xor 0x31, cmp 0x39, test 0x85.
+    pub fn alu_rr(&mut self, w: bool, opcode: u8, rm: u8, reg: u8) {
+        self.op_reg(None, w, &[opcode], reg, rm);
+    }
+
+    /// `op rm, imm32` for the 0x81 group (`ext`: add 0, or 1, and 4,
+    /// sub 5, xor 6, cmp 7).
+    pub fn alu_imm(&mut self, w: bool, ext: u8, rm: u8, imm: i32) {
+        self.op_reg(None, w, &[0x81], ext, rm);
+        self.imm32(imm);
+    }
+
+    /// `op dword/qword [mem], imm32` for the 0x81 group.
+    pub fn alu_mem_imm(&mut self, w: bool, ext: u8, mem: Mem, imm: i32) {
+        self.op_mem(None, w, &[0x81], ext, mem);
+        self.imm32(imm);
+    }
+
+    pub fn imul(&mut self, w: bool, dst: u8, src: u8) {
+        self.op_reg(None, w, &[0x0f, 0xaf], dst, src);
+    }
+
+    /// The 0xF7 group on a register: not 2, neg 3, div 6, idiv 7.
+    pub fn unary(&mut self, w: bool, ext: u8, rm: u8) {
+        self.op_reg(None, w, &[0xf7], ext, rm);
+    }
+
+    /// Shift or rotate `rm` by `cl`: rol 0, ror 1, shl 4, shr 5, sar 7.
+    pub fn shift_cl(&mut self, w: bool, ext: u8, rm: u8) {
+        self.op_reg(None, w, &[0xd3], ext, rm);
+    }
+
+    /// `cdq` / `cqo`: sign-extend eax/rax into edx/rdx.
+    pub fn sign_extend_ax(&mut self, w: bool) {
+        self.rex(w, 0, 0, 0);
+        self.byte(0x99);
+    }
+
+    /// lzcnt 0xbd, tzcnt 0xbc, popcnt 0xb8 (all F3-prefixed).
+    pub fn bit_count(&mut self, w: bool, opcode: u8, dst: u8, src: u8) {
+        self.op_reg(Some(0xf3), w, &[0x0f, opcode], dst, src);
+    }
+
+    /// `movsx`/`movzx` register forms: 8 or 16 bits of `src`.
+    pub fn extend_rr(&mut self, w: bool, bits: u8, signed: bool, dst: u8, src: u8) {
+        let op = match (bits, signed) {
+            (8, false) => 0xb6,
+            (16, false) => 0xb7,
+            (8, true) => 0xbe,
+            _ => 0xbf,
+        };
+        self.op_reg(None, w, &[0x0f, op], dst, src);
+    }
+
+    /// `setcc al` then `movzx eax, al`.
+    pub fn set_eax(&mut self, cond: Cond) {
+        self.op_reg(None, false, &[0x0f, 0x90 | cond as u8], 0, RAX);
+        self.op_reg(None, false, &[0x0f, 0xb6], RAX, RAX);
+    }
+
+    /// `setcc cl`.
+    pub fn set_cl(&mut self, cond: Cond) {
+        self.op_reg(None, false, &[0x0f, 0x90 | cond as u8], 0, RCX);
+    }
+
+    pub fn cmov(&mut self, cond: Cond, dst: u8, src: u8) {
+        self.op_reg(None, true, &[0x0f, 0x40 | cond as u8], dst, src);
+    }
+
+    // --- SSE (scalar) ---
+
+    /// `op xmm, xmm/m` with a mandatory prefix (F2 for f64, F3 for f32,
+    /// 66 for ucomisd) and `0F opcode`.
+    pub fn sse_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u8, dst: u8, src: u8) {
+        self.op_reg(prefix, w, &[0x0f, opcode], dst, src);
+    }
+
+    pub fn sse_mem(&mut self, prefix: Option<u8>, opcode: u8, reg: u8, mem: Mem) {
+        self.op_mem(prefix, false, &[0x0f, opcode], reg, mem);
+    }
+
+    /// `roundss`/`roundsd xmm, xmm, mode`.
+    pub fn round(&mut self, double: bool, dst: u8, src: u8, mode: u8) {
+        let op = if double { 0x0b } else { 0x0a };
+        self.op_reg(Some(0x66), false, &[0x0f, 0x3a, op], dst, src);
+        self.byte(mode);
+    }
+
+    /// `movq xmm, r64`.
+    pub fn movq_to_xmm(&mut self, xmm: u8, reg: u8) {
+        self.op_reg(Some(0x66), true, &[0x0f, 0x6e], xmm, reg);
+    }
+
+    // --- control ---
+
+    pub fn jmp(&mut self, target: Label) {
+        self.byte(0xe9);
+        self.fixups.push((self.code.len(), target));
+        self.imm32(0);
+    }
+
+    pub fn jcc(&mut self, cond: Cond, target: Label) {
+        self.byte(0x0f);
+        self.byte(0x80 | cond as u8);
+        self.fixups.push((self.code.len(), target));
+        self.imm32(0);
+    }
+
+    /// `call [mem]`.
+    pub fn call_mem(&mut self, mem: Mem) {
+        self.op_mem(None, false, &[0xff], 2, mem);
+    }
+
+    /// `jmp reg`.
+    pub fn jmp_reg(&mut self, reg: u8) {
+        self.op_reg(None, false, &[0xff], 4, reg);
+    }
+
+    pub fn push_rbp(&mut self) {
+        self.byte(0x55);
+    }
+
+    pub fn pop_rbp(&mut self) {
+        self.byte(0x5d);
+    }
+
+    pub fn ret(&mut self) {
+        self.byte(0xc3);
+    }
+
+    pub fn ud2(&mut self) {
+        self.byte(0x0f);
+        self.byte(0x0b);
+    }
+
+    /// `rep stosq`.
+    pub fn rep_stosq(&mut self) {
+        self.code.extend_from_slice(&[0xf3, 0x48, 0xab]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(f: impl FnOnce(&mut Asm)) -> Vec<u8> {
+        let mut a = Asm::default();
+        f(&mut a);
+        a.code
+    }
+
+    #[test]
+    fn encodings_match_the_manual() {
+        // mov rax, [rbp - 8]
+        assert_eq!(
+            bytes(|a| a.load(true, RAX, Mem::at(RBP, -8))),
+            [0x48, 0x8b, 0x85, 0xf8, 0xff, 0xff, 0xff]
+        );
+        // mov [rsp + 0], r9d
+        assert_eq!(
+            bytes(|a| a.store(false, Mem::at(RSP, 0), R9)),
+            [0x44, 0x89, 0x8c, 0x24, 0, 0, 0, 0]
+        );
+        // mov edx, [rcx + rax + 16]
+        assert_eq!(
+            bytes(|a| a.load(false, RDX, Mem::indexed(RCX, RAX, 16))),
+            [0x8b, 0x94, 0x01, 16, 0, 0, 0]
+        );
+        // add rax, rcx
+        assert_eq!(
+            bytes(|a| a.alu_rr(true, 0x01, RAX, RCX)),
+            [0x48, 0x01, 0xc8]
+        );
+        // imul eax, ecx
+        assert_eq!(bytes(|a| a.imul(false, RAX, RCX)), [0x0f, 0xaf, 0xc1]);
+        // shl rax, cl
+        assert_eq!(bytes(|a| a.shift_cl(true, 4, RAX)), [0x48, 0xd3, 0xe0]);
+        // addsd xmm0, xmm1
+        assert_eq!(
+            bytes(|a| a.sse_rr(Some(0xf2), false, 0x58, 0, 1)),
+            [0xf2, 0x0f, 0x58, 0xc1]
+        );
+        // cvtsi2sd xmm0, rax
+        assert_eq!(
+            bytes(|a| a.sse_rr(Some(0xf2), true, 0x2a, 0, RAX)),
+            [0xf2, 0x48, 0x0f, 0x2a, 0xc0]
+        );
+        // movabs r11, 1
+        assert_eq!(
+            bytes(|a| a.mov_imm64(R11, 1)),
+            [0x49, 0xbb, 1, 0, 0, 0, 0, 0, 0, 0]
+        );
+        // call [r11 + 8]
+        assert_eq!(
+            bytes(|a| a.call_mem(Mem::at(R11, 8))),
+            [0x41, 0xff, 0x93, 8, 0, 0, 0]
+        );
+        // sete al; movzx eax, al
+        assert_eq!(
+            bytes(|a| a.set_eax(Cond::Equal)),
+            [0x0f, 0x94, 0xc0, 0x0f, 0xb6, 0xc0]
+        );
+    }
+
+    #[test]
+    fn branches_are_patched_relative_to_their_end() {
+        let mut a = Asm::default();
+        let l = a.label();
+        a.jmp(l);
+        a.ud2();
+        a.bind(l);
+        let (code, _) = a.finish().expect("bound");
+        assert_eq!(code, [0xe9, 2, 0, 0, 0, 0x0f, 0x0b]);
+    }
+}

@@ -1,0 +1,872 @@
+//! The single-pass compiler's x86-64 code generator.
+//!
+//! Every Wasm value lives in the frame: the VM context and the caller's at
+//! `rbp - 8` and `rbp - 16`, then one 8-byte slot per local, then one per
+//! operand-stack height. An operator loads its operands into scratch
+//! registers, computes, and stores its result in the slot of the height it
+//! leaves: no register allocation, no liveness, one pass. Branches move
+//! the values they carry into the target's slots. Slow code, produced in a
+//! fraction of Cranelift's time; a function that runs long tiers up.
+//!
+//! Frames and calls follow Cranelift's `tail` convention, so code of the
+//! two compilers calls each other through the same `VMFuncRef`s:
+//! arguments after the two VM contexts in rdx, rcx, r8, r9 and xmm0–xmm7,
+//! one result in rax or xmm0, no callee-saved register touched (only rax,
+//! rcx, rdx, rsi, rdi, r8, r9, r11 and xmm0–xmm2 are used). The frame
+//! pointer chain is kept, so backtraces and the exception unwinder walk
+//! these frames like any other.
+
+mod encode;
+mod ops;
+
+use encode::{Asm, Cond, Label, Mem, R8, R9, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP};
+use wasmparser::{BlockType, Operator};
+
+use super::{Request, Unsupported};
+use crate::compile::FunctionCode;
+use crate::memory_strategy::MemoryStrategy;
+use crate::traps;
+use crate::vmcontext::{Builtin, offsets};
+use wasmtier_core::ValType;
+
+/// Integer argument registers of the `tail` convention after the callee's
+/// and the caller's VM context (rdi, rsi).
+const INT_ARGS: [u8; 4] = [RDX, RCX, R8, R9];
+/// Float argument registers.
+const FLOAT_ARGS: u8 = 8;
+/// Bytes of frame above the slots: the two saved VM contexts.
+const FRAME_HEADER: i32 = 16;
+
+/// Where one argument of a call goes.
+#[derive(Debug, Clone, Copy)]
+enum ArgLoc {
+    Gpr(u8),
+    Xmm(u8),
+}
+
+/// The registers of `types` in the `tail` convention after the two VM
+/// contexts, or `None` when some would go on the stack (not supported).
+fn arg_locations(types: &[ValType]) -> Result<Vec<ArgLoc>, Unsupported> {
+    let (mut ints, mut floats) = (0, 0);
+    types
+        .iter()
+        .map(|ty| match ty {
+            ValType::I32 | ValType::I64 => {
+                let reg = INT_ARGS.get(ints).ok_or(Unsupported)?;
+                ints += 1;
+                Ok(ArgLoc::Gpr(*reg))
+            }
+            ValType::F32 | ValType::F64 if floats < FLOAT_ARGS => {
+                floats += 1;
+                Ok(ArgLoc::Xmm(floats - 1))
+            }
+            _ => Err(Unsupported),
+        })
+        .collect()
+}
+
+fn is_numeric(ty: ValType) -> bool {
+    matches!(
+        ty,
+        ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
+    )
+}
+
+fn is_wide(ty: ValType) -> bool {
+    matches!(ty, ValType::I64 | ValType::F64)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Function,
+    Block,
+    Loop,
+    If,
+}
+
+struct Frame {
+    kind: Kind,
+    /// Operand-stack height below the block's parameters.
+    base: u32,
+    params: u32,
+    results: u32,
+    /// Where `br` to this frame goes: a loop's header, else its end.
+    target: Label,
+    end: Label,
+    /// An `if`'s false edge, until its `else` or `end`.
+    else_label: Option<Label>,
+    /// Whether some branch goes to `end`, so code after it is reachable.
+    branched: bool,
+}
+
+pub(super) struct Codegen<'a> {
+    a: Asm,
+    req: &'a Request<'a>,
+    locals: Vec<ValType>,
+    height: u32,
+    max_height: u32,
+    frames: Vec<Frame>,
+    reachable: bool,
+    dead_depth: u32,
+    loops_seen: u32,
+    /// One out-of-line `ud2` per trap code used.
+    trap_stubs: Vec<(u8, Label)>,
+    /// Offsets of the imm32 fields that hold the frame size, and whether
+    /// each wants it negated.
+    frame_size_fields: Vec<(usize, bool)>,
+    /// Whether every local fits in argument registers (an on-stack
+    /// replacement entry takes them all as arguments).
+    locals_fit_registers: bool,
+}
+
+impl<'a> Codegen<'a> {
+    pub(super) fn compile(req: &'a Request<'a>) -> Result<FunctionCode, Unsupported> {
+        let module = &*req.info.module;
+        let func_index = req.func_index();
+        let ty = module.func_type(func_index);
+        if ty.results.len() > 1 || !ty.results.iter().all(|t| is_numeric(*t)) {
+            return Err(Unsupported);
+        }
+        let params = arg_locations(&ty.params)?;
+        let body = req.body().ok_or(Unsupported)?;
+        let mut locals = ty.params.clone();
+        for local in body.get_locals_reader().map_err(|_| Unsupported)? {
+            let (count, ty) = local.map_err(|_| Unsupported)?;
+            let ty = module.val_type(ty).ok_or(Unsupported)?;
+            if !is_numeric(ty) || count > 50_000 {
+                return Err(Unsupported);
+            }
+            locals.extend(std::iter::repeat_n(ty, count as usize));
+        }
+        let locals_fit_registers =
+            locals.len() <= super::MAX_OSR_LOCALS && arg_locations(&locals).is_ok();
+        let mut g = Codegen {
+            a: Asm::default(),
+            req,
+            locals,
+            height: 0,
+            max_height: 0,
+            frames: Vec::new(),
+            reachable: true,
+            dead_depth: 0,
+            loops_seen: 0,
+            trap_stubs: Vec::new(),
+            frame_size_fields: Vec::new(),
+            locals_fit_registers,
+        };
+        g.prologue(&params);
+        let end = g.a.label();
+        g.frames.push(Frame {
+            kind: Kind::Function,
+            base: 0,
+            params: 0,
+            results: ty.results.len() as u32,
+            target: end,
+            end,
+            else_label: None,
+            branched: false,
+        });
+        let mut reader = body.get_operators_reader().map_err(|_| Unsupported)?;
+        while !reader.eof() {
+            let op = reader.read().map_err(|_| Unsupported)?;
+            g.operator(&op)?;
+        }
+        g.finish()
+    }
+
+    // --- frame layout ---
+
+    fn local(&self, index: u32) -> Mem {
+        Mem::at(RBP, -(FRAME_HEADER + 8 * (index as i32 + 1)))
+    }
+
+    fn slot(&self, height: u32) -> Mem {
+        Mem::at(
+            RBP,
+            -(FRAME_HEADER + 8 * (self.locals.len() as i32 + height as i32 + 1)),
+        )
+    }
+
+    fn vmctx(&self) -> Mem {
+        Mem::at(RBP, -8)
+    }
+
+    fn caller_vmctx(&self) -> Mem {
+        Mem::at(RBP, -16)
+    }
+
+    /// The slot a new value goes to.
+    fn push(&mut self) -> Mem {
+        let slot = self.slot(self.height);
+        self.height += 1;
+        self.max_height = self.max_height.max(self.height);
+        slot
+    }
+
+    fn pop(&mut self) -> Mem {
+        self.height -= 1;
+        self.slot(self.height)
+    }
+
+    fn trap_label(&mut self, code: cranelift_codegen::ir::TrapCode) -> Label {
+        let raw = code.as_raw().get();
+        if let Some(&(_, label)) = self.trap_stubs.iter().find(|(c, _)| *c == raw) {
+            return label;
+        }
+        let label = self.a.label();
+        self.trap_stubs.push((raw, label));
+        label
+    }
+
+    /// `push rbp; mov rbp, rsp`, the stack check, the frame, parameters
+    /// and zeroed locals, then the entry's interrupt check and tier-up
+    /// count (as `translate` does).
+    fn prologue(&mut self, params: &[ArgLoc]) {
+        self.a.push_rbp();
+        self.a.mov_rr(true, RBP, RSP);
+        self.stack_check();
+        // sub rsp, frame
+        self.a.alu_imm(true, 5, RSP, 0);
+        self.frame_size_fields.push((self.a.offset() - 4, false));
+        self.a.store(true, self.vmctx(), RDI);
+        self.a.store(true, self.caller_vmctx(), RSI);
+        for (i, loc) in params.iter().enumerate() {
+            let slot = self.local(i as u32);
+            match *loc {
+                ArgLoc::Gpr(reg) => self.a.store(true, slot, reg),
+                ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x11, x, slot),
+            }
+        }
+        let declared = self.locals.len() - params.len();
+        if declared > 0 {
+            self.a.alu_rr(false, 0x31, RAX, RAX);
+            if declared <= 16 {
+                for i in params.len()..self.locals.len() {
+                    let slot = self.local(i as u32);
+                    self.a.store(true, slot, RAX);
+                }
+            } else {
+                // rep stosq from the lowest local up.
+                let lowest = self.local(self.locals.len() as u32 - 1);
+                self.a.lea(RDI, lowest);
+                self.a.mov_imm32(RCX, declared as u32);
+                self.a.rep_stosq();
+                self.a.load(true, RDI, self.vmctx());
+            }
+        }
+        self.check_interrupt();
+        self.count_for_tier_up();
+    }
+
+    /// `lea rax, [rsp - frame]; cmp rax, [rdi + stack_limit]; jb overflow`:
+    /// checked before the frame is allocated, so no frame size can step
+    /// past the limit.
+    fn stack_check(&mut self) {
+        self.a.lea(RAX, Mem::at(RSP, 0));
+        self.frame_size_fields.push((self.a.offset() - 4, true));
+        self.a.op_mem(
+            None,
+            true,
+            &[0x3b],
+            RAX,
+            Mem::at(RDI, offsets::VMCTX_STACK_LIMIT),
+        );
+        let overflow = self.trap_label(cranelift_codegen::ir::TrapCode::STACK_OVERFLOW);
+        self.a.jcc(Cond::Below, overflow);
+    }
+
+    /// Traps with `interrupted` once the store's interrupt counter is set.
+    fn check_interrupt(&mut self) {
+        if !self.req.info.interrupts {
+            return;
+        }
+        self.a.load(true, RAX, self.vmctx());
+        self.a.load(true, RAX, Mem::at(RAX, offsets::VMCTX_STORE));
+        self.a
+            .load(true, RAX, Mem::at(RAX, offsets::STORE_INTERRUPT));
+        self.a.alu_mem_imm(true, 7, Mem::at(RAX, 0), 0);
+        let interrupted = self.trap_label(traps::INTERRUPTED);
+        self.a.jcc(Cond::NotEqual, interrupted);
+    }
+
+    /// One step of the tier-up countdown; asks for the optimized code when
+    /// it reaches zero.
+    fn count_for_tier_up(&mut self) {
+        let Some(counter) = self.req.tier_up_counter else {
+            return;
+        };
+        self.a.mov_imm64(RAX, counter as u64);
+        self.a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1);
+        let next = self.a.label();
+        self.a.jcc(Cond::NotEqual, next);
+        self.call_builtin(Builtin::TierUp, &[self.req.func_index()]);
+        self.a.bind(next);
+    }
+
+    /// Calls `builtin(vmctx, args…)` in the platform convention, after
+    /// recording this frame and function as where a trap inside it
+    /// starts its backtrace. The result, if any, is in rax.
+    fn call_builtin(&mut self, builtin: Builtin, args: &[u32]) {
+        self.a.load(true, RDI, self.vmctx());
+        self.a.load(true, RCX, Mem::at(RDI, offsets::VMCTX_STORE));
+        self.a
+            .store(true, Mem::at(RCX, offsets::STORE_LAST_EXIT_FP), RBP);
+        self.a.lea_code(RDX, 0);
+        self.a
+            .store(true, Mem::at(RCX, offsets::STORE_LAST_EXIT_PC), RDX);
+        let regs = [RSI, RDX, RCX];
+        for (&arg, &reg) in args.iter().zip(&regs) {
+            self.a.mov_imm32(reg, arg);
+        }
+        self.a
+            .load(true, RAX, Mem::at(RDI, offsets::VMCTX_BUILTINS));
+        self.a.call_mem(Mem::at(RAX, builtin.offset()));
+    }
+
+    fn epilogue(&mut self) {
+        self.a.mov_rr(true, RSP, RBP);
+        self.a.pop_rbp();
+        self.a.ret();
+    }
+
+    /// Moves the function's result (if any) from the top of the stack to
+    /// rax or xmm0 and returns.
+    fn return_(&mut self) {
+        let ty = self.req.info.module.func_type(self.req.func_index());
+        if let Some(&result) = ty.results.first() {
+            let top = self.slot(self.height - 1);
+            match result {
+                ValType::F32 | ValType::F64 => self.a.sse_mem(Some(0xf2), 0x10, 0, top),
+                _ => self.a.load(true, RAX, top),
+            }
+        }
+        self.epilogue();
+    }
+
+    fn finish(mut self) -> Result<FunctionCode, Unsupported> {
+        for (code, label) in std::mem::take(&mut self.trap_stubs) {
+            self.a.bind(label);
+            self.a.trap_here(code);
+            self.a.ud2();
+        }
+        let slots = self.locals.len() as i64 + i64::from(self.max_height);
+        let frame = (i64::from(FRAME_HEADER) + 8 * slots + 15) & !15;
+        let frame = u32::try_from(frame).map_err(|_| Unsupported)?;
+        for (at, negated) in std::mem::take(&mut self.frame_size_fields) {
+            let value = if negated { frame.wrapping_neg() } else { frame };
+            self.a.patch_u32(at, value);
+        }
+        let (bytes, traps) = self.a.finish().ok_or(Unsupported)?;
+        Ok(FunctionCode::single_pass(bytes, traps))
+    }
+
+    // --- control ---
+
+    fn block_type(&self, ty: BlockType) -> Result<(u32, u32), Unsupported> {
+        let module = &*self.req.info.module;
+        match ty {
+            BlockType::Empty => Ok((0, 0)),
+            BlockType::Type(t) => {
+                let t = module.val_type(t).ok_or(Unsupported)?;
+                if is_numeric(t) {
+                    Ok((0, 1))
+                } else {
+                    Err(Unsupported)
+                }
+            }
+            BlockType::FuncType(index) => {
+                let ft = module.types().get(index as usize).ok_or(Unsupported)?;
+                if !ft.params.iter().chain(&ft.results).all(|t| is_numeric(*t)) {
+                    return Err(Unsupported);
+                }
+                Ok((ft.params.len() as u32, ft.results.len() as u32))
+            }
+        }
+    }
+
+    /// Copies the top `count` values to the slots from `base` up.
+    fn move_values(&mut self, count: u32, base: u32) {
+        let from = self.height - count;
+        if from == base {
+            return;
+        }
+        for i in 0..count {
+            let src = self.slot(from + i);
+            let dst = self.slot(base + i);
+            self.a.load(true, RAX, src);
+            self.a.store(true, dst, RAX);
+        }
+    }
+
+    /// A branch to the frame `depth` levels out: its values moved into
+    /// place and a jump (a return for the function's frame).
+    fn branch(&mut self, depth: u32) {
+        let index = self.frames.len() - 1 - depth as usize;
+        let frame = &self.frames[index];
+        let (kind, base, target) = (frame.kind, frame.base, frame.target);
+        let count = if kind == Kind::Loop {
+            frame.params
+        } else {
+            frame.results
+        };
+        if kind == Kind::Function {
+            return self.return_();
+        }
+        self.move_values(count, base);
+        if kind != Kind::Loop {
+            self.frames[index].branched = true;
+        }
+        self.a.jmp(target);
+    }
+
+    fn skip_unreachable(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
+        match op {
+            Operator::Loop { .. } => {
+                self.loops_seen += 1;
+                self.dead_depth += 1;
+            }
+            Operator::Block { .. } | Operator::If { .. } => self.dead_depth += 1,
+            Operator::TryTable { .. } | Operator::Try { .. } => return Err(Unsupported),
+            Operator::Else if self.dead_depth == 0 => self.else_(),
+            Operator::End if self.dead_depth == 0 => self.end(),
+            Operator::End => self.dead_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn else_(&mut self) {
+        let frame = self.frames.last_mut().expect("validated: else in an if");
+        if self.reachable {
+            frame.branched = true;
+            let end = frame.end;
+            self.a.jmp(end);
+        }
+        let frame = self.frames.last_mut().expect("validated: else in an if");
+        if let Some(label) = frame.else_label.take() {
+            self.a.bind(label);
+        }
+        let frame = self.frames.last().expect("validated");
+        self.height = frame.base + frame.params;
+        self.reachable = true;
+    }
+
+    fn end(&mut self) {
+        let frame = self.frames.pop().expect("validated: end closes a frame");
+        if let Some(label) = frame.else_label {
+            // An `if` without `else`: its false edge carries the
+            // parameters through as results (the same slots).
+            self.a.bind(label);
+            self.reachable = true;
+        }
+        self.height = frame.base + frame.results;
+        if frame.kind == Kind::Function {
+            if self.reachable || frame.branched {
+                self.a.bind(frame.end);
+                self.return_();
+            }
+            self.reachable = false;
+            return;
+        }
+        self.a.bind(frame.end);
+        self.reachable = self.reachable || frame.branched;
+    }
+
+    fn control(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
+        match *op {
+            Operator::Nop => {}
+            Operator::Unreachable => {
+                let trap = self.trap_label(traps::UNREACHABLE);
+                self.a.jmp(trap);
+                self.reachable = false;
+            }
+            Operator::Block { blockty } => {
+                let (params, results) = self.block_type(blockty)?;
+                let end = self.a.label();
+                self.frames.push(Frame {
+                    kind: Kind::Block,
+                    base: self.height - params,
+                    params,
+                    results,
+                    target: end,
+                    end,
+                    else_label: None,
+                    branched: false,
+                });
+            }
+            Operator::Loop { blockty } => {
+                let (params, results) = self.block_type(blockty)?;
+                let loop_index = self.loops_seen;
+                self.loops_seen += 1;
+                let header = self.a.label();
+                let end = self.a.label();
+                self.a.bind(header);
+                self.check_interrupt();
+                // As `translate/tiering.rs` decides: a loop whose header has
+                // nothing but locals live can move into optimized code.
+                let osr_possible = self.req.tier_up_counter.is_some()
+                    && params == 0
+                    && self.height == 0
+                    && self.locals.len() <= super::MAX_OSR_LOCALS;
+                if osr_possible {
+                    self.count_at_loop_header(loop_index)?;
+                } else {
+                    self.count_for_tier_up();
+                }
+                self.frames.push(Frame {
+                    kind: Kind::Loop,
+                    base: self.height - params,
+                    params,
+                    results,
+                    target: header,
+                    end,
+                    else_label: None,
+                    branched: false,
+                });
+            }
+            Operator::If { blockty } => {
+                let (params, results) = self.block_type(blockty)?;
+                if params > 0 {
+                    // The false edge would need the parameters the true
+                    // branch overwrote.
+                    return Err(Unsupported);
+                }
+                let cond = self.pop();
+                self.a.alu_mem_imm(false, 7, cond, 0);
+                let else_label = self.a.label();
+                self.a.jcc(Cond::Equal, else_label);
+                let end = self.a.label();
+                self.frames.push(Frame {
+                    kind: Kind::If,
+                    base: self.height,
+                    params,
+                    results,
+                    target: end,
+                    end,
+                    else_label: Some(else_label),
+                    branched: false,
+                });
+            }
+            Operator::Else => self.else_(),
+            Operator::End => self.end(),
+            Operator::Br { relative_depth } => {
+                self.branch(relative_depth);
+                self.reachable = false;
+            }
+            Operator::BrIf { relative_depth } => {
+                let cond = self.pop();
+                self.a.alu_mem_imm(false, 7, cond, 0);
+                let skip = self.a.label();
+                self.a.jcc(Cond::Equal, skip);
+                self.branch(relative_depth);
+                self.a.bind(skip);
+            }
+            Operator::BrTable { ref targets } => {
+                let index = self.pop();
+                self.a.load(false, RAX, index);
+                // Moves clobber rax: the index goes to r11.
+                self.a.mov_rr(false, R11, RAX);
+                for (case, depth) in targets.targets().enumerate() {
+                    let depth = depth.map_err(|_| Unsupported)?;
+                    let case = i32::try_from(case).map_err(|_| Unsupported)?;
+                    self.a.alu_imm(false, 7, R11, case);
+                    let next = self.a.label();
+                    self.a.jcc(Cond::NotEqual, next);
+                    self.branch(depth);
+                    self.a.bind(next);
+                }
+                self.branch(targets.default());
+                self.reachable = false;
+            }
+            Operator::Return => {
+                self.return_();
+                self.reachable = false;
+            }
+            Operator::Call { function_index } => self.call(function_index)?,
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select => {
+                let cond = self.pop();
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.push();
+                self.a.load(true, RAX, a);
+                self.a.load(true, RCX, b);
+                self.a.alu_mem_imm(false, 7, cond, 0);
+                self.a.cmov(Cond::Equal, RAX, RCX);
+                self.a.store(true, dst, RAX);
+            }
+            Operator::TypedSelect { ty } => {
+                let ty = self.req.info.module.val_type(ty).ok_or(Unsupported)?;
+                if !is_numeric(ty) {
+                    return Err(Unsupported);
+                }
+                return self.control(&Operator::Select);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// At a loop header that can take an optimized entry: one step of
+    /// the countdown; once run out, polls for the entry and moves there
+    /// (a tail call passing every local) when it exists.
+    fn count_at_loop_header(&mut self, loop_index: u32) -> Result<(), Unsupported> {
+        if !self.locals_fit_registers {
+            return Err(Unsupported);
+        }
+        let counter = self.req.tier_up_counter.expect("checked by the caller");
+        self.a.mov_imm64(RAX, counter as u64);
+        self.a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1);
+        let next = self.a.label();
+        self.a.jcc(Cond::Greater, next);
+        self.call_builtin(Builtin::OsrPoll, &[self.req.func_index(), loop_index]);
+        self.a.alu_rr(true, 0x85, RAX, RAX);
+        self.a.jcc(Cond::Equal, next);
+        self.a.mov_rr(true, R11, RAX);
+        let locations = arg_locations(&self.locals)?;
+        for (i, loc) in locations.iter().enumerate() {
+            let slot = self.local(i as u32);
+            match *loc {
+                ArgLoc::Gpr(reg) => self.a.load(true, reg, slot),
+                ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x10, x, slot),
+            }
+        }
+        self.a.load(true, RDI, self.vmctx());
+        self.a.load(true, RSI, self.caller_vmctx());
+        self.a.mov_rr(true, RSP, RBP);
+        self.a.pop_rbp();
+        self.a.jmp_reg(R11);
+        self.a.bind(next);
+        Ok(())
+    }
+
+    /// A direct call through the callee's `VMFuncRef` (its code may be a
+    /// lazy-compile stub, or an import's).
+    fn call(&mut self, function_index: u32) -> Result<(), Unsupported> {
+        let module = &*self.req.info.module;
+        let ty = module.func_type(function_index);
+        if ty.results.len() > 1 || !ty.results.iter().all(|t| is_numeric(*t)) {
+            return Err(Unsupported);
+        }
+        let locations = arg_locations(&ty.params)?;
+        let results = ty.results.clone();
+        let offset = i64::from(function_index) * offsets::FUNCREF_SIZE;
+        let offset = i32::try_from(offset).map_err(|_| Unsupported)?;
+        self.a.load(true, RSI, self.vmctx());
+        self.a.load(true, R11, Mem::at(RSI, offsets::VMCTX_FUNCS));
+        self.a.lea(R11, Mem::at(R11, offset));
+        let first = self.height - locations.len() as u32;
+        for (i, loc) in locations.iter().enumerate() {
+            let slot = self.slot(first + i as u32);
+            match *loc {
+                ArgLoc::Gpr(reg) => self.a.load(true, reg, slot),
+                ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x10, x, slot),
+            }
+        }
+        self.height = first;
+        self.a.load(true, RDI, Mem::at(R11, offsets::FUNCREF_VMCTX));
+        self.a.call_mem(Mem::at(R11, offsets::FUNCREF_CODE));
+        if let Some(&result) = results.first() {
+            let dst = self.push();
+            match result {
+                ValType::F32 | ValType::F64 => self.a.sse_mem(Some(0xf2), 0x11, 0, dst),
+                _ => self.a.store(true, dst, RAX),
+            }
+        }
+        Ok(())
+    }
+
+    // --- locals, globals, memory ---
+
+    fn variables(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
+        match *op {
+            Operator::LocalGet { local_index } => {
+                let src = self.local(local_index);
+                let dst = self.push();
+                self.a.load(true, RAX, src);
+                self.a.store(true, dst, RAX);
+            }
+            Operator::LocalSet { local_index } => {
+                let src = self.pop();
+                let dst = self.local(local_index);
+                self.a.load(true, RAX, src);
+                self.a.store(true, dst, RAX);
+            }
+            Operator::LocalTee { local_index } => {
+                let src = self.slot(self.height - 1);
+                let dst = self.local(local_index);
+                self.a.load(true, RAX, src);
+                self.a.store(true, dst, RAX);
+            }
+            Operator::GlobalGet { global_index } => {
+                let wide = self.global_address(global_index)?;
+                let dst = self.push();
+                self.a.load(wide, RAX, Mem::at(RCX, 0));
+                self.a.store(true, dst, RAX);
+            }
+            Operator::GlobalSet { global_index } => {
+                let wide = self.global_address(global_index)?;
+                let src = self.pop();
+                self.a.load(true, RAX, src);
+                self.a.store(wide, Mem::at(RCX, 0), RAX);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Puts global `index`'s address in rcx; whether it is 64 bits wide.
+    fn global_address(&mut self, index: u32) -> Result<bool, Unsupported> {
+        let info = self.req.info;
+        let module = &*info.module;
+        let imported = module.num_imported_globals();
+        let ty = if index < imported {
+            module
+                .imports()
+                .iter()
+                .filter_map(|i| match &i.ty {
+                    wasmtier_core::ExternType::Global(g) => Some(g.content),
+                    _ => None,
+                })
+                .nth(index as usize)
+                .ok_or(Unsupported)?
+        } else {
+            module
+                .globals()
+                .get((index - imported) as usize)
+                .ok_or(Unsupported)?
+                .ty
+                .content
+        };
+        if !is_numeric(ty) {
+            return Err(Unsupported);
+        }
+        self.a.load(true, RCX, self.vmctx());
+        if index < imported {
+            let offset =
+                i32::try_from(i64::from(index) * offsets::POINTER_SIZE).map_err(|_| Unsupported)?;
+            self.a.load(true, RCX, Mem::at(RCX, offsets::VMCTX_GLOBALS));
+            self.a.load(true, RCX, Mem::at(RCX, offset));
+        } else {
+            let offset = i32::try_from(i64::from(index - imported) * offsets::GLOBAL_SIZE)
+                .map_err(|_| Unsupported)?;
+            self.a
+                .load(true, RCX, Mem::at(RCX, offsets::VMCTX_DEFINED_GLOBALS));
+            self.a.lea(RCX, Mem::at(RCX, offset));
+        }
+        Ok(is_wide(ty))
+    }
+
+    /// Puts the host address of an access at `memarg` into a memory
+    /// operand: memory 0's base in rcx plus the zero-extended index (popped
+    /// into rax) and the static offset; rdx is left alone. Only reserved memories (whose
+    /// guard region catches every out-of-bounds access) are supported.
+    fn address(&mut self, memarg: &wasmparser::MemArg) -> Result<Mem, Unsupported> {
+        let reserved = matches!(
+            self.req.info.memory_strategies.first(),
+            Some(MemoryStrategy::Reserved { .. })
+        );
+        if memarg.memory != 0 || !reserved {
+            return Err(Unsupported);
+        }
+        let index = self.pop();
+        self.a.load(false, RAX, index);
+        self.a.load(true, RCX, self.vmctx());
+        self.a
+            .load(true, RCX, Mem::at(RCX, offsets::VMCTX_MEMORY0_BASE));
+        match i32::try_from(memarg.offset) {
+            Ok(disp) => Ok(Mem::indexed(RCX, RAX, disp)),
+            Err(_) => {
+                // r11: rdx holds a store's value.
+                self.a.mov_imm64(R11, memarg.offset);
+                self.a.alu_rr(true, 0x01, RAX, R11);
+                Ok(Mem::indexed(RCX, RAX, 0))
+            }
+        }
+    }
+
+    fn memory(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
+        use Operator as O;
+        let oob = traps::HEAP_OUT_OF_BOUNDS.as_raw().get();
+        // Loads: (memarg, 64-bit result, bits, signed).
+        let load = match *op {
+            O::I32Load { memarg } | O::F32Load { memarg } => Some((memarg, false, 32, false)),
+            O::I64Load { memarg } | O::F64Load { memarg } => Some((memarg, true, 64, false)),
+            O::I32Load8S { memarg } => Some((memarg, false, 8, true)),
+            O::I32Load8U { memarg } => Some((memarg, false, 8, false)),
+            O::I32Load16S { memarg } => Some((memarg, false, 16, true)),
+            O::I32Load16U { memarg } => Some((memarg, false, 16, false)),
+            O::I64Load8S { memarg } => Some((memarg, true, 8, true)),
+            O::I64Load8U { memarg } => Some((memarg, true, 8, false)),
+            O::I64Load16S { memarg } => Some((memarg, true, 16, true)),
+            O::I64Load16U { memarg } => Some((memarg, true, 16, false)),
+            O::I64Load32S { memarg } => Some((memarg, true, 32, true)),
+            O::I64Load32U { memarg } => Some((memarg, true, 32, false)),
+            _ => None,
+        };
+        if let Some((memarg, wide, bits, signed)) = load {
+            let mem = self.address(&memarg)?;
+            self.a.trap_here(oob);
+            match (bits, signed) {
+                (64, _) => self.a.load(true, RAX, mem),
+                (32, false) => self.a.load(false, RAX, mem),
+                (32, true) => self.a.load_sx32(RAX, mem),
+                _ => self.a.load_narrow(wide, bits, signed, RAX, mem),
+            }
+            let dst = self.push();
+            self.a.store(true, dst, RAX);
+            return Ok(true);
+        }
+        let store = match *op {
+            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+                Some((memarg, 32))
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => Some((memarg, 64)),
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => Some((memarg, 8)),
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => Some((memarg, 16)),
+            _ => None,
+        };
+        if let Some((memarg, bits)) = store {
+            let value = self.pop();
+            self.a.load(true, RDX, value);
+            let mem = self.address(&memarg)?;
+            self.a.trap_here(oob);
+            match bits {
+                64 => self.a.store(true, mem, RDX),
+                32 => self.a.store(false, mem, RDX),
+                16 => self.a.store16(mem, RDX),
+                _ => self.a.store8(mem, RDX),
+            }
+            return Ok(true);
+        }
+        match *op {
+            O::MemorySize { mem: 0 } => {
+                let info = self.req.info;
+                let log2 = info.memory_types.first().ok_or(Unsupported)?.page_size_log2;
+                self.a.load(true, RAX, self.vmctx());
+                self.a
+                    .load(true, RAX, Mem::at(RAX, offsets::VMCTX_MEMORIES));
+                self.a.load(true, RAX, Mem::at(RAX, 0));
+                self.a.load(true, RAX, Mem::at(RAX, offsets::MEMORY_LENGTH));
+                self.a.mov_imm32(RCX, log2);
+                self.a.shift_cl(true, 5, RAX);
+                let dst = self.push();
+                self.a.store(true, dst, RAX);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
+        if !self.reachable {
+            return self.skip_unreachable(op);
+        }
+        if self.control(op)? || self.variables(op)? || self.memory(op)? || self.numeric(op)? {
+            return Ok(());
+        }
+        Err(Unsupported)
+    }
+}

@@ -1,0 +1,573 @@
+//! Numeric operators: constants, integer and float arithmetic,
+//! comparisons and conversions, each from its operands' slots to its
+//! result's slot.
+
+use cranelift_codegen::ir::TrapCode;
+use wasmparser::Operator;
+
+use super::encode::{Cond, Mem, RAX, RCX, RDX};
+use super::{Codegen, Unsupported};
+
+/// An integer ALU operation: `op rax, rcx`.
+#[derive(Clone, Copy)]
+enum IntOp {
+    Alu(u8),
+    Mul,
+    Shift(u8),
+    Compare(Cond),
+    Div { signed: bool, rem: bool },
+}
+
+/// A float operation on xmm0 and the second operand.
+#[derive(Clone, Copy)]
+enum FloatOp {
+    Arith(u8),
+    Compare(FloatCmp),
+}
+
+#[derive(Clone, Copy)]
+enum FloatCmp {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+fn has(feature: &str) -> bool {
+    match feature {
+        "lzcnt" => std::is_x86_feature_detected!("lzcnt"),
+        "bmi1" => std::is_x86_feature_detected!("bmi1"),
+        "popcnt" => std::is_x86_feature_detected!("popcnt"),
+        _ => std::is_x86_feature_detected!("sse4.1"),
+    }
+}
+
+impl Codegen<'_> {
+    pub(super) fn numeric(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
+        use Operator as O;
+        match *op {
+            O::I32Const { value } => self.constant(u64::from(value as u32)),
+            O::I64Const { value } => self.constant(value as u64),
+            O::F32Const { value } => self.constant(u64::from(value.bits())),
+            O::F64Const { value } => self.constant(value.bits()),
+            // Reinterpretation and wrapping change no bits a reader looks
+            // at: an i32 or f32 reader reads the slot's low half.
+            O::I32WrapI64
+            | O::I32ReinterpretF32
+            | O::I64ReinterpretF64
+            | O::F32ReinterpretI32
+            | O::F64ReinterpretI64 => {}
+            _ => {
+                if let Some((wide, op)) = int_binary(op) {
+                    self.int_binary(wide, op);
+                } else if let Some((double, op)) = float_binary(op) {
+                    self.float_binary(double, op);
+                } else {
+                    return self.unary(op);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn constant(&mut self, bits: u64) {
+        let dst = self.push();
+        self.a.mov_imm64(RAX, bits);
+        self.a.store(true, dst, RAX);
+    }
+
+    fn int_binary(&mut self, wide: bool, op: IntOp) {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.push();
+        self.a.load(wide, RAX, a);
+        self.a.load(wide, RCX, b);
+        match op {
+            IntOp::Alu(opcode) => self.a.alu_rr(wide, opcode, RAX, RCX),
+            IntOp::Mul => self.a.imul(wide, RAX, RCX),
+            IntOp::Shift(ext) => self.a.shift_cl(wide, ext, RAX),
+            IntOp::Compare(cond) => {
+                self.a.alu_rr(wide, 0x39, RAX, RCX);
+                self.a.set_eax(cond);
+            }
+            IntOp::Div { signed, rem } => self.divide(wide, signed, rem),
+        }
+        self.a.store(true, dst, RAX);
+    }
+
+    /// rax = rax / rcx (or the remainder), with Wasm's traps.
+    fn divide(&mut self, wide: bool, signed: bool, rem: bool) {
+        self.a.alu_rr(wide, 0x85, RCX, RCX);
+        let by_zero = self.trap_label(TrapCode::INTEGER_DIVISION_BY_ZERO);
+        self.a.jcc(Cond::Equal, by_zero);
+        let done = self.a.label();
+        if signed {
+            // x86 faults on MIN / -1: division overflows (a trap in Wasm),
+            // the remainder is 0.
+            let divide = self.a.label();
+            self.a.alu_imm(wide, 7, RCX, -1);
+            self.a.jcc(Cond::NotEqual, divide);
+            if rem {
+                self.a.alu_rr(false, 0x31, RAX, RAX);
+                self.a.jmp(done);
+            } else {
+                if wide {
+                    self.a.mov_imm64(RDX, i64::MIN as u64);
+                    self.a.alu_rr(true, 0x39, RAX, RDX);
+                } else {
+                    self.a.alu_imm(false, 7, RAX, i32::MIN);
+                }
+                let overflow = self.trap_label(TrapCode::INTEGER_OVERFLOW);
+                self.a.jcc(Cond::Equal, overflow);
+            }
+            self.a.bind(divide);
+            self.a.sign_extend_ax(wide);
+            self.a.unary(wide, 7, RCX);
+        } else {
+            self.a.alu_rr(false, 0x31, RDX, RDX);
+            self.a.unary(wide, 6, RCX);
+        }
+        if rem {
+            self.a.mov_rr(true, RAX, RDX);
+        }
+        self.a.bind(done);
+    }
+
+    /// Loads a float slot into xmm register `x` (`movss`/`movsd`).
+    fn load_float(&mut self, double: bool, x: u8, slot: Mem) {
+        let prefix = if double { 0xf2 } else { 0xf3 };
+        self.a.sse_mem(Some(prefix), 0x10, x, slot);
+    }
+
+    fn store_float(&mut self, double: bool, slot: Mem, x: u8) {
+        let prefix = if double { 0xf2 } else { 0xf3 };
+        self.a.sse_mem(Some(prefix), 0x11, x, slot);
+    }
+
+    /// `ucomiss`/`ucomisd x, y`.
+    fn ucomis(&mut self, double: bool, x: u8, y: u8) {
+        let prefix = double.then_some(0x66);
+        self.a.sse_rr(prefix, false, 0x2e, x, y);
+    }
+
+    fn float_binary(&mut self, double: bool, op: FloatOp) {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.push();
+        self.load_float(double, 0, a);
+        self.load_float(double, 1, b);
+        match op {
+            FloatOp::Arith(opcode) => {
+                let prefix = if double { 0xf2 } else { 0xf3 };
+                self.a.sse_rr(Some(prefix), false, opcode, 0, 1);
+                self.store_float(double, dst, 0);
+            }
+            FloatOp::Compare(cmp) => {
+                // Unordered (a NaN) sets ZF, PF and CF: `above` and
+                // `above or equal` are false for it; equality also needs
+                // no parity.
+                match cmp {
+                    FloatCmp::Gt => {
+                        self.ucomis(double, 0, 1);
+                        self.a.set_eax(Cond::Above);
+                    }
+                    FloatCmp::Ge => {
+                        self.ucomis(double, 0, 1);
+                        self.a.set_eax(Cond::AboveEqual);
+                    }
+                    FloatCmp::Lt => {
+                        self.ucomis(double, 1, 0);
+                        self.a.set_eax(Cond::Above);
+                    }
+                    FloatCmp::Le => {
+                        self.ucomis(double, 1, 0);
+                        self.a.set_eax(Cond::AboveEqual);
+                    }
+                    FloatCmp::Eq => {
+                        self.ucomis(double, 0, 1);
+                        self.a.set_eax(Cond::Equal);
+                        self.a.set_cl(Cond::NoParity);
+                        self.a.extend_rr(false, 8, false, RCX, RCX);
+                        self.a.alu_rr(false, 0x21, RAX, RCX);
+                    }
+                    FloatCmp::Ne => {
+                        self.ucomis(double, 0, 1);
+                        self.a.set_eax(Cond::NotEqual);
+                        self.a.set_cl(Cond::Parity);
+                        self.a.extend_rr(false, 8, false, RCX, RCX);
+                        self.a.alu_rr(false, 0x09, RAX, RCX);
+                    }
+                }
+                self.a.store(true, dst, RAX);
+            }
+        }
+    }
+
+    fn unary(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
+        use Operator as O;
+        match *op {
+            O::I32Eqz | O::I64Eqz => {
+                let wide = matches!(op, O::I64Eqz);
+                let src = self.pop();
+                let dst = self.push();
+                self.a.load(wide, RAX, src);
+                self.a.alu_imm(wide, 7, RAX, 0);
+                self.a.set_eax(Cond::Equal);
+                self.a.store(true, dst, RAX);
+            }
+            O::I32Clz | O::I64Clz | O::I32Ctz | O::I64Ctz | O::I32Popcnt | O::I64Popcnt => {
+                let wide = matches!(op, O::I64Clz | O::I64Ctz | O::I64Popcnt);
+                let (opcode, feature) = match op {
+                    O::I32Clz | O::I64Clz => (0xbd, "lzcnt"),
+                    O::I32Ctz | O::I64Ctz => (0xbc, "bmi1"),
+                    _ => (0xb8, "popcnt"),
+                };
+                if !has(feature) {
+                    return Err(Unsupported);
+                }
+                let src = self.pop();
+                let dst = self.push();
+                self.a.load(wide, RAX, src);
+                self.a.bit_count(wide, opcode, RAX, RAX);
+                self.a.store(true, dst, RAX);
+            }
+            O::I32Extend8S | O::I32Extend16S | O::I64Extend8S | O::I64Extend16S => {
+                let wide = matches!(op, O::I64Extend8S | O::I64Extend16S);
+                let bits = if matches!(op, O::I32Extend8S | O::I64Extend8S) {
+                    8
+                } else {
+                    16
+                };
+                let src = self.pop();
+                let dst = self.push();
+                self.a.load(false, RAX, src);
+                self.a.extend_rr(wide, bits, true, RAX, RAX);
+                self.a.store(true, dst, RAX);
+            }
+            O::I64Extend32S | O::I64ExtendI32S => {
+                let src = self.pop();
+                let dst = self.push();
+                self.a.load_sx32(RAX, src);
+                self.a.store(true, dst, RAX);
+            }
+            O::I64ExtendI32U => {
+                let src = self.pop();
+                let dst = self.push();
+                self.a.load(false, RAX, src);
+                self.a.store(true, dst, RAX);
+            }
+            O::F32Abs | O::F32Neg | O::F64Abs | O::F64Neg => {
+                let double = matches!(op, O::F64Abs | O::F64Neg);
+                let abs = matches!(op, O::F32Abs | O::F64Abs);
+                let src = self.pop();
+                let dst = self.push();
+                self.a.load(double, RAX, src);
+                let sign = if double { 1u64 << 63 } else { 1 << 31 };
+                let mask = if abs { !sign } else { sign };
+                let mask = if double { mask } else { mask & 0xffff_ffff };
+                self.a.mov_imm64(RCX, mask);
+                self.a
+                    .alu_rr(double, if abs { 0x21 } else { 0x31 }, RAX, RCX);
+                self.a.store(true, dst, RAX);
+            }
+            O::F32Copysign | O::F64Copysign => {
+                let double = matches!(op, O::F64Copysign);
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.push();
+                let sign = if double { 1u64 << 63 } else { 1 << 31 };
+                self.a.load(double, RAX, a);
+                self.a.load(double, RCX, b);
+                self.a.mov_imm64(RDX, !sign);
+                self.a.alu_rr(true, 0x21, RAX, RDX);
+                self.a.mov_imm64(RDX, sign);
+                self.a.alu_rr(true, 0x21, RCX, RDX);
+                self.a.alu_rr(true, 0x09, RAX, RCX);
+                self.a.store(true, dst, RAX);
+            }
+            O::F32Sqrt | O::F64Sqrt => {
+                let double = matches!(op, O::F64Sqrt);
+                let prefix = if double { 0xf2 } else { 0xf3 };
+                let src = self.pop();
+                let dst = self.push();
+                self.a.sse_mem(Some(prefix), 0x51, 0, src);
+                self.store_float(double, dst, 0);
+            }
+            O::F32Ceil
+            | O::F32Floor
+            | O::F32Trunc
+            | O::F32Nearest
+            | O::F64Ceil
+            | O::F64Floor
+            | O::F64Trunc
+            | O::F64Nearest => {
+                if !has("sse4.1") {
+                    return Err(Unsupported);
+                }
+                let double = matches!(op, O::F64Ceil | O::F64Floor | O::F64Trunc | O::F64Nearest);
+                let mode = match op {
+                    O::F32Nearest | O::F64Nearest => 0,
+                    O::F32Floor | O::F64Floor => 1,
+                    O::F32Ceil | O::F64Ceil => 2,
+                    _ => 3,
+                };
+                let src = self.pop();
+                let dst = self.push();
+                self.load_float(double, 0, src);
+                // Bit 3: no precision exception.
+                self.a.round(double, 0, 0, mode | 8);
+                self.store_float(double, dst, 0);
+            }
+            O::F32ConvertI32S
+            | O::F32ConvertI64S
+            | O::F64ConvertI32S
+            | O::F64ConvertI64S
+            | O::F32ConvertI32U
+            | O::F64ConvertI32U => {
+                let double = matches!(
+                    op,
+                    O::F64ConvertI32S | O::F64ConvertI64S | O::F64ConvertI32U
+                );
+                let src = self.pop();
+                let dst = self.push();
+                let i64_source = matches!(op, O::F32ConvertI64S | O::F64ConvertI64S);
+                let signed_i32 = matches!(op, O::F32ConvertI32S | O::F64ConvertI32S);
+                // An unsigned i32 is loaded zero-extended and converted as
+                // the (non-negative) i64 it then is.
+                self.a.load(i64_source, RAX, src);
+                let prefix = if double { 0xf2 } else { 0xf3 };
+                self.a.sse_rr(Some(prefix), !signed_i32, 0x2a, 0, RAX);
+                self.store_float(double, dst, 0);
+            }
+            O::F32DemoteF64 | O::F64PromoteF32 => {
+                let to_double = matches!(op, O::F64PromoteF32);
+                let src = self.pop();
+                let dst = self.push();
+                self.load_float(!to_double, 0, src);
+                let prefix = if to_double { 0xf3 } else { 0xf2 };
+                self.a.sse_rr(Some(prefix), false, 0x5a, 0, 0);
+                self.store_float(to_double, dst, 0);
+            }
+            O::I32TruncF32S => self.truncate(false, false, false),
+            O::I32TruncF64S => self.truncate(true, false, false),
+            O::I64TruncF32S => self.truncate(false, true, false),
+            O::I64TruncF64S => self.truncate(true, true, false),
+            O::I32TruncSatF32S => self.truncate(false, false, true),
+            O::I32TruncSatF64S => self.truncate(true, false, true),
+            O::I64TruncSatF32S => self.truncate(false, true, true),
+            O::I64TruncSatF64S => self.truncate(true, true, true),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Float (f64 when `double`) to signed integer (i64 when `wide`),
+    /// trapping or saturating as Wasm says. `cvtt*2si` returns the
+    /// integer minimum for NaN and for anything out of range; only then
+    /// are the cases told apart.
+    fn truncate(&mut self, double: bool, wide: bool, saturating: bool) {
+        let src = self.pop();
+        let dst = self.push();
+        self.load_float(double, 0, src);
+        let prefix = if double { 0xf2 } else { 0xf3 };
+        self.a.sse_rr(Some(prefix), wide, 0x2c, RAX, 0);
+        if wide {
+            self.a.mov_imm64(RCX, i64::MIN as u64);
+            self.a.alu_rr(true, 0x39, RAX, RCX);
+        } else {
+            self.a.alu_imm(false, 7, RAX, i32::MIN);
+        }
+        let done = self.a.label();
+        self.a.jcc(Cond::NotEqual, done);
+        let nan = self.a.label();
+        let too_big = self.a.label();
+        let too_small = self.a.label();
+        self.ucomis(double, 0, 0);
+        self.a.jcc(Cond::Parity, nan);
+        // A true minimum comes from a negative value.
+        self.a.alu_rr(false, 0x31, RCX, RCX);
+        self.a.movq_to_xmm(1, RCX);
+        self.ucomis(double, 0, 1);
+        self.a.jcc(Cond::AboveEqual, too_big);
+        // The smallest value that truncates to the minimum: f64 has
+        // -2^31 - 1 exactly (anything above it truncates to -2^31); f32
+        // and the 64-bit minimum have -2^n itself as the bound.
+        let (bound, cond) = match (double, wide) {
+            (true, false) => ((-2147483649.0f64).to_bits(), Cond::BelowEqual),
+            (true, true) => ((i64::MIN as f64).to_bits(), Cond::Below),
+            (false, false) => (u64::from((i32::MIN as f32).to_bits()), Cond::Below),
+            (false, true) => (u64::from((i64::MIN as f32).to_bits()), Cond::Below),
+        };
+        self.a.mov_imm64(RCX, bound);
+        self.a.movq_to_xmm(1, RCX);
+        self.ucomis(double, 0, 1);
+        self.a.jcc(cond, too_small);
+        self.a.jmp(done);
+        self.a.bind(nan);
+        if saturating {
+            self.a.alu_rr(false, 0x31, RAX, RAX);
+            self.a.jmp(done);
+        } else {
+            let trap = self.trap_label(TrapCode::BAD_CONVERSION_TO_INTEGER);
+            self.a.jmp(trap);
+        }
+        self.a.bind(too_big);
+        if saturating {
+            if wide {
+                self.a.mov_imm64(RAX, i64::MAX as u64);
+            } else {
+                self.a.mov_imm32(RAX, i32::MAX as u32);
+            }
+            self.a.jmp(done);
+        } else {
+            let trap = self.trap_label(TrapCode::INTEGER_OVERFLOW);
+            self.a.jmp(trap);
+        }
+        self.a.bind(too_small);
+        if saturating {
+            // rax already holds the minimum.
+            self.a.jmp(done);
+        } else {
+            let trap = self.trap_label(TrapCode::INTEGER_OVERFLOW);
+            self.a.jmp(trap);
+        }
+        self.a.bind(done);
+        self.a.store(true, dst, RAX);
+    }
+}
+
+fn int_binary(op: &Operator<'_>) -> Option<(bool, IntOp)> {
+    use Operator as O;
+    let (wide, op) = match *op {
+        O::I32Add => (false, IntOp::Alu(0x01)),
+        O::I32Sub => (false, IntOp::Alu(0x29)),
+        O::I32And => (false, IntOp::Alu(0x21)),
+        O::I32Or => (false, IntOp::Alu(0x09)),
+        O::I32Xor => (false, IntOp::Alu(0x31)),
+        O::I32Mul => (false, IntOp::Mul),
+        O::I32Shl => (false, IntOp::Shift(4)),
+        O::I32ShrU => (false, IntOp::Shift(5)),
+        O::I32ShrS => (false, IntOp::Shift(7)),
+        O::I32Rotl => (false, IntOp::Shift(0)),
+        O::I32Rotr => (false, IntOp::Shift(1)),
+        O::I32DivS => (
+            false,
+            IntOp::Div {
+                signed: true,
+                rem: false,
+            },
+        ),
+        O::I32DivU => (
+            false,
+            IntOp::Div {
+                signed: false,
+                rem: false,
+            },
+        ),
+        O::I32RemS => (
+            false,
+            IntOp::Div {
+                signed: true,
+                rem: true,
+            },
+        ),
+        O::I32RemU => (
+            false,
+            IntOp::Div {
+                signed: false,
+                rem: true,
+            },
+        ),
+        O::I32Eq => (false, IntOp::Compare(Cond::Equal)),
+        O::I32Ne => (false, IntOp::Compare(Cond::NotEqual)),
+        O::I32LtS => (false, IntOp::Compare(Cond::Less)),
+        O::I32LtU => (false, IntOp::Compare(Cond::Below)),
+        O::I32GtS => (false, IntOp::Compare(Cond::Greater)),
+        O::I32GtU => (false, IntOp::Compare(Cond::Above)),
+        O::I32LeS => (false, IntOp::Compare(Cond::LessEqual)),
+        O::I32LeU => (false, IntOp::Compare(Cond::BelowEqual)),
+        O::I32GeS => (false, IntOp::Compare(Cond::GreaterEqual)),
+        O::I32GeU => (false, IntOp::Compare(Cond::AboveEqual)),
+        O::I64Add => (true, IntOp::Alu(0x01)),
+        O::I64Sub => (true, IntOp::Alu(0x29)),
+        O::I64And => (true, IntOp::Alu(0x21)),
+        O::I64Or => (true, IntOp::Alu(0x09)),
+        O::I64Xor => (true, IntOp::Alu(0x31)),
+        O::I64Mul => (true, IntOp::Mul),
+        O::I64Shl => (true, IntOp::Shift(4)),
+        O::I64ShrU => (true, IntOp::Shift(5)),
+        O::I64ShrS => (true, IntOp::Shift(7)),
+        O::I64Rotl => (true, IntOp::Shift(0)),
+        O::I64Rotr => (true, IntOp::Shift(1)),
+        O::I64DivS => (
+            true,
+            IntOp::Div {
+                signed: true,
+                rem: false,
+            },
+        ),
+        O::I64DivU => (
+            true,
+            IntOp::Div {
+                signed: false,
+                rem: false,
+            },
+        ),
+        O::I64RemS => (
+            true,
+            IntOp::Div {
+                signed: true,
+                rem: true,
+            },
+        ),
+        O::I64RemU => (
+            true,
+            IntOp::Div {
+                signed: false,
+                rem: true,
+            },
+        ),
+        O::I64Eq => (true, IntOp::Compare(Cond::Equal)),
+        O::I64Ne => (true, IntOp::Compare(Cond::NotEqual)),
+        O::I64LtS => (true, IntOp::Compare(Cond::Less)),
+        O::I64LtU => (true, IntOp::Compare(Cond::Below)),
+        O::I64GtS => (true, IntOp::Compare(Cond::Greater)),
+        O::I64GtU => (true, IntOp::Compare(Cond::Above)),
+        O::I64LeS => (true, IntOp::Compare(Cond::LessEqual)),
+        O::I64LeU => (true, IntOp::Compare(Cond::BelowEqual)),
+        O::I64GeS => (true, IntOp::Compare(Cond::GreaterEqual)),
+        O::I64GeU => (true, IntOp::Compare(Cond::AboveEqual)),
+        _ => return None,
+    };
+    Some((wide, op))
+}
+
+fn float_binary(op: &Operator<'_>) -> Option<(bool, FloatOp)> {
+    use Operator as O;
+    let (double, op) = match *op {
+        O::F32Add => (false, FloatOp::Arith(0x58)),
+        O::F32Sub => (false, FloatOp::Arith(0x5c)),
+        O::F32Mul => (false, FloatOp::Arith(0x59)),
+        O::F32Div => (false, FloatOp::Arith(0x5e)),
+        O::F64Add => (true, FloatOp::Arith(0x58)),
+        O::F64Sub => (true, FloatOp::Arith(0x5c)),
+        O::F64Mul => (true, FloatOp::Arith(0x59)),
+        O::F64Div => (true, FloatOp::Arith(0x5e)),
+        O::F32Eq => (false, FloatOp::Compare(FloatCmp::Eq)),
+        O::F32Ne => (false, FloatOp::Compare(FloatCmp::Ne)),
+        O::F32Lt => (false, FloatOp::Compare(FloatCmp::Lt)),
+        O::F32Gt => (false, FloatOp::Compare(FloatCmp::Gt)),
+        O::F32Le => (false, FloatOp::Compare(FloatCmp::Le)),
+        O::F32Ge => (false, FloatOp::Compare(FloatCmp::Ge)),
+        O::F64Eq => (true, FloatOp::Compare(FloatCmp::Eq)),
+        O::F64Ne => (true, FloatOp::Compare(FloatCmp::Ne)),
+        O::F64Lt => (true, FloatOp::Compare(FloatCmp::Lt)),
+        O::F64Gt => (true, FloatOp::Compare(FloatCmp::Gt)),
+        O::F64Le => (true, FloatOp::Compare(FloatCmp::Le)),
+        O::F64Ge => (true, FloatOp::Compare(FloatCmp::Ge)),
+        _ => return None,
+    };
+    Some((double, op))
+}
