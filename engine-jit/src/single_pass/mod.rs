@@ -8,10 +8,9 @@
 //!
 //! It compiles what it supports and declines the rest: a function that
 //! uses anything else (references, SIMD, exceptions, tables, bulk memory,
-//! atomics, `memory.grow`, min/max and unsigned float conversions, memories
-//! with explicit bounds checks, fuel, signatures with stack arguments or
-//! several results) is compiled by Cranelift's baseline pipeline as
-//! before. Each function decides alone; code of both calls each other
+//! atomics, tail calls, a second memory, memories with explicit bounds
+//! checks, fuel, signatures with stack arguments or several results) is
+//! compiled by Cranelift's baseline pipeline as before. Each function decides alone; code of both calls each other
 //! through the same `VMFuncRef`s, frames and trap tables.
 //!
 //! One code generator per CPU, in its own module; a CPU without one (and a

@@ -16,7 +16,9 @@ pub const RSI: u8 = 6;
 pub const RDI: u8 = 7;
 pub const R8: u8 = 8;
 pub const R9: u8 = 9;
+pub const R10: u8 = 10;
 pub const R11: u8 = 11;
+pub const XMM8: u8 = 8;
 
 /// Condition codes (the low nibble of `jcc`/`setcc`/`cmovcc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,7 @@ pub enum Cond {
     GreaterEqual = 0xd,
     LessEqual = 0xe,
     Greater = 0xf,
+    Sign = 0x8,
 }
 
 /// A memory operand: `[base + index + disp]`.
@@ -272,6 +275,13 @@ impl Asm {
         self.op_reg(None, w, &[0xd3], ext, rm);
     }
 
+    /// Shift or rotate `rm` by an immediate (the same `ext` as
+    /// [`Asm::shift_cl`]).
+    pub fn shift_imm(&mut self, w: bool, ext: u8, rm: u8, by: u8) {
+        self.op_reg(None, w, &[0xc1], ext, rm);
+        self.byte(by);
+    }
+
     /// `cdq` / `cqo`: sign-extend eax/rax into edx/rdx.
     pub fn sign_extend_ax(&mut self, w: bool) {
         self.rex(w, 0, 0, 0);
@@ -328,6 +338,11 @@ impl Asm {
         self.byte(mode);
     }
 
+    /// `movq r64, xmm`.
+    pub fn movq_from_xmm(&mut self, reg: u8, xmm: u8) {
+        self.op_reg(Some(0x66), true, &[0x0f, 0x7e], xmm, reg);
+    }
+
     /// `movq xmm, r64`.
     pub fn movq_to_xmm(&mut self, xmm: u8, reg: u8) {
         self.op_reg(Some(0x66), true, &[0x0f, 0x6e], xmm, reg);
@@ -366,8 +381,14 @@ impl Asm {
         self.byte(0x5d);
     }
 
-    pub fn ret(&mut self) {
-        self.byte(0xc3);
+    /// `ret`, popping `bytes` of stack arguments too.
+    pub fn ret(&mut self, bytes: u16) {
+        if bytes == 0 {
+            self.byte(0xc3);
+        } else {
+            self.byte(0xc2);
+            self.code.extend_from_slice(&bytes.to_le_bytes());
+        }
     }
 
     pub fn ud2(&mut self) {

@@ -19,7 +19,7 @@
 mod encode;
 mod ops;
 
-use encode::{Asm, Cond, Label, Mem, R8, R9, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP};
+use encode::{Asm, Cond, Label, Mem, R8, R9, R10, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP, XMM8};
 use wasmparser::{BlockType, Operator};
 
 use super::{Request, Unsupported};
@@ -42,27 +42,38 @@ const FRAME_HEADER: i32 = 16;
 enum ArgLoc {
     Gpr(u8),
     Xmm(u8),
+    /// Bytes above the return address.
+    Stack(i32),
 }
 
-/// The registers of `types` in the `tail` convention after the two VM
-/// contexts, or `None` when some would go on the stack (not supported).
-fn arg_locations(types: &[ValType]) -> Result<Vec<ArgLoc>, Unsupported> {
-    let (mut ints, mut floats) = (0, 0);
-    types
+/// Where `types` go in the `tail` convention after the two VM contexts,
+/// and the bytes of stack arguments (a multiple of 16, which the callee
+/// pops): the arguments that find no register take 8 bytes each, in
+/// order.
+fn arg_locations(types: &[ValType]) -> Result<(Vec<ArgLoc>, i32), Unsupported> {
+    let (mut ints, mut floats, mut stack) = (0, 0, 0);
+    let locations = types
         .iter()
-        .map(|ty| match ty {
-            ValType::I32 | ValType::I64 => {
-                let reg = INT_ARGS.get(ints).ok_or(Unsupported)?;
-                ints += 1;
-                Ok(ArgLoc::Gpr(*reg))
-            }
-            ValType::F32 | ValType::F64 if floats < FLOAT_ARGS => {
-                floats += 1;
-                Ok(ArgLoc::Xmm(floats - 1))
-            }
-            _ => Err(Unsupported),
+        .map(|ty| {
+            let register = match ty {
+                ValType::I32 | ValType::I64 => {
+                    ints += 1;
+                    INT_ARGS.get(ints - 1).map(|&r| ArgLoc::Gpr(r))
+                }
+                ValType::F32 | ValType::F64 => {
+                    floats += 1;
+                    (floats <= FLOAT_ARGS).then(|| ArgLoc::Xmm(floats - 1))
+                }
+                _ => return Err(Unsupported),
+            };
+            Ok(register.unwrap_or_else(|| {
+                stack += 8;
+                ArgLoc::Stack(stack - 8)
+            }))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    // At most 256 locals or a few thousand parameters: no overflow.
+    Ok((locations, (stack + 15) & !15))
 }
 
 fn is_numeric(ty: ValType) -> bool {
@@ -74,6 +85,14 @@ fn is_numeric(ty: ValType) -> bool {
 
 fn is_wide(ty: ValType) -> bool {
     matches!(ty, ValType::I64 | ValType::F64)
+}
+
+/// An argument of a builtin call after the VM context.
+#[derive(Debug, Clone, Copy)]
+enum BuiltinArg {
+    Imm(u32),
+    /// A 32-bit slot, zero-extended.
+    Slot32(Mem),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,9 +133,14 @@ pub(super) struct Codegen<'a> {
     /// Offsets of the imm32 fields that hold the frame size, and whether
     /// each wants it negated.
     frame_size_fields: Vec<(usize, bool)>,
-    /// Whether every local fits in argument registers (an on-stack
-    /// replacement entry takes them all as arguments).
-    locals_fit_registers: bool,
+    /// Bytes of stack arguments this function pops on return.
+    incoming_stack: i32,
+    /// Bytes at the bottom of the frame where an on-stack replacement
+    /// stages the entry's stack arguments.
+    staging: i32,
+    /// The most bytes of stack arguments a call here passes: below the
+    /// frame while the call is made, so part of what the entry checks.
+    outgoing: i32,
 }
 
 impl<'a> Codegen<'a> {
@@ -127,7 +151,7 @@ impl<'a> Codegen<'a> {
         if ty.results.len() > 1 || !ty.results.iter().all(|t| is_numeric(*t)) {
             return Err(Unsupported);
         }
-        let params = arg_locations(&ty.params)?;
+        let (params, incoming_stack) = arg_locations(&ty.params)?;
         let body = req.body().ok_or(Unsupported)?;
         let mut locals = ty.params.clone();
         for local in body.get_locals_reader().map_err(|_| Unsupported)? {
@@ -138,8 +162,6 @@ impl<'a> Codegen<'a> {
             }
             locals.extend(std::iter::repeat_n(ty, count as usize));
         }
-        let locals_fit_registers =
-            locals.len() <= super::MAX_OSR_LOCALS && arg_locations(&locals).is_ok();
         let mut g = Codegen {
             a: Asm::default(),
             req,
@@ -152,7 +174,9 @@ impl<'a> Codegen<'a> {
             loops_seen: 0,
             trap_stubs: Vec::new(),
             frame_size_fields: Vec::new(),
-            locals_fit_registers,
+            incoming_stack,
+            staging: 0,
+            outgoing: 0,
         };
         g.prologue(&params);
         let end = g.a.label();
@@ -235,6 +259,10 @@ impl<'a> Codegen<'a> {
             match *loc {
                 ArgLoc::Gpr(reg) => self.a.store(true, slot, reg),
                 ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x11, x, slot),
+                ArgLoc::Stack(offset) => {
+                    self.a.load(true, RAX, Mem::at(RBP, 16 + offset));
+                    self.a.store(true, slot, RAX);
+                }
             }
         }
         let declared = self.locals.len() - params.len();
@@ -260,7 +288,7 @@ impl<'a> Codegen<'a> {
 
     /// `lea rax, [rsp - frame]; cmp rax, [rdi + stack_limit]; jb overflow`:
     /// checked before the frame is allocated, so no frame size can step
-    /// past the limit.
+    /// past the limit (with the stack arguments of its calls counted in).
     fn stack_check(&mut self) {
         self.a.lea(RAX, Mem::at(RSP, 0));
         self.frame_size_fields.push((self.a.offset() - 4, true));
@@ -299,24 +327,28 @@ impl<'a> Codegen<'a> {
         self.a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1);
         let next = self.a.label();
         self.a.jcc(Cond::NotEqual, next);
-        self.call_builtin(Builtin::TierUp, &[self.req.func_index()]);
+        let function = BuiltinArg::Imm(self.req.func_index());
+        self.call_builtin(Builtin::TierUp, &[function]);
         self.a.bind(next);
     }
 
     /// Calls `builtin(vmctx, args…)` in the platform convention, after
     /// recording this frame and function as where a trap inside it
     /// starts its backtrace. The result, if any, is in rax.
-    fn call_builtin(&mut self, builtin: Builtin, args: &[u32]) {
+    fn call_builtin(&mut self, builtin: Builtin, args: &[BuiltinArg]) {
         self.a.load(true, RDI, self.vmctx());
         self.a.load(true, RCX, Mem::at(RDI, offsets::VMCTX_STORE));
         self.a
             .store(true, Mem::at(RCX, offsets::STORE_LAST_EXIT_FP), RBP);
-        self.a.lea_code(RDX, 0);
+        self.a.lea_code(RAX, 0);
         self.a
-            .store(true, Mem::at(RCX, offsets::STORE_LAST_EXIT_PC), RDX);
+            .store(true, Mem::at(RCX, offsets::STORE_LAST_EXIT_PC), RAX);
         let regs = [RSI, RDX, RCX];
         for (&arg, &reg) in args.iter().zip(&regs) {
-            self.a.mov_imm32(reg, arg);
+            match arg {
+                BuiltinArg::Imm(value) => self.a.mov_imm32(reg, value),
+                BuiltinArg::Slot32(slot) => self.a.load(false, reg, slot),
+            }
         }
         self.a
             .load(true, RAX, Mem::at(RDI, offsets::VMCTX_BUILTINS));
@@ -326,7 +358,7 @@ impl<'a> Codegen<'a> {
     fn epilogue(&mut self) {
         self.a.mov_rr(true, RSP, RBP);
         self.a.pop_rbp();
-        self.a.ret();
+        self.a.ret(self.incoming_stack as u16);
     }
 
     /// Moves the function's result (if any) from the top of the stack to
@@ -350,10 +382,15 @@ impl<'a> Codegen<'a> {
             self.a.ud2();
         }
         let slots = self.locals.len() as i64 + i64::from(self.max_height);
-        let frame = (i64::from(FRAME_HEADER) + 8 * slots + 15) & !15;
+        let frame = (i64::from(FRAME_HEADER) + 8 * slots + i64::from(self.staging) + 15) & !15;
         let frame = u32::try_from(frame).map_err(|_| Unsupported)?;
+        let checked = frame.checked_add(self.outgoing as u32).ok_or(Unsupported)?;
         for (at, negated) in std::mem::take(&mut self.frame_size_fields) {
-            let value = if negated { frame.wrapping_neg() } else { frame };
+            let value = if negated {
+                checked.wrapping_neg()
+            } else {
+                frame
+            };
             self.a.patch_u32(at, value);
         }
         let (bytes, traps) = self.a.finish().ok_or(Unsupported)?;
@@ -583,6 +620,10 @@ impl<'a> Codegen<'a> {
                 self.reachable = false;
             }
             Operator::Call { function_index } => self.call(function_index)?,
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index)?,
             Operator::Drop => {
                 self.pop();
             }
@@ -613,62 +654,185 @@ impl<'a> Codegen<'a> {
     /// the countdown; once run out, polls for the entry and moves there
     /// (a tail call passing every local) when it exists.
     fn count_at_loop_header(&mut self, loop_index: u32) -> Result<(), Unsupported> {
-        if !self.locals_fit_registers {
-            return Err(Unsupported);
-        }
+        let (locations, entry_stack) = arg_locations(&self.locals)?;
         let counter = self.req.tier_up_counter.expect("checked by the caller");
         self.a.mov_imm64(RAX, counter as u64);
         self.a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1);
         let next = self.a.label();
         self.a.jcc(Cond::Greater, next);
-        self.call_builtin(Builtin::OsrPoll, &[self.req.func_index(), loop_index]);
+        let args = [
+            BuiltinArg::Imm(self.req.func_index()),
+            BuiltinArg::Imm(loop_index),
+        ];
+        self.call_builtin(Builtin::OsrPoll, &args);
         self.a.alu_rr(true, 0x85, RAX, RAX);
         self.a.jcc(Cond::Equal, next);
         self.a.mov_rr(true, R11, RAX);
-        let locations = arg_locations(&self.locals)?;
+        self.tail_call_entry(&locations, entry_stack);
+        self.a.bind(next);
+        Ok(())
+    }
+
+    /// Leaves this frame for the entry at r11 as a tail call passing every
+    /// local: register arguments loaded, stack arguments (if any) written
+    /// where the entry finds them, above a return address moved so that
+    /// its `ret` leaves the stack as this function's would have. The
+    /// stack arguments go through a staging area at the bottom of the
+    /// frame first: their final place overlaps the frame's top (its saved
+    /// frame pointer and return address, the VM contexts, locals).
+    fn tail_call_entry(&mut self, locations: &[ArgLoc], entry_stack: i32) {
+        self.staging = self.staging.max(entry_stack);
+        for (i, loc) in locations.iter().enumerate() {
+            if let ArgLoc::Stack(offset) = *loc {
+                let slot = self.local(i as u32);
+                self.a.load(true, RAX, slot);
+                self.a.store(true, Mem::at(RSP, offset), RAX);
+            }
+        }
         for (i, loc) in locations.iter().enumerate() {
             let slot = self.local(i as u32);
             match *loc {
                 ArgLoc::Gpr(reg) => self.a.load(true, reg, slot),
                 ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x10, x, slot),
+                ArgLoc::Stack(_) => {}
             }
         }
         self.a.load(true, RDI, self.vmctx());
         self.a.load(true, RSI, self.caller_vmctx());
-        self.a.mov_rr(true, RSP, RBP);
-        self.a.pop_rbp();
+        if entry_stack == 0 && self.incoming_stack == 0 {
+            self.a.mov_rr(true, RSP, RBP);
+            self.a.pop_rbp();
+            self.a.jmp_reg(R11);
+            return;
+        }
+        // The return address goes to `rbp + 8 + incoming - entry_stack`,
+        // the arguments above it; r10 and xmm8 are free in the `tail`
+        // convention (neither an argument nor callee-saved).
+        let return_slot = 8 + self.incoming_stack - entry_stack;
+        self.a.load(true, RAX, Mem::at(RBP, 8));
+        self.a.movq_to_xmm(XMM8, RAX);
+        self.a.load(true, R10, Mem::at(RBP, 0));
+        for loc in locations {
+            if let ArgLoc::Stack(offset) = *loc {
+                self.a.load(true, RAX, Mem::at(RSP, offset));
+                self.a
+                    .store(true, Mem::at(RBP, return_slot + 8 + offset), RAX);
+            }
+        }
+        self.a.movq_from_xmm(RAX, XMM8);
+        self.a.store(true, Mem::at(RBP, return_slot), RAX);
+        self.a.lea(RSP, Mem::at(RBP, return_slot));
+        self.a.mov_rr(true, RBP, R10);
         self.a.jmp_reg(R11);
-        self.a.bind(next);
-        Ok(())
     }
 
     /// A direct call through the callee's `VMFuncRef` (its code may be a
     /// lazy-compile stub, or an import's).
     fn call(&mut self, function_index: u32) -> Result<(), Unsupported> {
         let module = &*self.req.info.module;
-        let ty = module.func_type(function_index);
+        let type_index = module.func_type_index(function_index).ok_or(Unsupported)?;
+        let offset = i64::from(function_index) * offsets::FUNCREF_SIZE;
+        let offset = i32::try_from(offset).map_err(|_| Unsupported)?;
+        self.check_call_type(type_index)?;
+        self.a.load(true, R11, self.vmctx());
+        self.a.load(true, R11, Mem::at(R11, offsets::VMCTX_FUNCS));
+        self.a.lea(R11, Mem::at(R11, offset));
+        self.call_funcref_in_r11(type_index)
+    }
+
+    /// `call_indirect` through a 32-bit funcref table: the bounds, null and
+    /// signature checks of the translator's, with the same traps. Types
+    /// that are not final (a subtype may match) are left to Cranelift,
+    /// which calls the subtype check.
+    fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<(), Unsupported> {
+        let info = self.req.info;
+        let table = info
+            .table_types
+            .get(table_index as usize)
+            .ok_or(Unsupported)?;
+        if table.table64 || !info.module.type_is_final(type_index) {
+            return Err(Unsupported);
+        }
+        self.check_call_type(type_index)?;
+        let index = self.pop();
+        let table_offset = i32::try_from(i64::from(table_index) * offsets::POINTER_SIZE)
+            .map_err(|_| Unsupported)?;
+        let type_offset = i32::try_from(i64::from(type_index) * 8).map_err(|_| Unsupported)?;
+        self.a.load(false, RAX, index);
+        self.a.load(true, RCX, self.vmctx());
+        self.a.load(true, RCX, Mem::at(RCX, offsets::VMCTX_TABLES));
+        self.a.load(true, RCX, Mem::at(RCX, table_offset));
+        self.a.op_mem(
+            None,
+            true,
+            &[0x3b],
+            RAX,
+            Mem::at(RCX, offsets::TABLE_LENGTH),
+        );
+        let out_of_bounds = self.trap_label(traps::TABLE_OUT_OF_BOUNDS);
+        self.a.jcc(Cond::AboveEqual, out_of_bounds);
+        self.a.load(true, RCX, Mem::at(RCX, offsets::TABLE_BASE));
+        self.a.shift_imm(true, 4, RAX, 3);
+        self.a.load(true, R11, Mem::indexed(RCX, RAX, 0));
+        self.a.alu_rr(true, 0x85, R11, R11);
+        let null = self.trap_label(traps::INDIRECT_CALL_TO_NULL);
+        self.a.jcc(Cond::Equal, null);
+        self.a
+            .load(true, RAX, Mem::at(R11, offsets::FUNCREF_TYPE_ID));
+        self.a.load(true, RCX, self.vmctx());
+        self.a.load(true, RCX, Mem::at(RCX, offsets::VMCTX_SIG_IDS));
+        self.a
+            .op_mem(None, true, &[0x3b], RAX, Mem::at(RCX, type_offset));
+        let mismatch = self.trap_label(traps::BAD_SIGNATURE);
+        self.a.jcc(Cond::NotEqual, mismatch);
+        self.call_funcref_in_r11(type_index)
+    }
+
+    /// Whether calls of type `type_index` fit this compiler: arguments in
+    /// registers, at most one numeric result.
+    fn check_call_type(&self, type_index: u32) -> Result<(), Unsupported> {
+        let ty = self
+            .req
+            .info
+            .module
+            .types()
+            .get(type_index as usize)
+            .ok_or(Unsupported)?;
         if ty.results.len() > 1 || !ty.results.iter().all(|t| is_numeric(*t)) {
             return Err(Unsupported);
         }
-        let locations = arg_locations(&ty.params)?;
-        let results = ty.results.clone();
-        let offset = i64::from(function_index) * offsets::FUNCREF_SIZE;
-        let offset = i32::try_from(offset).map_err(|_| Unsupported)?;
-        self.a.load(true, RSI, self.vmctx());
-        self.a.load(true, R11, Mem::at(RSI, offsets::VMCTX_FUNCS));
-        self.a.lea(R11, Mem::at(R11, offset));
+        arg_locations(&ty.params).map(drop)
+    }
+
+    /// Calls the `VMFuncRef` at r11 with the arguments of type
+    /// `type_index` from the top of the stack, and pushes its result.
+    fn call_funcref_in_r11(&mut self, type_index: u32) -> Result<(), Unsupported> {
+        let ty = &self.req.info.module.types()[type_index as usize];
+        let (locations, outgoing_stack) = arg_locations(&ty.params)?;
+        let result = ty.results.first().copied();
         let first = self.height - locations.len() as u32;
+        // The callee pops its stack arguments.
+        if outgoing_stack > 0 {
+            self.outgoing = self.outgoing.max(outgoing_stack);
+            self.a.alu_imm(true, 5, RSP, outgoing_stack);
+        }
         for (i, loc) in locations.iter().enumerate() {
             let slot = self.slot(first + i as u32);
             match *loc {
                 ArgLoc::Gpr(reg) => self.a.load(true, reg, slot),
                 ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x10, x, slot),
+                ArgLoc::Stack(offset) => {
+                    // rax: not an argument register.
+                    self.a.load(true, RAX, slot);
+                    self.a.store(true, Mem::at(RSP, offset), RAX);
+                }
             }
         }
         self.height = first;
+        self.a.load(true, RSI, self.vmctx());
         self.a.load(true, RDI, Mem::at(R11, offsets::FUNCREF_VMCTX));
         self.a.call_mem(Mem::at(R11, offsets::FUNCREF_CODE));
-        if let Some(&result) = results.first() {
+        if let Some(result) = result {
             let dst = self.push();
             match result {
                 ValType::F32 | ValType::F64 => self.a.sse_mem(Some(0xf2), 0x11, 0, dst),
@@ -842,7 +1006,15 @@ impl<'a> Codegen<'a> {
             return Ok(true);
         }
         match *op {
-            O::MemorySize { mem: 0 } => {
+            O::MemoryGrow { mem: 0 } if self.memory0_is_32_bit() => {
+                let delta = self.pop();
+                let args = [BuiltinArg::Imm(0), BuiltinArg::Slot32(delta)];
+                self.call_builtin(Builtin::MemoryGrow, &args);
+                let dst = self.push();
+                self.a.store(true, dst, RAX);
+                Ok(true)
+            }
+            O::MemorySize { mem: 0 } if self.memory0_is_32_bit() => {
                 let info = self.req.info;
                 let log2 = info.memory_types.first().ok_or(Unsupported)?.page_size_log2;
                 self.a.load(true, RAX, self.vmctx());
@@ -858,6 +1030,14 @@ impl<'a> Codegen<'a> {
             }
             _ => Ok(false),
         }
+    }
+
+    fn memory0_is_32_bit(&self) -> bool {
+        self.req
+            .info
+            .memory_types
+            .first()
+            .is_some_and(|m| !m.memory64)
     }
 
     fn operator(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {

@@ -23,6 +23,8 @@ enum IntOp {
 enum FloatOp {
     Arith(u8),
     Compare(FloatCmp),
+    /// Wasm's min (`false`) or max: NaN if either is, and -0 below +0.
+    MinMax(bool),
 }
 
 #[derive(Clone, Copy)]
@@ -162,6 +164,29 @@ impl Codegen<'_> {
             FloatOp::Arith(opcode) => {
                 let prefix = if double { 0xf2 } else { 0xf3 };
                 self.a.sse_rr(Some(prefix), false, opcode, 0, 1);
+                self.store_float(double, dst, 0);
+            }
+            FloatOp::MinMax(max) => {
+                // `minsd`/`maxsd` return the second operand for NaN and for
+                // equal operands (±0): those cases go apart. Equal: OR the
+                // bits for min (-0 wins), AND them for max (+0 wins).
+                // Unordered: add, which returns a quiet NaN.
+                let prefix = if double { 0xf2 } else { 0xf3 };
+                let (nan, ordered, done) = (self.a.label(), self.a.label(), self.a.label());
+                self.ucomis(double, 0, 1);
+                self.a.jcc(Cond::Parity, nan);
+                self.a.jcc(Cond::NotEqual, ordered);
+                let bits_prefix = double.then_some(0x66);
+                let bits_op = if max { 0x54 } else { 0x56 };
+                self.a.sse_rr(bits_prefix, false, bits_op, 0, 1);
+                self.a.jmp(done);
+                self.a.bind(nan);
+                self.a.sse_rr(Some(prefix), false, 0x58, 0, 1);
+                self.a.jmp(done);
+                self.a.bind(ordered);
+                self.a
+                    .sse_rr(Some(prefix), false, if max { 0x5f } else { 0x5d }, 0, 1);
+                self.a.bind(done);
                 self.store_float(double, dst, 0);
             }
             FloatOp::Compare(cmp) => {
@@ -350,6 +375,16 @@ impl Codegen<'_> {
                 self.a.sse_rr(Some(prefix), false, 0x5a, 0, 0);
                 self.store_float(to_double, dst, 0);
             }
+            O::I32TruncF32U => self.truncate_unsigned(false, false, false),
+            O::I32TruncF64U => self.truncate_unsigned(true, false, false),
+            O::I64TruncF32U => self.truncate_unsigned(false, true, false),
+            O::I64TruncF64U => self.truncate_unsigned(true, true, false),
+            O::I32TruncSatF32U => self.truncate_unsigned(false, false, true),
+            O::I32TruncSatF64U => self.truncate_unsigned(true, false, true),
+            O::I64TruncSatF32U => self.truncate_unsigned(false, true, true),
+            O::I64TruncSatF64U => self.truncate_unsigned(true, true, true),
+            O::F32ConvertI64U => self.convert_u64(false),
+            O::F64ConvertI64U => self.convert_u64(true),
             O::I32TruncF32S => self.truncate(false, false, false),
             O::I32TruncF64S => self.truncate(true, false, false),
             O::I64TruncF32S => self.truncate(false, true, false),
@@ -361,6 +396,110 @@ impl Codegen<'_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Puts the float `value` (f64 bits when `double`, else f32 bits) in
+    /// xmm1 (through rcx).
+    fn float_constant_xmm1(&mut self, double: bool, value: f64) {
+        let bits = if double {
+            value.to_bits()
+        } else {
+            u64::from((value as f32).to_bits())
+        };
+        self.a.mov_imm64(RCX, bits);
+        self.a.movq_to_xmm(1, RCX);
+    }
+
+    /// Float to unsigned integer (i64 when `wide`), trapping or
+    /// saturating: NaN, `x <= -1` and `x >= 2^bits` are the special cases;
+    /// an i64 at or above 2^63 is converted less 2^63, then the top bit set.
+    fn truncate_unsigned(&mut self, double: bool, wide: bool, saturating: bool) {
+        let src = self.pop();
+        let dst = self.push();
+        self.load_float(double, 0, src);
+        let prefix = if double { 0xf2 } else { 0xf3 };
+        let (nan, too_small, too_big, done) = (
+            self.a.label(),
+            self.a.label(),
+            self.a.label(),
+            self.a.label(),
+        );
+        self.ucomis(double, 0, 0);
+        self.a.jcc(Cond::Parity, nan);
+        self.float_constant_xmm1(double, -1.0);
+        self.ucomis(double, 0, 1);
+        self.a.jcc(Cond::BelowEqual, too_small);
+        let limit = if wide {
+            18446744073709551616.0
+        } else {
+            4294967296.0
+        };
+        self.float_constant_xmm1(double, limit);
+        self.ucomis(double, 0, 1);
+        self.a.jcc(Cond::AboveEqual, too_big);
+        if wide {
+            let high = self.a.label();
+            self.float_constant_xmm1(double, 9223372036854775808.0);
+            self.ucomis(double, 0, 1);
+            self.a.jcc(Cond::AboveEqual, high);
+            self.a.sse_rr(Some(prefix), true, 0x2c, RAX, 0);
+            self.a.jmp(done);
+            self.a.bind(high);
+            self.a.sse_rr(Some(prefix), false, 0x5c, 0, 1);
+            self.a.sse_rr(Some(prefix), true, 0x2c, RAX, 0);
+            self.a.mov_imm64(RCX, 1 << 63);
+            self.a.alu_rr(true, 0x31, RAX, RCX);
+        } else {
+            // Below 2^32: exact in a 64-bit conversion.
+            self.a.sse_rr(Some(prefix), true, 0x2c, RAX, 0);
+        }
+        self.a.jmp(done);
+        for (label, saturated) in [(nan, 0), (too_small, 0), (too_big, u64::MAX)] {
+            self.a.bind(label);
+            if saturating {
+                let value = if wide {
+                    saturated
+                } else {
+                    saturated & 0xffff_ffff
+                };
+                self.a.mov_imm64(RAX, value);
+                self.a.jmp(done);
+            } else {
+                let code = if label == nan {
+                    TrapCode::BAD_CONVERSION_TO_INTEGER
+                } else {
+                    TrapCode::INTEGER_OVERFLOW
+                };
+                let trap = self.trap_label(code);
+                self.a.jmp(trap);
+            }
+        }
+        self.a.bind(done);
+        self.a.store(true, dst, RAX);
+    }
+
+    /// Unsigned i64 to float: a value with the top bit set is halved
+    /// (keeping its lowest bit, so rounding stays right), converted, and
+    /// doubled.
+    fn convert_u64(&mut self, double: bool) {
+        let src = self.pop();
+        let dst = self.push();
+        let prefix = if double { 0xf2 } else { 0xf3 };
+        let (high, done) = (self.a.label(), self.a.label());
+        self.a.load(true, RAX, src);
+        self.a.alu_rr(true, 0x85, RAX, RAX);
+        self.a.jcc(Cond::Sign, high);
+        self.a.sse_rr(Some(prefix), true, 0x2a, 0, RAX);
+        self.a.jmp(done);
+        self.a.bind(high);
+        self.a.mov_rr(true, RCX, RAX);
+        self.a.shift_imm(true, 5, RCX, 1);
+        self.a.alu_imm(false, 4, RAX, 1);
+        self.a.alu_rr(true, 0x09, RCX, RAX);
+        self.a.sse_rr(Some(prefix), true, 0x2a, 0, RCX);
+        self.a.sse_rr(Some(prefix), false, 0x58, 0, 0);
+        self.a.bind(done);
+        self.store_float(double, dst, 0);
     }
 
     /// Float (f64 when `double`) to signed integer (i64 when `wide`),
@@ -551,6 +690,10 @@ fn float_binary(op: &Operator<'_>) -> Option<(bool, FloatOp)> {
         O::F32Sub => (false, FloatOp::Arith(0x5c)),
         O::F32Mul => (false, FloatOp::Arith(0x59)),
         O::F32Div => (false, FloatOp::Arith(0x5e)),
+        O::F32Min => (false, FloatOp::MinMax(false)),
+        O::F32Max => (false, FloatOp::MinMax(true)),
+        O::F64Min => (true, FloatOp::MinMax(false)),
+        O::F64Max => (true, FloatOp::MinMax(true)),
         O::F64Add => (true, FloatOp::Arith(0x58)),
         O::F64Sub => (true, FloatOp::Arith(0x5c)),
         O::F64Mul => (true, FloatOp::Arith(0x59)),
