@@ -165,3 +165,86 @@ fn timeout_stops_a_loop_in_baseline_code() {
     assert!(out.stderr.contains("interrupt"), "{}", out.stderr);
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// Ten integer and ten float parameters: six of each beyond the
+/// registers, on the stack both ways (Cranelift calling single-pass code
+/// and back), and a loop in a function with that many locals, which moves
+/// into optimized code with most of them as stack arguments.
+const MANY_ARGUMENTS: &str = r#"(module
+  (func $weigh (param $a i64) (param $b i32) (param $c i64) (param $d i32) (param $e i64)
+               (param $f i32) (param $g i64) (param $h i32) (param $i i64) (param $j i32)
+               (param $x0 f64) (param $x1 f32) (param $x2 f64) (param $x3 f32) (param $x4 f64)
+               (param $x5 f32) (param $x6 f64) (param $x7 f32) (param $x8 f64) (param $x9 f32)
+               (result i64)
+    (i64.add
+      (i64.add (i64.add (local.get $a) (i64.extend_i32_s (local.get $b)))
+               (i64.add (i64.mul (local.get $c) (i64.const 3)) (i64.extend_i32_u (local.get $d))))
+      (i64.add
+        (i64.add (i64.mul (local.get $e) (i64.const 5)) (i64.extend_i32_s (local.get $f)))
+        (i64.add
+          (i64.add (i64.mul (local.get $g) (i64.const 7)) (i64.extend_i32_s (local.get $h)))
+          (i64.add
+            (i64.add (i64.mul (local.get $i) (i64.const 11)) (i64.extend_i32_s (local.get $j)))
+            (i64.trunc_f64_s
+              (f64.add
+                (f64.add (f64.add (local.get $x0) (f64.promote_f32 (local.get $x1)))
+                         (f64.add (local.get $x2) (f64.promote_f32 (local.get $x3))))
+                (f64.add
+                  (f64.add (local.get $x4) (f64.promote_f32 (local.get $x5)))
+                  (f64.add
+                    (f64.add (local.get $x6) (f64.promote_f32 (local.get $x7)))
+                    (f64.mul (local.get $x8) (f64.promote_f32 (local.get $x9))))))))))))
+  (func $spin (export "spin") (param $n i32) (result i64)
+    (local $i i32) (local $acc i64) (local $k1 i64) (local $k2 i64) (local $k3 i64)
+    (local $k4 i64) (local $k5 i64) (local $y0 f64) (local $y1 f64) (local $y2 f64)
+    (local $y3 f64) (local $y4 f64) (local $y5 f64) (local $y6 f64) (local $y7 f64) (local $y8 f64)
+    (local.set $k1 (i64.const 1)) (local.set $k2 (i64.const 2)) (local.set $k3 (i64.const 3))
+    (local.set $k4 (i64.const 4)) (local.set $k5 (i64.const 5)) (local.set $y8 (f64.const 0.5))
+    (loop $next
+      (local.set $acc (i64.add (local.get $acc)
+        (call $weigh (local.get $k1) (local.get $i) (local.get $k2) (local.get $i) (local.get $k3)
+                     (i32.const -7) (local.get $k4) (local.get $i) (local.get $k5) (i32.const 9)
+                     (local.get $y8) (f32.const 1.5) (f64.const 2.25) (f32.const -0.5) (local.get $y0)
+                     (f32.const 4) (f64.const 8) (f32.const 0.25) (f64.const 3) (f32.const 2))))
+      (local.set $y0 (f64.add (local.get $y0) (f64.const 0.125)))
+      (local.set $k5 (i64.xor (local.get $k5) (i64.extend_i32_u (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+    (i64.add (local.get $acc)
+      (i64.add (local.get $k5) (i64.trunc_f64_s (f64.add (local.get $y0) (local.get $y7)))))))"#;
+
+#[test]
+fn stack_arguments_and_many_locals_agree_with_optimized_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "many.wasm", MANY_ARGUMENTS);
+    let count = "2000000";
+    let eager = wasmtier(&["run", "--engine", "jit", s(&wasm), "--invoke", "spin", count]);
+    assert_eq!(eager.status, Some(0), "{}", eager.stderr);
+    let single = baseline_run(&wasm, &[], &["--invoke", "spin", count]);
+    assert_eq!(single.stdout, eager.stdout, "{}", single.stderr);
+    expect_single_pass(&single.stderr, 2);
+    // Tier-up after 100: `spin`'s one activation moves into the optimized
+    // entry at its loop (its 16 locals as arguments, most on the stack),
+    // from single-pass code.
+    let tiered = wasmtier(&[
+        "run",
+        "-v",
+        "--engine",
+        "jit",
+        "--compilation",
+        "tiered",
+        "--tier-up-after",
+        "100",
+        s(&wasm),
+        "--invoke",
+        "spin",
+        count,
+    ]);
+    assert_eq!(tiered.stdout, eager.stdout, "{}", tiered.stderr);
+    expect_single_pass(&tiered.stderr, 2);
+    assert!(
+        tiered.stderr.contains(" 1 activations moved into them"),
+        "{}",
+        tiered.stderr
+    );
+}
