@@ -218,7 +218,15 @@ fn stack_arguments_and_many_locals_agree_with_optimized_code() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = write_wasm(dir.path(), "many.wasm", MANY_ARGUMENTS);
     let count = "2000000";
-    let eager = wasmtier(&["run", "--engine", "jit", s(&wasm), "--invoke", "spin", count]);
+    let eager = wasmtier(&[
+        "run",
+        "--engine",
+        "jit",
+        s(&wasm),
+        "--invoke",
+        "spin",
+        count,
+    ]);
     assert_eq!(eager.status, Some(0), "{}", eager.stderr);
     let single = baseline_run(&wasm, &[], &["--invoke", "spin", count]);
     assert_eq!(single.stdout, eager.stdout, "{}", single.stderr);

@@ -130,8 +130,11 @@ pub(crate) struct LazyCode {
     host_adapters: Vec<usize>,
     /// The first defined function's `VMFuncRef` of every live instance.
     instances: Mutex<Vec<usize>>,
-    /// Signalled whenever a function's compilation ends.
+    /// Signalled whenever a function's compilation ends and a thread
+    /// waits for one (`waiting`, changed under the lock): most compiles
+    /// end with nobody waiting, and a wake-up is a system call.
     compiled: (Mutex<()>, Condvar),
+    waiting: AtomicUsize,
     tier_up: Mutex<Option<mpsc::Sender<TierUpJob>>>,
     /// Optimized entries at loops, by (defined function, loop index).
     osr_entries: Mutex<HashMap<(u32, u32), OsrState>>,
@@ -221,6 +224,7 @@ impl LazyCode {
             host_adapters: vec![0; info.module.types().len()],
             instances: Mutex::new(Vec::new()),
             compiled: (Mutex::new(()), Condvar::new()),
+            waiting: AtomicUsize::new(0),
             tier_up: Mutex::new(None),
             osr_entries: Mutex::new(HashMap::new()),
             entry_slots: Mutex::new(HashMap::new()),
@@ -647,7 +651,10 @@ impl JitModule {
             if slot.code.load(Ordering::Acquire) == 0
                 && slot.state.load(Ordering::Acquire) == COMPILING
             {
-                drop(signal.wait(guard));
+                lazy.waiting.fetch_add(1, Ordering::Relaxed);
+                let guard = signal.wait(guard).unwrap_or_else(|e| e.into_inner());
+                lazy.waiting.fetch_sub(1, Ordering::Relaxed);
+                drop(guard);
             }
         }
     }
@@ -678,7 +685,9 @@ impl JitModule {
                 Err(e)
             }
         };
-        signal.notify_all();
+        if lazy.waiting.load(Ordering::Relaxed) > 0 {
+            signal.notify_all();
+        }
         Some(result)
     }
 

@@ -44,6 +44,9 @@ pub struct Mem {
     pub base: u8,
     pub index: Option<u8>,
     pub disp: i32,
+    /// A 32-bit displacement even when it would fit 8 bits (a field
+    /// patched later).
+    pub wide: bool,
 }
 
 impl Mem {
@@ -52,6 +55,15 @@ impl Mem {
             base,
             index: None,
             disp,
+            wide: false,
+        }
+    }
+
+    /// `[base + disp]` with a 32-bit displacement field, to patch.
+    pub fn patchable(base: u8) -> Self {
+        Self {
+            wide: true,
+            ..Self::at(base, 0)
         }
     }
 
@@ -61,6 +73,7 @@ impl Mem {
             base,
             index: Some(index),
             disp,
+            wide: false,
         }
     }
 }
@@ -82,6 +95,14 @@ pub struct Asm {
 }
 
 impl Asm {
+    /// An assembler whose buffer starts with room for `bytes`.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            code: Vec::with_capacity(bytes),
+            ..Self::default()
+        }
+    }
+
     pub fn offset(&self) -> usize {
         self.code.len()
     }
@@ -136,19 +157,27 @@ impl Asm {
         }
     }
 
+    /// The ModRM (and SIB) bytes and displacement of `mem`: 8 bits when
+    /// it fits (most frame slots), else 32.
     fn modrm_mem(&mut self, reg: u8, mem: Mem) {
+        let short = !mem.wide && i8::try_from(mem.disp).is_ok();
+        let mode = if short { 0x40 } else { 0x80 };
         match mem.index {
             None if mem.base & 7 == RSP => {
-                self.byte(0x80 | (reg & 7) << 3 | 0b100);
+                self.byte(mode | (reg & 7) << 3 | 0b100);
                 self.byte(0x24);
             }
-            None => self.byte(0x80 | (reg & 7) << 3 | (mem.base & 7)),
+            None => self.byte(mode | (reg & 7) << 3 | (mem.base & 7)),
             Some(index) => {
-                self.byte(0x80 | (reg & 7) << 3 | 0b100);
+                self.byte(mode | (reg & 7) << 3 | 0b100);
                 self.byte((index & 7) << 3 | (mem.base & 7));
             }
         }
-        self.imm32(mem.disp);
+        if short {
+            self.byte(mem.disp as u8);
+        } else {
+            self.imm32(mem.disp);
+        }
     }
 
     /// `[prefix] [REX] opcode modrm(reg, mem)`.
@@ -214,7 +243,16 @@ impl Asm {
         self.op_reg(None, w, &[0x89], src, dst);
     }
 
+    /// `reg = value`, in the shortest form: `mov r32, imm32` (which
+    /// zero-extends), `mov r64, simm32`, or `movabs`.
     pub fn mov_imm64(&mut self, reg: u8, value: u64) {
+        if let Ok(value) = u32::try_from(value) {
+            return self.mov_imm32(reg, value);
+        }
+        if let Ok(value) = i32::try_from(value as i64) {
+            self.op_reg(None, true, &[0xc7], 0, reg);
+            return self.imm32(value);
+        }
         self.rex(true, 0, 0, reg);
         self.byte(0xb8 | (reg & 7));
         self.code.extend_from_slice(&value.to_le_bytes());
@@ -417,17 +455,27 @@ mod tests {
         // mov rax, [rbp - 8]
         assert_eq!(
             bytes(|a| a.load(true, RAX, Mem::at(RBP, -8))),
-            [0x48, 0x8b, 0x85, 0xf8, 0xff, 0xff, 0xff]
+            [0x48, 0x8b, 0x45, 0xf8]
+        );
+        // mov rax, [rbp - 4096]
+        assert_eq!(
+            bytes(|a| a.load(true, RAX, Mem::at(RBP, -4096))),
+            [0x48, 0x8b, 0x85, 0x00, 0xf0, 0xff, 0xff]
         );
         // mov [rsp + 0], r9d
         assert_eq!(
             bytes(|a| a.store(false, Mem::at(RSP, 0), R9)),
-            [0x44, 0x89, 0x8c, 0x24, 0, 0, 0, 0]
+            [0x44, 0x89, 0x4c, 0x24, 0]
+        );
+        // lea rax, [rsp + 0] with a 32-bit field
+        assert_eq!(
+            bytes(|a| a.lea(RAX, Mem::patchable(RSP))),
+            [0x48, 0x8d, 0x84, 0x24, 0, 0, 0, 0]
         );
         // mov edx, [rcx + rax + 16]
         assert_eq!(
             bytes(|a| a.load(false, RDX, Mem::indexed(RCX, RAX, 16))),
-            [0x8b, 0x94, 0x01, 16, 0, 0, 0]
+            [0x8b, 0x54, 0x01, 16]
         );
         // add rax, rcx
         assert_eq!(
@@ -448,15 +496,20 @@ mod tests {
             bytes(|a| a.sse_rr(Some(0xf2), true, 0x2a, 0, RAX)),
             [0xf2, 0x48, 0x0f, 0x2a, 0xc0]
         );
-        // movabs r11, 1
+        // mov r11d, 1 / mov rax, -1 / movabs r11, 2^40
+        assert_eq!(bytes(|a| a.mov_imm64(R11, 1)), [0x41, 0xbb, 1, 0, 0, 0]);
         assert_eq!(
-            bytes(|a| a.mov_imm64(R11, 1)),
-            [0x49, 0xbb, 1, 0, 0, 0, 0, 0, 0, 0]
+            bytes(|a| a.mov_imm64(RAX, u64::MAX)),
+            [0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(
+            bytes(|a| a.mov_imm64(R11, 1 << 40)),
+            [0x49, 0xbb, 0, 0, 0, 0, 0, 1, 0, 0]
         );
         // call [r11 + 8]
         assert_eq!(
             bytes(|a| a.call_mem(Mem::at(R11, 8))),
-            [0x41, 0xff, 0x93, 8, 0, 0, 0]
+            [0x41, 0xff, 0x53, 8]
         );
         // sete al; movzx eax, al
         assert_eq!(

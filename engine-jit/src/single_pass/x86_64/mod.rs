@@ -162,8 +162,11 @@ impl<'a> Codegen<'a> {
             }
             locals.extend(std::iter::repeat_n(ty, count as usize));
         }
+        // About 8 bytes of machine code per byte of body, measured on the
+        // benches' programs: one allocation instead of a dozen regrowths.
+        let body_len = body.range().len();
         let mut g = Codegen {
-            a: Asm::default(),
+            a: Asm::with_capacity(64 + 10 * body_len),
             req,
             locals,
             height: 0,
@@ -290,7 +293,7 @@ impl<'a> Codegen<'a> {
     /// checked before the frame is allocated, so no frame size can step
     /// past the limit (with the stack arguments of its calls counted in).
     fn stack_check(&mut self) {
-        self.a.lea(RAX, Mem::at(RSP, 0));
+        self.a.lea(RAX, Mem::patchable(RSP));
         self.frame_size_fields.push((self.a.offset() - 4, true));
         self.a.op_mem(
             None,
