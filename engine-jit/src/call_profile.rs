@@ -12,7 +12,7 @@ use crate::translate::MAX_OSR_LOCALS;
 pub const MAX_OPTIMIZED_CALLS: usize = 1000;
 
 /// What a function's body says about its calls.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct CallProfile {
     /// Call sites (`call*`, `return_call*`).
     pub sites: usize,

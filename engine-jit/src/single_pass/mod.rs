@@ -19,6 +19,7 @@
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+use crate::call_profile::CallProfile;
 use crate::compile::FunctionCode;
 use crate::module_info::ModuleInfo;
 pub use crate::translate::MAX_OSR_LOCALS;
@@ -52,9 +53,10 @@ impl Request<'_> {
     }
 }
 
-/// Compiles `request`'s function, or `None` when this compiler does not
+/// Compiles `request`'s function, with the call profile `call_profile`
+/// would find (gathered on the way), or `None` when this compiler does not
 /// support something in it (or this CPU).
-pub(crate) fn compile(request: &Request<'_>) -> Option<FunctionCode> {
+pub(crate) fn compile(request: &Request<'_>) -> Option<(FunctionCode, CallProfile)> {
     // Fuel is metered per operator by the translator; not here.
     if request.info.fuel {
         return None;
@@ -67,5 +69,61 @@ pub(crate) fn compile(request: &Request<'_>) -> Option<FunctionCode> {
     {
         let _ = request;
         None
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Request, compile};
+    use crate::call_profile::call_profile;
+    use crate::module_info::ModuleInfo;
+    use wasmtier_core::{Compilation, EngineConfig, Features, ValidatedModule};
+
+    /// The profile the code generator gathers is the one `call_profile`
+    /// finds, which decides the same things for Cranelift's baseline.
+    #[test]
+    fn the_profile_on_the_way_is_call_profiles() {
+        let text = r#"(module
+          (type $pair (func (param i32) (result i32)))
+          (import "m" "f" (func $host (param i32) (result i32)))
+          (table 2 funcref)
+          (func $leaf (param i32) (result i32) (local.get 0))
+          (func $loops (param i32) (result i32) (local $i i32)
+            (loop $a (br_if $a (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                         (local.get 0))))
+            (i32.const 1)
+            (loop $b (param i32) (result i32)
+              (i32.add (i32.const 1)) (local.get 0) (br_if $b))
+            (drop)
+            (call $leaf (call $host (call $leaf (local.get $i)))))
+          (func $dead (param i32) (result i32)
+            (return (call_indirect (type $pair) (local.get 0) (i32.const 0)))
+            (drop (call $loops (i32.const 1)))
+            (loop $c (drop (call $leaf (i32.const 2))))
+            (i32.const 0))
+          (func $many_locals (local i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32
+                              i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
+            (loop $d (br_if $d (i32.eqz (local.get 3))))))"#;
+        // 32 locals is below the 256 of MAX_OSR_LOCALS; a loop with
+        // parameters blocks the entry in `$loops`.
+        let bytes = wat::parse_str(text).unwrap();
+        let module = Arc::new(ValidatedModule::new(&bytes, Features::default()).unwrap());
+        let config = EngineConfig {
+            compilation: Compilation::tiered(),
+            ..EngineConfig::default()
+        };
+        let info = ModuleInfo::new(module, &config).unwrap();
+        for defined in 0..4 {
+            let request = Request {
+                info: &info,
+                defined,
+                tier_up_counter: Some(0x1000),
+            };
+            let (_, profile) =
+                compile(&request).unwrap_or_else(|| panic!("function {defined} compiles"));
+            assert_eq!(profile, call_profile(&info, defined), "function {defined}");
+        }
     }
 }

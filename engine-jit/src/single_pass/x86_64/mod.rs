@@ -22,7 +22,10 @@ mod ops;
 use encode::{Asm, Cond, Label, Mem, R8, R9, R10, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP, XMM8};
 use wasmparser::{BlockType, Operator};
 
+use std::collections::HashSet;
+
 use super::{Request, Unsupported};
+use crate::call_profile::CallProfile;
 use crate::compile::FunctionCode;
 use crate::memory_strategy::MemoryStrategy;
 use crate::traps;
@@ -138,13 +141,19 @@ pub(super) struct Codegen<'a> {
     /// Bytes at the bottom of the frame where an on-stack replacement
     /// stages the entry's stack arguments.
     staging: i32,
+    /// What `call_profile` finds in the body, counted as the walk goes
+    /// (unreachable code included, as there).
+    profile: CallProfile,
+    seen_callees: HashSet<u32>,
     /// The most bytes of stack arguments a call here passes: below the
     /// frame while the call is made, so part of what the entry checks.
     outgoing: i32,
 }
 
 impl<'a> Codegen<'a> {
-    pub(super) fn compile(req: &'a Request<'a>) -> Result<FunctionCode, Unsupported> {
+    pub(super) fn compile(
+        req: &'a Request<'a>,
+    ) -> Result<(FunctionCode, CallProfile), Unsupported> {
         let module = &*req.info.module;
         let func_index = req.func_index();
         let ty = module.func_type(func_index);
@@ -179,6 +188,8 @@ impl<'a> Codegen<'a> {
             frame_size_fields: Vec::new(),
             incoming_stack,
             staging: 0,
+            profile: CallProfile::default(),
+            seen_callees: HashSet::new(),
             outgoing: 0,
         };
         g.prologue(&params);
@@ -378,7 +389,7 @@ impl<'a> Codegen<'a> {
         self.epilogue();
     }
 
-    fn finish(mut self) -> Result<FunctionCode, Unsupported> {
+    fn finish(mut self) -> Result<(FunctionCode, CallProfile), Unsupported> {
         for (code, label) in std::mem::take(&mut self.trap_stubs) {
             self.a.bind(label);
             self.a.trap_here(code);
@@ -396,8 +407,9 @@ impl<'a> Codegen<'a> {
             };
             self.a.patch_u32(at, value);
         }
+        let profile = std::mem::take(&mut self.profile);
         let (bytes, traps) = self.a.finish().ok_or(Unsupported)?;
-        Ok(FunctionCode::single_pass(bytes, traps))
+        Ok((FunctionCode::single_pass(bytes, traps), profile))
     }
 
     // --- control ---
@@ -459,9 +471,51 @@ impl<'a> Codegen<'a> {
         self.a.jmp(target);
     }
 
+    /// Counts a call site (and a direct callee among the module's own
+    /// functions) for the profile.
+    fn count_call(&mut self, function_index: Option<u32>) {
+        self.profile.sites += 1;
+        let imported = self.req.info.module.num_imported_funcs();
+        if let Some(callee) = function_index.and_then(|f| f.checked_sub(imported))
+            && self.seen_callees.insert(callee)
+        {
+            self.profile.callees.push(callee);
+        }
+    }
+
+    /// Notes a loop for the profile: one with parameters, or in a function
+    /// with too many locals, cannot take an optimized entry.
+    fn count_loop(&mut self, blockty: BlockType) {
+        self.profile.loops = true;
+        let has_params = match blockty {
+            BlockType::FuncType(t) => self
+                .req
+                .info
+                .module
+                .types()
+                .get(t as usize)
+                .is_none_or(|ty| !ty.params.is_empty()),
+            _ => false,
+        };
+        if has_params || self.locals.len() > super::MAX_OSR_LOCALS {
+            self.profile.osr_blocked = true;
+        }
+    }
+
     fn skip_unreachable(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
+        match *op {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                self.count_call(Some(function_index));
+            }
+            Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. } => self.count_call(None),
+            _ => {}
+        }
         match op {
-            Operator::Loop { .. } => {
+            Operator::Loop { blockty } => {
+                self.count_loop(*blockty);
                 self.loops_seen += 1;
                 self.dead_depth += 1;
             }
@@ -535,6 +589,7 @@ impl<'a> Codegen<'a> {
                 });
             }
             Operator::Loop { blockty } => {
+                self.count_loop(blockty);
                 let (params, results) = self.block_type(blockty)?;
                 let loop_index = self.loops_seen;
                 self.loops_seen += 1;
@@ -737,6 +792,7 @@ impl<'a> Codegen<'a> {
         let offset = i64::from(function_index) * offsets::FUNCREF_SIZE;
         let offset = i32::try_from(offset).map_err(|_| Unsupported)?;
         self.check_call_type(type_index)?;
+        self.count_call(Some(function_index));
         self.a.load(true, R11, self.vmctx());
         self.a.load(true, R11, Mem::at(R11, offsets::VMCTX_FUNCS));
         self.a.lea(R11, Mem::at(R11, offset));
@@ -757,6 +813,7 @@ impl<'a> Codegen<'a> {
             return Err(Unsupported);
         }
         self.check_call_type(type_index)?;
+        self.count_call(None);
         let index = self.pop();
         let table_offset = i32::try_from(i64::from(table_index) * offsets::POINTER_SIZE)
             .map_err(|_| Unsupported)?;
