@@ -222,3 +222,35 @@ fn verbose_runs_say_what_each_tier_compiled() {
     ]);
     assert!(!eager.stderr.contains("tiers:"), "{}", eager.stderr);
 }
+
+#[test]
+fn functions_with_results_in_memory_compile_lazily() {
+    // Ten results do not fit in return registers: callers pass a hidden
+    // return-area pointer first, where a lazy-compile stub expects the VM
+    // context (fuzz-diff seed 15225 crashed there before such functions
+    // were compiled up front).
+    let results = "i64 ".repeat(10);
+    let values: String = (1..=10).map(|i| format!("(i64.const {i}) ")).collect();
+    let sum = "(i64.add) ".repeat(9);
+    let program = format!(
+        r#"(module
+          (func $many (result {results}) {values})
+          (func (export "sum") (result i64) (call $many) {sum}))"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "many.wasm", &program);
+    for mode in ["eager", "lazy", "tiered"] {
+        let out = wasmtier(&[
+            "run",
+            "--engine",
+            "jit",
+            "--compilation",
+            mode,
+            s(&wasm),
+            "--invoke",
+            "sum",
+        ]);
+        assert_eq!(out.status, Some(0), "{mode}: {}", out.stderr);
+        assert_eq!(out.stdout.trim(), "55", "{mode}");
+    }
+}

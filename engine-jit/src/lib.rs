@@ -173,10 +173,14 @@ impl Engine for JitEngine {
                 .map_err(|e| to_link_error(e.into()))?;
             let lazy =
                 lazy::LazyCode::new(isa.clone(), &info, &self.config).map_err(to_link_error)?;
-            JitModule {
+            let inner = Arc::new(JitModule {
                 info,
                 code: ModuleCode::Lazy(lazy),
-            }
+            });
+            inner
+                .compile_multi_result_functions()
+                .map_err(to_link_error)?;
+            return Ok(Arc::new(JitCompiled { module, inner }));
         };
         Ok(Arc::new(JitCompiled {
             module,

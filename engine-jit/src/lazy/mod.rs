@@ -58,6 +58,12 @@ const INLINE_COMPILE_STACK: usize = 2 << 20;
 /// Stack of the threads that compile (tier-up, and the helper above).
 const COMPILER_STACK: usize = 16 << 20;
 
+/// The most results a function reached through a lazy-compile stub may
+/// have: every supported CPU returns at least this many of each class in
+/// registers in the `tail` convention (x86-64 and aarch64: eight), so no
+/// call to it passes a hidden return-area pointer.
+const MAX_STUB_RESULTS: usize = 4;
+
 // Per-function states.
 const NOT_COMPILED: u8 = 0;
 const COMPILING: u8 = 1;
@@ -711,6 +717,25 @@ impl JitModule {
                 drop(guard);
             }
         }
+    }
+
+    /// Compiles, before anything runs, every function with more results
+    /// than [`MAX_STUB_RESULTS`]: calls to a function whose results do not
+    /// all fit in return registers pass a hidden return-area pointer
+    /// first, ahead of the VM context that the lazy-compile stub takes the
+    /// first argument for (found by fuzz-diff, seed 15225: a call to a
+    /// function with 18 results crashed in `lazy_compile`). Such functions
+    /// are rare; compiled up front, their `VMFuncRef`s never point at a
+    /// stub.
+    pub fn compile_multi_result_functions(self: &Arc<Self>) -> Result<(), CompileError> {
+        let module = &self.info.module;
+        let imported = module.num_imported_funcs();
+        for defined in 0..module.num_defined_funcs() {
+            if module.func_type(imported + defined).results.len() > MAX_STUB_RESULTS {
+                self.ensure_compiled(defined)?;
+            }
+        }
+        Ok(())
     }
 
     /// Compiles and publishes `defined` unless another thread has started
