@@ -2,7 +2,9 @@
 //! field of [`VMContext`](crate::vmcontext::VMContext) and the objects it
 //! points at, every builtin call, every function-reference access, and the
 //! VM-context accesses of the prologue and the trampolines. Nothing else in
-//! the crate reads `vmcontext::offsets`.
+//! the translator reads `vmcontext::offsets`; the single-pass compiler
+//! (`single_pass/`), which emits machine code without IR, reads the same
+//! offsets for the same accesses.
 
 use std::collections::HashMap;
 
