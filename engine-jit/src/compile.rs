@@ -312,6 +312,7 @@ impl FunctionCode {
     /// Code from the single-pass compiler: no relocations (it addresses
     /// itself PC-relative), exception handlers, stack maps or loop
     /// placement.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn single_pass(bytes: Vec<u8>, traps: Vec<(u32, u8)>) -> Self {
         FunctionCode {
             bytes,
