@@ -14,7 +14,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
-use wasmtier_core::ValidatedModule;
+use wasmtier_core::{ValType, ValidatedModule};
 
 use super::wasm_signature;
 use crate::memory_strategy::MemoryStrategy;
@@ -283,6 +283,12 @@ impl<'a> FuncEnv<'a> {
 
     pub fn is_memory64(&self, memory: u32) -> bool {
         self.info.memory_types[memory as usize].memory64
+    }
+
+    /// Global `index`'s value type (imports first, as `ModuleInfo` lists
+    /// them).
+    pub fn global_type(&self, index: u32) -> ValType {
+        self.info.global_types[index as usize].content
     }
 
     pub fn table_type(&self, table: u32) -> wasmtier_core::TableType {

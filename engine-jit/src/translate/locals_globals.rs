@@ -2,7 +2,6 @@
 
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData};
 use wasmparser::Operator;
-use wasmtier_core::ValType;
 
 use super::TranslateError;
 use super::{Translator, ir_type};
@@ -26,7 +25,7 @@ impl Translator<'_, '_> {
                 self.b.def_var(var, value);
             }
             Operator::GlobalGet { global_index } => {
-                let ty = self.global_type(global_index);
+                let ty = self.env.global_type(global_index);
                 let address = self.env.global(&mut self.b, global_index);
                 let value = self
                     .b
@@ -60,23 +59,5 @@ impl Translator<'_, '_> {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-
-    fn global_type(&self, index: u32) -> ValType {
-        let module = self.env.module();
-        let imported = module.num_imported_globals();
-        if index < imported {
-            module
-                .imports()
-                .iter()
-                .filter_map(|i| match &i.ty {
-                    wasmtier_core::ExternType::Global(g) => Some(g.content),
-                    _ => None,
-                })
-                .nth(index as usize)
-                .expect("validated: imported global exists")
-        } else {
-            module.globals()[(index - imported) as usize].ty.content
-        }
     }
 }

@@ -49,27 +49,14 @@ impl Codegen<'_> {
 
     /// Puts global `index`'s address in rcx; whether it is 64 bits wide.
     pub(super) fn global_address(&mut self, index: u32) -> Result<bool, Unsupported> {
-        let info = self.req.info;
-        let module = &*info.module;
-        let imported = module.num_imported_globals();
-        let ty = if index < imported {
-            module
-                .imports()
-                .iter()
-                .filter_map(|i| match &i.ty {
-                    wasmtier_core::ExternType::Global(g) => Some(g.content),
-                    _ => None,
-                })
-                .nth(index as usize)
-                .ok_or(Unsupported)?
-        } else {
-            module
-                .globals()
-                .get((index - imported) as usize)
-                .ok_or(Unsupported)?
-                .ty
-                .content
-        };
+        let imported = self.req.info.module.num_imported_globals();
+        let ty = self
+            .req
+            .info
+            .global_types
+            .get(index as usize)
+            .ok_or(Unsupported)?
+            .content;
         if !is_numeric(ty) {
             return Err(Unsupported);
         }
