@@ -8,8 +8,14 @@ mod common;
 
 use common::{s, wasmtier, write_wasm};
 
-/// `run` in tiered mode, baseline code only, with `extra` before the file.
-fn baseline_run(wasm: &std::path::Path, extra: &[&str], tail: &[&str]) -> common::Run {
+/// `run -v` in tiered mode, tiering up after `tier_up_after` (0: never),
+/// with `extra` before the file and `tail` after it.
+fn tiered_run(
+    wasm: &std::path::Path,
+    tier_up_after: &str,
+    extra: &[&str],
+    tail: &[&str],
+) -> common::Run {
     let mut args = vec![
         "run",
         "-v",
@@ -18,12 +24,17 @@ fn baseline_run(wasm: &std::path::Path, extra: &[&str], tail: &[&str]) -> common
         "--compilation",
         "tiered",
         "--tier-up-after",
-        "0",
+        tier_up_after,
     ];
     args.extend_from_slice(extra);
     args.push(s(wasm));
     args.extend_from_slice(tail);
     wasmtier(&args)
+}
+
+/// `run` in tiered mode, baseline code only, with `extra` before the file.
+fn baseline_run(wasm: &std::path::Path, extra: &[&str], tail: &[&str]) -> common::Run {
+    tiered_run(wasm, "0", extra, tail)
 }
 
 /// How many functions `run -v` says the single-pass compiler compiled.
@@ -234,20 +245,7 @@ fn stack_arguments_and_many_locals_agree_with_optimized_code() {
     // Tier-up after 100: `spin`'s one activation moves into the optimized
     // entry at its loop (its 16 locals as arguments, most on the stack),
     // from single-pass code.
-    let tiered = wasmtier(&[
-        "run",
-        "-v",
-        "--engine",
-        "jit",
-        "--compilation",
-        "tiered",
-        "--tier-up-after",
-        "100",
-        s(&wasm),
-        "--invoke",
-        "spin",
-        count,
-    ]);
+    let tiered = tiered_run(&wasm, "100", &[], &["--invoke", "spin", count]);
     assert_eq!(tiered.stdout, eager.stdout, "{}", tiered.stderr);
     expect_single_pass(&tiered.stderr, 2);
     assert!(

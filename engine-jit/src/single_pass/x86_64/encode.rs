@@ -225,13 +225,7 @@ impl Asm {
     /// `movzx`/`movsx` of 8 or 16 bits from memory into a 32- or 64-bit
     /// register.
     pub fn load_narrow(&mut self, w: bool, bits: u8, signed: bool, reg: u8, mem: Mem) {
-        let op = match (bits, signed) {
-            (8, false) => 0xb6,
-            (16, false) => 0xb7,
-            (8, true) => 0xbe,
-            _ => 0xbf,
-        };
-        self.op_mem(None, w, &[0x0f, op], reg, mem);
+        self.op_mem(None, w, &[0x0f, extend_opcode(bits, signed)], reg, mem);
     }
 
     /// `movsxd reg64, dword [mem]`.
@@ -333,13 +327,7 @@ impl Asm {
 
     /// `movsx`/`movzx` register forms: 8 or 16 bits of `src`.
     pub fn extend_rr(&mut self, w: bool, bits: u8, signed: bool, dst: u8, src: u8) {
-        let op = match (bits, signed) {
-            (8, false) => 0xb6,
-            (16, false) => 0xb7,
-            (8, true) => 0xbe,
-            _ => 0xbf,
-        };
-        self.op_reg(None, w, &[0x0f, op], dst, src);
+        self.op_reg(None, w, &[0x0f, extend_opcode(bits, signed)], dst, src);
     }
 
     /// `setcc al` then `movzx eax, al`.
@@ -437,6 +425,16 @@ impl Asm {
     /// `rep stosq`.
     pub fn rep_stosq(&mut self) {
         self.code.extend_from_slice(&[0xf3, 0x48, 0xab]);
+    }
+}
+
+/// The second opcode byte of `movzx`/`movsx` from 8 or 16 bits.
+fn extend_opcode(bits: u8, signed: bool) -> u8 {
+    match (bits, signed) {
+        (8, false) => 0xb6,
+        (16, false) => 0xb7,
+        (8, true) => 0xbe,
+        _ => 0xbf,
     }
 }
 

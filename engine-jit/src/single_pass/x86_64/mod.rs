@@ -195,16 +195,8 @@ impl<'a> Codegen<'a> {
         };
         g.prologue(&params);
         let end = g.a.label();
-        g.frames.push(Frame {
-            kind: Kind::Function,
-            base: 0,
-            params: 0,
-            results: ty.results.len() as u32,
-            target: end,
-            end,
-            else_label: None,
-            branched: false,
-        });
+        let results = ty.results.len() as u32;
+        g.open_frame(Kind::Function, 0, results, end, end, None);
         let mut reader = body.get_operators_reader().map_err(|_| Unsupported)?;
         while !reader.eof() {
             let op = reader.read().map_err(|_| Unsupported)?;
@@ -245,6 +237,28 @@ impl<'a> Codegen<'a> {
     fn pop(&mut self) -> Mem {
         self.height -= 1;
         self.slot(self.height)
+    }
+
+    /// Enters a block whose `params` values are on top of the stack.
+    fn open_frame(
+        &mut self,
+        kind: Kind,
+        params: u32,
+        results: u32,
+        target: Label,
+        end: Label,
+        else_label: Option<Label>,
+    ) {
+        self.frames.push(Frame {
+            kind,
+            base: self.height - params,
+            params,
+            results,
+            target,
+            end,
+            else_label,
+            branched: false,
+        });
     }
 
     fn trap_label(&mut self, code: cranelift_codegen::ir::TrapCode) -> Label {
@@ -578,16 +592,7 @@ impl<'a> Codegen<'a> {
             Operator::Block { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
                 let end = self.a.label();
-                self.frames.push(Frame {
-                    kind: Kind::Block,
-                    base: self.height - params,
-                    params,
-                    results,
-                    target: end,
-                    end,
-                    else_label: None,
-                    branched: false,
-                });
+                self.open_frame(Kind::Block, params, results, end, end, None);
             }
             Operator::Loop { blockty } => {
                 self.count_loop(blockty);
@@ -609,16 +614,7 @@ impl<'a> Codegen<'a> {
                 } else {
                     self.count_for_tier_up();
                 }
-                self.frames.push(Frame {
-                    kind: Kind::Loop,
-                    base: self.height - params,
-                    params,
-                    results,
-                    target: header,
-                    end,
-                    else_label: None,
-                    branched: false,
-                });
+                self.open_frame(Kind::Loop, params, results, header, end, None);
             }
             Operator::If { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
@@ -632,16 +628,7 @@ impl<'a> Codegen<'a> {
                 let else_label = self.a.label();
                 self.a.jcc(Cond::Equal, else_label);
                 let end = self.a.label();
-                self.frames.push(Frame {
-                    kind: Kind::If,
-                    base: self.height,
-                    params,
-                    results,
-                    target: end,
-                    end,
-                    else_label: Some(else_label),
-                    branched: false,
-                });
+                self.open_frame(Kind::If, params, results, end, end, Some(else_label));
             }
             Operator::Else => self.else_(),
             Operator::End => self.end(),

@@ -577,140 +577,65 @@ impl Codegen<'_> {
     }
 }
 
-fn int_binary(op: &Operator<'_>) -> Option<(bool, IntOp)> {
-    use Operator as O;
-    let (wide, op) = match *op {
-        O::I32Add => (false, IntOp::Alu(0x01)),
-        O::I32Sub => (false, IntOp::Alu(0x29)),
-        O::I32And => (false, IntOp::Alu(0x21)),
-        O::I32Or => (false, IntOp::Alu(0x09)),
-        O::I32Xor => (false, IntOp::Alu(0x31)),
-        O::I32Mul => (false, IntOp::Mul),
-        O::I32Shl => (false, IntOp::Shift(4)),
-        O::I32ShrU => (false, IntOp::Shift(5)),
-        O::I32ShrS => (false, IntOp::Shift(7)),
-        O::I32Rotl => (false, IntOp::Shift(0)),
-        O::I32Rotr => (false, IntOp::Shift(1)),
-        O::I32DivS => (
-            false,
-            IntOp::Div {
-                signed: true,
-                rem: false,
-            },
-        ),
-        O::I32DivU => (
-            false,
-            IntOp::Div {
-                signed: false,
-                rem: false,
-            },
-        ),
-        O::I32RemS => (
-            false,
-            IntOp::Div {
-                signed: true,
-                rem: true,
-            },
-        ),
-        O::I32RemU => (
-            false,
-            IntOp::Div {
-                signed: false,
-                rem: true,
-            },
-        ),
-        O::I32Eq => (false, IntOp::Compare(Cond::Equal)),
-        O::I32Ne => (false, IntOp::Compare(Cond::NotEqual)),
-        O::I32LtS => (false, IntOp::Compare(Cond::Less)),
-        O::I32LtU => (false, IntOp::Compare(Cond::Below)),
-        O::I32GtS => (false, IntOp::Compare(Cond::Greater)),
-        O::I32GtU => (false, IntOp::Compare(Cond::Above)),
-        O::I32LeS => (false, IntOp::Compare(Cond::LessEqual)),
-        O::I32LeU => (false, IntOp::Compare(Cond::BelowEqual)),
-        O::I32GeS => (false, IntOp::Compare(Cond::GreaterEqual)),
-        O::I32GeU => (false, IntOp::Compare(Cond::AboveEqual)),
-        O::I64Add => (true, IntOp::Alu(0x01)),
-        O::I64Sub => (true, IntOp::Alu(0x29)),
-        O::I64And => (true, IntOp::Alu(0x21)),
-        O::I64Or => (true, IntOp::Alu(0x09)),
-        O::I64Xor => (true, IntOp::Alu(0x31)),
-        O::I64Mul => (true, IntOp::Mul),
-        O::I64Shl => (true, IntOp::Shift(4)),
-        O::I64ShrU => (true, IntOp::Shift(5)),
-        O::I64ShrS => (true, IntOp::Shift(7)),
-        O::I64Rotl => (true, IntOp::Shift(0)),
-        O::I64Rotr => (true, IntOp::Shift(1)),
-        O::I64DivS => (
-            true,
-            IntOp::Div {
-                signed: true,
-                rem: false,
-            },
-        ),
-        O::I64DivU => (
-            true,
-            IntOp::Div {
-                signed: false,
-                rem: false,
-            },
-        ),
-        O::I64RemS => (
-            true,
-            IntOp::Div {
-                signed: true,
-                rem: true,
-            },
-        ),
-        O::I64RemU => (
-            true,
-            IntOp::Div {
-                signed: false,
-                rem: true,
-            },
-        ),
-        O::I64Eq => (true, IntOp::Compare(Cond::Equal)),
-        O::I64Ne => (true, IntOp::Compare(Cond::NotEqual)),
-        O::I64LtS => (true, IntOp::Compare(Cond::Less)),
-        O::I64LtU => (true, IntOp::Compare(Cond::Below)),
-        O::I64GtS => (true, IntOp::Compare(Cond::Greater)),
-        O::I64GtU => (true, IntOp::Compare(Cond::Above)),
-        O::I64LeS => (true, IntOp::Compare(Cond::LessEqual)),
-        O::I64LeU => (true, IntOp::Compare(Cond::BelowEqual)),
-        O::I64GeS => (true, IntOp::Compare(Cond::GreaterEqual)),
-        O::I64GeU => (true, IntOp::Compare(Cond::AboveEqual)),
-        _ => return None,
+/// A `match` on `$op` giving `(64-bit, operation)` for pairs of
+/// operators that are the same operation at the two widths, each pair
+/// listed once.
+macro_rules! by_width {
+    ($op:expr, $($narrow:ident, $wide:ident => $operation:expr;)*) => {
+        match *$op {
+            $(
+                Operator::$narrow => Some((false, $operation)),
+                Operator::$wide => Some((true, $operation)),
+            )*
+            _ => None,
+        }
     };
-    Some((wide, op))
+}
+
+fn int_binary(op: &Operator<'_>) -> Option<(bool, IntOp)> {
+    let div = |signed, rem| IntOp::Div { signed, rem };
+    by_width!(op,
+        I32Add, I64Add => IntOp::Alu(0x01);
+        I32Sub, I64Sub => IntOp::Alu(0x29);
+        I32And, I64And => IntOp::Alu(0x21);
+        I32Or, I64Or => IntOp::Alu(0x09);
+        I32Xor, I64Xor => IntOp::Alu(0x31);
+        I32Mul, I64Mul => IntOp::Mul;
+        I32Shl, I64Shl => IntOp::Shift(4);
+        I32ShrU, I64ShrU => IntOp::Shift(5);
+        I32ShrS, I64ShrS => IntOp::Shift(7);
+        I32Rotl, I64Rotl => IntOp::Shift(0);
+        I32Rotr, I64Rotr => IntOp::Shift(1);
+        I32DivS, I64DivS => div(true, false);
+        I32DivU, I64DivU => div(false, false);
+        I32RemS, I64RemS => div(true, true);
+        I32RemU, I64RemU => div(false, true);
+        I32Eq, I64Eq => IntOp::Compare(Cond::Equal);
+        I32Ne, I64Ne => IntOp::Compare(Cond::NotEqual);
+        I32LtS, I64LtS => IntOp::Compare(Cond::Less);
+        I32LtU, I64LtU => IntOp::Compare(Cond::Below);
+        I32GtS, I64GtS => IntOp::Compare(Cond::Greater);
+        I32GtU, I64GtU => IntOp::Compare(Cond::Above);
+        I32LeS, I64LeS => IntOp::Compare(Cond::LessEqual);
+        I32LeU, I64LeU => IntOp::Compare(Cond::BelowEqual);
+        I32GeS, I64GeS => IntOp::Compare(Cond::GreaterEqual);
+        I32GeU, I64GeU => IntOp::Compare(Cond::AboveEqual);
+    )
 }
 
 fn float_binary(op: &Operator<'_>) -> Option<(bool, FloatOp)> {
-    use Operator as O;
-    let (double, op) = match *op {
-        O::F32Add => (false, FloatOp::Arith(0x58)),
-        O::F32Sub => (false, FloatOp::Arith(0x5c)),
-        O::F32Mul => (false, FloatOp::Arith(0x59)),
-        O::F32Div => (false, FloatOp::Arith(0x5e)),
-        O::F32Min => (false, FloatOp::MinMax(false)),
-        O::F32Max => (false, FloatOp::MinMax(true)),
-        O::F64Min => (true, FloatOp::MinMax(false)),
-        O::F64Max => (true, FloatOp::MinMax(true)),
-        O::F64Add => (true, FloatOp::Arith(0x58)),
-        O::F64Sub => (true, FloatOp::Arith(0x5c)),
-        O::F64Mul => (true, FloatOp::Arith(0x59)),
-        O::F64Div => (true, FloatOp::Arith(0x5e)),
-        O::F32Eq => (false, FloatOp::Compare(FloatCmp::Eq)),
-        O::F32Ne => (false, FloatOp::Compare(FloatCmp::Ne)),
-        O::F32Lt => (false, FloatOp::Compare(FloatCmp::Lt)),
-        O::F32Gt => (false, FloatOp::Compare(FloatCmp::Gt)),
-        O::F32Le => (false, FloatOp::Compare(FloatCmp::Le)),
-        O::F32Ge => (false, FloatOp::Compare(FloatCmp::Ge)),
-        O::F64Eq => (true, FloatOp::Compare(FloatCmp::Eq)),
-        O::F64Ne => (true, FloatOp::Compare(FloatCmp::Ne)),
-        O::F64Lt => (true, FloatOp::Compare(FloatCmp::Lt)),
-        O::F64Gt => (true, FloatOp::Compare(FloatCmp::Gt)),
-        O::F64Le => (true, FloatOp::Compare(FloatCmp::Le)),
-        O::F64Ge => (true, FloatOp::Compare(FloatCmp::Ge)),
-        _ => return None,
-    };
-    Some((double, op))
+    by_width!(op,
+        F32Add, F64Add => FloatOp::Arith(0x58);
+        F32Sub, F64Sub => FloatOp::Arith(0x5c);
+        F32Mul, F64Mul => FloatOp::Arith(0x59);
+        F32Div, F64Div => FloatOp::Arith(0x5e);
+        F32Min, F64Min => FloatOp::MinMax(false);
+        F32Max, F64Max => FloatOp::MinMax(true);
+        F32Eq, F64Eq => FloatOp::Compare(FloatCmp::Eq);
+        F32Ne, F64Ne => FloatOp::Compare(FloatCmp::Ne);
+        F32Lt, F64Lt => FloatOp::Compare(FloatCmp::Lt);
+        F32Gt, F64Gt => FloatOp::Compare(FloatCmp::Gt);
+        F32Le, F64Le => FloatOp::Compare(FloatCmp::Le);
+        F32Ge, F64Ge => FloatOp::Compare(FloatCmp::Ge);
+    )
 }
