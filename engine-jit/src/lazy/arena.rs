@@ -31,9 +31,22 @@ pub struct CodeArena {
     exec: *const u8,
     write: *mut u8,
     capacity: usize,
-    /// Bytes handed out so far.
-    used: Mutex<usize>,
+    /// Bytes handed out so far, and how far the memory is backed
+    /// ([`POPULATE_CHUNK`]).
+    used: Mutex<Watermarks>,
 }
+
+#[derive(Default)]
+struct Watermarks {
+    used: usize,
+    populated: usize,
+}
+
+/// The arena backs its memory this much at a time, ahead of the bump
+/// pointer, with two `madvise` calls (one per view) instead of a page
+/// fault for every 4 KiB page in each view: placing 20 MB of baseline code
+/// took over 10,000 faults, 17% of a tiered start of 20,000 functions.
+const POPULATE_CHUNK: usize = 256 << 10;
 
 // SAFETY: the mappings are plain memory owned by the arena; writes go
 // through `place`, which serializes them with `used`'s lock and only
@@ -93,7 +106,7 @@ impl CodeArena {
             exec,
             write,
             capacity,
-            used: Mutex::new(0),
+            used: Mutex::new(Watermarks::default()),
         })
     }
 
@@ -112,14 +125,22 @@ impl CodeArena {
         align: usize,
         fill: impl FnOnce(&mut [u8], usize),
     ) -> Result<usize, ArenaError> {
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        let start = used.next_multiple_of(align);
+        let mut marks = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let start = marks.used.next_multiple_of(align);
         let end = start
             .checked_add(len.max(1))
             .filter(|&end| end <= self.capacity)
             .ok_or(ArenaError::Full {
                 capacity: self.capacity,
             })?;
+        if end > marks.populated {
+            let to = end
+                .next_multiple_of(POPULATE_CHUNK)
+                .max(marks.populated + POPULATE_CHUNK)
+                .min(self.capacity);
+            self.populate(marks.populated..to);
+            marks.populated = to;
+        }
         // SAFETY: `start..end` lies inside the writable view and was never
         // handed out: no code runs there yet and no other writer has it
         // (the lock is held until the bytes are written).
@@ -128,8 +149,22 @@ impl CodeArena {
         // SAFETY: the same bytes through the executable view.
         let code = unsafe { std::slice::from_raw_parts(self.exec.add(start), end - start) };
         crate::arch::flush_icache(code);
-        *used = end;
+        marks.used = end;
         Ok(self.exec as usize + start)
+    }
+
+    /// Backs `range` (page-aligned offsets) in both views. Only a hint:
+    /// a kernel without `MADV_POPULATE_*` (before Linux 5.14) refuses it,
+    /// and then each page faults in on first touch as it would anyway.
+    fn populate(&self, range: Range<usize>) {
+        for (view, advice) in [
+            (self.write, libc::MADV_POPULATE_WRITE),
+            (self.exec.cast_mut(), libc::MADV_POPULATE_READ),
+        ] {
+            // SAFETY: `range` lies inside both mappings (the caller clips
+            // it to the capacity); populating changes no contents.
+            unsafe { libc::madvise(view.add(range.start).cast(), range.len(), advice) };
+        }
     }
 
     /// The writable view's address of executable address `at` (inside the
@@ -141,7 +176,7 @@ impl CodeArena {
 
     /// Bytes placed so far.
     pub fn used(&self) -> usize {
-        *self.used.lock().unwrap_or_else(|e| e.into_inner())
+        self.used.lock().unwrap_or_else(|e| e.into_inner()).used
     }
 
     /// The placed bytes at `range` (executable addresses inside the arena).
