@@ -104,6 +104,55 @@ fn baseline_code_computes_what_optimized_code_does() {
     expect_single_pass(&cranelift.stderr, 0);
 }
 
+/// Values the compiler leaves unstored until they are read (`local.get`,
+/// constants): a local read before it is overwritten keeps the old value,
+/// in every position an operand can be in.
+const PENDING_VALUES: &str = r#"(module
+  (func $mix (param $a i64) (param $b i32) (result i64) (local $t i64) (local $u i32)
+    ;; $a read, then overwritten with a constant while the read is on the stack.
+    (local.set $t (i64.sub (local.get $a) (block (result i64) (local.set $a (i64.const 0x123456789)) (local.get $a))))
+    ;; Tee of the local being read; shifts by counts past the width; a
+    ;; 64-bit constant with no 32-bit form; comparisons with immediates.
+    (local.set $u (i32.add (local.get $b) (local.tee $b (i32.shl (local.get $b) (i32.const 35)))))
+    (local.set $t (i64.xor (local.get $t) (i64.rotr (local.get $a) (i64.const 68))))
+    (local.set $t (i64.add (local.get $t) (i64.const 0x7fffffff80000000)))
+    (local.set $u (i32.add (local.get $u) (i32.lt_s (local.get $b) (i32.const -5))))
+    (local.set $u (i32.add (local.get $u) (i64.ge_u (local.get $a) (i64.const -1))))
+    ;; A value that is a local's on one path and a constant on the other.
+    (local.set $t (i64.add (local.get $t)
+      (if (result i64) (i32.and (local.get $b) (i32.const 4))
+        (then (local.get $a)) (else (i64.const -77)))))
+    ;; select with pending operands, and a local set to itself.
+    (local.set $b (local.get $b))
+    (local.set $u (i32.xor (local.get $u) (select (local.get $b) (i32.const 9) (local.get $u))))
+    (i64.add (local.get $t) (i64.extend_i32_u (local.get $u))))
+  (func (export "run") (param i64 i32) (result i64)
+    (call $mix (local.get 0) (local.get 1)))
+)"#;
+
+#[test]
+fn pending_locals_and_constants_keep_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "pending.wasm", PENDING_VALUES);
+    for args in [["5", "3"], ["-9", "12"], ["81985529216486895", "-1"]] {
+        let mut invoke = vec!["--invoke", "run"];
+        invoke.extend(args);
+        let mut eager_args = vec!["run", "--engine", "jit", s(&wasm)];
+        eager_args.extend(&invoke);
+        let eager = wasmtier(&eager_args);
+        assert_eq!(eager.status, Some(0), "{}", eager.stderr);
+        let interp_args: Vec<&str> = eager_args
+            .iter()
+            .map(|&a| if a == "jit" { "interp" } else { a })
+            .collect();
+        assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
+        let single = baseline_run(&wasm, &[], &invoke);
+        assert_eq!(single.status, Some(0), "{}", single.stderr);
+        assert_eq!(single.stdout, eager.stdout, "arguments {args:?}");
+        expect_single_pass(&single.stderr, 2);
+    }
+}
+
 #[test]
 fn traps_in_baseline_code_name_every_frame() {
     let program = r#"(module

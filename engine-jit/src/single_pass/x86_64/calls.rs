@@ -183,7 +183,7 @@ impl Codegen<'_> {
             self.a.alu_imm(true, 5, RSP, outgoing_stack);
         }
         for (i, loc) in locations.iter().enumerate() {
-            let slot = self.slot(first + i as u32);
+            let slot = self.operand(first + i as u32);
             match *loc {
                 ArgLoc::Gpr(reg) => self.a.load(true, reg, slot),
                 ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x10, x, slot),

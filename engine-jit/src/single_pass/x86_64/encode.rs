@@ -280,16 +280,41 @@ impl Asm {
         self.op_reg(None, w, &[opcode], reg, rm);
     }
 
-    /// `op rm, imm32` for the 0x81 group (`ext`: add 0, or 1, and 4,
-    /// sub 5, xor 6, cmp 7).
+    /// `op rm, imm` for the 0x81 group (`ext`: add 0, or 1, and 4,
+    /// sub 5, xor 6, cmp 7), with an 8-bit immediate (0x83) when it fits.
     pub fn alu_imm(&mut self, w: bool, ext: u8, rm: u8, imm: i32) {
+        match i8::try_from(imm) {
+            Ok(short) => {
+                self.op_reg(None, w, &[0x83], ext, rm);
+                self.byte(short as u8);
+            }
+            Err(_) => self.alu_imm32(w, ext, rm, imm),
+        }
+    }
+
+    /// `op rm, imm32` always with a 32-bit field (one patched later).
+    pub fn alu_imm32(&mut self, w: bool, ext: u8, rm: u8, imm: i32) {
         self.op_reg(None, w, &[0x81], ext, rm);
         self.imm32(imm);
     }
 
-    /// `op dword/qword [mem], imm32` for the 0x81 group.
+    /// `op dword/qword [mem], imm` for the 0x81 group, short when it fits.
     pub fn alu_mem_imm(&mut self, w: bool, ext: u8, mem: Mem, imm: i32) {
-        self.op_mem(None, w, &[0x81], ext, mem);
+        match i8::try_from(imm) {
+            Ok(short) => {
+                self.op_mem(None, w, &[0x83], ext, mem);
+                self.byte(short as u8);
+            }
+            Err(_) => {
+                self.op_mem(None, w, &[0x81], ext, mem);
+                self.imm32(imm);
+            }
+        }
+    }
+
+    /// `mov dword/qword [mem], imm32` (the qword form sign-extends it).
+    pub fn store_imm(&mut self, w: bool, mem: Mem, imm: i32) {
+        self.op_mem(None, w, &[0xc7], 0, mem);
         self.imm32(imm);
     }
 
@@ -479,6 +504,20 @@ mod tests {
         assert_eq!(
             bytes(|a| a.alu_rr(true, 0x01, RAX, RCX)),
             [0x48, 0x01, 0xc8]
+        );
+        // add rax, 8 / cmp ecx, 1000 / sub dword [rax], 1 / mov qword [rbp - 8], -2
+        assert_eq!(bytes(|a| a.alu_imm(true, 0, RAX, 8)), [0x48, 0x83, 0xc0, 8]);
+        assert_eq!(
+            bytes(|a| a.alu_imm(false, 7, RCX, 1000)),
+            [0x81, 0xf9, 0xe8, 0x03, 0, 0]
+        );
+        assert_eq!(
+            bytes(|a| a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1)),
+            [0x83, 0x68, 0, 1]
+        );
+        assert_eq!(
+            bytes(|a| a.store_imm(true, Mem::at(RBP, -8), -2)),
+            [0x48, 0xc7, 0x45, 0xf8, 0xfe, 0xff, 0xff, 0xff]
         );
         // imul eax, ecx
         assert_eq!(bytes(|a| a.imul(false, RAX, RCX)), [0x0f, 0xaf, 0xc1]);

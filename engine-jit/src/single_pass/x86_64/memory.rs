@@ -4,7 +4,7 @@
 use wasmparser::Operator;
 
 use super::encode::{Mem, R11, RAX, RCX, RDX};
-use super::{BuiltinArg, Codegen, Unsupported, is_numeric, is_wide};
+use super::{BuiltinArg, Codegen, Pending, Unsupported, is_numeric, is_wide};
 use crate::memory_strategy::MemoryStrategy;
 use crate::traps;
 use crate::vmcontext::{Builtin, offsets};
@@ -13,28 +13,35 @@ impl Codegen<'_> {
     pub(super) fn variables(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
         match *op {
             Operator::LocalGet { local_index } => {
-                let src = self.local(local_index);
-                let dst = self.push();
-                self.a.load(true, RAX, src);
-                self.a.store(true, dst, RAX);
+                self.push_pending(Pending::Local(local_index));
             }
-            Operator::LocalSet { local_index } => {
-                let src = self.pop();
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                let tee = matches!(op, Operator::LocalTee { .. });
+                let top = self.height - 1;
+                let value = self.pending[top as usize];
+                if value == Pending::Local(local_index) {
+                    // The local's own value: nothing changes.
+                    self.height -= u32::from(!tee);
+                    return Ok(true);
+                }
+                self.before_local_write(local_index, top);
                 let dst = self.local(local_index);
-                self.a.load(true, RAX, src);
-                self.a.store(true, dst, RAX);
-            }
-            Operator::LocalTee { local_index } => {
-                let src = self.slot(self.height - 1);
-                let dst = self.local(local_index);
-                self.a.load(true, RAX, src);
-                self.a.store(true, dst, RAX);
+                match value {
+                    Pending::Const(bits) => self.store_constant(dst, bits),
+                    Pending::Rax => self.a.store(true, dst, RAX),
+                    _ => {
+                        let src = self.operand(top);
+                        self.a.load(true, RAX, src);
+                        self.a.store(true, dst, RAX);
+                    }
+                }
+                self.height -= u32::from(!tee);
             }
             Operator::GlobalGet { global_index } => {
                 let wide = self.global_address(global_index)?;
-                let dst = self.push();
+                self.push();
                 self.a.load(wide, RAX, Mem::at(RCX, 0));
-                self.a.store(true, dst, RAX);
+                self.result_in_rax();
             }
             Operator::GlobalSet { global_index } => {
                 let wide = self.global_address(global_index)?;
@@ -88,8 +95,7 @@ impl Codegen<'_> {
         if memarg.memory != 0 || !reserved {
             return Err(Unsupported);
         }
-        let index = self.pop();
-        self.a.load(false, RAX, index);
+        self.pop_to_rax(false);
         self.a.load(true, RCX, self.vmctx());
         self.a
             .load(true, RCX, Mem::at(RCX, offsets::VMCTX_MEMORY0_BASE));
@@ -132,8 +138,8 @@ impl Codegen<'_> {
                 (32, true) => self.a.load_sx32(RAX, mem),
                 _ => self.a.load_narrow(wide, bits, signed, RAX, mem),
             }
-            let dst = self.push();
-            self.a.store(true, dst, RAX);
+            self.push();
+            self.result_in_rax();
             return Ok(true);
         }
         let store = match *op {
@@ -192,4 +198,21 @@ impl Codegen<'_> {
             .first()
             .is_some_and(|m| !m.memory64)
     }
+}
+
+/// Whether `op` stores to memory (it pops an address and a value).
+pub(super) fn is_store(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+    )
 }

@@ -8,6 +8,14 @@
 //! the values they carry into the target's slots. Slow code, produced in a
 //! fraction of Cranelift's time; a function that runs long tiers up.
 //!
+//! `local.get` and constants emit nothing when they are pushed
+//! ([`Pending`]): the operator that pops them reads the local's slot or
+//! stores the constant, so `local.get a; local.get b; i32.add` is two
+//! loads instead of six moves. The last integer result stays in rax until
+//! an operator that does not take it as an operand would overwrite it.
+//! Before a local is written, and at every control instruction (where
+//! paths meet, values must be in their slots), pending values are stored.
+//!
 //! Frames and calls follow Cranelift's `tail` convention, so code of the
 //! two compilers calls each other through the same `VMFuncRef`s:
 //! arguments after the two VM contexts in rdx, rcx, r8, r9 and xmm0–xmm7,
@@ -99,6 +107,22 @@ enum BuiltinArg {
     Slot32(Mem),
 }
 
+/// What an operand-stack height holds until it is stored in its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// The value is in the height's slot.
+    Slot,
+    /// The current value of a local, not yet copied: read from the
+    /// local's slot, and stored before the local is written.
+    Local(u32),
+    /// A constant's bits, not yet stored.
+    Const(u64),
+    /// An integer result in rax, not yet stored; an i32 with its upper
+    /// half zero (as every 32-bit x86 operation leaves it). At most one
+    /// height is `Rax` (`Codegen::in_rax`).
+    Rax,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Function,
@@ -128,6 +152,12 @@ pub(super) struct Codegen<'a> {
     locals: Vec<ValType>,
     height: u32,
     max_height: u32,
+    /// Per height below `height`: where its value is (entries above are
+    /// stale).
+    pending: Vec<Pending>,
+    /// The height whose value is in rax, if it still is (see
+    /// [`Codegen::rax_height`]).
+    in_rax: Option<u32>,
     frames: Vec<Frame>,
     reachable: bool,
     dead_depth: u32,
@@ -181,6 +211,8 @@ impl<'a> Codegen<'a> {
             locals,
             height: 0,
             max_height: 0,
+            pending: Vec::new(),
+            in_rax: None,
             frames: Vec::new(),
             reachable: true,
             dead_depth: 0,
@@ -229,14 +261,198 @@ impl<'a> Codegen<'a> {
     /// The slot a new value goes to.
     fn push(&mut self) -> Mem {
         let slot = self.slot(self.height);
-        self.height += 1;
-        self.max_height = self.max_height.max(self.height);
+        self.push_pending(Pending::Slot);
         slot
     }
 
+    /// Pushes a value that is not in its slot yet.
+    fn push_pending(&mut self, value: Pending) {
+        let height = self.height as usize;
+        if self.pending.len() <= height {
+            self.pending.resize(height + 1, Pending::Slot);
+        }
+        self.pending[height] = value;
+        self.height += 1;
+        self.max_height = self.max_height.max(self.height);
+    }
+
+    /// Where the top value can be read. Uses no register, so an operator
+    /// may pop operands after loading others.
     fn pop(&mut self) -> Mem {
         self.height -= 1;
-        self.slot(self.height)
+        self.operand(self.height)
+    }
+
+    /// Where the value at `height` can be read: its slot (a pending
+    /// constant is stored there first, without a register) or the slot of
+    /// the local it is pending from.
+    fn operand(&mut self, height: u32) -> Mem {
+        let slot = self.slot(height);
+        match self.pending[height as usize] {
+            Pending::Slot => slot,
+            Pending::Local(index) => self.local(index),
+            Pending::Const(bits) => {
+                self.store_constant(slot, bits);
+                self.pending[height as usize] = Pending::Slot;
+                slot
+            }
+            Pending::Rax => {
+                self.a.store(true, slot, RAX);
+                self.pending[height as usize] = Pending::Slot;
+                slot
+            }
+        }
+    }
+
+    /// The height whose value is in rax: `in_rax` unless that height has
+    /// been popped or reused since.
+    fn rax_height(&self) -> Option<u32> {
+        self.in_rax
+            .filter(|&h| h < self.height && self.pending[h as usize] == Pending::Rax)
+    }
+
+    /// The top value's result is in rax (an i32 zero-extended), not
+    /// stored.
+    fn result_in_rax(&mut self) {
+        let top = self.height - 1;
+        self.pending[top as usize] = Pending::Rax;
+        self.in_rax = Some(top);
+    }
+
+    /// Pops the top value into rax (an i32 zero-extended).
+    fn pop_to_rax(&mut self, wide: bool) {
+        if self.rax_height() == Some(self.height - 1) {
+            self.height -= 1;
+        } else {
+            let value = self.pop();
+            self.a.load(wide, RAX, value);
+        }
+    }
+
+    /// Pops a condition: `None` when it is in rax, else where to read it.
+    fn pop_condition(&mut self) -> Option<Mem> {
+        if self.rax_height() == Some(self.height - 1) {
+            self.height -= 1;
+            None
+        } else {
+            Some(self.pop())
+        }
+    }
+
+    /// Sets the flags for `condition != 0`.
+    fn test_condition(&mut self, condition: Option<Mem>) {
+        match condition {
+            Some(at) => self.a.alu_mem_imm(false, 7, at, 0),
+            None => self.a.alu_rr(false, 0x85, RAX, RAX),
+        }
+    }
+
+    /// Stores the value in rax, if one is pending, before code that
+    /// overwrites rax without taking it.
+    fn spill_rax(&mut self) {
+        if let Some(height) = self.rax_height() {
+            self.materialize(height);
+        }
+    }
+
+    /// Whether `op` can run with the value in rax at `height` left there:
+    /// it emits no code, or it pops that value (before emitting anything
+    /// that overwrites rax, as every operator here pops first).
+    fn keeps_rax(&self, op: &Operator<'_>, height: u32) -> bool {
+        use Operator as O;
+        let depth = self.height - 1 - height;
+        match op {
+            O::LocalGet { .. }
+            | O::I32Const { .. }
+            | O::I64Const { .. }
+            | O::F32Const { .. }
+            | O::F64Const { .. }
+            | O::Nop
+            | O::Drop
+            | O::I64ReinterpretF64
+            | O::F32ReinterpretI32
+            | O::I32ReinterpretF32
+            | O::F64ReinterpretI64 => true,
+            O::Block { .. }
+            | O::Loop { .. }
+            | O::Else
+            | O::End
+            | O::Br { .. }
+            | O::BrTable { .. }
+            | O::Return
+            | O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::Unreachable
+            | O::Select
+            | O::TypedSelect { .. }
+            | O::GlobalGet { .. }
+            | O::MemorySize { .. }
+            | O::MemoryGrow { .. } => false,
+            O::F32Copysign | O::F64Copysign => depth <= 1,
+            _ if ops::is_binary(op) || memory::is_store(op) => depth <= 1,
+            // The rest pop one operand: locals, globals and conditions,
+            // unary operators and conversions, loads.
+            _ => depth == 0,
+        }
+    }
+
+    /// The 64 bits of a constant into `slot`, without a register.
+    fn store_constant(&mut self, slot: Mem, bits: u64) {
+        match i32::try_from(bits as i64) {
+            Ok(value) => self.a.store_imm(true, slot, value),
+            Err(_) => {
+                self.a.store_imm(false, slot, bits as u32 as i32);
+                let high = Mem::at(slot.base, slot.disp + 4);
+                self.a.store_imm(false, high, (bits >> 32) as u32 as i32);
+            }
+        }
+    }
+
+    /// Stores the value at `height` in its slot if it is pending (uses
+    /// rcx, leaving a value in rax there).
+    fn materialize(&mut self, height: u32) {
+        let slot = self.slot(height);
+        match self.pending[height as usize] {
+            Pending::Slot => return,
+            Pending::Local(index) => {
+                let local = self.local(index);
+                self.a.load(true, RCX, local);
+                self.a.store(true, slot, RCX);
+            }
+            Pending::Const(bits) => self.store_constant(slot, bits),
+            Pending::Rax => self.a.store(true, slot, RAX),
+        }
+        self.pending[height as usize] = Pending::Slot;
+    }
+
+    /// Stores every pending value below `height`: before control flow
+    /// joins or leaves, where the other paths have theirs in slots.
+    fn flush(&mut self) {
+        for height in 0..self.height {
+            self.materialize(height);
+        }
+    }
+
+    /// Stores the pending copies of local `index` below `below` (height):
+    /// the local is about to change.
+    fn before_local_write(&mut self, index: u32, below: u32) {
+        for height in 0..below {
+            if self.pending[height as usize] == Pending::Local(index) {
+                self.materialize(height);
+            }
+        }
+    }
+
+    /// After a join: the values from `from` to the height are in their
+    /// slots, where every path into the join left them.
+    fn joined_in_slots(&mut self, from: u32) {
+        let to = self.height as usize;
+        if self.pending.len() < to {
+            self.pending.resize(to, Pending::Slot);
+        }
+        for value in &mut self.pending[(from as usize).min(to)..to] {
+            *value = Pending::Slot;
+        }
     }
 
     /// Enters a block whose `params` values are on top of the stack.
@@ -279,7 +495,7 @@ impl<'a> Codegen<'a> {
         self.a.mov_rr(true, RBP, RSP);
         self.stack_check();
         // sub rsp, frame
-        self.a.alu_imm(true, 5, RSP, 0);
+        self.a.alu_imm32(true, 5, RSP, 0);
         self.frame_size_fields.push((self.a.offset() - 4, false));
         self.a.store(true, self.vmctx(), RDI);
         self.a.store(true, self.caller_vmctx(), RSI);
@@ -395,10 +611,15 @@ impl<'a> Codegen<'a> {
     fn return_(&mut self) {
         let ty = self.req.info.module.func_type(self.req.func_index());
         if let Some(&result) = ty.results.first() {
-            let top = self.slot(self.height - 1);
             match result {
-                ValType::F32 | ValType::F64 => self.a.sse_mem(Some(0xf2), 0x10, 0, top),
-                _ => self.a.load(true, RAX, top),
+                ValType::F32 | ValType::F64 => {
+                    let top = self.operand(self.height - 1);
+                    self.a.sse_mem(Some(0xf2), 0x10, 0, top);
+                }
+                _ => {
+                    self.pop_to_rax(true);
+                    self.height += 1;
+                }
             }
         }
         self.epilogue();
@@ -545,6 +766,9 @@ impl<'a> Codegen<'a> {
     }
 
     fn else_(&mut self) {
+        if self.reachable {
+            self.flush();
+        }
         let frame = self.frames.last_mut().expect("validated: else in an if");
         if self.reachable {
             frame.branched = true;
@@ -556,11 +780,18 @@ impl<'a> Codegen<'a> {
             self.a.bind(label);
         }
         let frame = self.frames.last().expect("validated");
-        self.height = frame.base + frame.params;
+        let base = frame.base;
+        self.height = base + frame.params;
+        self.joined_in_slots(base);
         self.reachable = true;
     }
 
     fn end(&mut self) {
+        // The function's end returns: its result is read where it is.
+        let returns = self.frames.last().is_some_and(|f| f.kind == Kind::Function);
+        if self.reachable && !returns {
+            self.flush();
+        }
         let frame = self.frames.pop().expect("validated: end closes a frame");
         if let Some(label) = frame.else_label {
             // An `if` without `else`: its false edge carries the
@@ -569,6 +800,9 @@ impl<'a> Codegen<'a> {
             self.reachable = true;
         }
         self.height = frame.base + frame.results;
+        if !returns {
+            self.joined_in_slots(frame.base);
+        }
         if frame.kind == Kind::Function {
             if self.reachable || frame.branched {
                 self.a.bind(frame.end);
@@ -590,11 +824,13 @@ impl<'a> Codegen<'a> {
                 self.reachable = false;
             }
             Operator::Block { blockty } => {
+                self.flush();
                 let (params, results) = self.block_type(blockty)?;
                 let end = self.a.label();
                 self.open_frame(Kind::Block, params, results, end, end, None);
             }
             Operator::Loop { blockty } => {
+                self.flush();
                 self.count_loop(blockty);
                 let (params, results) = self.block_type(blockty)?;
                 let loop_index = self.loops_seen;
@@ -623,8 +859,9 @@ impl<'a> Codegen<'a> {
                     // branch overwrote.
                     return Err(Unsupported);
                 }
-                let cond = self.pop();
-                self.a.alu_mem_imm(false, 7, cond, 0);
+                let cond = self.pop_condition();
+                self.flush();
+                self.test_condition(cond);
                 let else_label = self.a.label();
                 self.a.jcc(Cond::Equal, else_label);
                 let end = self.a.label();
@@ -633,12 +870,14 @@ impl<'a> Codegen<'a> {
             Operator::Else => self.else_(),
             Operator::End => self.end(),
             Operator::Br { relative_depth } => {
+                self.flush();
                 self.branch(relative_depth);
                 self.reachable = false;
             }
             Operator::BrIf { relative_depth } => {
-                let cond = self.pop();
-                self.a.alu_mem_imm(false, 7, cond, 0);
+                let cond = self.pop_condition();
+                self.flush();
+                self.test_condition(cond);
                 let skip = self.a.label();
                 self.a.jcc(Cond::Equal, skip);
                 self.branch(relative_depth);
@@ -646,6 +885,7 @@ impl<'a> Codegen<'a> {
             }
             Operator::BrTable { ref targets } => {
                 let index = self.pop();
+                self.flush();
                 self.a.load(false, RAX, index);
                 // Moves clobber rax: the index goes to r11.
                 self.a.mov_rr(false, R11, RAX);
@@ -670,9 +910,8 @@ impl<'a> Codegen<'a> {
                 type_index,
                 table_index,
             } => self.call_indirect(type_index, table_index)?,
-            Operator::Drop => {
-                self.pop();
-            }
+            // Nothing to read: a pending value is never stored.
+            Operator::Drop => self.height -= 1,
             Operator::Select => {
                 let cond = self.pop();
                 let b = self.pop();
@@ -699,6 +938,11 @@ impl<'a> Codegen<'a> {
     fn operator(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
         if !self.reachable {
             return self.skip_unreachable(op);
+        }
+        if let Some(height) = self.rax_height()
+            && !self.keeps_rax(op, height)
+        {
+            self.spill_rax();
         }
         if self.control(op)? || self.variables(op)? || self.memory(op)? || self.numeric(op)? {
             return Ok(());

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::TrapCode;
 use wasmparser::Operator;
 
 use super::encode::{Cond, Mem, RAX, RCX, RDX};
-use super::{Codegen, Unsupported};
+use super::{Codegen, Pending, Unsupported};
 
 /// An integer ALU operation: `op rax, rcx`.
 #[derive(Clone, Copy)]
@@ -56,6 +56,10 @@ impl Codegen<'_> {
             O::F64Const { value } => self.constant(value.bits()),
             // Reinterpretation and wrapping change no bits a reader looks
             // at: an i32 or f32 reader reads the slot's low half.
+            // An i32 in rax has its upper half zero.
+            O::I32WrapI64 if self.rax_height() == Some(self.height - 1) => {
+                self.a.mov_rr(false, RAX, RAX);
+            }
             O::I32WrapI64
             | O::I32ReinterpretF32
             | O::I64ReinterpretF64
@@ -75,16 +79,16 @@ impl Codegen<'_> {
     }
 
     fn constant(&mut self, bits: u64) {
-        let dst = self.push();
-        self.a.mov_imm64(RAX, bits);
-        self.a.store(true, dst, RAX);
+        self.push_pending(super::Pending::Const(bits));
     }
 
     fn int_binary(&mut self, wide: bool, op: IntOp) {
+        if self.int_binary_immediate(wide, op) {
+            return;
+        }
         let b = self.pop();
-        let a = self.pop();
-        let dst = self.push();
-        self.a.load(wide, RAX, a);
+        self.pop_to_rax(wide);
+        self.push();
         self.a.load(wide, RCX, b);
         match op {
             IntOp::Alu(opcode) => self.a.alu_rr(wide, opcode, RAX, RCX),
@@ -96,7 +100,46 @@ impl Codegen<'_> {
             }
             IntOp::Div { signed, rem } => self.divide(wide, signed, rem),
         }
-        self.a.store(true, dst, RAX);
+        self.result_in_rax();
+    }
+
+    /// `op rax, imm` when the right operand is a pending constant that
+    /// fits an immediate and `op` has an immediate form; whether it did.
+    fn int_binary_immediate(&mut self, wide: bool, op: IntOp) -> bool {
+        let top = self.height as usize - 1;
+        let Pending::Const(bits) = self.pending[top] else {
+            return false;
+        };
+        // A 32-bit operation reads the low half; a 64-bit one sign-extends
+        // its immediate.
+        let imm = if wide {
+            i32::try_from(bits as i64).ok()
+        } else {
+            Some(bits as u32 as i32)
+        };
+        let Some(imm) = imm else { return false };
+        if matches!(op, IntOp::Mul | IntOp::Div { .. }) {
+            return false;
+        }
+        self.height -= 1;
+        self.pop_to_rax(wide);
+        self.push();
+        match op {
+            // The 0x81 group's extension is the ALU opcode's bits 3–5.
+            IntOp::Alu(opcode) => self.a.alu_imm(wide, opcode >> 3, RAX, imm),
+            // x86 masks the count as Wasm does.
+            IntOp::Shift(ext) => {
+                self.a
+                    .shift_imm(wide, ext, RAX, imm as u8 & if wide { 63 } else { 31 })
+            }
+            IntOp::Compare(cond) => {
+                self.a.alu_imm(wide, 7, RAX, imm);
+                self.a.set_eax(cond);
+            }
+            IntOp::Mul | IntOp::Div { .. } => unreachable!("no immediate form, refused above"),
+        }
+        self.result_in_rax();
+        true
     }
 
     /// rax = rax / rcx (or the remainder), with Wasm's traps.
@@ -235,12 +278,11 @@ impl Codegen<'_> {
         match *op {
             O::I32Eqz | O::I64Eqz => {
                 let wide = matches!(op, O::I64Eqz);
-                let src = self.pop();
-                let dst = self.push();
-                self.a.load(wide, RAX, src);
-                self.a.alu_imm(wide, 7, RAX, 0);
+                self.pop_to_rax(wide);
+                self.push();
+                self.a.alu_rr(wide, 0x85, RAX, RAX);
                 self.a.set_eax(Cond::Equal);
-                self.a.store(true, dst, RAX);
+                self.result_in_rax();
             }
             O::I32Clz | O::I64Clz | O::I32Ctz | O::I64Ctz | O::I32Popcnt | O::I64Popcnt => {
                 let wide = matches!(op, O::I64Clz | O::I64Ctz | O::I64Popcnt);
@@ -252,11 +294,10 @@ impl Codegen<'_> {
                 if !has(feature) {
                     return Err(Unsupported);
                 }
-                let src = self.pop();
-                let dst = self.push();
-                self.a.load(wide, RAX, src);
+                self.pop_to_rax(wide);
+                self.push();
                 self.a.bit_count(wide, opcode, RAX, RAX);
-                self.a.store(true, dst, RAX);
+                self.result_in_rax();
             }
             O::I32Extend8S | O::I32Extend16S | O::I64Extend8S | O::I64Extend16S => {
                 let wide = matches!(op, O::I64Extend8S | O::I64Extend16S);
@@ -265,11 +306,10 @@ impl Codegen<'_> {
                 } else {
                     16
                 };
-                let src = self.pop();
-                let dst = self.push();
-                self.a.load(false, RAX, src);
+                self.pop_to_rax(false);
+                self.push();
                 self.a.extend_rr(wide, bits, true, RAX, RAX);
-                self.a.store(true, dst, RAX);
+                self.result_in_rax();
             }
             O::I64Extend32S | O::I64ExtendI32S => {
                 let src = self.pop();
@@ -278,10 +318,10 @@ impl Codegen<'_> {
                 self.a.store(true, dst, RAX);
             }
             O::I64ExtendI32U => {
-                let src = self.pop();
-                let dst = self.push();
-                self.a.load(false, RAX, src);
-                self.a.store(true, dst, RAX);
+                // An i32 in rax is zero-extended already.
+                self.pop_to_rax(false);
+                self.push();
+                self.result_in_rax();
             }
             O::F32Abs | O::F32Neg | O::F64Abs | O::F64Neg => {
                 let double = matches!(op, O::F64Abs | O::F64Neg);
@@ -621,6 +661,11 @@ fn int_binary(op: &Operator<'_>) -> Option<(bool, IntOp)> {
         I32GeS, I64GeS => IntOp::Compare(Cond::GreaterEqual);
         I32GeU, I64GeU => IntOp::Compare(Cond::AboveEqual);
     )
+}
+
+/// Whether `op` is a two-operand arithmetic or comparison operator.
+pub(super) fn is_binary(op: &Operator<'_>) -> bool {
+    int_binary(op).is_some() || float_binary(op).is_some()
 }
 
 fn float_binary(op: &Operator<'_>) -> Option<(bool, FloatOp)> {
