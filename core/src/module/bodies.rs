@@ -15,7 +15,7 @@ use crate::error::LoadError;
 
 /// Below this many bytes of queued bodies, one thread validates them (a
 /// thread costs more than it saves).
-const PARALLEL_BYTES: usize = 4 << 20;
+const PARALLEL_BYTES: usize = 1 << 20;
 
 /// A body and the validator state it is checked against.
 type Body<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);

@@ -669,8 +669,10 @@ impl JitModule {
                 return Ok(code);
             }
             // Another thread compiles it. Tiered, compile what is queued
-            // next meanwhile (`prefetch.rs`): likely the next callee.
+            // next meanwhile (`prefetch.rs`): likely the next callee; not
+            // where this stack is too short to compile on.
             if lazy.tiered
+                && crate::signals::stack_left() >= INLINE_COMPILE_STACK
                 && let Some(next) = lazy.prefetch.take()
             {
                 let _ = self.try_compile_first(next);
