@@ -154,6 +154,33 @@ fn pending_locals_and_constants_keep_their_values() {
 }
 
 #[test]
+fn a_function_with_thousands_of_calls_stays_in_baseline_code() {
+    // More calls than the optimizing pipeline takes (1,000), in a loop
+    // that would otherwise move into optimized code.
+    let calls = "(local.set $acc (call $leaf (local.get $acc)))\n".repeat(1100);
+    let program = format!(
+        r#"(module
+      (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "many") (param $n i32) (result i32) (local $acc i32)
+        (loop $again
+          {calls}
+          (br_if $again (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $acc)))"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "many.wasm", &program);
+    let out = tiered_run(&wasm, "10", &[], &["--invoke", "many", "20000"]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "22000000\n");
+    expect_single_pass(&out.stderr, 2);
+    assert!(
+        out.stderr.contains(" 0 optimized loop entries"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn traps_in_baseline_code_name_every_frame() {
     let program = r#"(module
       (memory 1)

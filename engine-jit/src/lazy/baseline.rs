@@ -28,12 +28,9 @@ impl LazyCode {
         if self.tiers_up && profile.osr_blocked {
             return None;
         }
-        let (code, counting) = if profile.sites > MAX_OPTIMIZED_CALLS && counter.is_some() {
-            // Baseline for good: without the countdown.
-            (single_pass_code(info, defined, None)?.0, false)
-        } else {
-            (code, counter.is_some())
-        };
+        // Baseline for good: its countdowns never call out
+        // (`Codegen::disable_countdowns`).
+        let counting = counter.is_some() && profile.sites <= MAX_OPTIMIZED_CALLS;
         let func = info.module.num_imported_funcs() + defined;
         self.single_pass_compiles.fetch_add(1, Ordering::Relaxed);
         self.baseline_compiles.fetch_add(1, Ordering::Relaxed);

@@ -19,6 +19,7 @@ impl Codegen<'_> {
         self.a.mov_imm64(RAX, counter as u64);
         self.a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1);
         let next = self.a.label();
+        self.countdown_branches.push(self.a.offset());
         self.a.jcc(Cond::Greater, next);
         let args = [
             BuiltinArg::Imm(self.req.func_index()),

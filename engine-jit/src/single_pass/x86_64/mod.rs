@@ -35,7 +35,7 @@ use wasmparser::{BlockType, Operator};
 use std::collections::HashSet;
 
 use super::{Request, Unsupported};
-use crate::call_profile::CallProfile;
+use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS};
 use crate::compile::FunctionCode;
 use crate::traps;
 use crate::vmcontext::{Builtin, offsets};
@@ -179,6 +179,9 @@ pub(super) struct Codegen<'a> {
     /// The most bytes of stack arguments a call here passes: below the
     /// frame while the call is made, so part of what the entry checks.
     outgoing: i32,
+    /// Offsets of the tier-up countdowns' `jcc`s that skip the call out
+    /// (see [`Codegen::disable_countdowns`]).
+    countdown_branches: Vec<usize>,
 }
 
 impl<'a> Codegen<'a> {
@@ -224,6 +227,7 @@ impl<'a> Codegen<'a> {
             profile: CallProfile::default(),
             seen_callees: HashSet::new(),
             outgoing: 0,
+            countdown_branches: Vec::new(),
         };
         g.prologue(&params);
         let end = g.a.label();
@@ -571,6 +575,7 @@ impl<'a> Codegen<'a> {
         self.a.mov_imm64(RAX, counter as u64);
         self.a.alu_mem_imm(false, 5, Mem::at(RAX, 0), 1);
         let next = self.a.label();
+        self.countdown_branches.push(self.a.offset());
         self.a.jcc(Cond::NotEqual, next);
         let function = BuiltinArg::Imm(self.req.func_index());
         self.call_builtin(Builtin::TierUp, &[function]);
@@ -643,9 +648,28 @@ impl<'a> Codegen<'a> {
             };
             self.a.patch_u32(at, value);
         }
+        if self.profile.sites > MAX_OPTIMIZED_CALLS {
+            self.disable_countdowns();
+        }
         let profile = std::mem::take(&mut self.profile);
         let (bytes, traps) = self.a.finish().ok_or(Unsupported)?;
         Ok((FunctionCode::single_pass(bytes, traps), profile))
+    }
+
+    /// A function with thousands of calls stays in baseline code for good
+    /// (`LazyCode::compile`: the optimizing register allocator would be
+    /// quadratic in them), which is only known once its body has been
+    /// walked: each countdown's conditional branch around the call out
+    /// becomes `nop; jmp` to the same place (six bytes either way), so the
+    /// code counts but never asks to tier up. Compiling the function again
+    /// without countdowns cost the generated module's `_start` (20,000
+    /// calls) 14 ms on the path to its first call.
+    fn disable_countdowns(&mut self) {
+        for &at in &self.countdown_branches {
+            debug_assert_eq!(self.a.code[at], 0x0f, "a jcc with a 32-bit offset");
+            self.a.code[at] = 0x90;
+            self.a.code[at + 1] = 0xe9;
+        }
     }
 
     // --- control ---
