@@ -28,6 +28,7 @@ mod calls;
 mod encode;
 mod memory;
 mod ops;
+mod stack;
 
 use encode::{Asm, Cond, Label, Mem, R8, R9, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP};
 use wasmparser::{BlockType, Operator};
@@ -39,6 +40,7 @@ use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS};
 use crate::compile::FunctionCode;
 use crate::traps;
 use crate::vmcontext::{Builtin, offsets};
+use stack::Pending;
 use wasmtier_core::ValType;
 
 /// Integer argument registers of the `tail` convention after the callee's
@@ -105,22 +107,6 @@ enum BuiltinArg {
     Imm(u32),
     /// A 32-bit slot, zero-extended.
     Slot32(Mem),
-}
-
-/// What an operand-stack height holds until it is stored in its slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pending {
-    /// The value is in the height's slot.
-    Slot,
-    /// The current value of a local, not yet copied: read from the
-    /// local's slot, and stored before the local is written.
-    Local(u32),
-    /// A constant's bits, not yet stored.
-    Const(u64),
-    /// An integer result in rax, not yet stored; an i32 with its upper
-    /// half zero (as every 32-bit x86 operation leaves it). At most one
-    /// height is `Rax` (`Codegen::in_rax`).
-    Rax,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,203 +246,6 @@ impl<'a> Codegen<'a> {
 
     fn caller_vmctx(&self) -> Mem {
         Mem::at(RBP, -16)
-    }
-
-    /// The slot a new value goes to.
-    fn push(&mut self) -> Mem {
-        let slot = self.slot(self.height);
-        self.push_pending(Pending::Slot);
-        slot
-    }
-
-    /// Pushes a value that is not in its slot yet.
-    fn push_pending(&mut self, value: Pending) {
-        let height = self.height as usize;
-        if self.pending.len() <= height {
-            self.pending.resize(height + 1, Pending::Slot);
-        }
-        self.pending[height] = value;
-        self.height += 1;
-        self.max_height = self.max_height.max(self.height);
-    }
-
-    /// Where the top value can be read. Uses no register, so an operator
-    /// may pop operands after loading others.
-    fn pop(&mut self) -> Mem {
-        self.height -= 1;
-        self.operand(self.height)
-    }
-
-    /// Where the value at `height` can be read: its slot (a pending
-    /// constant is stored there first, without a register) or the slot of
-    /// the local it is pending from.
-    fn operand(&mut self, height: u32) -> Mem {
-        let slot = self.slot(height);
-        match self.pending[height as usize] {
-            Pending::Slot => slot,
-            Pending::Local(index) => self.local(index),
-            Pending::Const(bits) => {
-                self.store_constant(slot, bits);
-                self.pending[height as usize] = Pending::Slot;
-                slot
-            }
-            Pending::Rax => {
-                self.a.store(true, slot, RAX);
-                self.pending[height as usize] = Pending::Slot;
-                slot
-            }
-        }
-    }
-
-    /// The height whose value is in rax: `in_rax` unless that height has
-    /// been popped or reused since.
-    fn rax_height(&self) -> Option<u32> {
-        self.in_rax
-            .filter(|&h| h < self.height && self.pending[h as usize] == Pending::Rax)
-    }
-
-    /// The top value's result is in rax (an i32 zero-extended), not
-    /// stored.
-    fn result_in_rax(&mut self) {
-        let top = self.height - 1;
-        self.pending[top as usize] = Pending::Rax;
-        self.in_rax = Some(top);
-    }
-
-    /// Pops the top value into rax (an i32 zero-extended).
-    fn pop_to_rax(&mut self, wide: bool) {
-        if self.rax_height() == Some(self.height - 1) {
-            self.height -= 1;
-        } else {
-            let value = self.pop();
-            self.a.load(wide, RAX, value);
-        }
-    }
-
-    /// Pops a condition: `None` when it is in rax, else where to read it.
-    fn pop_condition(&mut self) -> Option<Mem> {
-        if self.rax_height() == Some(self.height - 1) {
-            self.height -= 1;
-            None
-        } else {
-            Some(self.pop())
-        }
-    }
-
-    /// Sets the flags for `condition != 0`.
-    fn test_condition(&mut self, condition: Option<Mem>) {
-        match condition {
-            Some(at) => self.a.alu_mem_imm(false, 7, at, 0),
-            None => self.a.alu_rr(false, 0x85, RAX, RAX),
-        }
-    }
-
-    /// Stores the value in rax, if one is pending, before code that
-    /// overwrites rax without taking it.
-    fn spill_rax(&mut self) {
-        if let Some(height) = self.rax_height() {
-            self.materialize(height);
-        }
-    }
-
-    /// Whether `op` can run with the value in rax at `height` left there:
-    /// it emits no code, or it pops that value (before emitting anything
-    /// that overwrites rax, as every operator here pops first).
-    fn keeps_rax(&self, op: &Operator<'_>, height: u32) -> bool {
-        use Operator as O;
-        let depth = self.height - 1 - height;
-        match op {
-            O::LocalGet { .. }
-            | O::I32Const { .. }
-            | O::I64Const { .. }
-            | O::F32Const { .. }
-            | O::F64Const { .. }
-            | O::Nop
-            | O::Drop
-            | O::I64ReinterpretF64
-            | O::F32ReinterpretI32
-            | O::I32ReinterpretF32
-            | O::F64ReinterpretI64 => true,
-            O::Block { .. }
-            | O::Loop { .. }
-            | O::Else
-            | O::End
-            | O::Br { .. }
-            | O::BrTable { .. }
-            | O::Return
-            | O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::Unreachable
-            | O::Select
-            | O::TypedSelect { .. }
-            | O::GlobalGet { .. }
-            | O::MemorySize { .. }
-            | O::MemoryGrow { .. } => false,
-            O::F32Copysign | O::F64Copysign => depth <= 1,
-            _ if ops::is_binary(op) || memory::is_store(op) => depth <= 1,
-            // The rest pop one operand: locals, globals and conditions,
-            // unary operators and conversions, loads.
-            _ => depth == 0,
-        }
-    }
-
-    /// The 64 bits of a constant into `slot`, without a register.
-    fn store_constant(&mut self, slot: Mem, bits: u64) {
-        match i32::try_from(bits as i64) {
-            Ok(value) => self.a.store_imm(true, slot, value),
-            Err(_) => {
-                self.a.store_imm(false, slot, bits as u32 as i32);
-                let high = Mem::at(slot.base, slot.disp + 4);
-                self.a.store_imm(false, high, (bits >> 32) as u32 as i32);
-            }
-        }
-    }
-
-    /// Stores the value at `height` in its slot if it is pending (uses
-    /// rcx, leaving a value in rax there).
-    fn materialize(&mut self, height: u32) {
-        let slot = self.slot(height);
-        match self.pending[height as usize] {
-            Pending::Slot => return,
-            Pending::Local(index) => {
-                let local = self.local(index);
-                self.a.load(true, RCX, local);
-                self.a.store(true, slot, RCX);
-            }
-            Pending::Const(bits) => self.store_constant(slot, bits),
-            Pending::Rax => self.a.store(true, slot, RAX),
-        }
-        self.pending[height as usize] = Pending::Slot;
-    }
-
-    /// Stores every pending value below `height`: before control flow
-    /// joins or leaves, where the other paths have theirs in slots.
-    fn flush(&mut self) {
-        for height in 0..self.height {
-            self.materialize(height);
-        }
-    }
-
-    /// Stores the pending copies of local `index` below `below` (height):
-    /// the local is about to change.
-    fn before_local_write(&mut self, index: u32, below: u32) {
-        for height in 0..below {
-            if self.pending[height as usize] == Pending::Local(index) {
-                self.materialize(height);
-            }
-        }
-    }
-
-    /// After a join: the values from `from` to the height are in their
-    /// slots, where every path into the join left them.
-    fn joined_in_slots(&mut self, from: u32) {
-        let to = self.height as usize;
-        if self.pending.len() < to {
-            self.pending.resize(to, Pending::Slot);
-        }
-        for value in &mut self.pending[(from as usize).min(to)..to] {
-            *value = Pending::Slot;
-        }
     }
 
     /// Enters a block whose `params` values are on top of the stack.
