@@ -318,6 +318,18 @@ impl ValidatedModule {
         Self::new(&Self::binary_of(input)?, features)
     }
 
+    /// Like [`from_bytes_or_text`](Self::from_bytes_or_text), keeping
+    /// `input` itself as the module's binary when it is one instead of a
+    /// copy (a file just read: on an 80 MB module the copy was another
+    /// 80 MB of fresh pages to fault in).
+    pub fn from_vec_or_text(input: Vec<u8>, features: Features) -> Result<Self, LoadError> {
+        let binary = match Self::binary_of(&input)? {
+            Cow::Borrowed(_) => input,
+            Cow::Owned(converted) => converted,
+        };
+        Self::with_limits_shared(binary.into(), features, &LoadLimits::default())
+    }
+
     /// The binary module `input` stands for: itself, or WebAssembly text
     /// converted (not validated). What caches of compiled code are keyed by.
     pub fn binary_of(input: &[u8]) -> Result<Cow<'_, [u8]>, LoadError> {
@@ -340,13 +352,24 @@ impl ValidatedModule {
         features: Features,
         limits: &LoadLimits,
     ) -> Result<Self, LoadError> {
+        Self::with_limits_shared(bytes.to_vec().into(), features, limits)
+    }
+
+    /// [`with_limits`](Self::with_limits) of bytes the module keeps.
+    fn with_limits_shared(
+        shared: SharedBytes,
+        features: Features,
+        limits: &LoadLimits,
+    ) -> Result<Self, LoadError> {
+        let kept = shared.clone();
+        let bytes: &[u8] = &kept;
         // wasmparser 0.228 can panic on damaged input on 32-bit hosts (a
         // length near u32::MAX overflows `usize` in a bounds check: found by
         // the CLI's damaged-module test under qemu-arm). A decoder panic is a
         // refused module, never a crashed host.
         let reached = std::cell::Cell::new(0);
         let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Self::decode(bytes, features, limits, &reached)
+            Self::decode(shared, features, limits, &reached)
         }));
         let decoded = match decoded {
             Ok(decoded) => decoded,

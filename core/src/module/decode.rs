@@ -20,15 +20,16 @@ impl ValidatedModule {
     /// Decodes and validates; `reached` follows the start of the section
     /// being decoded.
     pub(super) fn decode(
-        bytes: &[u8],
+        shared: SharedBytes,
         features: Features,
         limits: &LoadLimits,
         reached: &std::cell::Cell<usize>,
     ) -> Result<Self, LoadError> {
+        let mut module = Self::empty(shared.clone(), features);
+        let bytes: &[u8] = &shared;
         LimitCheck::check_size(limits, bytes)?;
         let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
-        let mut module = Self::empty(bytes.to_vec().into(), features);
         let mut per_function = PerFunctionBuilder::default();
         let mut pending = bodies::PendingBodies::default();
         let mut saw_header = false;
@@ -380,5 +381,34 @@ impl ValidatedModule {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Features, LoadError, ValidatedModule};
+
+    #[test]
+    fn a_module_from_a_vec_keeps_the_binary_and_reads_text_too() {
+        let text = "(module (func (export \"f\") (result i32) i32.const 7))";
+        let binary = wat::parse_str(text).unwrap();
+        let from_vec =
+            ValidatedModule::from_vec_or_text(binary.clone(), Features::default()).unwrap();
+        assert_eq!(from_vec.bytes(), &binary[..]);
+        let from_text =
+            ValidatedModule::from_vec_or_text(text.as_bytes().to_vec(), Features::default())
+                .unwrap();
+        assert_eq!(from_text.bytes(), &binary[..]);
+        let mut damaged = binary;
+        damaged.truncate(damaged.len() - 2);
+        let error = ValidatedModule::from_vec_or_text(damaged.clone(), Features::default())
+            .unwrap_err()
+            .to_string();
+        let LoadError::Invalid { message, .. } =
+            ValidatedModule::new(&damaged, Features::default()).unwrap_err()
+        else {
+            panic!("a truncated module is invalid");
+        };
+        assert!(error.contains(&message), "{error}");
     }
 }
