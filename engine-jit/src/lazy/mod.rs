@@ -58,6 +58,11 @@ const FUNCTION_ALIGNMENT: usize = 64;
 /// otherwise a helper thread with its own stack compiles.
 const INLINE_COMPILE_STACK: usize = 2 << 20;
 
+/// Whether this thread's stack has room to run the compiler on.
+fn room_to_compile() -> bool {
+    crate::signals::stack_left() >= INLINE_COMPILE_STACK
+}
+
 /// Stack of the threads that compile (tier-up, and the helper above).
 const COMPILER_STACK: usize = 16 << 20;
 
@@ -672,7 +677,7 @@ impl JitModule {
             // next meanwhile (`prefetch.rs`): likely the next callee; not
             // where this stack is too short to compile on.
             if lazy.tiered
-                && crate::signals::stack_left() >= INLINE_COMPILE_STACK
+                && room_to_compile()
                 && let Some(next) = lazy.prefetch.take()
             {
                 let _ = self.try_compile_first(next);
@@ -770,7 +775,7 @@ impl JitModule {
         defined: u32,
         compile: impl FnOnce() -> Result<T, CompileError> + Send,
     ) -> Result<T, CompileError> {
-        if crate::signals::stack_left() >= INLINE_COMPILE_STACK {
+        if room_to_compile() {
             return compile();
         }
         std::thread::scope(|scope| {

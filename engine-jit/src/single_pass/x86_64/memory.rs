@@ -142,16 +142,7 @@ impl Codegen<'_> {
             self.result_in_rax();
             return Ok(true);
         }
-        let store = match *op {
-            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
-                Some((memarg, 32))
-            }
-            O::I64Store { memarg } | O::F64Store { memarg } => Some((memarg, 64)),
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => Some((memarg, 8)),
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => Some((memarg, 16)),
-            _ => None,
-        };
-        if let Some((memarg, bits)) = store {
+        if let Some((memarg, bits)) = store_access(op) {
             let value = self.pop();
             self.a.load(true, RDX, value);
             let mem = self.address(&memarg)?;
@@ -200,19 +191,17 @@ impl Codegen<'_> {
     }
 }
 
-/// Whether `op` stores to memory (it pops an address and a value).
-pub(super) fn is_store(op: &Operator<'_>) -> bool {
+/// A store's address operand and width in bits; `None` for other
+/// operators (so also: whether `op` pops an address and a value).
+pub(super) fn store_access(op: &Operator<'_>) -> Option<(wasmparser::MemArg, u8)> {
     use Operator as O;
-    matches!(
-        op,
-        O::I32Store { .. }
-            | O::I64Store { .. }
-            | O::F32Store { .. }
-            | O::F64Store { .. }
-            | O::I32Store8 { .. }
-            | O::I32Store16 { .. }
-            | O::I64Store8 { .. }
-            | O::I64Store16 { .. }
-            | O::I64Store32 { .. }
-    )
+    match *op {
+        O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+            Some((memarg, 32))
+        }
+        O::I64Store { memarg } | O::F64Store { memarg } => Some((memarg, 64)),
+        O::I32Store8 { memarg } | O::I64Store8 { memarg } => Some((memarg, 8)),
+        O::I32Store16 { memarg } | O::I64Store16 { memarg } => Some((memarg, 16)),
+        _ => None,
+    }
 }

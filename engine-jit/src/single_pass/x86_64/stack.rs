@@ -157,7 +157,7 @@ impl Codegen<'_> {
             | O::MemorySize { .. }
             | O::MemoryGrow { .. } => false,
             O::F32Copysign | O::F64Copysign => depth <= 1,
-            _ if ops::is_binary(op) || memory::is_store(op) => depth <= 1,
+            _ if ops::is_binary(op) || memory::store_access(op).is_some() => depth <= 1,
             // The rest pop one operand: locals, globals and conditions,
             // unary operators and conversions, loads.
             _ => depth == 0,
