@@ -755,8 +755,7 @@ impl JitModule {
             .filter(|&c| lazy.function_code(c as usize) == 0)
             .collect();
         if !pending.is_empty() {
-            let workers = prefetch::workers(lazy.tiered);
-            lazy.prefetch.push(self, pending, workers);
+            lazy.prefetch.push(self, pending, lazy.tiered);
         }
     }
 

@@ -81,13 +81,16 @@ impl Queue {
 
 impl Prefetch {
     /// Queues `functions` (defined indexes) for compiling ahead, starting
-    /// `workers` threads the first time.
-    pub fn push(&self, module: &Arc<JitModule>, functions: Vec<u32>, workers: usize) {
+    /// the workers the first time (one fewer when the guest's thread
+    /// `helps`; see [`workers`]).
+    pub fn push(&self, module: &Arc<JitModule>, functions: Vec<u32>, helps: bool) {
         let mut state = self.queue.lock();
         if !state.started {
             state.started = true;
             let mut started = 0;
-            for _ in 0..workers {
+            // Asked once, not per push: `available_parallelism` reads
+            // cgroup files (a dozen system calls).
+            for _ in 0..workers(helps) {
                 let module: Weak<JitModule> = Arc::downgrade(module);
                 let queue = self.queue.clone();
                 let spawned = std::thread::Builder::new()
@@ -129,7 +132,7 @@ impl Prefetch {
 
 /// How many workers compile ahead: one per core, or with the guest's
 /// thread helping (`helps`), one per core but that thread's.
-pub(super) fn workers(helps: bool) -> usize {
+fn workers(helps: bool) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if helps { (cores - 1).max(1) } else { cores }
 }
