@@ -70,9 +70,12 @@ const ARITHMETIC: &str = r#"(module
       (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 3)))
         (then (global.set $g (i64.xor (global.get $g) (local.get $acc))))
         (else (local.set $x (f64.sqrt (f64.abs (local.get $x))))))
+      ;; A constant address (its offset folded in) holding a running sum.
+      (i32.store offset=2000 (i32.const 40)
+        (i32.add (i32.load offset=2000 (i32.const 40)) (i32.mul (local.get $i) (i32.const 3))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
-    (i64.add (local.get $acc) (global.get $g)))
+    (i64.add (i64.add (local.get $acc) (global.get $g)) (i64.load32_u (i32.const 2040))))
   (func (export "run") (param i32) (result i64)
     (call $mix (local.get 0) (f64.const 1234.5)))
 )"#;
@@ -153,6 +156,69 @@ fn pending_locals_and_constants_keep_their_values() {
     }
 }
 
+/// Comparisons whose result stays in the flags until `br_if`, `if` or
+/// `i32.eqz` takes it, and becomes a value before anything else.
+const COMPARISONS: &str = r#"(module
+  (func $lt (param i32 i32) (result i32) (i32.lt_s (local.get 0) (local.get 1)))
+  (func $cmp (param $a i32) (param $b i64) (result i32) (local $r i32)
+    ;; br_if on a comparison, carrying a pending constant.
+    (local.set $r (block (result i32)
+      (i32.const 100)
+      (br_if 0 (i32.lt_s (local.get $a) (i32.const 3)))
+      (drop) (i32.const 200)))
+    ;; if on comparisons; eqz of a comparison, and of eqz of one.
+    (if (i64.gt_u (local.get $b) (i64.extend_i32_s (local.get $a)))
+      (then (local.set $r (i32.add (local.get $r) (i32.const 1)))))
+    (if (i32.eqz (i32.ge_s (local.get $a) (local.get $r)))
+      (then (local.set $r (i32.add (local.get $r) (i32.const 10)))))
+    (local.set $r (i32.add (local.get $r)
+      (i32.eqz (i32.eqz (i32.ne (local.get $a) (i32.const 7))))))
+    ;; Comparisons as values: an operand, a block's result, a branch's
+    ;; value under a comparison the branch takes, a callee's result.
+    (local.set $r (i32.add (local.get $r)
+      (i32.mul (i64.le_s (local.get $b) (i64.const -1)) (i32.const 1000))))
+    (local.set $r (i32.add (local.get $r) (block (result i32) (i32.eq (local.get $a) (local.get $a)))))
+    (local.set $r (i32.add (local.get $r) (block (result i32)
+      (br_if 0 (i32.gt_u (local.get $a) (i32.const 2)) (i32.lt_u (local.get $a) (i32.const 50)))
+      (drop) (i32.const 5000))))
+    (local.set $r (i32.add (local.get $r) (i32.shl (call $lt (local.get $a) (i32.const 6)) (i32.const 4))))
+    (drop (br_if 0 (local.get $r) (i32.eqz (local.get $a))))
+    (i32.sub (local.get $r) (i32.const 1)))
+  (func (export "cmp") (param i32 i64) (result i32) (call $cmp (local.get 0) (local.get 1)))
+)"#;
+
+#[test]
+fn comparisons_branch_on_the_flags_and_stay_values_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "compare.wasm", COMPARISONS);
+    // (5, 3): 200, +10 (eqz of 5 >= 200), +1 (eqz of eqz of 5 != 7), +1
+    // (5 == 5), +1 (5 > 2, taken as 5 < 50), +16 (5 < 6), -1 = 228.
+    let cases = [
+        (["5", "3"], "228"),
+        (["2", "-1"], "1128"),
+        (["0", "100"], "129"),
+        (["7", "7"], "211"),
+        (["60", "-9"], "6212"),
+    ];
+    for (args, expected) in cases {
+        let mut invoke = vec!["--invoke", "cmp"];
+        invoke.extend(args);
+        let mut eager_args = vec!["run", "--engine", "jit", s(&wasm)];
+        eager_args.extend(&invoke);
+        let eager = wasmtier(&eager_args);
+        assert_eq!(eager.stdout, format!("{expected}\n"), "{}", eager.stderr);
+        let interp_args: Vec<&str> = eager_args
+            .iter()
+            .map(|&a| if a == "jit" { "interp" } else { a })
+            .collect();
+        assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
+        let single = baseline_run(&wasm, &[], &invoke);
+        assert_eq!(single.status, Some(0), "{}", single.stderr);
+        assert_eq!(single.stdout, eager.stdout, "arguments {args:?}");
+        expect_single_pass(&single.stderr, 3);
+    }
+}
+
 #[test]
 fn a_function_with_thousands_of_calls_stays_in_baseline_code() {
     // More calls than the optimizing pipeline takes (1,000), in a loop
@@ -186,6 +252,7 @@ fn traps_in_baseline_code_name_every_frame() {
       (memory 1)
       (func $leaf (param i32) (result i32) (i32.load (local.get 0)))
       (func $divide (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+      (func (export "far") (result i32) (i32.load offset=8 (i32.const 65530)))
       (func $mid (param i32) (result i32) (i32.add (call $leaf (local.get 0)) (i32.const 1)))
       (func (export "load") (param i32) (result i32) (call $mid (local.get 0)))
       (func (export "divide") (param i32) (result i32) (call $divide (local.get 0))))"#;
@@ -209,6 +276,14 @@ fn traps_in_baseline_code_name_every_frame() {
         out.stderr
     );
     assert!(out.stderr.contains("0: divide"), "{}", out.stderr);
+    // A constant address past the end of memory.
+    let out = baseline_run(&wasm, &[], &["--invoke", "far"]);
+    assert!(
+        out.stderr.contains("out of bounds memory access"),
+        "{}",
+        out.stderr
+    );
+    expect_single_pass(&out.stderr, 1);
 }
 
 #[test]

@@ -36,6 +36,29 @@ pub enum Cond {
     LessEqual = 0xe,
     Greater = 0xf,
     Sign = 0x8,
+    NotSign = 0x9,
+}
+
+impl Cond {
+    /// The condition that holds exactly when `self` does not.
+    pub fn negate(self) -> Self {
+        match self {
+            Cond::Below => Cond::AboveEqual,
+            Cond::AboveEqual => Cond::Below,
+            Cond::Equal => Cond::NotEqual,
+            Cond::NotEqual => Cond::Equal,
+            Cond::BelowEqual => Cond::Above,
+            Cond::Above => Cond::BelowEqual,
+            Cond::Parity => Cond::NoParity,
+            Cond::NoParity => Cond::Parity,
+            Cond::Less => Cond::GreaterEqual,
+            Cond::GreaterEqual => Cond::Less,
+            Cond::LessEqual => Cond::Greater,
+            Cond::Greater => Cond::LessEqual,
+            Cond::Sign => Cond::NotSign,
+            Cond::NotSign => Cond::Sign,
+        }
+    }
 }
 
 /// A memory operand: `[base + index + disp]`.
@@ -303,6 +326,24 @@ impl Asm {
 
     pub fn imul(&mut self, w: bool, dst: u8, src: u8) {
         self.op_reg(None, w, &[0x0f, 0xaf], dst, src);
+    }
+
+    /// `imul dst, src, imm` (a 64-bit one sign-extends the immediate),
+    /// with an 8-bit immediate when it fits.
+    pub fn imul_imm(&mut self, w: bool, dst: u8, src: u8, imm: i32) {
+        let inst = match i8::try_from(imm) {
+            Ok(short) => {
+                let mut inst = Inst::reg(None, w, &[0x6b], dst, src);
+                inst.push(short as u8);
+                inst
+            }
+            Err(_) => {
+                let mut inst = Inst::reg(None, w, &[0x69], dst, src);
+                inst.extend(&imm.to_le_bytes());
+                inst
+            }
+        };
+        self.put(inst);
     }
 
     /// The 0xF7 group on a register: not 2, neg 3, div 6, idiv 7.
@@ -580,8 +621,13 @@ mod tests {
             bytes(|a| a.store_imm(true, Mem::at(RBP, -8), -2)),
             [0x48, 0xc7, 0x45, 0xf8, 0xfe, 0xff, 0xff, 0xff]
         );
-        // imul eax, ecx
+        // imul eax, ecx / imul rax, rax, 247 / imul eax, eax, 5
         assert_eq!(bytes(|a| a.imul(false, RAX, RCX)), [0x0f, 0xaf, 0xc1]);
+        assert_eq!(
+            bytes(|a| a.imul_imm(true, RAX, RAX, 247)),
+            [0x48, 0x69, 0xc0, 0xf7, 0, 0, 0]
+        );
+        assert_eq!(bytes(|a| a.imul_imm(false, RAX, RAX, 5)), [0x6b, 0xc0, 5]);
         // shl rax, cl
         assert_eq!(bytes(|a| a.shift_cl(true, 4, RAX)), [0x48, 0xd3, 0xe0]);
         // addsd xmm0, xmm1

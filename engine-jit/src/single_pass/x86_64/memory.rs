@@ -95,6 +95,19 @@ impl Codegen<'_> {
         if memarg.memory != 0 || !reserved {
             return Err(Unsupported);
         }
+        // A constant address with its offset is a displacement while the
+        // sum stays below 2 GiB (inside the reservation, as every address
+        // plus offset is).
+        let top = self.height - 1;
+        if let Pending::Const(bits) = self.pending[top as usize]
+            && let Ok(disp) = i32::try_from(u64::from(bits as u32) + memarg.offset)
+        {
+            self.height -= 1;
+            self.a.load(true, RCX, self.vmctx());
+            self.a
+                .load(true, RCX, Mem::at(RCX, offsets::VMCTX_MEMORY0_BASE));
+            return Ok(Mem::at(RCX, disp));
+        }
         self.pop_to_rax(false);
         self.a.load(true, RCX, self.vmctx());
         self.a

@@ -681,9 +681,8 @@ impl<'a> Codegen<'a> {
                 }
                 let cond = self.pop_condition();
                 self.flush();
-                self.test_condition(cond);
                 let else_label = self.a.label();
-                self.a.jcc(Cond::Equal, else_label);
+                self.jump_unless(cond, else_label);
                 let end = self.a.label();
                 self.open_frame(Kind::If, params, results, end, end, Some(else_label));
             }
@@ -697,9 +696,8 @@ impl<'a> Codegen<'a> {
             Operator::BrIf { relative_depth } => {
                 let cond = self.pop_condition();
                 self.flush();
-                self.test_condition(cond);
                 let skip = self.a.label();
-                self.a.jcc(Cond::Equal, skip);
+                self.jump_unless(cond, skip);
                 self.branch(relative_depth);
                 self.a.bind(skip);
             }
@@ -758,6 +756,14 @@ impl<'a> Codegen<'a> {
     fn operator(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
         if !self.reachable {
             return self.skip_unreachable(op);
+        }
+        if self.flags_on_top().is_some()
+            && !matches!(
+                op,
+                Operator::BrIf { .. } | Operator::If { .. } | Operator::I32Eqz
+            )
+        {
+            self.flags_to_rax();
         }
         if let Some(height) = self.rax_height()
             && !self.keeps_rax(op, height)

@@ -96,7 +96,7 @@ impl Codegen<'_> {
             IntOp::Shift(ext) => self.a.shift_cl(wide, ext, RAX),
             IntOp::Compare(cond) => {
                 self.a.alu_rr(wide, 0x39, RAX, RCX);
-                self.a.set_eax(cond);
+                return self.result_in_flags(cond);
             }
             IntOp::Div { signed, rem } => self.divide(wide, signed, rem),
         }
@@ -118,7 +118,7 @@ impl Codegen<'_> {
             Some(bits as u32 as i32)
         };
         let Some(imm) = imm else { return false };
-        if matches!(op, IntOp::Mul | IntOp::Div { .. }) {
+        if matches!(op, IntOp::Div { .. }) {
             return false;
         }
         self.height -= 1;
@@ -134,9 +134,11 @@ impl Codegen<'_> {
             }
             IntOp::Compare(cond) => {
                 self.a.alu_imm(wide, 7, RAX, imm);
-                self.a.set_eax(cond);
+                self.result_in_flags(cond);
+                return true;
             }
-            IntOp::Mul | IntOp::Div { .. } => unreachable!("no immediate form, refused above"),
+            IntOp::Mul => self.a.imul_imm(wide, RAX, RAX, imm),
+            IntOp::Div { .. } => unreachable!("no immediate form, refused above"),
         }
         self.result_in_rax();
         true
@@ -276,13 +278,16 @@ impl Codegen<'_> {
     fn unary(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
         use Operator as O;
         match *op {
+            // `i32.eqz` of a comparison is the opposite comparison.
+            O::I32Eqz if let Some(cond) = self.flags_on_top() => {
+                self.result_in_flags(cond.negate());
+            }
             O::I32Eqz | O::I64Eqz => {
                 let wide = matches!(op, O::I64Eqz);
                 self.pop_to_rax(wide);
                 self.push();
                 self.a.alu_rr(wide, 0x85, RAX, RAX);
-                self.a.set_eax(Cond::Equal);
-                self.result_in_rax();
+                self.result_in_flags(Cond::Equal);
             }
             O::I32Clz | O::I64Clz | O::I32Ctz | O::I64Ctz | O::I32Popcnt | O::I64Popcnt => {
                 let wide = matches!(op, O::I64Clz | O::I64Ctz | O::I64Popcnt);

@@ -6,7 +6,7 @@
 
 use wasmparser::Operator;
 
-use super::encode::{Mem, RAX, RCX};
+use super::encode::{Cond, Label, Mem, RAX, RCX};
 use super::{Codegen, memory, ops};
 
 /// What an operand-stack height holds until it is stored in its slot.
@@ -23,6 +23,20 @@ pub(super) enum Pending {
     /// half zero (as every 32-bit x86 operation leaves it). At most one
     /// height is `Rax` (`Codegen::in_rax`).
     Rax,
+    /// An i32 comparison's result, only in the flags: 1 when the
+    /// condition holds. Only ever the top value, and only until the next
+    /// operator: `br_if`, `if` and `i32.eqz` take it from the flags; before
+    /// any other operator it becomes a value in rax
+    /// ([`Codegen::flags_to_rax`]).
+    Flags(Cond),
+}
+
+/// Where a popped condition is (see [`Codegen::pop_condition`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Condition {
+    Slot(Mem),
+    Rax,
+    Flags(Cond),
 }
 
 impl Codegen<'_> {
@@ -69,6 +83,10 @@ impl Codegen<'_> {
                 self.pending[height as usize] = Pending::Slot;
                 slot
             }
+            Pending::Flags(_) => {
+                self.materialize(height);
+                slot
+            }
         }
     }
 
@@ -97,21 +115,59 @@ impl Codegen<'_> {
         }
     }
 
-    /// Pops a condition: `None` when it is in rax, else where to read it.
-    pub(super) fn pop_condition(&mut self) -> Option<Mem> {
-        if self.rax_height() == Some(self.height - 1) {
+    /// Pops a condition: in the flags, in rax, or where to read it.
+    pub(super) fn pop_condition(&mut self) -> Condition {
+        let top = self.height - 1;
+        if let Pending::Flags(cond) = self.pending[top as usize] {
             self.height -= 1;
-            None
+            Condition::Flags(cond)
+        } else if self.rax_height() == Some(top) {
+            self.height -= 1;
+            Condition::Rax
         } else {
-            Some(self.pop())
+            Condition::Slot(self.pop())
         }
     }
 
-    /// Sets the flags for `condition != 0`.
-    pub(super) fn test_condition(&mut self, condition: Option<Mem>) {
-        match condition {
-            Some(at) => self.a.alu_mem_imm(false, 7, at, 0),
-            None => self.a.alu_rr(false, 0x85, RAX, RAX),
+    /// Jumps to `target` when `condition` is 0. Between `pop_condition`
+    /// and this, only moves may be emitted (`flush`): they keep the flags.
+    pub(super) fn jump_unless(&mut self, condition: Condition, target: Label) {
+        let cond = match condition {
+            Condition::Slot(at) => {
+                self.a.alu_mem_imm(false, 7, at, 0);
+                Cond::Equal
+            }
+            Condition::Rax => {
+                self.a.alu_rr(false, 0x85, RAX, RAX);
+                Cond::Equal
+            }
+            Condition::Flags(cond) => cond.negate(),
+        };
+        self.a.jcc(cond, target);
+    }
+
+    /// Leaves the comparison result on top in the flags, not stored.
+    pub(super) fn result_in_flags(&mut self, cond: Cond) {
+        let top = self.height - 1;
+        self.pending[top as usize] = Pending::Flags(cond);
+    }
+
+    /// The condition on top of the stack, if it is in the flags.
+    pub(super) fn flags_on_top(&self) -> Option<Cond> {
+        let top = self.height.checked_sub(1)?;
+        match self.pending[top as usize] {
+            Pending::Flags(cond) => Some(cond),
+            _ => None,
+        }
+    }
+
+    /// The comparison result in the flags becomes 0 or 1 in rax, before
+    /// an operator that does not take it from the flags (`setcc` and
+    /// `movzx`, as the comparison would have emitted).
+    pub(super) fn flags_to_rax(&mut self) {
+        if let Some(cond) = self.flags_on_top() {
+            self.a.set_eax(cond);
+            self.result_in_rax();
         }
     }
 
@@ -189,6 +245,13 @@ impl Codegen<'_> {
             }
             Pending::Const(bits) => self.store_constant(slot, bits),
             Pending::Rax => self.a.store(true, slot, RAX),
+            Pending::Flags(cond) => {
+                // Only the top, and turned into rax before any operator
+                // that does not branch on it: no other value is in rax.
+                debug_assert_eq!(height + 1, self.height, "flags only on top");
+                self.a.set_eax(cond);
+                self.a.store(true, slot, RAX);
+            }
         }
         self.pending[height as usize] = Pending::Slot;
     }
