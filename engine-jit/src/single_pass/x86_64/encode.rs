@@ -111,18 +111,25 @@ pub struct Label(usize);
 #[derive(Default)]
 pub struct Asm {
     pub code: Vec<u8>,
-    labels: Vec<Option<usize>>,
+    pub labels: Vec<Option<usize>>,
     /// `(offset of a rel32 field, label)`: patched by [`Asm::finish`].
-    fixups: Vec<(usize, Label)>,
+    pub fixups: Vec<(usize, Label)>,
     pub traps: TrapSites,
 }
 
 impl Asm {
-    /// An assembler whose buffer starts with room for `bytes`.
-    pub fn with_capacity(bytes: usize) -> Self {
+    /// An assembler whose buffer starts with room for `bytes`, with
+    /// (empty) label lists to reuse.
+    pub fn with_capacity(
+        bytes: usize,
+        labels: Vec<Option<usize>>,
+        fixups: Vec<(usize, Label)>,
+    ) -> Self {
         Self {
             code: Vec::with_capacity(bytes),
-            ..Self::default()
+            labels,
+            fixups,
+            traps: TrapSites::new(),
         }
     }
 
@@ -145,8 +152,10 @@ impl Asm {
         self.traps.push((self.code.len() as u32, code));
     }
 
-    /// Resolves every branch; `None` if a used label was never bound.
-    pub fn finish(mut self) -> Option<(Vec<u8>, TrapSites)> {
+    /// Resolves every branch and takes the code and its trap sites out
+    /// (the label lists stay, to reuse); `None` if a used label was never
+    /// bound.
+    pub fn finish(&mut self) -> Option<(Vec<u8>, TrapSites)> {
         for &(at, label) in &self.fixups {
             let target = self.labels[label.0]?;
             let rel = target as i64 - (at as i64 + 4);
@@ -154,7 +163,10 @@ impl Asm {
             self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
         }
         self.traps.sort_unstable();
-        Some((self.code, self.traps))
+        Some((
+            std::mem::take(&mut self.code),
+            std::mem::take(&mut self.traps),
+        ))
     }
 
     pub fn patch_u32(&mut self, at: usize, value: u32) {
@@ -690,6 +702,7 @@ mod tests {
         a.ud2();
         a.bind(l);
         let (code, _) = a.finish().expect("bound");
+        assert_eq!(a.labels.len(), 1, "label lists stay for reuse");
         assert_eq!(code, [0xe9, 2, 0, 0, 0, 0x0f, 0x0b]);
     }
 }

@@ -28,6 +28,7 @@ mod calls;
 mod encode;
 mod memory;
 mod ops;
+mod scratch;
 mod stack;
 
 use encode::{Asm, Cond, Label, Mem, R8, R9, R11, RAX, RBP, RCX, RDI, RDX, RSI, RSP};
@@ -40,6 +41,7 @@ use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS};
 use crate::compile::FunctionCode;
 use crate::traps;
 use crate::vmcontext::{Builtin, offsets};
+use scratch::Scratch;
 use stack::Pending;
 use wasmtier_core::ValType;
 
@@ -117,7 +119,7 @@ enum Kind {
     If,
 }
 
-struct Frame {
+pub(super) struct Frame {
     kind: Kind,
     /// Operand-stack height below the block's parameters.
     base: u32,
@@ -170,6 +172,26 @@ pub(super) struct Codegen<'a> {
     countdown_branches: Vec<usize>,
 }
 
+impl Drop for Codegen<'_> {
+    /// The working lists go back to the thread for its next compile,
+    /// whether this one finished or declined.
+    fn drop(&mut self) {
+        use std::mem::take;
+        Scratch {
+            locals: take(&mut self.locals),
+            pending: take(&mut self.pending),
+            frames: take(&mut self.frames),
+            trap_stubs: take(&mut self.trap_stubs),
+            frame_size_fields: take(&mut self.frame_size_fields),
+            seen_callees: take(&mut self.seen_callees),
+            countdown_branches: take(&mut self.countdown_branches),
+            labels: take(&mut self.a.labels),
+            fixups: take(&mut self.a.fixups),
+        }
+        .give_back();
+    }
+}
+
 impl<'a> Codegen<'a> {
     pub(super) fn compile(
         req: &'a Request<'a>,
@@ -182,39 +204,43 @@ impl<'a> Codegen<'a> {
         }
         let (params, incoming_stack) = arg_locations(&ty.params)?;
         let body = req.body().ok_or(Unsupported)?;
-        let mut locals = ty.params.clone();
+        let scratch = Scratch::take();
+        let mut locals = scratch.locals;
+        locals.extend_from_slice(&ty.params);
+        // About 8 bytes of machine code per byte of body, measured on the
+        // benches' programs: one allocation instead of a dozen regrowths.
+        let body_len = body.range().len();
+        let mut g = Codegen {
+            a: Asm::with_capacity(64 + 10 * body_len, scratch.labels, scratch.fixups),
+            req,
+            locals,
+            height: 0,
+            max_height: 0,
+            pending: scratch.pending,
+            in_rax: None,
+            frames: scratch.frames,
+            reachable: true,
+            dead_depth: 0,
+            loops_seen: 0,
+            trap_stubs: scratch.trap_stubs,
+            frame_size_fields: scratch.frame_size_fields,
+            incoming_stack,
+            staging: 0,
+            profile: CallProfile::default(),
+            seen_callees: scratch.seen_callees,
+            outgoing: 0,
+            countdown_branches: scratch.countdown_branches,
+        };
+        // Locals are read after the lists are taken, so that a function
+        // declined here gives them back too (`Drop`).
         for local in body.get_locals_reader().map_err(|_| Unsupported)? {
             let (count, ty) = local.map_err(|_| Unsupported)?;
             let ty = module.val_type(ty).ok_or(Unsupported)?;
             if !is_numeric(ty) || count > 50_000 {
                 return Err(Unsupported);
             }
-            locals.extend(std::iter::repeat_n(ty, count as usize));
+            g.locals.extend(std::iter::repeat_n(ty, count as usize));
         }
-        // About 8 bytes of machine code per byte of body, measured on the
-        // benches' programs: one allocation instead of a dozen regrowths.
-        let body_len = body.range().len();
-        let mut g = Codegen {
-            a: Asm::with_capacity(64 + 10 * body_len),
-            req,
-            locals,
-            height: 0,
-            max_height: 0,
-            pending: Vec::new(),
-            in_rax: None,
-            frames: Vec::new(),
-            reachable: true,
-            dead_depth: 0,
-            loops_seen: 0,
-            trap_stubs: Vec::new(),
-            frame_size_fields: Vec::new(),
-            incoming_stack,
-            staging: 0,
-            profile: CallProfile::default(),
-            seen_callees: HashSet::new(),
-            outgoing: 0,
-            countdown_branches: Vec::new(),
-        };
         g.prologue(&params);
         let end = g.a.label();
         let results = ty.results.len() as u32;
@@ -427,7 +453,8 @@ impl<'a> Codegen<'a> {
     }
 
     fn finish(mut self) -> Result<(FunctionCode, CallProfile), Unsupported> {
-        for (code, label) in std::mem::take(&mut self.trap_stubs) {
+        for i in 0..self.trap_stubs.len() {
+            let (code, label) = self.trap_stubs[i];
             self.a.bind(label);
             self.a.trap_here(code);
             self.a.ud2();
@@ -436,7 +463,8 @@ impl<'a> Codegen<'a> {
         let frame = (i64::from(FRAME_HEADER) + 8 * slots + i64::from(self.staging) + 15) & !15;
         let frame = u32::try_from(frame).map_err(|_| Unsupported)?;
         let checked = frame.checked_add(self.outgoing as u32).ok_or(Unsupported)?;
-        for (at, negated) in std::mem::take(&mut self.frame_size_fields) {
+        for i in 0..self.frame_size_fields.len() {
+            let (at, negated) = self.frame_size_fields[i];
             let value = if negated {
                 checked.wrapping_neg()
             } else {
