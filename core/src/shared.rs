@@ -15,7 +15,10 @@ use std::sync::Arc;
 /// A range of bytes kept alive by a shared owner.
 #[derive(Clone)]
 pub struct SharedBytes {
-    owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    /// `None` for no bytes: the many empty tables of compiled code (most
+    /// functions have no exception handlers and no stack maps) then cost
+    /// no allocation.
+    owner: Option<Arc<dyn AsRef<[u8]> + Send + Sync>>,
     range: Range<usize>,
 }
 
@@ -24,8 +27,16 @@ impl SharedBytes {
     pub fn new(owner: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Self {
         let len = (*owner).as_ref().len();
         Self {
-            owner,
+            owner: Some(owner),
             range: 0..len,
+        }
+    }
+
+    /// No bytes, without an allocation.
+    pub fn empty() -> Self {
+        Self {
+            owner: None,
+            range: 0..0,
         }
     }
 
@@ -43,6 +54,9 @@ impl SharedBytes {
 
 impl From<Vec<u8>> for SharedBytes {
     fn from(bytes: Vec<u8>) -> Self {
+        if bytes.is_empty() {
+            return Self::empty();
+        }
         Self::new(Arc::new(bytes))
     }
 }
@@ -51,8 +65,11 @@ impl Deref for SharedBytes {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // In range by construction: `new` and `slice` check it.
-        &(*self.owner).as_ref()[self.range.clone()]
+        match &self.owner {
+            // In range by construction: `new` and `slice` check it.
+            Some(owner) => &(**owner).as_ref()[self.range.clone()],
+            None => &[],
+        }
     }
 }
 
@@ -73,7 +90,8 @@ impl<const W: usize> U32Rows<W> {
 
     /// A table owning freshly encoded `rows`.
     pub fn from_rows(rows: impl IntoIterator<Item = [u32; W]>) -> Self {
-        let mut bytes = Vec::new();
+        let rows = rows.into_iter();
+        let mut bytes = Vec::with_capacity(rows.size_hint().0 * 4 * W);
         for row in rows {
             for value in row {
                 bytes.extend_from_slice(&value.to_le_bytes());
@@ -167,5 +185,16 @@ mod tests {
         assert_eq!(&*bytes.slice(1..3).unwrap(), &[2, 3]);
         assert!(bytes.slice(2..5).is_none());
         assert!(bytes.slice(1..3).unwrap().slice(0..3).is_none());
+    }
+
+    #[test]
+    fn empty_bytes_and_tables_read_as_empty() {
+        let empty = SharedBytes::from(Vec::new());
+        assert!(empty.is_empty());
+        assert_eq!(&*empty.slice(0..0).unwrap(), &[] as &[u8]);
+        assert!(empty.slice(0..1).is_none());
+        let rows = U32Rows::<3>::from_rows([]);
+        assert_eq!(rows.len(), 0);
+        assert_eq!(rows.get(0), None);
     }
 }
