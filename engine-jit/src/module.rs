@@ -15,6 +15,10 @@ use crate::stack_maps::StackMapTable;
 use crate::traps::TrapTable;
 
 /// Where a module's code is.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per module; the lazy variant's locks take a cache line each"
+)]
 pub(crate) enum ModuleCode {
     /// Every function compiled before anything runs, in one mapping (the
     /// eager JIT, and AOT artifacts).

@@ -13,6 +13,8 @@ use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 
+use crossbeam_utils::CachePadded;
+
 /// Why the arena could not be set up or extended.
 #[derive(Debug, thiserror::Error)]
 pub enum ArenaError {
@@ -32,8 +34,9 @@ pub struct CodeArena {
     write: *mut u8,
     capacity: usize,
     /// Bytes handed out so far, and how far the memory is backed
-    /// ([`POPULATE_CHUNK`]).
-    used: Mutex<Watermarks>,
+    /// ([`POPULATE_CHUNK`]); on its own cache line, since every compiling
+    /// thread takes it while the fields above are read.
+    used: CachePadded<Mutex<Watermarks>>,
 }
 
 #[derive(Default)]
@@ -106,7 +109,7 @@ impl CodeArena {
             exec,
             write,
             capacity,
-            used: Mutex::new(Watermarks::default()),
+            used: CachePadded::new(Mutex::new(Watermarks::default())),
         })
     }
 

@@ -32,8 +32,8 @@ impl LazyCode {
         // (`Codegen::disable_countdowns`).
         let counting = counter.is_some() && profile.sites <= MAX_OPTIMIZED_CALLS;
         let func = info.module.num_imported_funcs() + defined;
-        self.single_pass_compiles.fetch_add(1, Ordering::Relaxed);
-        self.baseline_compiles.fetch_add(1, Ordering::Relaxed);
+        self.counts.single_pass.fetch_add(1, Ordering::Relaxed);
+        self.counts.baseline.fetch_add(1, Ordering::Relaxed);
         Some(
             self.place(Some(func), CodeVersion::Baseline, code)
                 .map(|placed| (placed.start, profile, counting)),

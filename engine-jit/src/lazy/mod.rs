@@ -35,6 +35,7 @@ use wasmtier_core::{Compilation, EngineConfig, U32Rows};
 pub use arena::ArenaError;
 use arena::CodeArena;
 use call_table::CallTable;
+use crossbeam_utils::CachePadded;
 use prefetch::Prefetch;
 use tier_up::{OsrState, TierUpJob};
 
@@ -138,16 +139,17 @@ pub(crate) struct LazyCode {
     /// Tier-up countdowns, one per defined function; baseline code
     /// decrements its own in place (by address).
     counters: Box<[AtomicI32]>,
-    /// Everything placed, sorted by address.
-    placed: RwLock<Vec<Arc<Placed>>>,
+    /// Everything placed, sorted by address (the start kept beside each,
+    /// so a search reads no `Placed`: each is a cache miss).
+    placed: CachePadded<RwLock<PlacedList>>,
     entry_trampolines: Vec<usize>,
     host_adapters: Vec<usize>,
     /// The first defined function's `VMFuncRef` of every live instance.
-    instances: Mutex<Vec<usize>>,
+    instances: CachePadded<Mutex<Vec<usize>>>,
     /// Signalled whenever a function's compilation ends and a thread
     /// waits for one (`waiting`, changed under the lock): most compiles
     /// end with nobody waiting, and a wake-up is a system call.
-    compiled: (Mutex<()>, Condvar),
+    compiled: CachePadded<(Mutex<()>, Condvar)>,
     waiting: AtomicUsize,
     tier_up: Mutex<Option<mpsc::Sender<TierUpJob>>>,
     /// Optimized entries at loops, by (defined function, loop index).
@@ -158,14 +160,11 @@ pub(crate) struct LazyCode {
     /// address is fixed once created; they live as long as the module.
     entry_slots: Mutex<HashMap<u32, Box<[AtomicUsize]>>>,
     /// What `tier_counts` reports.
-    baseline_compiles: AtomicUsize,
-    single_pass_compiles: AtomicUsize,
-    optimized_compiles: AtomicUsize,
-    replacements: AtomicUsize,
+    counts: CachePadded<CompileCounts>,
     /// Callees of functions compiled on demand, compiled ahead.
     prefetch: Prefetch,
     /// Told of each function placed from now on (`CodeMap::watch`).
-    watcher: Mutex<Option<CodeWatcher>>,
+    watcher: CachePadded<Mutex<Option<CodeWatcher>>>,
     /// Where the lazy-compile stubs start (`arch::write_lazy_stubs`): a
     /// function's `VMFuncRef` points at its stub until it is compiled.
     stubs: usize,
@@ -174,6 +173,19 @@ pub(crate) struct LazyCode {
     call_table: Option<CallTable>,
     /// Imported functions, which come first in the function index space.
     imported: u32,
+}
+
+/// Placed code by start address, in address order.
+type PlacedList = Vec<(usize, Arc<Placed>)>;
+
+/// How many compiles of each kind, and activations moved into optimized
+/// code: counted by every compiling thread.
+#[derive(Default)]
+struct CompileCounts {
+    baseline: AtomicUsize,
+    single_pass: AtomicUsize,
+    optimized: AtomicUsize,
+    replacements: AtomicUsize,
 }
 
 /// Address space reserved for a module's code: generous (pages are only
@@ -234,21 +246,18 @@ impl LazyCode {
                 })
                 .collect(),
             counters: (0..defined).map(|_| AtomicI32::new(start)).collect(),
-            placed: RwLock::new(Vec::new()),
+            placed: CachePadded::new(RwLock::new(Vec::new())),
             entry_trampolines: vec![0; info.module.types().len()],
             host_adapters: vec![0; info.module.types().len()],
-            instances: Mutex::new(Vec::new()),
-            compiled: (Mutex::new(()), Condvar::new()),
+            instances: CachePadded::new(Mutex::new(Vec::new())),
+            compiled: CachePadded::new((Mutex::new(()), Condvar::new())),
             waiting: AtomicUsize::new(0),
             tier_up: Mutex::new(None),
             osr_entries: Mutex::new(HashMap::new()),
             entry_slots: Mutex::new(HashMap::new()),
-            baseline_compiles: AtomicUsize::new(0),
-            single_pass_compiles: AtomicUsize::new(0),
-            optimized_compiles: AtomicUsize::new(0),
-            replacements: AtomicUsize::new(0),
+            counts: CachePadded::default(),
             prefetch: Prefetch::default(),
-            watcher: Mutex::new(None),
+            watcher: CachePadded::new(Mutex::new(None)),
             stubs: 0,
             call_table: None,
             imported: info.module.num_imported_funcs(),
@@ -289,14 +298,14 @@ impl LazyCode {
     pub fn tier_counts(&self) -> wasmtier_core::TierCounts {
         let entries = self.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
         wasmtier_core::TierCounts {
-            baseline: self.baseline_compiles.load(Ordering::Relaxed),
-            single_pass: self.single_pass_compiles.load(Ordering::Relaxed),
-            optimized: self.optimized_compiles.load(Ordering::Relaxed),
+            baseline: self.counts.baseline.load(Ordering::Relaxed),
+            single_pass: self.counts.single_pass.load(Ordering::Relaxed),
+            optimized: self.counts.optimized.load(Ordering::Relaxed),
             loop_entries: entries
                 .values()
                 .filter(|s| matches!(s, OsrState::Ready(_)))
                 .count(),
-            replacements: self.replacements.load(Ordering::Relaxed),
+            replacements: self.counts.replacements.load(Ordering::Relaxed),
         }
     }
 
@@ -346,8 +355,9 @@ impl LazyCode {
     /// The placed code containing `pc`.
     pub fn placed_at(&self, pc: usize) -> Option<Arc<Placed>> {
         let placed = self.placed.read().unwrap_or_else(|e| e.into_inner());
-        let i = placed.partition_point(|p| p.end <= pc);
-        placed.get(i).filter(|p| p.start <= pc).cloned()
+        let after = placed.partition_point(|&(start, _)| start <= pc);
+        let (_, last) = placed.get(after.checked_sub(1)?)?;
+        (pc < last.end).then(|| last.clone())
     }
 
     /// Every function placed so far, in address order.
@@ -355,8 +365,8 @@ impl LazyCode {
         let placed = self.placed.read().unwrap_or_else(|e| e.into_inner());
         placed
             .iter()
-            .filter(|p| p.func.is_some())
-            .cloned()
+            .filter(|(_, p)| p.func.is_some())
+            .map(|(_, p)| p.clone())
             .collect()
     }
 
@@ -524,14 +534,15 @@ impl LazyCode {
         {
             let mut all = self.placed.write().unwrap_or_else(|e| e.into_inner());
             // Space is handed out in address order, so code is nearly
-            // always placed after everything before it: a search over
-            // thousands of `Arc`s, each a cache miss, was 6% of a tiered
-            // start of 20,000 functions.
-            if all.last().is_none_or(|last| last.start < start) {
-                all.push(placed.clone());
+            // always placed after everything before it, or just before the
+            // last (two threads writing at once). The starts are kept in
+            // the list: a search that read each `Arc`, a cache miss each,
+            // was 6% of a tiered start of 20,000 functions.
+            if all.last().is_none_or(|&(last, _)| last < start) {
+                all.push((start, placed.clone()));
             } else {
-                let at = all.partition_point(|p| p.start < start);
-                all.insert(at, placed.clone());
+                let at = all.partition_point(|&(other, _)| other < start);
+                all.insert(at, (start, placed.clone()));
             }
         }
         if let Some(watch) = watcher.as_mut()
@@ -606,7 +617,7 @@ impl LazyCode {
             _ => None,
         };
         if single_pass.is_some() {
-            self.single_pass_compiles.fetch_add(1, Ordering::Relaxed);
+            self.counts.single_pass.fetch_add(1, Ordering::Relaxed);
         }
         let code = catch_unwind(AssertUnwindSafe(|| match single_pass {
             Some(code) => Ok(code),
@@ -626,8 +637,8 @@ impl LazyCode {
         };
         let start = self.place(Some(func), version, code)?.start;
         let compiles = match tier {
-            CodeTier::Baseline { .. } => &self.baseline_compiles,
-            _ => &self.optimized_compiles,
+            CodeTier::Baseline { .. } => &self.counts.baseline,
+            _ => &self.counts.optimized,
         };
         compiles.fetch_add(1, Ordering::Relaxed);
         Ok((start, profile, counting))
@@ -683,7 +694,7 @@ impl JitModule {
                 let _ = self.try_compile_first(next);
                 continue;
             }
-            let (lock, signal) = &lazy.compiled;
+            let (lock, signal) = &*lazy.compiled;
             let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
             if slot.code.load(Ordering::Acquire) == 0
                 && slot.state.load(Ordering::Acquire) == COMPILING
@@ -727,7 +738,7 @@ impl JitModule {
             .compare_exchange(NOT_COMPILED, COMPILING, Ordering::AcqRel, Ordering::Acquire)
             .ok()?;
         let result = self.compile_first(defined);
-        let (lock, signal) = &lazy.compiled;
+        let (lock, signal) = &*lazy.compiled;
         let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
         let result = match result {
             Ok((code, profile, counting)) => {

@@ -145,7 +145,7 @@ impl JitModule {
             let mut entries = lazy.osr_entries.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(&key) {
                 Some(OsrState::Ready(code)) => {
-                    lazy.replacements.fetch_add(1, Ordering::Relaxed);
+                    lazy.counts.replacements.fetch_add(1, Ordering::Relaxed);
                     return *code;
                 }
                 Some(OsrState::Failed) => {
