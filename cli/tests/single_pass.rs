@@ -182,6 +182,15 @@ const COMPARISONS: &str = r#"(module
       (br_if 0 (i32.gt_u (local.get $a) (i32.const 2)) (i32.lt_u (local.get $a) (i32.const 50)))
       (drop) (i32.const 5000))))
     (local.set $r (i32.add (local.get $r) (i32.shl (call $lt (local.get $a) (i32.const 6)) (i32.const 4))))
+    ;; Float comparisons: a branch on one, eqz of one with a NaN (0 / 0)
+    ;; on its left, one as a value.
+    (if (f64.lt (f64.convert_i32_s (local.get $a)) (f64.const 4.5))
+      (then (local.set $r (i32.add (local.get $r) (i32.const 100000)))))
+    (local.set $r (i32.add (local.get $r)
+      (i32.mul (i32.eqz (f32.ge (f32.div (f32.convert_i32_s (local.get $a)) (f32.const 0))
+                                (f32.const 1)))
+               (i32.const 20000))))
+    (local.set $r (i32.add (local.get $r) (f64.gt (f64.convert_i64_s (local.get $b)) (f64.const 0))))
     (drop (br_if 0 (local.get $r) (i32.eqz (local.get $a))))
     (i32.sub (local.get $r) (i32.const 1)))
   (func (export "cmp") (param i32 i64) (result i32) (call $cmp (local.get 0) (local.get 1)))
@@ -192,12 +201,13 @@ fn comparisons_branch_on_the_flags_and_stay_values_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = write_wasm(dir.path(), "compare.wasm", COMPARISONS);
     // (5, 3): 200, +10 (eqz of 5 >= 200), +1 (eqz of eqz of 5 != 7), +1
-    // (5 == 5), +1 (5 > 2, taken as 5 < 50), +16 (5 < 6), -1 = 228.
+    // (5 == 5), +1 (5 > 2, taken as 5 < 50), +16 (5 < 6), +1 (3.0 > 0),
+    // -1 = 229. (0, 100) returns early, with 0 / 0 a NaN: +20,000.
     let cases = [
-        (["5", "3"], "228"),
-        (["2", "-1"], "1128"),
-        (["0", "100"], "129"),
-        (["7", "7"], "211"),
+        (["5", "3"], "229"),
+        (["2", "-1"], "101128"),
+        (["0", "100"], "120130"),
+        (["7", "7"], "212"),
         (["60", "-9"], "6212"),
     ];
     for (args, expected) in cases {

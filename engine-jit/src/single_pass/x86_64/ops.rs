@@ -236,39 +236,31 @@ impl Codegen<'_> {
             }
             FloatOp::Compare(cmp) => {
                 // Unordered (a NaN) sets ZF, PF and CF: `above` and
-                // `above or equal` are false for it; equality also needs
-                // no parity.
-                match cmp {
-                    FloatCmp::Gt => {
-                        self.ucomis(double, 0, 1);
-                        self.a.set_eax(Cond::Above);
-                    }
-                    FloatCmp::Ge => {
-                        self.ucomis(double, 0, 1);
-                        self.a.set_eax(Cond::AboveEqual);
-                    }
-                    FloatCmp::Lt => {
-                        self.ucomis(double, 1, 0);
-                        self.a.set_eax(Cond::Above);
-                    }
-                    FloatCmp::Le => {
-                        self.ucomis(double, 1, 0);
-                        self.a.set_eax(Cond::AboveEqual);
-                    }
-                    FloatCmp::Eq => {
-                        self.ucomis(double, 0, 1);
-                        self.a.set_eax(Cond::Equal);
-                        self.a.set_cl(Cond::NoParity);
-                        self.a.extend_rr(false, 8, false, RCX, RCX);
-                        self.a.alu_rr(false, 0x21, RAX, RCX);
-                    }
-                    FloatCmp::Ne => {
-                        self.ucomis(double, 0, 1);
-                        self.a.set_eax(Cond::NotEqual);
-                        self.a.set_cl(Cond::Parity);
-                        self.a.extend_rr(false, 8, false, RCX, RCX);
-                        self.a.alu_rr(false, 0x09, RAX, RCX);
-                    }
+                // `above or equal` are false for it, and their negations,
+                // on which a branch jumps, true. Equality also needs no
+                // parity: two flags, combined in rax.
+                let ordered = match cmp {
+                    FloatCmp::Gt => Some((0, 1, Cond::Above)),
+                    FloatCmp::Ge => Some((0, 1, Cond::AboveEqual)),
+                    FloatCmp::Lt => Some((1, 0, Cond::Above)),
+                    FloatCmp::Le => Some((1, 0, Cond::AboveEqual)),
+                    FloatCmp::Eq | FloatCmp::Ne => None,
+                };
+                if let Some((x, y, cond)) = ordered {
+                    self.ucomis(double, x, y);
+                    return self.result_in_flags(cond);
+                }
+                self.ucomis(double, 0, 1);
+                if let FloatCmp::Eq = cmp {
+                    self.a.set_eax(Cond::Equal);
+                    self.a.set_cl(Cond::NoParity);
+                    self.a.extend_rr(false, 8, false, RCX, RCX);
+                    self.a.alu_rr(false, 0x21, RAX, RCX);
+                } else {
+                    self.a.set_eax(Cond::NotEqual);
+                    self.a.set_cl(Cond::Parity);
+                    self.a.extend_rr(false, 8, false, RCX, RCX);
+                    self.a.alu_rr(false, 0x09, RAX, RCX);
                 }
                 self.a.store(true, dst, RAX);
             }
