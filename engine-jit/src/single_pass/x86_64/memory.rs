@@ -156,8 +156,15 @@ impl Codegen<'_> {
             return Ok(true);
         }
         if let Some((memarg, bits)) = store_access(op) {
-            let value = self.pop();
-            self.a.load(true, RDX, value);
+            // The value goes to rdx (the address then takes rax): moved
+            // there when it is the result still in rax, not stored first.
+            if self.rax_height() == Some(self.height - 1) {
+                self.height -= 1;
+                self.a.mov_rr(true, RDX, RAX);
+            } else {
+                let value = self.pop();
+                self.a.load(true, RDX, value);
+            }
             let mem = self.address(&memarg)?;
             self.a.trap_here(oob);
             match bits {
