@@ -694,6 +694,32 @@ mod tests {
         );
     }
 
+    /// x86 encodes each condition and its negation in pairs that differ
+    /// in the lowest bit.
+    #[test]
+    fn a_negated_condition_is_its_pair() {
+        use Cond::*;
+        for cond in [
+            Below,
+            AboveEqual,
+            Equal,
+            NotEqual,
+            BelowEqual,
+            Above,
+            Sign,
+            NotSign,
+            Parity,
+            NoParity,
+            Less,
+            GreaterEqual,
+            LessEqual,
+            Greater,
+        ] {
+            assert_eq!(cond.negate() as u8, cond as u8 ^ 1, "{cond:?}");
+            assert_eq!(cond.negate().negate(), cond);
+        }
+    }
+
     #[test]
     fn branches_are_patched_relative_to_their_end() {
         let mut a = Asm::default();
