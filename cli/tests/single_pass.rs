@@ -229,6 +229,61 @@ fn comparisons_branch_on_the_flags_and_stay_values_elsewhere() {
     }
 }
 
+/// Division by constants, which leaves out the checks a constant cannot
+/// fail (zero, and -1 for signed division), and keeps them for 0 and -1.
+const DIVISION: &str = r#"(module
+  (func $mix (param $x i32) (param $y i64) (result i64)
+    (i64.add
+      (i64.add (i64.extend_i32_s (i32.div_s (local.get $x) (i32.const 7)))
+               (i64.extend_i32_s (i32.rem_s (local.get $x) (i32.const -3))))
+      (i64.add (i64.div_u (local.get $y) (i64.const 10))
+        (i64.add (i64.rem_s (local.get $y) (i64.const 1))
+          (i64.add (i64.extend_i32_u (i32.div_u (local.get $x) (i32.const 0x80000001)))
+                   (i64.extend_i32_s (i32.div_s (local.get $x) (i32.const -1))))))))
+  (func (export "mix") (param i32 i64) (result i64) (call $mix (local.get 0) (local.get 1)))
+  (func (export "by_zero") (param i32) (result i32) (i32.rem_u (local.get 0) (i32.const 0)))
+)"#;
+
+#[test]
+fn division_by_constants_keeps_the_checks_a_constant_can_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "divide.wasm", DIVISION);
+    for args in [
+        ["100", "12345"],
+        ["-50", "-7"],
+        ["-2147483647", "9223372036854775807"],
+    ] {
+        let mut invoke = vec!["--invoke", "mix"];
+        invoke.extend(args);
+        let mut eager_args = vec!["run", "--engine", "jit", s(&wasm)];
+        eager_args.extend(&invoke);
+        let eager = wasmtier(&eager_args);
+        assert_eq!(eager.status, Some(0), "{}", eager.stderr);
+        let interp_args: Vec<&str> = eager_args
+            .iter()
+            .map(|&a| if a == "jit" { "interp" } else { a })
+            .collect();
+        assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
+        let single = baseline_run(&wasm, &[], &invoke);
+        assert_eq!(
+            single.stdout, eager.stdout,
+            "arguments {args:?}: {}",
+            single.stderr
+        );
+        expect_single_pass(&single.stderr, 2);
+    }
+    // i32::MIN / -1 overflows; x % 0 divides by zero.
+    let out = baseline_run(&wasm, &[], &["--invoke", "mix", "-2147483648", "1"]);
+    assert!(out.stderr.contains("integer overflow"), "{}", out.stderr);
+    let out = baseline_run(&wasm, &[], &["--invoke", "by_zero", "5"]);
+    assert!(
+        out.stderr.contains("integer divide by zero"),
+        "{}",
+        out.stderr
+    );
+    expect_single_pass(&out.stderr, 1);
+}
+
 #[test]
 fn a_function_with_thousands_of_calls_stays_in_baseline_code() {
     // More calls than the optimizing pipeline takes (1,000), in a loop

@@ -86,6 +86,18 @@ impl Codegen<'_> {
         if self.int_binary_immediate(wide, op) {
             return;
         }
+        // A constant divisor goes straight into rcx, and the checks it
+        // cannot fail are left out.
+        let top = self.height as usize - 1;
+        if let (IntOp::Div { signed, rem }, Pending::Const(bits)) = (op, self.pending[top]) {
+            let divisor = if wide { bits } else { u64::from(bits as u32) };
+            self.height -= 1;
+            self.pop_to_rax(wide);
+            self.push();
+            self.a.mov_imm64(RCX, divisor);
+            self.divide(wide, signed, rem, Some(divisor));
+            return self.result_in_rax();
+        }
         let b = self.pop();
         self.pop_to_rax(wide);
         self.push();
@@ -98,7 +110,7 @@ impl Codegen<'_> {
                 self.a.alu_rr(wide, 0x39, RAX, RCX);
                 return self.result_in_flags(cond);
             }
-            IntOp::Div { signed, rem } => self.divide(wide, signed, rem),
+            IntOp::Div { signed, rem } => self.divide(wide, signed, rem, None),
         }
         self.result_in_rax();
     }
@@ -145,12 +157,20 @@ impl Codegen<'_> {
     }
 
     /// rax = rax / rcx (or the remainder), with Wasm's traps.
-    fn divide(&mut self, wide: bool, signed: bool, rem: bool) {
-        self.a.alu_rr(wide, 0x85, RCX, RCX);
-        let by_zero = self.trap_label(TrapCode::INTEGER_DIVISION_BY_ZERO);
-        self.a.jcc(Cond::Equal, by_zero);
+    /// `divisor`: the divisor's bits when it is a constant (zero-extended
+    /// for 32 bits), so that the checks it cannot fail are left out.
+    fn divide(&mut self, wide: bool, signed: bool, rem: bool, divisor: Option<u64>) {
+        if divisor.is_none_or(|d| d == 0) {
+            self.a.alu_rr(wide, 0x85, RCX, RCX);
+            let by_zero = self.trap_label(TrapCode::INTEGER_DIVISION_BY_ZERO);
+            self.a.jcc(Cond::Equal, by_zero);
+        }
+        let minus_one = if wide { u64::MAX } else { u64::from(u32::MAX) };
         let done = self.a.label();
-        if signed {
+        if signed && divisor.is_some_and(|d| d != minus_one) {
+            self.a.sign_extend_ax(wide);
+            self.a.unary(wide, 7, RCX);
+        } else if signed {
             // x86 faults on MIN / -1: division overflows (a trap in Wasm),
             // the remainder is 0.
             let divide = self.a.label();
