@@ -56,6 +56,33 @@ fn expect_single_pass(stderr: &str, on_x86_64: usize) {
     assert_eq!(single_pass_count(stderr), expected, "{stderr}");
 }
 
+/// Runs `export` with `args` on the eager JIT, the interpreter and
+/// single-pass code (which compiles `single_pass` functions), checks the
+/// three print the same and exit cleanly, and returns what they print.
+fn agree_on_every_tier(
+    wasm: &std::path::Path,
+    export: &str,
+    args: &[&str],
+    single_pass: usize,
+) -> String {
+    let mut invoke = vec!["--invoke", export];
+    invoke.extend(args);
+    let mut eager_args = vec!["run", "--engine", "jit", s(wasm)];
+    eager_args.extend(&invoke);
+    let eager = wasmtier(&eager_args);
+    assert_eq!(eager.status, Some(0), "{}", eager.stderr);
+    let interp_args: Vec<&str> = eager_args
+        .iter()
+        .map(|&a| if a == "jit" { "interp" } else { a })
+        .collect();
+    assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
+    let single = baseline_run(wasm, &[], &invoke);
+    assert_eq!(single.status, Some(0), "{}", single.stderr);
+    assert_eq!(single.stdout, eager.stdout, "arguments {args:?}");
+    expect_single_pass(&single.stderr, single_pass);
+    eager.stdout
+}
+
 const ARITHMETIC: &str = r#"(module
   (memory 1)
   (global $g (mut i64) (i64.const 5))
@@ -138,21 +165,7 @@ fn pending_locals_and_constants_keep_their_values() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = write_wasm(dir.path(), "pending.wasm", PENDING_VALUES);
     for args in [["5", "3"], ["-9", "12"], ["81985529216486895", "-1"]] {
-        let mut invoke = vec!["--invoke", "run"];
-        invoke.extend(args);
-        let mut eager_args = vec!["run", "--engine", "jit", s(&wasm)];
-        eager_args.extend(&invoke);
-        let eager = wasmtier(&eager_args);
-        assert_eq!(eager.status, Some(0), "{}", eager.stderr);
-        let interp_args: Vec<&str> = eager_args
-            .iter()
-            .map(|&a| if a == "jit" { "interp" } else { a })
-            .collect();
-        assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
-        let single = baseline_run(&wasm, &[], &invoke);
-        assert_eq!(single.status, Some(0), "{}", single.stderr);
-        assert_eq!(single.stdout, eager.stdout, "arguments {args:?}");
-        expect_single_pass(&single.stderr, 2);
+        agree_on_every_tier(&wasm, "run", &args, 2);
     }
 }
 
@@ -211,21 +224,8 @@ fn comparisons_branch_on_the_flags_and_stay_values_elsewhere() {
         (["60", "-9"], "6212"),
     ];
     for (args, expected) in cases {
-        let mut invoke = vec!["--invoke", "cmp"];
-        invoke.extend(args);
-        let mut eager_args = vec!["run", "--engine", "jit", s(&wasm)];
-        eager_args.extend(&invoke);
-        let eager = wasmtier(&eager_args);
-        assert_eq!(eager.stdout, format!("{expected}\n"), "{}", eager.stderr);
-        let interp_args: Vec<&str> = eager_args
-            .iter()
-            .map(|&a| if a == "jit" { "interp" } else { a })
-            .collect();
-        assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
-        let single = baseline_run(&wasm, &[], &invoke);
-        assert_eq!(single.status, Some(0), "{}", single.stderr);
-        assert_eq!(single.stdout, eager.stdout, "arguments {args:?}");
-        expect_single_pass(&single.stderr, 3);
+        let printed = agree_on_every_tier(&wasm, "cmp", &args, 3);
+        assert_eq!(printed, format!("{expected}\n"), "arguments {args:?}");
     }
 }
 
@@ -253,24 +253,7 @@ fn division_by_constants_keeps_the_checks_a_constant_can_fail() {
         ["-50", "-7"],
         ["-2147483647", "9223372036854775807"],
     ] {
-        let mut invoke = vec!["--invoke", "mix"];
-        invoke.extend(args);
-        let mut eager_args = vec!["run", "--engine", "jit", s(&wasm)];
-        eager_args.extend(&invoke);
-        let eager = wasmtier(&eager_args);
-        assert_eq!(eager.status, Some(0), "{}", eager.stderr);
-        let interp_args: Vec<&str> = eager_args
-            .iter()
-            .map(|&a| if a == "jit" { "interp" } else { a })
-            .collect();
-        assert_eq!(wasmtier(&interp_args).stdout, eager.stdout);
-        let single = baseline_run(&wasm, &[], &invoke);
-        assert_eq!(
-            single.stdout, eager.stdout,
-            "arguments {args:?}: {}",
-            single.stderr
-        );
-        expect_single_pass(&single.stderr, 2);
+        agree_on_every_tier(&wasm, "mix", &args, 2);
     }
     // i32::MIN / -1 overflows; x % 0 divides by zero.
     let out = baseline_run(&wasm, &[], &["--invoke", "mix", "-2147483648", "1"]);
