@@ -97,21 +97,22 @@ impl Codegen<'_> {
         }
         // A constant address with its offset is a displacement while the
         // sum stays below 2 GiB (inside the reservation, as every address
-        // plus offset is).
-        let top = self.height - 1;
-        if let Pending::Const(bits) = self.pending[top as usize]
-            && let Ok(disp) = i32::try_from(u64::from(bits as u32) + memarg.offset)
-        {
+        // plus offset is); any other address goes to rax.
+        let constant = match self.pending[self.height as usize - 1] {
+            Pending::Const(bits) => i32::try_from(u64::from(bits as u32) + memarg.offset).ok(),
+            _ => None,
+        };
+        if constant.is_some() {
             self.height -= 1;
-            self.a.load(true, RCX, self.vmctx());
-            self.a
-                .load(true, RCX, Mem::at(RCX, offsets::VMCTX_MEMORY0_BASE));
-            return Ok(Mem::at(RCX, disp));
+        } else {
+            self.pop_to_rax(false);
         }
-        self.pop_to_rax(false);
         self.a.load(true, RCX, self.vmctx());
         self.a
             .load(true, RCX, Mem::at(RCX, offsets::VMCTX_MEMORY0_BASE));
+        if let Some(disp) = constant {
+            return Ok(Mem::at(RCX, disp));
+        }
         match i32::try_from(memarg.offset) {
             Ok(disp) => Ok(Mem::indexed(RCX, RAX, disp)),
             Err(_) => {
