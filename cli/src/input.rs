@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use anyhow::Result;
+use wasmtier_core::input::FileBytes;
 
 /// The whole of `path`, if it can be a module (binary or text) or an
 /// artifact; otherwise an error saying why, read no further than needed.
-pub fn read_module_file(path: &Path) -> Result<Vec<u8>> {
+pub fn read_module_file(path: &Path) -> Result<FileBytes> {
     Ok(wasmtier_core::input::read_module_file(
         path,
         crate::compile::is_artifact_prefix,

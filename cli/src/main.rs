@@ -128,7 +128,7 @@ pub fn load_module(path: &Path, features: Features) -> Result<ValidatedModule> {
             path.display()
         );
     }
-    ValidatedModule::from_vec_or_text(bytes, features)
+    ValidatedModule::from_owned_or_text(bytes, features)
         .with_context(|| format!("failed to load `{}`", path.display()))
 }
 

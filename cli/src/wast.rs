@@ -52,7 +52,7 @@ pub fn wast(args: WastArgs) -> Result<ExitCode> {
     let factory = move |config: EngineConfig| engine.create(config);
     let mut any_failed = false;
     for path in &args.files {
-        let text = String::from_utf8(crate::input::read_module_file(path)?)
+        let text = String::from_utf8(crate::input::read_module_file(path)?.into_vec())
             .with_context(|| format!("cannot read `{}`: a .wast script is text", path.display()))?;
         let name = path.display().to_string();
         let report = run_wast(&factory, &name, &text, args.features);

@@ -1,7 +1,7 @@
 //! The one loader: decode and validate a module once, record what engines need.
 
 use std::borrow::Cow;
-use std::ops::Range;
+use std::ops::{Deref, Range};
 
 use wasmparser::CompositeInnerType;
 
@@ -322,12 +322,15 @@ impl ValidatedModule {
     /// `input` itself as the module's binary when it is one instead of a
     /// copy (a file just read: on an 80 MB module the copy was another
     /// 80 MB of fresh pages to fault in).
-    pub fn from_vec_or_text(input: Vec<u8>, features: Features) -> Result<Self, LoadError> {
-        let binary = match Self::binary_of(&input)? {
-            Cow::Borrowed(_) => input,
-            Cow::Owned(converted) => converted,
+    pub fn from_owned_or_text<B>(input: B, features: Features) -> Result<Self, LoadError>
+    where
+        B: Deref<Target = [u8]> + Into<SharedBytes>,
+    {
+        let binary: SharedBytes = match Self::binary_of(&input)? {
+            Cow::Borrowed(_) => input.into(),
+            Cow::Owned(converted) => converted.into(),
         };
-        Self::with_limits_shared(binary.into(), features, &LoadLimits::default())
+        Self::with_limits_shared(binary, features, &LoadLimits::default())
     }
 
     /// The binary module `input` stands for: itself, or WebAssembly text

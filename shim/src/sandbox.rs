@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use containerd_shim_wasm::sandbox::Sandbox;
 use containerd_shim_wasm::sandbox::context::{RuntimeContext, Source};
 use containerd_shim_wasm::shim::{Shim, Version, version};
+use wasmtier_core::input::FileBytes;
 use wasmtier_core::{CallError, EngineConfig, EngineKind, Features, TrapKind, ValidatedModule};
 use wasmtier_wasi::{Preopen, WasiConfig, WasiState};
 
@@ -44,7 +45,7 @@ impl Sandbox for WasmtierSandbox {
             // runwasi only hands the sandbox modules.)
             Source::File(path) => wasmtier_core::input::read_module_file(path, |_| false)
                 .context("cannot read the container's module")?,
-            Source::Oci(_) => entrypoint.source.as_bytes()?.into_owned(),
+            Source::Oci(_) => entrypoint.source.as_bytes()?.into_owned().into(),
         };
         let request = Request {
             module,
@@ -73,7 +74,7 @@ impl Sandbox for WasmtierSandbox {
 
 /// One container's module and how to run it.
 struct Request {
-    module: Vec<u8>,
+    module: FileBytes,
     func: String,
     args: Vec<String>,
     envs: Vec<String>,

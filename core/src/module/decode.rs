@@ -393,15 +393,15 @@ mod tests {
         let text = "(module (func (export \"f\") (result i32) i32.const 7))";
         let binary = wat::parse_str(text).unwrap();
         let from_vec =
-            ValidatedModule::from_vec_or_text(binary.clone(), Features::default()).unwrap();
+            ValidatedModule::from_owned_or_text(binary.clone(), Features::default()).unwrap();
         assert_eq!(from_vec.bytes(), &binary[..]);
         let from_text =
-            ValidatedModule::from_vec_or_text(text.as_bytes().to_vec(), Features::default())
+            ValidatedModule::from_owned_or_text(text.as_bytes().to_vec(), Features::default())
                 .unwrap();
         assert_eq!(from_text.bytes(), &binary[..]);
         let mut damaged = binary;
         damaged.truncate(damaged.len() - 2);
-        let error = ValidatedModule::from_vec_or_text(damaged.clone(), Features::default())
+        let error = ValidatedModule::from_owned_or_text(damaged.clone(), Features::default())
             .unwrap_err()
             .to_string();
         let LoadError::Invalid { message, .. } =
