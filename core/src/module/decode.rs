@@ -31,64 +31,71 @@ impl ValidatedModule {
         let mut check = LimitCheck::default();
         let mut validator = Validator::new_with_features(features.to_wasmparser());
         let mut per_function = PerFunctionBuilder::default();
-        let mut pending = bodies::PendingBodies::default();
+        // Worker threads validate a big code section's bodies while it is
+        // read (`bodies.rs`); they borrow `bytes`, so they live in a scope.
         let mut saw_header = false;
-        for payload in Parser::new(0).parse_all(bytes) {
-            // Queued bodies come first in module order: they are validated
-            // before anything after them is judged (`bodies.rs`).
-            let payload = match payload {
-                Ok(payload) => payload,
-                Err(error) => {
+        std::thread::scope(|scope| {
+            let mut pending = bodies::PendingBodies::new(scope);
+            for payload in Parser::new(0).parse_all(bytes) {
+                // Queued bodies come first in module order: they are validated
+                // before anything after them is judged (`bodies.rs`).
+                let payload = match payload {
+                    Ok(payload) => payload,
+                    Err(error) => {
+                        pending.validate()?;
+                        return Err(error.into());
+                    }
+                };
+                if !matches!(payload, Payload::CodeSectionEntry(_)) {
                     pending.validate()?;
-                    return Err(error.into());
                 }
-            };
-            if !matches!(payload, Payload::CodeSectionEntry(_)) {
-                pending.validate()?;
-            }
-            if let Some((_, range)) = payload.as_section() {
-                reached.set(range.start);
-            }
-            if let Payload::Version {
-                encoding, range, ..
-            } = &payload
-            {
-                if *encoding != wasmparser::Encoding::Module {
-                    return Err(LoadError::Unsupported {
-                        // The version and layer fields follow the magic.
-                        offset: range.start + 4,
-                        message: "this is a component; wasmtier runs core modules".into(),
-                    });
+                if let Some((_, range)) = payload.as_section() {
+                    reached.set(range.start);
                 }
-                saw_header = true;
-            }
-            if let Err(error) = check.check(limits, &payload) {
-                pending.validate()?;
-                return Err(error);
-            }
-            let valid = match validator.payload(&payload) {
-                Ok(valid) => valid,
-                Err(error) => {
+                if let Payload::Version {
+                    encoding, range, ..
+                } = &payload
+                {
+                    if *encoding != wasmparser::Encoding::Module {
+                        return Err(LoadError::Unsupported {
+                            // The version and layer fields follow the magic.
+                            offset: range.start + 4,
+                            message: "this is a component; wasmtier runs core modules".into(),
+                        });
+                    }
+                    saw_header = true;
+                }
+                if let Err(error) = check.check(limits, &payload) {
                     pending.validate()?;
-                    return Err(error.into());
+                    return Err(error);
                 }
-            };
-            match valid {
-                ValidPayload::Func(func, body) => pending.push(func, body),
-                ValidPayload::Parser(_) => {
-                    return Err(LoadError::Unsupported {
-                        offset: payload.as_section().map_or(0, |(_, range)| range.start),
-                        message: "nested modules are not supported".into(),
-                    });
+                let valid = match validator.payload(&payload) {
+                    Ok(valid) => valid,
+                    Err(error) => {
+                        pending.validate()?;
+                        return Err(error.into());
+                    }
+                };
+                if let Payload::CodeSectionStart { size, .. } = &payload {
+                    pending.code_section(*size);
                 }
-                ValidPayload::Ok | ValidPayload::End(_) => {}
+                match valid {
+                    ValidPayload::Func(func, body) => pending.push(func, body),
+                    ValidPayload::Parser(_) => {
+                        return Err(LoadError::Unsupported {
+                            offset: payload.as_section().map_or(0, |(_, range)| range.start),
+                            message: "nested modules are not supported".into(),
+                        });
+                    }
+                    ValidPayload::Ok | ValidPayload::End(_) => {}
+                }
+                if let Err(error) = module.record(payload, bytes, Some(&mut per_function)) {
+                    pending.validate()?;
+                    return Err(error);
+                }
             }
-            if let Err(error) = module.record(payload, bytes, Some(&mut per_function)) {
-                pending.validate()?;
-                return Err(error);
-            }
-        }
-        pending.validate()?;
+            pending.validate()
+        })?;
         module.per_function = per_function.finish();
         if !saw_header {
             return Err(LoadError::Invalid {
