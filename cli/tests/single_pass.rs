@@ -267,6 +267,44 @@ fn division_by_constants_keeps_the_checks_a_constant_can_fail() {
     expect_single_pass(&out.stderr, 1);
 }
 
+const CALLS: &str = r#"(module
+  ;; Compiled by Cranelift (single-pass code has no SIMD): the i32 it
+  ;; returns may leave the upper half of rax set.
+  (func $wide (param $x i64) (result i32)
+    (i32.wrap_i64 (i64x2.extract_lane 0 (i64x2.splat (local.get $x)))))
+  (func $mix (param $a i32) (param $b i64) (param $c i32) (param $d i64) (result i64)
+    (i64.add (i64.mul (i64.extend_i32_s (local.get $a)) (local.get $b))
+             (i64.xor (i64.extend_i32_u (local.get $c)) (local.get $d))))
+  (func $narrow (param $a i32) (param $b i32) (result i32)
+    (i32.sub (local.get $a) (local.get $b)))
+  (func (export "calls") (param $n i64) (result i64) (local $acc i64) (local $k i32)
+    ;; Constants straight into argument registers, negative and wide.
+    (local.set $acc (call $mix (i32.const -7) (i64.const 0x123456789abcdef) (i32.const -1) (i64.const -2)))
+    ;; Results left in rax, as either operand.
+    (local.set $acc (i64.add (local.get $acc) (call $mix (i32.const 3) (local.get $n) (i32.const 5) (local.get $acc))))
+    (local.set $acc (i64.mul (call $mix (i32.const 1) (i64.const 2) (i32.const 3) (i64.const 4)) (local.get $acc)))
+    (local.set $acc (i64.sub (local.get $acc) (call $mix (i32.const 2) (i64.const 3) (i32.const 4) (i64.const 5))))
+    (local.set $k (i32.and (call $narrow (i32.const 100) (i32.wrap_i64 (local.get $n))) (i32.const 0xff0f)))
+    (local.set $k (i32.or (local.get $k) (call $narrow (i32.const 7) (i32.const 9))))
+    (local.set $k (i32.xor (call $narrow (i32.const -5) (i32.const 3)) (local.get $k)))
+    ;; Zero-extending an i32 result of Cranelift code.
+    (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (call $wide (i64.const 0x123456789abcdef0)))))
+    (i64.add (local.get $acc) (i64.extend_i32_u (local.get $k)))))"#;
+
+#[test]
+fn call_arguments_and_results_skip_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "calls.wasm", CALLS);
+    // Worked out with Python's integers, wrapped as Wasm wraps them.
+    for (n, expected) in [
+        ("1000", "8116567317718887684"),
+        ("-3", "8116567317718860604"),
+    ] {
+        let out = agree_on_every_tier(&wasm, "calls", &[n], 3);
+        assert_eq!(out.trim(), expected, "calls {n}");
+    }
+}
+
 #[test]
 fn a_function_with_thousands_of_calls_stays_in_baseline_code() {
     // More calls than the optimizing pipeline takes (1,000), in a loop

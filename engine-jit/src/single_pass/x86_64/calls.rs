@@ -4,7 +4,10 @@
 //! entry at a loop header (on-stack replacement).
 
 use super::encode::{Cond, Mem, R10, R11, RAX, RBP, RCX, RDI, RSI, RSP, XMM8};
-use super::{ArgLoc, BuiltinArg, Codegen, Unsupported, arg_locations, is_numeric};
+use super::{
+    ArgAssigner, ArgLoc, BuiltinArg, Codegen, Unsupported, arg_locations, is_numeric,
+    outgoing_stack,
+};
 use crate::traps;
 use crate::vmcontext::{Builtin, offsets};
 use wasmtier_core::ValType;
@@ -168,29 +171,35 @@ impl Codegen<'_> {
         if ty.results.len() > 1 || !ty.results.iter().all(|t| is_numeric(*t)) {
             return Err(Unsupported);
         }
-        arg_locations(&ty.params).map(drop)
+        outgoing_stack(&ty.params).map(drop)
     }
 
     /// Calls the `VMFuncRef` at r11 with the arguments of type
-    /// `type_index` from the top of the stack, and pushes its result.
+    /// `type_index` from the top of the stack, and pushes its result (an
+    /// integer one stays in rax).
     pub(super) fn call_funcref_in_r11(&mut self, type_index: u32) -> Result<(), Unsupported> {
         let ty = &self.req.info.module.types()[type_index as usize];
-        let (locations, outgoing_stack) = arg_locations(&ty.params)?;
+        let outgoing_stack = outgoing_stack(&ty.params)?;
         let result = ty.results.first().copied();
-        let first = self.height - locations.len() as u32;
+        let first = self.height - ty.params.len() as u32;
         // The callee pops its stack arguments.
         if outgoing_stack > 0 {
             self.outgoing = self.outgoing.max(outgoing_stack);
             self.a.alu_imm(true, 5, RSP, outgoing_stack);
         }
-        for (i, loc) in locations.iter().enumerate() {
-            let slot = self.operand(first + i as u32);
-            match *loc {
-                ArgLoc::Gpr(reg) => self.a.load(true, reg, slot),
-                ArgLoc::Xmm(x) => self.a.sse_mem(Some(0xf2), 0x10, x, slot),
+        let mut assigner = ArgAssigner::default();
+        for (height, &param) in (first..).zip(&ty.params) {
+            match assigner.next(param)? {
+                // rax holds no pending value here (`keeps_rax`: spilled
+                // before a call).
+                ArgLoc::Gpr(reg) => self.load_operand(reg, height),
+                ArgLoc::Xmm(x) => {
+                    let slot = self.operand(height);
+                    self.a.sse_mem(Some(0xf2), 0x10, x, slot);
+                }
                 ArgLoc::Stack(offset) => {
                     // rax: not an argument register.
-                    self.a.load(true, RAX, slot);
+                    self.load_operand(RAX, height);
                     self.a.store(true, Mem::at(RSP, offset), RAX);
                 }
             }
@@ -199,11 +208,21 @@ impl Codegen<'_> {
         self.a.load(true, RSI, self.vmctx());
         self.a.load(true, RDI, Mem::at(R11, offsets::FUNCREF_VMCTX));
         self.a.call_mem(Mem::at(R11, offsets::FUNCREF_CODE));
-        if let Some(result) = result {
-            let dst = self.push();
-            match result {
-                ValType::F32 | ValType::F64 => self.a.sse_mem(Some(0xf2), 0x11, 0, dst),
-                _ => self.a.store(true, dst, RAX),
+        match result {
+            None => {}
+            Some(ValType::F32 | ValType::F64) => {
+                let dst = self.push();
+                self.a.sse_mem(Some(0xf2), 0x11, 0, dst);
+            }
+            Some(result) => {
+                // An i32 result's upper half is not promised to be zero
+                // (Cranelift's code leaves what it has there); a value in
+                // rax must have it so.
+                if result == ValType::I32 {
+                    self.a.mov_rr(false, RAX, RAX);
+                }
+                self.push();
+                self.result_in_rax();
             }
         }
         Ok(())

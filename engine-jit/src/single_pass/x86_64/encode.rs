@@ -336,8 +336,15 @@ impl Asm {
         self.put(inst);
     }
 
-    pub fn imul(&mut self, w: bool, dst: u8, src: u8) {
-        self.op_reg(None, w, &[0x0f, 0xaf], dst, src);
+    /// `imul dst, [mem]`.
+    pub fn imul_mem(&mut self, w: bool, dst: u8, mem: Mem) {
+        self.op_mem(None, w, &[0x0f, 0xaf], dst, mem);
+    }
+
+    /// `dst op= [mem]` for an ALU opcode given in its `r/m op= reg` form
+    /// (`add` 0x01, `cmp` 0x39, ...): the `reg op= r/m` form is one above.
+    pub fn alu_mem(&mut self, w: bool, opcode: u8, dst: u8, mem: Mem) {
+        self.op_mem(None, w, &[opcode | 2], dst, mem);
     }
 
     /// `imul dst, src, imm` (a 64-bit one sign-extends the immediate),
@@ -634,7 +641,19 @@ mod tests {
             [0x48, 0xc7, 0x45, 0xf8, 0xfe, 0xff, 0xff, 0xff]
         );
         // imul eax, ecx / imul rax, rax, 247 / imul eax, eax, 5
-        assert_eq!(bytes(|a| a.imul(false, RAX, RCX)), [0x0f, 0xaf, 0xc1]);
+        // imul eax, [rbp - 8]; add rax, [rbp - 16]; cmp eax, [rsp + 8]
+        assert_eq!(
+            bytes(|a| a.imul_mem(false, RAX, Mem::at(RBP, -8))),
+            [0x0f, 0xaf, 0x45, 0xf8]
+        );
+        assert_eq!(
+            bytes(|a| a.alu_mem(true, 0x01, RAX, Mem::at(RBP, -16))),
+            [0x48, 0x03, 0x45, 0xf0]
+        );
+        assert_eq!(
+            bytes(|a| a.alu_mem(false, 0x39, RAX, Mem::at(RSP, 8))),
+            [0x3b, 0x44, 0x24, 0x08]
+        );
         assert_eq!(
             bytes(|a| a.imul_imm(true, RAX, RAX, 247)),
             [0x48, 0x69, 0xc0, 0xf7, 0, 0, 0]

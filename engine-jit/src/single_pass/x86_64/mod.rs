@@ -35,7 +35,7 @@ mod stack;
 use encode::{Asm, Cond, Label, Mem, R8, R9, RAX, RBP, RCX, RDI, RDX, RSI, RSP};
 use wasmparser::Operator;
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use super::{Request, Unsupported};
 use crate::call_profile::{CallProfile, MAX_OPTIMIZED_CALLS};
@@ -63,34 +63,62 @@ enum ArgLoc {
     Stack(i32),
 }
 
-/// Where `types` go in the `tail` convention after the two VM contexts,
-/// and the bytes of stack arguments (a multiple of 16, which the callee
-/// pops): the arguments that find no register take 8 bytes each, in
-/// order.
+/// Assigns arguments their places in the `tail` convention after the two
+/// VM contexts, one at a time: the ones that find no register take 8
+/// bytes of stack each, in order.
+#[derive(Default)]
+struct ArgAssigner {
+    ints: usize,
+    floats: u8,
+    stack: i32,
+}
+
+impl ArgAssigner {
+    fn next(&mut self, ty: ValType) -> Result<ArgLoc, Unsupported> {
+        let register = match ty {
+            ValType::I32 | ValType::I64 => {
+                self.ints += 1;
+                INT_ARGS.get(self.ints - 1).map(|&r| ArgLoc::Gpr(r))
+            }
+            ValType::F32 | ValType::F64 => {
+                self.floats += 1;
+                (self.floats <= FLOAT_ARGS).then(|| ArgLoc::Xmm(self.floats - 1))
+            }
+            _ => return Err(Unsupported),
+        };
+        Ok(register.unwrap_or_else(|| {
+            self.stack += 8;
+            ArgLoc::Stack(self.stack - 8)
+        }))
+    }
+
+    /// The bytes of stack arguments so far, a multiple of 16 (the callee
+    /// pops them). At most 256 locals or a few thousand parameters: no
+    /// overflow.
+    fn stack_bytes(&self) -> i32 {
+        (self.stack + 15) & !15
+    }
+}
+
+/// Where `types` go in the `tail` convention, and the bytes of stack
+/// arguments ([`ArgAssigner`]).
 fn arg_locations(types: &[ValType]) -> Result<(Vec<ArgLoc>, i32), Unsupported> {
-    let (mut ints, mut floats, mut stack) = (0, 0, 0);
+    let mut assigner = ArgAssigner::default();
     let locations = types
         .iter()
-        .map(|ty| {
-            let register = match ty {
-                ValType::I32 | ValType::I64 => {
-                    ints += 1;
-                    INT_ARGS.get(ints - 1).map(|&r| ArgLoc::Gpr(r))
-                }
-                ValType::F32 | ValType::F64 => {
-                    floats += 1;
-                    (floats <= FLOAT_ARGS).then(|| ArgLoc::Xmm(floats - 1))
-                }
-                _ => return Err(Unsupported),
-            };
-            Ok(register.unwrap_or_else(|| {
-                stack += 8;
-                ArgLoc::Stack(stack - 8)
-            }))
-        })
+        .map(|&ty| assigner.next(ty))
         .collect::<Result<Vec<_>, _>>()?;
-    // At most 256 locals or a few thousand parameters: no overflow.
-    Ok((locations, (stack + 15) & !15))
+    Ok((locations, assigner.stack_bytes()))
+}
+
+/// The bytes of stack arguments of `types`, if every one has a place:
+/// [`arg_locations`] without the list, for every call site.
+fn outgoing_stack(types: &[ValType]) -> Result<i32, Unsupported> {
+    let mut assigner = ArgAssigner::default();
+    for &ty in types {
+        assigner.next(ty)?;
+    }
+    Ok(assigner.stack_bytes())
 }
 
 fn is_numeric(ty: ValType) -> bool {
@@ -164,7 +192,7 @@ pub(super) struct Codegen<'a> {
     /// What `call_profile` finds in the body, counted as the walk goes
     /// (unreachable code included, as there).
     profile: CallProfile,
-    seen_callees: HashSet<u32>,
+    seen_callees: FxHashSet<u32>,
     /// The most bytes of stack arguments a call here passes: below the
     /// frame while the call is made, so part of what the entry checks.
     outgoing: i32,

@@ -8,14 +8,20 @@ use wasmparser::Operator;
 use super::encode::{Cond, Mem, RAX, RCX, RDX};
 use super::{Codegen, Pending, Unsupported};
 
-/// An integer ALU operation: `op rax, rcx`.
+/// An integer ALU operation: `op rax, [b]` (through rcx for shifts and
+/// division).
 #[derive(Clone, Copy)]
 enum IntOp {
+    /// The `r/m op= reg` opcode (`add` 0x01, `sub` 0x29, ...); with bit 1
+    /// set it is the `reg op= r/m` form.
     Alu(u8),
     Mul,
     Shift(u8),
     Compare(Cond),
-    Div { signed: bool, rem: bool },
+    Div {
+        signed: bool,
+        rem: bool,
+    },
 }
 
 /// A float operation on xmm0 and the second operand.
@@ -98,19 +104,33 @@ impl Codegen<'_> {
             self.divide(wide, signed, rem, Some(divisor));
             return self.result_in_rax();
         }
-        let b = self.pop();
-        self.pop_to_rax(wide);
+        // A commutative operation whose right operand is in rax (a call's
+        // result, say) takes the left one from memory.
+        let commutative = matches!(op, IntOp::Alu(0x01 | 0x21 | 0x09 | 0x31) | IntOp::Mul);
+        let b = if commutative && self.rax_height() == Some(self.height - 1) {
+            self.height -= 1;
+            self.pop()
+        } else {
+            let b = self.pop();
+            self.pop_to_rax(wide);
+            b
+        };
         self.push();
-        self.a.load(wide, RCX, b);
         match op {
-            IntOp::Alu(opcode) => self.a.alu_rr(wide, opcode, RAX, RCX),
-            IntOp::Mul => self.a.imul(wide, RAX, RCX),
-            IntOp::Shift(ext) => self.a.shift_cl(wide, ext, RAX),
+            IntOp::Alu(opcode) => self.a.alu_mem(wide, opcode, RAX, b),
+            IntOp::Mul => self.a.imul_mem(wide, RAX, b),
+            IntOp::Shift(ext) => {
+                self.a.load(wide, RCX, b);
+                self.a.shift_cl(wide, ext, RAX);
+            }
             IntOp::Compare(cond) => {
-                self.a.alu_rr(wide, 0x39, RAX, RCX);
+                self.a.alu_mem(wide, 0x39, RAX, b);
                 return self.result_in_flags(cond);
             }
-            IntOp::Div { signed, rem } => self.divide(wide, signed, rem, None),
+            IntOp::Div { signed, rem } => {
+                self.a.load(wide, RCX, b);
+                self.divide(wide, signed, rem, None);
+            }
         }
         self.result_in_rax();
     }

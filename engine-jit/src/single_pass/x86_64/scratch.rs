@@ -5,8 +5,8 @@
 //! one set, cleared and refilled; only the code and its trap sites, which
 //! the compiled function keeps, are allocated per compile.
 
+use rustc_hash::FxHashSet;
 use std::cell::Cell;
-use std::collections::HashSet;
 
 use super::Frame;
 use super::encode::Label;
@@ -20,7 +20,7 @@ pub(super) struct Scratch {
     pub frames: Vec<Frame>,
     pub trap_stubs: Vec<(u8, Label)>,
     pub frame_size_fields: Vec<(usize, bool)>,
-    pub seen_callees: HashSet<u32>,
+    pub seen_callees: FxHashSet<u32>,
     pub countdown_branches: Vec<usize>,
     pub labels: Vec<Option<usize>>,
     pub fixups: Vec<(usize, Label)>,

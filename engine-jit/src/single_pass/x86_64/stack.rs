@@ -90,6 +90,20 @@ impl Codegen<'_> {
         }
     }
 
+    /// Loads the 64 bits of the value at `height` into `reg`: a pending
+    /// constant as an immediate and a value pending in rax by a move,
+    /// neither stored.
+    pub(super) fn load_operand(&mut self, reg: u8, height: u32) {
+        match self.pending[height as usize] {
+            Pending::Const(bits) => self.a.mov_imm64(reg, bits),
+            Pending::Rax => self.a.mov_rr(true, reg, RAX),
+            _ => {
+                let slot = self.operand(height);
+                self.a.load(true, reg, slot);
+            }
+        }
+    }
+
     /// The height whose value is in rax: `in_rax` unless that height has
     /// been popped or reused since.
     pub(super) fn rax_height(&self) -> Option<u32> {
