@@ -530,6 +530,7 @@ impl Inst {
     }
 
     /// `[prefix] [REX] opcode`.
+    #[inline(always)]
     fn opcode(prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, index: u8, base: u8) -> Self {
         let mut inst = Self::default();
         if let Some(p) = prefix {
@@ -543,6 +544,7 @@ impl Inst {
     /// `[prefix] [REX] opcode modrm(reg, mem)`: the ModRM (and SIB)
     /// bytes and displacement of `mem`, 8 bits when it fits (most frame
     /// slots), else 32.
+    #[inline(always)]
     fn mem(prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, mem: Mem) -> Self {
         let mut inst = Self::opcode(prefix, w, opcode, reg, mem.index.unwrap_or(0), mem.base);
         let short = !mem.wide && i8::try_from(mem.disp).is_ok();
@@ -567,6 +569,7 @@ impl Inst {
     }
 
     /// `[prefix] [REX] opcode modrm(reg, rm)` with a register `rm`.
+    #[inline(always)]
     fn reg(prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: u8) -> Self {
         let mut inst = Self::opcode(prefix, w, opcode, reg, 0, rm);
         inst.push(0xc0 | (reg & 7) << 3 | (rm & 7));
