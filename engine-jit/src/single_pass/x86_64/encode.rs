@@ -186,6 +186,7 @@ impl Asm {
     /// length) and made `op_mem` a tenth of a compile; all 16 bytes are
     /// stored at once (a fixed-size copy, no `memcpy` call) and the vector
     /// cut back to the instruction's length.
+    #[inline(always)]
     fn put(&mut self, inst: Inst) {
         let end = self.code.len() + inst.len;
         self.code.extend_from_slice(&inst.bytes.to_le_bytes());
@@ -199,11 +200,13 @@ impl Asm {
     }
 
     /// `[prefix] [REX] opcode modrm(reg, mem)`.
+    #[inline(always)]
     pub fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, mem: Mem) {
         self.put(Inst::mem(prefix, w, opcode, reg, mem));
     }
 
     /// `[prefix] [REX] opcode modrm(reg, rm)` with a register `rm`.
+    #[inline(always)]
     pub fn op_reg(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: u8) {
         self.put(Inst::reg(prefix, w, opcode, reg, rm));
     }
@@ -529,42 +532,62 @@ impl Inst {
         }
     }
 
-    /// `[prefix] [REX] opcode`.
+    /// `[prefix] [REX] opcode`. Built with a few shifts by whole bytes,
+    /// not byte by byte: every instruction starts here.
     #[inline(always)]
     fn opcode(prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, index: u8, base: u8) -> Self {
-        let mut inst = Self::default();
+        let mut bytes = 0u64;
+        let mut len = 0;
         if let Some(p) = prefix {
-            inst.push(p);
+            bytes = u64::from(p);
+            len = 1;
         }
-        inst.rex(w, reg, index, base);
-        inst.extend(opcode);
-        inst
+        let rex = 0x40
+            | (u8::from(w) << 3)
+            | ((reg >> 3) & 1) << 2
+            | ((index >> 3) & 1) << 1
+            | ((base >> 3) & 1);
+        if rex != 0x40 {
+            bytes |= u64::from(rex) << (8 * len);
+            len += 1;
+        }
+        // One or two opcode bytes (three for a few SSE4 ones).
+        for &b in opcode {
+            bytes |= u64::from(b) << (8 * len);
+            len += 1;
+        }
+        Self {
+            bytes: u128::from(bytes),
+            len,
+        }
     }
 
     /// `[prefix] [REX] opcode modrm(reg, mem)`: the ModRM (and SIB)
     /// bytes and displacement of `mem`, 8 bits when it fits (most frame
-    /// slots), else 32.
+    /// slots), else 32. The tail (at most six bytes) is built apart and
+    /// joined with one shift.
     #[inline(always)]
     fn mem(prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, mem: Mem) -> Self {
         let mut inst = Self::opcode(prefix, w, opcode, reg, mem.index.unwrap_or(0), mem.base);
         let short = !mem.wide && i8::try_from(mem.disp).is_ok();
-        let mode = if short { 0x40 } else { 0x80 };
-        match mem.index {
-            None if mem.base & 7 == RSP => {
-                inst.push(mode | (reg & 7) << 3 | 0b100);
-                inst.push(0x24);
-            }
-            None => inst.push(mode | (reg & 7) << 3 | (mem.base & 7)),
+        let mode: u64 = if short { 0x40 } else { 0x80 };
+        let reg_bits = u64::from(reg & 7) << 3;
+        let (address, address_len) = match mem.index {
+            None if mem.base & 7 == RSP => (mode | reg_bits | 0b100 | 0x24 << 8, 2),
+            None => (mode | reg_bits | u64::from(mem.base & 7), 1),
             Some(index) => {
-                inst.push(mode | (reg & 7) << 3 | 0b100);
-                inst.push((index & 7) << 3 | (mem.base & 7));
+                let sib = u64::from((index & 7) << 3 | (mem.base & 7));
+                (mode | reg_bits | 0b100 | sib << 8, 2)
             }
-        }
-        if short {
-            inst.push(mem.disp as u8);
+        };
+        let (disp, disp_len) = if short {
+            (u64::from(mem.disp as u8), 1)
         } else {
-            inst.extend(&mem.disp.to_le_bytes());
-        }
+            (u64::from(mem.disp as u32), 4)
+        };
+        let tail = address | disp << (8 * address_len);
+        inst.bytes |= u128::from(tail) << (8 * inst.len);
+        inst.len += address_len + disp_len;
         inst
     }
 
