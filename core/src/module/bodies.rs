@@ -155,6 +155,14 @@ impl<'scope, 'env, 'a: 'scope> PendingBodies<'scope, 'env, 'a> {
         }
     }
 
+    /// Hands the gathered batch to the workers, if there are any, instead
+    /// of keeping it for more: the code section has ended.
+    pub fn hand_over(&mut self) {
+        if self.workers.is_some() && !self.batch.is_empty() {
+            self.send_batch();
+        }
+    }
+
     /// Hands the gathered batch to the workers.
     fn send_batch(&mut self) {
         let first = self.queued;
@@ -264,6 +272,14 @@ mod tests {
         let mut then_garbage = invalid_body.clone();
         then_garbage.extend([0x0b, 0xff, 0xff]);
         refused_as(&then_garbage, &invalid_body);
+        // ... and before a custom section read while it was validated,
+        // here a damaged name section followed by a malformed one.
+        let mut then_names = invalid_body.clone();
+        then_names.extend([0x00, 0x08, 0x04]);
+        then_names.extend(b"name");
+        then_names.extend([0x01, 0x05, 0xff]);
+        then_names.extend([0x0b, 0xff, 0xff]);
+        refused_as(&then_names, &invalid_body);
         // The first body of the first batch, and the last of the last.
         let first = module(40_000, &[0, 39_999]);
         refused_as(&first, &first);

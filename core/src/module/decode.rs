@@ -46,8 +46,17 @@ impl ValidatedModule {
                         return Err(error.into());
                     }
                 };
-                if !matches!(payload, Payload::CodeSectionEntry(_)) {
+                // A custom section (the name section, after the code) cannot
+                // make the module invalid: it is read while the bodies
+                // before it are still being validated. Its own errors
+                // (limits) wait for them below, as every error does.
+                if !matches!(
+                    payload,
+                    Payload::CodeSectionEntry(_) | Payload::CustomSection(_)
+                ) {
                     pending.validate()?;
+                } else if matches!(payload, Payload::CustomSection(_)) {
+                    pending.hand_over();
                 }
                 if let Some((_, range)) = payload.as_section() {
                     reached.set(range.start);
