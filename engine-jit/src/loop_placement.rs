@@ -138,7 +138,12 @@ impl HotLoops {
                 let deepest_preferred = (preferred..preferred + LOOP_STEP).contains(&offset);
                 // `max_by_key` keeps the last of equals: the smallest
                 // padding wins a tie through the reversed step.
-                (well, short_well, deepest_preferred, std::cmp::Reverse(padding))
+                (
+                    well,
+                    short_well,
+                    deepest_preferred,
+                    std::cmp::Reverse(padding),
+                )
             })
             .unwrap_or(0)
     }

@@ -522,11 +522,7 @@ impl Inst {
     }
 
     fn rex(&mut self, w: bool, reg: u8, index: u8, base: u8) {
-        let rex = 0x40
-            | (u8::from(w) << 3)
-            | ((reg >> 3) & 1) << 2
-            | ((index >> 3) & 1) << 1
-            | ((base >> 3) & 1);
+        let rex = rex_byte(w, reg, index, base);
         if rex != 0x40 {
             self.push(rex);
         }
@@ -542,11 +538,7 @@ impl Inst {
             bytes = u64::from(p);
             len = 1;
         }
-        let rex = 0x40
-            | (u8::from(w) << 3)
-            | ((reg >> 3) & 1) << 2
-            | ((index >> 3) & 1) << 1
-            | ((base >> 3) & 1);
+        let rex = rex_byte(w, reg, index, base);
         if rex != 0x40 {
             bytes |= u64::from(rex) << (8 * len);
             len += 1;
@@ -598,6 +590,12 @@ impl Inst {
         inst.push(0xc0 | (reg & 7) << 3 | (rm & 7));
         inst
     }
+}
+
+/// The REX prefix for 64-bit operand size `w` and the high bits of the
+/// registers; 0x40 alone means none is needed.
+fn rex_byte(w: bool, reg: u8, index: u8, base: u8) -> u8 {
+    0x40 | (u8::from(w) << 3) | ((reg >> 3) & 1) << 2 | ((index >> 3) & 1) << 1 | ((base >> 3) & 1)
 }
 
 /// The second opcode byte of `movzx`/`movsx` from 8 or 16 bits.
