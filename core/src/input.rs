@@ -7,9 +7,10 @@
 //! The CLI and the containerd shim read modules through it.
 //!
 //! A big file is read into an anonymous mapping populated in one call
-//! rather than into a vector: on this project's VMs a page fault costs
-//! about 15 µs, and reading the benches' 80 MB module into a vector took
-//! 300 ms, into a populated mapping 89 ms (`FileBytes`).
+//! rather than into a vector whose pages fault in one at a time as `read`
+//! fills them: page faults are slow on this project's VMs, and reading the
+//! benches' 80 MB module took 137–157 ms into a vector, 93–100 ms into a
+//! populated mapping (`FileBytes`, `core/RATIONALE.md`).
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -275,6 +276,27 @@ mod tests {
             let shared = SharedBytes::from(read);
             assert!(*shared == contents[..], "{size} bytes, shared");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_changed_size_since_it_was_opened_is_read_again() {
+        use std::io::Seek;
+        let dir = std::env::temp_dir().join(format!("wasmtier-resized-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.wasm");
+        std::fs::write(&path, vec![7u8; 2 << 20]).unwrap();
+        let mut file = File::open(&path).unwrap();
+        let mut first = vec![0; FIRST_CHUNK];
+        file.read_exact(&mut first).unwrap();
+        // Grown (a byte more than the size it had) or shrunk: no mapping,
+        // and the file where the first chunk left it.
+        for size in [(2 << 20) - 1, (2 << 20) + 1] {
+            assert!(read_mapped(&mut file, &first, size).unwrap().is_none());
+            assert_eq!(file.stream_position().unwrap(), FIRST_CHUNK as u64);
+        }
+        let whole = read_mapped(&mut file, &first, 2 << 20).unwrap().unwrap();
+        assert!(whole.iter().all(|&b| b == 7) && whole.len() == 2 << 20);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
