@@ -102,6 +102,13 @@ wasmtier_engines::with_aot! {
 
 type Prepared = (Box<dyn Engine>, Arc<dyn CompiledModule>);
 
+/// What `--engine auto` found in the cache: the artifact, or (a miss) the
+/// module file's bytes, read once for both.
+enum AutoLookup {
+    Hit(Prepared),
+    Miss(wasmtier_core::input::FileBytes),
+}
+
 /// What `run` asked for: the file and how it may be run.
 // Without the aot engine nothing reads the artifact and cache choices.
 #[cfg_attr(not(wasmtier_aot), allow(dead_code))]
@@ -132,15 +139,26 @@ pub fn prepare(
     if request.choice.kind() == EngineKind::Aot {
         return through_cache(request, config, phases);
     }
-    if request.auto
-        && let Some(prepared) = cached_for_auto(request, &config, phases)?
-    {
-        return Ok(prepared);
-    }
-    let module = Arc::new(
-        load_module(request.file, config.features)
-            .map_err(|error| explain_missing_proposals(error, request.choice))?,
-    );
+    // `--engine auto` reads the file to look it up in the cache; on a miss
+    // the module is loaded from those bytes, not read again (80 MB: 70 ms).
+    let input = if request.auto {
+        match cached_for_auto(request, &config, phases)? {
+            AutoLookup::Hit(prepared) => return Ok(prepared),
+            AutoLookup::Miss(input) => Some(input),
+        }
+    } else {
+        None
+    };
+    let loaded = match input {
+        Some(input) => {
+            let _spinner =
+                crate::progress::Spinner::start(format!("validating {}", request.file.display()));
+            crate::module_from_file_bytes(request.file, input, config.features)
+        }
+        None => load_module(request.file, config.features),
+    };
+    let module =
+        Arc::new(loaded.map_err(|error| explain_missing_proposals(error, request.choice))?);
     phases.mark(format_args!(
         "read and validate ({} bytes, {} functions)",
         module.bytes().len(),
@@ -220,20 +238,21 @@ wasmtier_engines::with_aot! {
     }
 
     /// `--engine auto`: the cached artifact of the module, if the cache
-    /// has a valid one for this host and build.
-    fn cached_for_auto(request: &Request<'_>, config: &EngineConfig, phases: &mut Phases) -> Result<Option<Prepared>> {
+    /// has a valid one for this host and build; else the file's bytes.
+    fn cached_for_auto(request: &Request<'_>, config: &EngineConfig, phases: &mut Phases) -> Result<AutoLookup> {
         let engine = AotEngine::with_cache(config.clone(), request.cache.mode());
         let input = crate::input::read_module_file(request.file)?;
-        let Ok(binary) = ValidatedModule::binary_of(&input) else {
+        let cached = match ValidatedModule::binary_of(&input) {
+            Ok(binary) => engine.cached(&binary),
             // Not a module: the loader says why, as for any engine.
-            return Ok(None);
+            Err(_) => None,
         };
-        match engine.cached(&binary) {
+        match cached {
             Some(compiled) => {
                 phases.mark("read, hash and load the cached artifact (auto: aot)");
-                Ok(Some((Box::new(engine), compiled)))
+                Ok(AutoLookup::Hit((Box::new(engine), compiled)))
             }
-            None => Ok(None),
+            None => Ok(AutoLookup::Miss(input)),
         }
     }
 
@@ -334,8 +353,8 @@ wasmtier_engines::without_aot! {
     }
 
     // `--engine auto` is only offered with the aot engine.
-    fn cached_for_auto(_: &Request<'_>, _: &EngineConfig, _: &mut Phases) -> Result<Option<Prepared>> {
-        Ok(None)
+    fn cached_for_auto(request: &Request<'_>, _: &EngineConfig, _: &mut Phases) -> Result<AutoLookup> {
+        Ok(AutoLookup::Miss(crate::input::read_module_file(request.file)?))
     }
 
     fn fill_cache_in_background(_: &Request<'_>) -> bool {

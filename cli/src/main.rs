@@ -122,6 +122,15 @@ fn main() -> ExitCode {
 pub fn load_module(path: &Path, features: Features) -> Result<ValidatedModule> {
     let _spinner = progress::Spinner::start(format!("reading and validating {}", path.display()));
     let bytes = input::read_module_file(path)?;
+    module_from_file_bytes(path, bytes, features)
+}
+
+/// Validates `bytes`, read from `path`, with `features`.
+pub fn module_from_file_bytes(
+    path: &Path,
+    bytes: wasmtier_core::input::FileBytes,
+    features: Features,
+) -> Result<ValidatedModule> {
     if compile::is_artifact_prefix(&bytes) {
         bail!(
             "`{}` is a precompiled artifact (`wasmtier compile` output), not a module: run it with `wasmtier run --allow-precompiled`",
