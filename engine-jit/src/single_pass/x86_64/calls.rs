@@ -132,13 +132,8 @@ impl Codegen<'_> {
         self.a.load(true, RCX, self.vmctx());
         self.a.load(true, RCX, Mem::at(RCX, offsets::VMCTX_TABLES));
         self.a.load(true, RCX, Mem::at(RCX, table_offset));
-        self.a.op_mem(
-            None,
-            true,
-            &[0x3b],
-            RAX,
-            Mem::at(RCX, offsets::TABLE_LENGTH),
-        );
+        self.a
+            .alu_mem(true, 0x39, RAX, Mem::at(RCX, offsets::TABLE_LENGTH));
         let out_of_bounds = self.trap_label(traps::TABLE_OUT_OF_BOUNDS);
         self.a.jcc(Cond::AboveEqual, out_of_bounds);
         self.a.load(true, RCX, Mem::at(RCX, offsets::TABLE_BASE));
@@ -151,8 +146,7 @@ impl Codegen<'_> {
             .load(true, RAX, Mem::at(R11, offsets::FUNCREF_TYPE_ID));
         self.a.load(true, RCX, self.vmctx());
         self.a.load(true, RCX, Mem::at(RCX, offsets::VMCTX_SIG_IDS));
-        self.a
-            .op_mem(None, true, &[0x3b], RAX, Mem::at(RCX, type_offset));
+        self.a.alu_mem(true, 0x39, RAX, Mem::at(RCX, type_offset));
         let mismatch = self.trap_label(traps::BAD_SIGNATURE);
         self.a.jcc(Cond::NotEqual, mismatch);
         self.call_funcref_in_r11(type_index)

@@ -392,13 +392,8 @@ impl<'a> Codegen<'a> {
     fn stack_check(&mut self) {
         self.a.lea(RAX, Mem::patchable(RSP));
         self.frame_size_fields.push((self.a.offset() - 4, true));
-        self.a.op_mem(
-            None,
-            true,
-            &[0x3b],
-            RAX,
-            Mem::at(RDI, offsets::VMCTX_STACK_LIMIT),
-        );
+        self.a
+            .alu_mem(true, 0x39, RAX, Mem::at(RDI, offsets::VMCTX_STACK_LIMIT));
         let overflow = self.trap_label(cranelift_codegen::ir::TrapCode::STACK_OVERFLOW);
         self.a.jcc(Cond::Below, overflow);
     }
