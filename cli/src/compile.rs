@@ -90,9 +90,15 @@ wasmtier_engines::with_aot! {
         wasmtier_engines::aot::is_artifact(prefix)
     }
 
-    /// Whether `path` starts with an artifact's magic.
+    /// Whether `path` starts with an artifact's magic. Only a regular
+    /// file is looked into: reading a pipe's first bytes would take them
+    /// from the module read after this (and an artifact is mapped from a
+    /// file, never read from a pipe).
     pub fn is_artifact_file(path: &Path) -> bool {
         use std::io::Read;
+        if !std::fs::metadata(path).is_ok_and(|meta| meta.is_file()) {
+            return false;
+        }
         let mut prefix = [0u8; 8];
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut prefix))
@@ -164,10 +170,11 @@ pub fn prepare(
         module.bytes().len(),
         module.num_defined_funcs()
     ));
+    let filling_config = request.auto.then(|| config.clone());
     let engine = request.choice.create(config);
     let compiled = engine.compile(module)?;
-    if request.auto {
-        let filling = fill_cache_in_background(request);
+    if let Some(config) = filling_config {
+        let filling = fill_cache_in_background(request, &config);
         phases.mark(format_args!(
             "compile (auto: no cached artifact, the tiered {} compiles each function on first call{})",
             request.choice,
@@ -256,58 +263,10 @@ wasmtier_engines::with_aot! {
         }
     }
 
-    /// Starts `wasmtier fill-cache FILE` as a detached process, so the
-    /// next `--engine auto` run of the module starts from native code even
-    /// if this one ends first. Returns whether it started (not with
-    /// `--no-cache`, or without a cache directory).
-    fn fill_cache_in_background(request: &Request<'_>) -> bool {
-        let CacheMode::Dir(dir) = request.cache.mode() else {
-            return false;
-        };
-        let Ok(exe) = std::env::current_exe() else {
-            return false;
-        };
-        use std::os::unix::process::CommandExt;
-        std::process::Command::new(exe)
-            .arg("fill-cache")
-            .arg("--cache-dir")
-            .arg(dir)
-            .arg(request.file)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            // Its own process group: a Ctrl-C meant for the program does
-            // not stop the cache write (which is atomic either way).
-            .process_group(0)
-            .spawn()
-            .is_ok()
-    }
-
-    /// `wasmtier fill-cache` (started by `--engine auto`): compiles FILE
-    /// into the AOT cache unless an entry is there already.
-    #[derive(Args)]
-    pub struct FillCacheArgs {
-        #[arg(long, value_name = "DIR")]
-        cache_dir: PathBuf,
-        file: PathBuf,
-    }
-
-    pub fn fill_cache(args: FillCacheArgs) -> Result<()> {
-        let engine = AotEngine::with_cache(
-            EngineConfig {
-                features: wasmtier_core::Features::finished().intersect(wasmtier_engines::aot::FEATURES),
-                ..EngineConfig::default()
-            },
-            CacheMode::Dir(args.cache_dir),
-        );
-        let input = crate::input::read_module_file(&args.file)?;
-        let binary = ValidatedModule::binary_of(&input)?;
-        if engine.cached(&binary).is_some() {
-            return Ok(());
-        }
-        let module = ValidatedModule::new(&binary, engine.config().features)?;
-        engine.compile(Arc::new(module))?;
-        Ok(())
+    /// Starts the background compile that fills the cache for the next
+    /// run (`crate::fill_cache`).
+    fn fill_cache_in_background(request: &Request<'_>, config: &EngineConfig) -> bool {
+        crate::fill_cache::start(request.file, &request.cache.mode(), config)
     }
 
     /// `--engine aot`: a cache hit needs neither validation nor
@@ -357,7 +316,7 @@ wasmtier_engines::without_aot! {
         Ok(AutoLookup::Miss(crate::input::read_module_file(request.file)?))
     }
 
-    fn fill_cache_in_background(_: &Request<'_>) -> bool {
+    fn fill_cache_in_background(_: &Request<'_>, _: &EngineConfig) -> bool {
         false
     }
 }

@@ -2,6 +2,8 @@
 
 mod compile;
 mod engines;
+#[cfg(wasmtier_aot)]
+mod fill_cache;
 mod input;
 #[cfg(wasmtier_aot)]
 mod inspect;
@@ -64,7 +66,7 @@ enum Command {
     /// starts in the background).
     #[cfg(wasmtier_aot)]
     #[command(hide = true)]
-    FillCache(compile::FillCacheArgs),
+    FillCache(fill_cache::FillCacheArgs),
     /// Print a shell completion script, e.g. `wasmtier completions bash >
     /// /etc/bash_completion.d/wasmtier`.
     Completions(shell::CompletionsArgs),
@@ -106,7 +108,7 @@ fn main() -> ExitCode {
         #[cfg(wasmtier_aot)]
         Command::Inspect(args) => inspect::inspect(args).map(|()| ExitCode::SUCCESS),
         #[cfg(wasmtier_aot)]
-        Command::FillCache(args) => compile::fill_cache(args).map(|()| ExitCode::SUCCESS),
+        Command::FillCache(args) => fill_cache::fill_cache(args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => {
             shell::completions(args, Cli::command()).map(|()| ExitCode::SUCCESS)
         }

@@ -27,8 +27,10 @@ pub struct RunArgs {
     /// instantiate, run) to stderr.
     #[arg(short, long)]
     verbose: bool,
-    /// Execution tier [default: jit where this build has it for the host,
-    /// otherwise interp; interp with --low-memory].
+    /// Execution tier [default: auto where this build has the jit and aot
+    /// engines for the host, otherwise jit where it has that, otherwise
+    /// interp; interp with --low-memory; jit with --compilation,
+    /// --tier-up-after or --baseline, which are its settings].
     #[arg(long, value_enum)]
     engine: Option<EngineArg>,
     /// Call this export instead of `_start`; the arguments after FILE are its
@@ -107,11 +109,12 @@ pub struct RunArgs {
     /// Pass the whole host environment to the guest.
     #[arg(long)]
     inherit_env: bool,
-    /// Where `--engine aot` keeps compiled modules [default:
+    /// Where the aot engine and auto keep compiled modules [default:
     /// `$XDG_CACHE_HOME/wasmtier/aot`, else `~/.cache/wasmtier/aot`].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
-    /// With `--engine aot`: compile afresh and keep nothing.
+    /// Keep no compiled code: the aot engine compiles afresh, and auto
+    /// neither looks in the cache nor writes to it in the background.
     #[arg(long)]
     no_cache: bool,
     /// wasmtime-style limits, repeatable or comma-separated: `fuel=N`,
@@ -298,8 +301,6 @@ impl RunArgs {
         }
     }
 
-    /// Refuses `--compilation` and `--tier-up-after` where they would
-    /// change nothing.
     /// `--compilation`, or tiered for `--engine auto`.
     fn effective_compilation(&self) -> Option<CompilationArg> {
         match self.compilation {
@@ -308,14 +309,34 @@ impl RunArgs {
         }
     }
 
+    /// Refuses `--compilation`, `--tier-up-after` and `--baseline` where
+    /// they would change nothing.
     fn check_compilation(&self, engine: EngineChoice) -> Result<()> {
+        if self.engine == Some(EngineArg::Auto) && !self.low_memory {
+            let flag = if self.compilation.is_some() {
+                Some("--compilation")
+            } else if self.tier_up_after.is_some() {
+                Some("--tier-up-after")
+            } else if self.baseline.is_some() {
+                Some("--baseline")
+            } else {
+                None
+            };
+            if let Some(flag) = flag {
+                bail!(
+                    "{flag} is a setting of the jit engine, and --engine auto runs a cached \
+                     artifact when it has one, compiling nothing; use --engine jit \
+                     (or leave out --engine: {flag} then chooses the jit)"
+                );
+            }
+        }
         if self.tier_up_after.is_some()
             && self.effective_compilation() != Some(CompilationArg::Tiered)
         {
-            bail!("--tier-up-after needs --compilation tiered (or --engine auto)");
+            bail!("--tier-up-after needs --compilation tiered");
         }
         if self.baseline.is_some() && self.effective_compilation() != Some(CompilationArg::Tiered) {
-            bail!("--baseline needs --compilation tiered (or --engine auto)");
+            bail!("--baseline needs --compilation tiered");
         }
         if self.compilation.is_some() && engine.kind() != EngineKind::Jit {
             bail!(
@@ -386,9 +407,23 @@ impl RunArgs {
             .unwrap_or(wasmtier_wasi::DEFAULT_MAX_THREADS)
     }
 
-    /// `--engine auto` (which `--low-memory` turns into the interpreter).
+    /// Whether this run is `--engine auto`: asked for, or the default
+    /// where the build has it. `--low-memory` means the interpreter, and
+    /// the jit's own settings (`--compilation`, `--tier-up-after`,
+    /// `--baseline`) without `--engine` mean the jit.
     fn is_auto(&self) -> bool {
-        self.engine == Some(EngineArg::Auto) && !self.low_memory
+        if self.low_memory {
+            return false;
+        }
+        match self.engine {
+            Some(EngineArg::Auto) => true,
+            Some(EngineArg::Engine(_)) => false,
+            None => EngineArg::auto_available() && !self.sets_the_jit_compilation(),
+        }
+    }
+
+    fn sets_the_jit_compilation(&self) -> bool {
+        self.compilation.is_some() || self.tier_up_after.is_some() || self.baseline.is_some()
     }
 
     /// The engine asked for, or the default for this mode.
@@ -403,6 +438,9 @@ impl RunArgs {
             }
             None if self.low_memory => {
                 EngineChoice::of(EngineKind::Interp).unwrap_or_else(EngineChoice::default_engine)
+            }
+            None if self.is_auto() => {
+                EngineChoice::of(EngineKind::Jit).expect("auto is offered only with the jit")
             }
             None => EngineChoice::default_engine(),
         }
@@ -443,7 +481,8 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     let request = crate::compile::Request {
         file: &args.file,
         choice: engine_choice,
-        explicit: args.engine.is_some(),
+        // `--engine auto` runs an artifact like the default does.
+        explicit: matches!(args.engine, Some(EngineArg::Engine(_))),
         auto: args.is_auto(),
         allow_precompiled: args.allow_precompiled,
         cache: &cache,

@@ -56,8 +56,11 @@ fn compiled_artifacts_run_without_the_wasm() {
     let run = wasmtier(&["run", "--allow-precompiled", s(&cwasm)]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "hello from aot\n");
-    let run = wasmtier(&["run", "--allow-precompiled", "--engine=aot", s(&cwasm)]);
-    assert_eq!(run.stdout, "hello from aot\n");
+    // `auto` runs an artifact as the default (which is auto) does.
+    for engine in ["--engine=aot", "--engine=auto"] {
+        let run = wasmtier(&["run", "--allow-precompiled", engine, s(&cwasm)]);
+        assert_eq!(run.stdout, "hello from aot\n", "{engine}: {}", run.stderr);
+    }
     let run = wasmtier(&["run", "--allow-precompiled", "--engine=jit", s(&cwasm)]);
     assert_refused(&run, "runs on the aot engine only");
 }

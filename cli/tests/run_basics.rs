@@ -319,7 +319,8 @@ fn help_names_the_default_engine() {
     let out = wasmtier(&["run", "--help"]);
     assert_eq!(out.status, Some(0));
     assert!(
-        out.stdout.contains("default: jit where this build has it"),
+        out.stdout
+            .contains("default: auto where this build has the jit and aot engines"),
         "{}",
         out.stdout
     );

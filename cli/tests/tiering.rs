@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{s, wasmtier, write_wasm};
@@ -68,53 +69,131 @@ fn compilation_flags_are_refused_where_they_change_nothing() {
         &["--engine", "jit", "--baseline", "cranelift"],
         "--baseline needs --compilation tiered",
     );
+    // Without --engine they choose the jit, whose rules then apply.
+    refused(
+        &["--tier-up-after", "5"],
+        "--tier-up-after needs --compilation tiered",
+    );
+    // With a cached artifact auto compiles nothing: they would be ignored.
+    for flag in [
+        &["--compilation", "eager"][..],
+        &["--tier-up-after", "5"],
+        &["--baseline", "cranelift"],
+    ] {
+        let mut args = vec!["--engine", "auto"];
+        args.extend_from_slice(flag);
+        refused(
+            &args,
+            &format!(
+                "{} is a setting of the jit engine, and --engine auto runs a cached artifact",
+                flag[0]
+            ),
+        );
+    }
+}
+
+#[test]
+fn the_jit_settings_without_an_engine_choose_the_jit_not_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let cache = dir.path().join("cache");
+    for (mode, compiled) in [
+        (&["--compilation", "eager"][..], "compile (jit): "),
+        (
+            &["--compilation", "tiered", "--tier-up-after", "1"],
+            "compile (jit): ",
+        ),
+    ] {
+        let mut args = vec!["run", "-v", "--cache-dir", s(&cache)];
+        args.extend_from_slice(mode);
+        args.extend([s(&wasm), "--invoke", "fib", "20"]);
+        let out = wasmtier(&args);
+        assert_eq!(out.stdout, "6765\n", "{mode:?}: {}", out.stderr);
+        assert!(out.stderr.contains(compiled), "{mode:?}: {}", out.stderr);
+    }
+    assert!(!cache.exists(), "the jit wrote to the cache");
+}
+
+/// Waits (bounded) until the background compile has written an entry
+/// into `cache`.
+fn wait_for_an_entry(cache: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while entries(cache) == 0 {
+        assert!(Instant::now() < deadline, "no cache entry was written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn entries(cache: &Path) -> usize {
+    std::fs::read_dir(cache).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .count()
+    })
 }
 
 #[test]
 fn auto_runs_the_tiered_jit_then_the_artifact_it_cached() {
+    // Asked for, and as the default engine.
+    for engine in [&["--engine", "auto"][..], &[]] {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+        let cache = dir.path().join("cache");
+        let run = || {
+            let mut args = vec!["run", "-v", "--cache-dir", s(&cache)];
+            args.extend_from_slice(engine);
+            args.extend([s(&wasm), "--invoke", "fib", "20"]);
+            wasmtier(&args)
+        };
+        let first = run();
+        assert_eq!(first.stdout, "6765\n", "{engine:?}: {}", first.stderr);
+        assert!(
+            first
+                .stderr
+                .contains("compile (auto: no cached artifact, the tiered jit")
+                && first
+                    .stderr
+                    .contains("writing the cache entry in the background"),
+            "{engine:?}: {}",
+            first.stderr
+        );
+        wait_for_an_entry(&cache);
+        let second = run();
+        assert_eq!(second.stdout, "6765\n", "{engine:?}: {}", second.stderr);
+        assert!(
+            second
+                .stderr
+                .contains("load the cached artifact (auto: aot)"),
+            "{engine:?}: {}",
+            second.stderr
+        );
+    }
+}
+
+#[test]
+fn a_run_with_fuel_caches_code_that_meters_it() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
     let cache = dir.path().join("cache");
-    let run = || {
+    let run = |fuel: &str| {
         wasmtier(&[
             "run",
             "-v",
-            "--engine",
-            "auto",
             "--cache-dir",
             s(&cache),
+            "--fuel",
+            fuel,
             s(&wasm),
             "--invoke",
             "fib",
             "20",
         ])
     };
-    let first = run();
+    let first = run("100000000");
     assert_eq!(first.stdout, "6765\n", "{}", first.stderr);
-    assert!(
-        first
-            .stderr
-            .contains("compile (auto: no cached artifact, the tiered jit")
-            && first
-                .stderr
-                .contains("writing the cache entry in the background"),
-        "{}",
-        first.stderr
-    );
-    // The background process writes the entry; wait for it (bounded).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let cached = || {
-        std::fs::read_dir(&cache).is_ok_and(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-        })
-    };
-    while !cached() {
-        assert!(Instant::now() < deadline, "no cache entry was written");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let second = run();
+    wait_for_an_entry(&cache);
+    let second = run("100000000");
     assert_eq!(second.stdout, "6765\n", "{}", second.stderr);
     assert!(
         second
@@ -122,6 +201,67 @@ fn auto_runs_the_tiered_jit_then_the_artifact_it_cached() {
             .contains("load the cached artifact (auto: aot)"),
         "{}",
         second.stderr
+    );
+    // The cached code counts fuel: too little of it traps.
+    let starved = run("1000");
+    assert_eq!(starved.status, Some(134), "{}", starved.stderr);
+    assert!(starved.stderr.contains("fuel"), "{}", starved.stderr);
+    assert!(
+        starved
+            .stderr
+            .contains("load the cached artifact (auto: aot)"),
+        "{}",
+        starved.stderr
+    );
+}
+
+#[test]
+fn one_background_compile_fills_a_cache_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let cache = dir.path().join("cache");
+    let fill = || wasmtier(&["fill-cache", "--cache-dir", s(&cache), "--", s(&wasm)]);
+    // Another compile holds the cache's lock: this one leaves the module
+    // for a later run.
+    std::fs::create_dir(&cache).unwrap();
+    let lock = std::fs::File::create(cache.join("fill.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = fill();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(entries(&cache), 0);
+    drop(lock);
+    let out = fill();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(entries(&cache), 1);
+}
+
+#[test]
+fn auto_leaves_what_is_not_a_regular_file_alone() {
+    // A module read from a pipe cannot be read again by a background
+    // compile; the run itself goes ahead.
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let cache = dir.path().join("cache");
+    let bytes = std::fs::read(&wasm).unwrap();
+    let out = common::wasmtier_with_stdin(
+        &[
+            "run",
+            "-v",
+            "--cache-dir",
+            s(&cache),
+            "/dev/stdin",
+            "--invoke",
+            "fib",
+            "10",
+        ],
+        &bytes,
+    );
+    assert_eq!(out.stdout, "55\n", "{}", out.stderr);
+    assert!(
+        out.stderr.contains("compile (auto: no cached artifact")
+            && !out.stderr.contains("writing the cache entry"),
+        "{}",
+        out.stderr
     );
 }
 

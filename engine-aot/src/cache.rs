@@ -33,6 +33,15 @@ const NAME_DIGITS: usize = 40;
 const NAME_CONTEXT: &[u8] = b"wasmtier cache entry name\0";
 const SEAL_CONTEXT: &[u8] = b"wasmtier cache entry seal\0";
 
+/// The lock file of [`TrustedDir::try_lock_filling`]; not an entry name,
+/// so eviction never deletes it.
+const FILL_LOCK_FILE: &str = "fill.lock";
+
+/// Held while a background compile fills the cache (an exclusive `flock`
+/// on the cache's lock file).
+#[derive(Debug)]
+pub struct FillLock(#[allow(dead_code)] File);
+
 /// A cache directory checked to be this user's alone, with its key.
 pub struct TrustedDir {
     path: PathBuf,
@@ -190,6 +199,28 @@ impl TrustedDir {
         }
         check_owner_and_mode(&path, &meta, 0o022).map_err(|e| untrusted_entry(e.to_string()))?;
         Ok((path, file))
+    }
+
+    /// The lock that lets one background compile (`wasmtier fill-cache`)
+    /// fill this cache at a time: `None` while another process holds it.
+    /// It is released when the returned guard drops or its process ends,
+    /// however it ends, so a killed compile leaves no stale lock.
+    pub fn try_lock_filling(&self) -> Result<Option<FillLock>, AotError> {
+        let path = self.path.join(FILL_LOCK_FILE);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(AotError::io(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FillLock(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(AotError::io(&path)(e)),
+        }
     }
 
     /// Writes `artifact` and its seal as entry `name`, atomically.
@@ -374,6 +405,22 @@ mod tests {
 
     fn name(n: u8) -> String {
         format!("{}.cwasm", format!("{n:02x}").repeat(NAME_DIGITS / 2))
+    }
+
+    #[test]
+    fn one_filler_at_a_time_holds_the_lock_until_it_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TrustedDir::open(dir.path()).unwrap();
+        let first = cache.try_lock_filling().unwrap();
+        assert!(first.is_some());
+        // Another holder (another open file, as another process has).
+        assert!(cache.try_lock_filling().unwrap().is_none());
+        drop(first);
+        assert!(cache.try_lock_filling().unwrap().is_some());
+        // The lock file is not an entry: eviction leaves it.
+        let path = cache.write_entry(&name(1), &[0u8; 100]).unwrap();
+        cache.evict(&path, 0);
+        assert!(dir.path().join(FILL_LOCK_FILE).exists());
     }
 
     #[test]

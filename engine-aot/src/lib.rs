@@ -34,7 +34,7 @@ use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::aot::{self as jit, CodeMemory};
 
 pub use artifact::{Artifact, FORMAT_VERSION, Header, MAGIC, is_artifact};
-pub use cache::{SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
+pub use cache::{FillLock, SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
 pub use error::AotError;
 pub use target::{Mismatch, TargetInfo};
 pub use wasmtier_engine_jit::FEATURES;
@@ -147,6 +147,15 @@ impl AotEngine {
         match &self.cache {
             CacheMode::Dir(dir) => Some(TrustedDir::open(dir)),
             CacheMode::Off => None,
+        }
+    }
+
+    /// The cache's background-compile lock ([`TrustedDir::try_lock_filling`]):
+    /// `None` while another process holds it, or without a cache.
+    pub fn try_lock_cache_filling(&self) -> Result<Option<FillLock>, AotError> {
+        match self.cache_dir() {
+            Some(dir) => dir?.try_lock_filling(),
+            None => Ok(None),
         }
     }
 
