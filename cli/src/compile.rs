@@ -108,6 +108,30 @@ wasmtier_engines::with_aot! {
 
 type Prepared = (Box<dyn Engine>, Arc<dyn CompiledModule>);
 
+/// What became of the cache entry of an `--engine auto` miss.
+#[cfg_attr(not(wasmtier_aot), allow(dead_code))]
+pub enum Filling {
+    /// A background compile is writing it.
+    Started,
+    /// Another background compile holds the cache: left for a later run.
+    Busy,
+    /// Not written: no cache, or not a regular file.
+    NotStarted,
+}
+
+impl Filling {
+    /// For `run -v`'s compile phase.
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::Started => "; writing the cache entry in the background",
+            Self::Busy => {
+                "; another background compile is filling the cache, so this module's entry is left for a later run"
+            }
+            Self::NotStarted => "",
+        }
+    }
+}
+
 /// What `--engine auto` found in the cache: the artifact, or (a miss) the
 /// module file's bytes, read once for both.
 enum AutoLookup {
@@ -178,7 +202,7 @@ pub fn prepare(
         phases.mark(format_args!(
             "compile (auto: no cached artifact, the tiered {} compiles each function on first call{})",
             request.choice,
-            if filling { "; writing the cache entry in the background" } else { "" }
+            filling.describe()
         ));
     } else {
         phases.mark(format_args!("compile ({})", request.choice));
@@ -265,7 +289,7 @@ wasmtier_engines::with_aot! {
 
     /// Starts the background compile that fills the cache for the next
     /// run (`crate::fill_cache`).
-    fn fill_cache_in_background(request: &Request<'_>, config: &EngineConfig) -> bool {
+    fn fill_cache_in_background(request: &Request<'_>, config: &EngineConfig) -> Filling {
         crate::fill_cache::start(request.file, &request.cache.mode(), config)
     }
 
@@ -316,7 +340,7 @@ wasmtier_engines::without_aot! {
         Ok(AutoLookup::Miss(crate::input::read_module_file(request.file)?))
     }
 
-    fn fill_cache_in_background(_: &Request<'_>, _: &EngineConfig) -> bool {
-        false
+    fn fill_cache_in_background(_: &Request<'_>, _: &EngineConfig) -> Filling {
+        Filling::NotStarted
     }
 }

@@ -24,21 +24,29 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Args;
 use wasmtier_core::{Engine, EngineConfig, ValidatedModule};
-use wasmtier_engines::aot::{AotEngine, CacheMode};
+use wasmtier_engines::aot::{AotEngine, CacheMode, TrustedDir};
+
+use crate::compile::Filling;
 
 /// Starts `wasmtier fill-cache` for `file`, compiled as a run with
 /// `config` would look it up (the fuel and interruption checks change the
-/// code). Returns whether it started: not without a cache directory, nor
-/// for a file that is not a regular one.
-pub fn start(file: &Path, cache: &CacheMode, config: &EngineConfig) -> bool {
+/// code): not without a usable cache directory, nor for a file that is
+/// not a regular one, nor while another fill-cache holds the cache (that
+/// one would exit at once).
+pub fn start(file: &Path, cache: &CacheMode, config: &EngineConfig) -> Filling {
     let CacheMode::Dir(dir) = cache else {
-        return false;
+        return Filling::NotStarted;
     };
     if !std::fs::metadata(file).is_ok_and(|meta| meta.is_file()) {
-        return false;
+        return Filling::NotStarted;
+    }
+    match TrustedDir::open(dir).map(|cache| cache.try_lock_filling()) {
+        Ok(Ok(Some(_free))) => {}
+        Ok(Ok(None)) => return Filling::Busy,
+        Ok(Err(_)) | Err(_) => return Filling::NotStarted,
     }
     let Ok(exe) = std::env::current_exe() else {
-        return false;
+        return Filling::NotStarted;
     };
     use std::os::unix::process::CommandExt;
     let mut command = std::process::Command::new(exe);
@@ -59,7 +67,7 @@ pub fn start(file: &Path, cache: &CacheMode, config: &EngineConfig) -> bool {
         // stop the cache write (which is atomic either way).
         .process_group(0)
         .spawn()
-        .is_ok()
+        .map_or(Filling::NotStarted, |_| Filling::Started)
 }
 
 /// `wasmtier fill-cache` (started by `run`): compiles FILE into the AOT

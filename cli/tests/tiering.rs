@@ -229,6 +229,24 @@ fn one_background_compile_fills_a_cache_at_a_time() {
     let out = fill();
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     assert_eq!(entries(&cache), 0);
+    // A run says so, and starts none.
+    let run = wasmtier(&[
+        "run",
+        "-v",
+        "--cache-dir",
+        s(&cache),
+        s(&wasm),
+        "--invoke",
+        "fib",
+        "10",
+    ]);
+    assert_eq!(run.stdout, "55\n", "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("another background compile is filling the cache, so this module's entry is left for a later run"),
+        "{}",
+        run.stderr
+    );
     drop(lock);
     let out = fill();
     assert_eq!(out.status, Some(0), "{}", out.stderr);
