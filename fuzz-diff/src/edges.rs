@@ -3,7 +3,8 @@
 //! memories, memories at the 4 GiB boundary, bulk operations under a tiny
 //! fuel budget, and endless loops under a deadline. Each case states what
 //! every engine must do, and must do it quickly: a case that takes longer
-//! than [`CASE_TIME_LIMIT`] is a finding too.
+//! than [`CASE_TIME_LIMIT`] (the interpreter's 4 GiB memories:
+//! [`WHOLE_MEMORY_LIMIT`]) is a finding too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,14 @@ use crate::diff::{ENGINES, engine_config};
 
 /// Far above what any case needs on any engine; well below "hangs".
 pub const CASE_TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// The interpreter's limit for a case that makes a 4 GiB memory. wasmi
+/// 2.0 zero-fills a linear memory when it makes or grows one, so it
+/// commits all of it: 13.6–19.4 s for 4 GiB on the 2-core VM CI runs on
+/// (within a second of the limit above under load), against 1–8 ms on
+/// the compiled tiers, which reserve address space and commit what is
+/// touched (engine-interp/RATIONALE.md, "Memory").
+pub const WHOLE_MEMORY_LIMIT: Duration = Duration::from_secs(60);
 
 /// What a case's `run` export must end in on every engine.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +42,8 @@ struct Case {
     wat: &'static str,
     config: fn() -> EngineConfig,
     expect: Expect,
+    /// Whether it makes a 4 GiB memory ([`WHOLE_MEMORY_LIMIT`]).
+    four_gib_memory: bool,
 }
 
 fn unlimited() -> EngineConfig {
@@ -59,12 +70,14 @@ const CASES: &[Case] = &[
         wat: r#"(module (memory i64 2147483648) (func (export "run")))"#,
         config: unlimited,
         expect: Expect::Refused,
+        four_gib_memory: false,
     },
     Case {
         name: "memory64 minimum past the address space",
         wat: r#"(module (memory i64 281474976710656) (func (export "run")))"#,
         config: unlimited,
         expect: Expect::Refused,
+        four_gib_memory: false,
     },
     Case {
         name: "a 4 GiB memory, its last byte and one past it",
@@ -74,6 +87,7 @@ const CASES: &[Case] = &[
               (i32.load8_u (i32.const -1))))"#,
         config: unlimited,
         expect: Expect::Returns(&[Val::I32(7)]),
+        four_gib_memory: true,
     },
     Case {
         name: "a 4 GiB memory read past its end",
@@ -82,6 +96,7 @@ const CASES: &[Case] = &[
               (i32.load (i32.const -2))))"#,
         config: unlimited,
         expect: Expect::Traps(TrapCode::MemoryOutOfBounds),
+        four_gib_memory: true,
     },
     Case {
         name: "growing to 4 GiB and no further",
@@ -91,6 +106,7 @@ const CASES: &[Case] = &[
               (memory.grow (i32.const 1))))"#,
         config: unlimited,
         expect: Expect::Returns(&[Val::I32(1), Val::I32(-1)]),
+        four_gib_memory: true,
     },
     Case {
         name: "memory.fill loop under a fuel budget of 1,000",
@@ -101,6 +117,7 @@ const CASES: &[Case] = &[
                 (br $again))))"#,
         config: tiny_fuel,
         expect: Expect::Traps(TrapCode::OutOfFuel),
+        four_gib_memory: false,
     },
     Case {
         name: "memory.copy loop under a fuel budget of 1,000",
@@ -111,6 +128,7 @@ const CASES: &[Case] = &[
                 (br $again))))"#,
         config: tiny_fuel,
         expect: Expect::Traps(TrapCode::OutOfFuel),
+        four_gib_memory: false,
     },
     Case {
         name: "table.fill loop under a fuel budget of 1,000",
@@ -121,12 +139,14 @@ const CASES: &[Case] = &[
                 (br $again))))"#,
         config: tiny_fuel,
         expect: Expect::Traps(TrapCode::OutOfFuel),
+        four_gib_memory: false,
     },
     Case {
         name: "an endless loop under a 100 ms deadline",
         wat: r#"(module (func (export "run") (loop $l (br $l))))"#,
         config: short_deadline,
         expect: Expect::Traps(TrapCode::Interrupted),
+        four_gib_memory: false,
     },
     Case {
         name: "endless memory.fill under a 100 ms deadline",
@@ -137,6 +157,7 @@ const CASES: &[Case] = &[
                 (br $again))))"#,
         config: short_deadline,
         expect: Expect::Traps(TrapCode::Interrupted),
+        four_gib_memory: false,
     },
 ];
 
@@ -183,6 +204,14 @@ fn observe(
     }
 }
 
+fn time_limit(case: &Case, engine: wasmtier_core::EngineKind) -> Duration {
+    if case.four_gib_memory && engine == wasmtier_core::EngineKind::Interp {
+        WHOLE_MEMORY_LIMIT
+    } else {
+        CASE_TIME_LIMIT
+    }
+}
+
 /// Runs every case on every engine; the findings, one line each.
 pub fn check_all() -> Vec<String> {
     let mut findings = Vec::new();
@@ -202,7 +231,7 @@ pub fn check_all() -> Vec<String> {
                 Ok(Ok(seen)) if !case.expect.is(&seen) => {
                     Some(format!("expected {:?}, saw {seen:?}", case.expect))
                 }
-                Ok(Ok(_)) if took > CASE_TIME_LIMIT => Some(format!("took {took:?}")),
+                Ok(Ok(_)) if took > time_limit(case, spec.kind) => Some(format!("took {took:?}")),
                 Ok(Ok(_)) => None,
             };
             if let Some(problem) = problem {
