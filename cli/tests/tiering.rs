@@ -94,9 +94,7 @@ fn compilation_flags_are_refused_where_they_change_nothing() {
 
 #[test]
 fn the_jit_settings_without_an_engine_choose_the_jit_not_the_cache() {
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
-    let cache = dir.path().join("cache");
+    let (_dir, wasm, cache) = fib_and_a_cache();
     for (mode, compiled) in [
         (&["--compilation", "eager"][..], "compile (jit): "),
         (
@@ -114,6 +112,16 @@ fn the_jit_settings_without_an_engine_choose_the_jit_not_the_cache() {
     assert!(!cache.exists(), "the jit wrote to the cache");
 }
 
+/// A directory with `PROGRAM` as `fib.wasm` and the path of a cache
+/// directory in it (not made yet); the directory lives as long as the
+/// first value.
+fn fib_and_a_cache() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let cache = dir.path().join("cache");
+    (dir, wasm, cache)
+}
+
 /// Waits (bounded) until the background compile has written an entry
 /// into `cache`.
 fn wait_for_an_entry(cache: &Path) {
@@ -122,6 +130,11 @@ fn wait_for_an_entry(cache: &Path) {
         assert!(Instant::now() < deadline, "no cache entry was written");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether a `run -v` loaded the module's code from the cache.
+fn ran_from_the_cache(run: &common::Run) -> bool {
+    run.stderr.contains("load the cached artifact (auto: aot)")
 }
 
 fn entries(cache: &Path) -> usize {
@@ -137,9 +150,7 @@ fn entries(cache: &Path) -> usize {
 fn auto_runs_the_tiered_jit_then_the_artifact_it_cached() {
     // Asked for, and as the default engine.
     for engine in [&["--engine", "auto"][..], &[]] {
-        let dir = tempfile::tempdir().unwrap();
-        let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
-        let cache = dir.path().join("cache");
+        let (_dir, wasm, cache) = fib_and_a_cache();
         let run = || {
             let mut args = vec!["run", "-v", "--cache-dir", s(&cache)];
             args.extend_from_slice(engine);
@@ -161,21 +172,13 @@ fn auto_runs_the_tiered_jit_then_the_artifact_it_cached() {
         wait_for_an_entry(&cache);
         let second = run();
         assert_eq!(second.stdout, "6765\n", "{engine:?}: {}", second.stderr);
-        assert!(
-            second
-                .stderr
-                .contains("load the cached artifact (auto: aot)"),
-            "{engine:?}: {}",
-            second.stderr
-        );
+        assert!(ran_from_the_cache(&second), "{engine:?}: {}", second.stderr);
     }
 }
 
 #[test]
 fn a_run_with_fuel_caches_code_that_meters_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
-    let cache = dir.path().join("cache");
+    let (_dir, wasm, cache) = fib_and_a_cache();
     let run = |fuel: &str| {
         wasmtier(&[
             "run",
@@ -195,31 +198,17 @@ fn a_run_with_fuel_caches_code_that_meters_it() {
     wait_for_an_entry(&cache);
     let second = run("100000000");
     assert_eq!(second.stdout, "6765\n", "{}", second.stderr);
-    assert!(
-        second
-            .stderr
-            .contains("load the cached artifact (auto: aot)"),
-        "{}",
-        second.stderr
-    );
+    assert!(ran_from_the_cache(&second), "{}", second.stderr);
     // The cached code counts fuel: too little of it traps.
     let starved = run("1000");
     assert_eq!(starved.status, Some(134), "{}", starved.stderr);
     assert!(starved.stderr.contains("fuel"), "{}", starved.stderr);
-    assert!(
-        starved
-            .stderr
-            .contains("load the cached artifact (auto: aot)"),
-        "{}",
-        starved.stderr
-    );
+    assert!(ran_from_the_cache(&starved), "{}", starved.stderr);
 }
 
 #[test]
 fn one_background_compile_fills_a_cache_at_a_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
-    let cache = dir.path().join("cache");
+    let (_dir, wasm, cache) = fib_and_a_cache();
     let fill = || wasmtier(&["fill-cache", "--cache-dir", s(&cache), "--", s(&wasm)]);
     // Another compile holds the cache's lock: this one leaves the module
     // for a later run.
@@ -257,9 +246,7 @@ fn one_background_compile_fills_a_cache_at_a_time() {
 fn auto_leaves_what_is_not_a_regular_file_alone() {
     // A module read from a pipe cannot be read again by a background
     // compile; the run itself goes ahead.
-    let dir = tempfile::tempdir().unwrap();
-    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
-    let cache = dir.path().join("cache");
+    let (_dir, wasm, cache) = fib_and_a_cache();
     let bytes = std::fs::read(&wasm).unwrap();
     let out = common::wasmtier_with_stdin(
         &[
