@@ -11,8 +11,11 @@
 //!   artifact under a per-user key kept in the directory (mode 0600), and
 //!   entry names are keyed hashes too: an entry someone else planted, however well formed,
 //!   fails the seal and is replaced, never run;
+//! - an entry that passed its seal check is recorded (a MAC over its name
+//!   and file identity), and a hit on that unchanged file checks its
+//!   CRC-32 instead ([`TrustedDir::seal_record`]);
 //! - eviction deletes only files this cache wrote (entry name, owner and
-//!   seal).
+//!   seal), with their records.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -32,6 +35,9 @@ const KEY_LEN: usize = 32;
 const NAME_DIGITS: usize = 40;
 const NAME_CONTEXT: &[u8] = b"wasmtier cache entry name\0";
 const SEAL_CONTEXT: &[u8] = b"wasmtier cache entry seal\0";
+const RECORD_CONTEXT: &[u8] = b"wasmtier cache entry passed its seal\0";
+/// Appended to an entry's name for its record ([`TrustedDir::seal_record`]).
+const RECORD_SUFFIX: &str = ".checked";
 
 /// The lock file of [`TrustedDir::try_lock_filling`]; not an entry name,
 /// so eviction never deletes it.
@@ -223,6 +229,65 @@ impl TrustedDir {
         }
     }
 
+    /// The record that entry `name`, open as `entry`, passed its seal
+    /// check as the file it is now: a MAC under the key over the name and
+    /// the file's device, inode, size and change time. An entry is only
+    /// ever replaced by a rename (a new inode), and any write to it, or to
+    /// its times, changes its change time.
+    fn record_of(&self, name: &str, entry: &File) -> Option<blake3::Hash> {
+        let meta = entry.metadata().ok()?;
+        let mut mac = self.mac(RECORD_CONTEXT);
+        for part in [
+            name.as_bytes(),
+            &meta.dev().to_le_bytes(),
+            &meta.ino().to_le_bytes(),
+            &meta.size().to_le_bytes(),
+            &meta.ctime().to_le_bytes(),
+            &meta.ctime_nsec().to_le_bytes(),
+        ] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        Some(mac.finalize())
+    }
+
+    /// The record that entry `name` (open as `entry`) passed its seal
+    /// check since it last changed, open, if there is a valid one: a hit
+    /// then checks the entry's CRC-32 instead of its seal (a keyed hash
+    /// of the whole entry, two thirds of what a hit costs beyond loading
+    /// a `.cwasm`). Like an entry, a record is this user's regular file,
+    /// never reached through a link.
+    pub fn seal_record(&self, name: &str, entry: &File) -> Option<File> {
+        let expected = self.record_of(name, entry)?;
+        let path = self.path.join(format!("{name}{RECORD_SUFFIX}"));
+        let mut file = File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() != 32 {
+            return None;
+        }
+        check_owner_and_mode(&path, &meta, 0o022).ok()?;
+        let mut record = [0u8; 32];
+        file.read_exact(&mut record).ok()?;
+        // `Hash` compares in constant time.
+        (blake3::Hash::from_bytes(record) == expected).then_some(file)
+    }
+
+    /// Records that entry `name` (open as `entry`) passed its seal check.
+    /// Best effort (the next hit checks the seal again without it):
+    /// returns whether the record was written. Not synced to disk: a
+    /// record lost in a crash costs one seal check.
+    pub fn record_seal_passed(&self, name: &str, entry: &File) -> bool {
+        let Some(record) = self.record_of(name, entry) else {
+            return false;
+        };
+        let path = self.path.join(format!("{name}{RECORD_SUFFIX}"));
+        write_through_temp(&path, &[record.as_bytes()], false).is_ok()
+    }
+
     /// Writes `artifact` and its seal as entry `name`, atomically.
     pub fn write_entry(&self, name: &str, artifact: &[u8]) -> Result<PathBuf, AotError> {
         let path = self.path.join(name);
@@ -244,14 +309,34 @@ impl TrustedDir {
             return;
         };
         let uid = effective_uid();
-        let mut entries: Vec<(std::time::SystemTime, u64, String)> = listing
+        let own_file = |path: &Path| {
+            let meta = path.symlink_metadata().ok()?;
+            (meta.is_file() && meta.uid() == uid).then_some(meta)
+        };
+        let names: Vec<String> = listing
             .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        // A record without its entry is of no use.
+        for name in &names {
+            if let Some(entry) = name.strip_suffix(RECORD_SUFFIX)
+                && is_entry_name(entry)
+                && !names.iter().any(|n| n == entry)
+                && own_file(&self.path.join(name)).is_some()
+            {
+                let _ = std::fs::remove_file(self.path.join(name));
+            }
+        }
+        let mut entries: Vec<(std::time::SystemTime, u64, String)> = names
+            .into_iter()
+            .filter_map(|name| {
                 is_entry_name(&name).then_some(())?;
-                let meta = e.path().symlink_metadata().ok()?;
-                (meta.is_file() && meta.uid() == uid).then_some(())?;
-                Some((meta.modified().ok()?, meta.len(), name))
+                let meta = own_file(&self.path.join(&name))?;
+                // A hit refreshes the record's time once the entry has one
+                // (the entry's own times are bound by the record).
+                let record = own_file(&self.path.join(format!("{name}{RECORD_SUFFIX}")));
+                let used = record.as_ref().unwrap_or(&meta).modified().ok()?;
+                Some((used, meta.len(), name))
             })
             .collect();
         let mut total: u64 = entries.iter().map(|e| e.1).sum();
@@ -271,6 +356,7 @@ impl TrustedDir {
             }
             if std::fs::remove_file(&path).is_ok() {
                 total -= len;
+                let _ = std::fs::remove_file(self.path.join(format!("{name}{RECORD_SUFFIX}")));
             }
         }
     }
@@ -360,6 +446,11 @@ pub fn default_dir() -> Option<PathBuf> {
 /// new one; concurrent writers of the same entry each rename a complete
 /// file of their own.
 pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), AotError> {
+    write_through_temp(path, parts, true)
+}
+
+/// [`write_atomically`], synced to disk before the rename or not.
+fn write_through_temp(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), AotError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -373,9 +464,11 @@ pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), AotError> {
     for part in parts {
         temp.write_all(part).map_err(AotError::io(temp.path()))?;
     }
-    temp.as_file()
-        .sync_data()
-        .map_err(AotError::io(temp.path()))?;
+    if sync {
+        temp.as_file()
+            .sync_data()
+            .map_err(AotError::io(temp.path()))?;
+    }
     temp.persist(path)
         .map_err(|e| AotError::io(path)(e.error))?;
     Ok(())
@@ -405,6 +498,39 @@ mod tests {
 
     fn name(n: u8) -> String {
         format!("{}.cwasm", format!("{n:02x}").repeat(NAME_DIGITS / 2))
+    }
+
+    #[test]
+    fn a_seal_record_holds_for_the_entry_file_it_was_made_for_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TrustedDir::open(dir.path()).unwrap();
+        let open = |n: u8| File::open(dir.path().join(name(n))).unwrap();
+        cache.write_entry(&name(1), &[1u8; 100]).unwrap();
+        cache.write_entry(&name(2), &[1u8; 100]).unwrap();
+        assert!(cache.seal_record(&name(1), &open(1)).is_none());
+        assert!(cache.record_seal_passed(&name(1), &open(1)));
+        assert!(cache.seal_record(&name(1), &open(1)).is_some());
+        // Another entry, however alike, has its own record.
+        assert!(cache.seal_record(&name(2), &open(2)).is_none());
+        let record = |n: u8| dir.path().join(format!("{}{RECORD_SUFFIX}", name(n)));
+        std::fs::copy(record(1), record(2)).unwrap();
+        assert!(cache.seal_record(&name(2), &open(2)).is_none());
+        // A record without the key's MAC.
+        std::fs::write(record(2), [0u8; 32]).unwrap();
+        assert!(cache.seal_record(&name(2), &open(2)).is_none());
+        // Written over in place, same size (after a tick of the clock the
+        // change time has), or replaced: no longer the file that passed.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join(name(1)), [2u8; 100 + SEAL_LEN]).unwrap();
+        assert!(cache.seal_record(&name(1), &open(1)).is_none());
+        assert!(cache.record_seal_passed(&name(1), &open(1)));
+        cache.write_entry(&name(1), &[1u8; 100]).unwrap();
+        assert!(cache.seal_record(&name(1), &open(1)).is_none());
+        // Eviction deletes a record with its entry, and one left alone.
+        assert!(cache.record_seal_passed(&name(1), &open(1)));
+        std::fs::remove_file(dir.path().join(name(2))).unwrap();
+        cache.evict(&dir.path().join(name(3)), 0);
+        assert!(!record(1).exists() && !record(2).exists());
     }
 
     #[test]

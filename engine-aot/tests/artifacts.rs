@@ -95,6 +95,10 @@ fn the_cache_reuses_and_replaces_entries() {
     let entries = cache_entries(dir.path());
     assert_eq!(entries.len(), 1);
     let entry = entries[0].clone();
+    // Checked against its seal once, when written: recorded beside it.
+    let mut record = entry.clone().into_os_string();
+    record.push(".checked");
+    assert!(std::path::Path::new(&record).exists());
     // Reused, not rewritten: entries are replaced by rename, so a rewrite
     // would be a new inode (a hit only refreshes the modification time).
     let first = std::fs::metadata(&entry).unwrap().ino();
