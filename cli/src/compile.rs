@@ -24,7 +24,7 @@ wasmtier_engines::with_aot! {
     use anyhow::Context;
     use clap::Args;
     use wasmtier_core::ValidatedModule;
-    use wasmtier_engines::aot::{AotEngine, CacheMode};
+    use wasmtier_engines::aot::{AotEngine, CacheMode, FileIdentity};
 
     impl CacheOptions {
         /// `--no-cache`, else `--cache-dir`, else the user's cache dir
@@ -272,19 +272,53 @@ wasmtier_engines::with_aot! {
     /// has a valid one for this host and build; else the file's bytes.
     fn cached_for_auto(request: &Request<'_>, config: &EngineConfig, phases: &mut Phases) -> Result<AutoLookup> {
         let engine = AotEngine::with_cache(config.clone(), request.cache.mode());
-        let input = crate::input::read_module_file(request.file)?;
-        let cached = match ValidatedModule::binary_of(&input) {
-            Ok(binary) => engine.cached(&binary),
-            // Not a module: the loader says why, as for any engine.
-            Err(_) => None,
-        };
-        match cached {
-            Some(compiled) => {
+        match look_up(&engine, request.file)? {
+            Lookup::Unchanged(compiled) => {
+                phases.mark(UNCHANGED_HIT_PHASE);
+                Ok(AutoLookup::Hit((Box::new(engine), compiled)))
+            }
+            Lookup::Read(_, Some(compiled)) => {
                 phases.mark("read, hash and load the cached artifact (auto: aot)");
                 Ok(AutoLookup::Hit((Box::new(engine), compiled)))
             }
-            None => Ok(AutoLookup::Miss(input)),
+            Lookup::Read(input, None) => Ok(AutoLookup::Miss(input)),
         }
+    }
+
+    /// `run -v`'s phase for a hit on a file known by its identity.
+    const UNCHANGED_HIT_PHASE: &str =
+        "load the cached artifact (auto: aot; the file is unchanged since an earlier hit, so not read)";
+
+    /// What the cache has for the module file `file`.
+    enum Lookup {
+        /// Its entry, found by the file's identity from an earlier hit
+        /// (device, inode, size and times; the file is not read).
+        Unchanged(Arc<dyn CompiledModule>),
+        /// The file's bytes, and its entry if the cache has one for them.
+        Read(wasmtier_core::input::FileBytes, Option<Arc<dyn CompiledModule>>),
+    }
+
+    /// Looks `file` up in `engine`'s cache: by its identity, else by its
+    /// contents (a text module by its binary), indexing it by its identity
+    /// on a hit for the next run.
+    fn look_up(engine: &AotEngine, file: &Path) -> Result<Lookup> {
+        let identity = || {
+            std::fs::metadata(file)
+                .ok()
+                .filter(|meta| meta.is_file())
+                .map(|meta| FileIdentity::of(&meta))
+        };
+        let before = identity();
+        if let Some(compiled) = before.as_ref().and_then(|id| engine.cached_file(id)) {
+            return Ok(Lookup::Unchanged(compiled));
+        }
+        let input = crate::input::read_module_file(file)?;
+        let cached = match ValidatedModule::binary_of(&input) {
+            Ok(binary) => engine.cached_remembering(&binary, before.zip(identity())),
+            // Not a module: the loader says why.
+            Err(_) => None,
+        };
+        Ok(Lookup::Read(input, cached))
     }
 
     /// Starts the background compile that fills the cache for the next
@@ -299,14 +333,20 @@ wasmtier_engines::with_aot! {
         let file = request.file;
         let engine = AotEngine::with_cache(config, request.cache.mode());
         let failed = || format!("failed to load `{}`", file.display());
-        let input = crate::input::read_module_file(file)?;
+        let input = match look_up(&engine, file)? {
+            Lookup::Unchanged(compiled) => {
+                phases.mark("load the cached artifact (the file is unchanged since an earlier hit, so not read)");
+                return Ok((Box::new(engine), compiled));
+            }
+            Lookup::Read(_, Some(compiled)) => {
+                phases.mark("read, hash and load the cached artifact");
+                return Ok((Box::new(engine), compiled));
+            }
+            Lookup::Read(input, None) => input,
+        };
         // The cache is keyed by the binary module, so text is converted
         // first.
         let binary = ValidatedModule::binary_of(&input).with_context(failed)?;
-        if let Some(compiled) = engine.cached(&binary) {
-            phases.mark("read, hash and load the cached artifact");
-            return Ok((Box::new(engine), compiled));
-        }
         let spinner = crate::progress::Spinner::start(format!("validating {}", file.display()));
         let module = ValidatedModule::new(&binary, engine.config().features).with_context(failed)?;
         drop(spinner);

@@ -134,7 +134,7 @@ fn wait_for_an_entry(cache: &Path) {
 
 /// Whether a `run -v` loaded the module's code from the cache.
 fn ran_from_the_cache(run: &common::Run) -> bool {
-    run.stderr.contains("load the cached artifact (auto: aot)")
+    run.stderr.contains("load the cached artifact (auto: aot")
 }
 
 fn entries(cache: &Path) -> usize {
@@ -174,6 +174,49 @@ fn auto_runs_the_tiered_jit_then_the_artifact_it_cached() {
         assert_eq!(second.stdout, "6765\n", "{engine:?}: {}", second.stderr);
         assert!(ran_from_the_cache(&second), "{engine:?}: {}", second.stderr);
     }
+}
+
+#[test]
+fn an_unchanged_file_is_not_read_again_and_a_changed_one_is() {
+    let (_dir, wasm, cache) = fib_and_a_cache();
+    // A file indexed by its identity must have last changed some seconds
+    // before: a change within the same clock tick could keep its times.
+    std::thread::sleep(Duration::from_millis(3100));
+    let run = || {
+        wasmtier(&[
+            "run",
+            "-v",
+            "--cache-dir",
+            s(&cache),
+            s(&wasm),
+            "--invoke",
+            "fib",
+            "20",
+        ])
+    };
+    let unchanged = "the file is unchanged since an earlier hit, so not read";
+    let first = run();
+    assert_eq!(first.stdout, "6765\n", "{}", first.stderr);
+    wait_for_an_entry(&cache);
+    // Found by its contents, then by its identity.
+    let second = run();
+    assert!(
+        ran_from_the_cache(&second) && !second.stderr.contains(unchanged),
+        "{}",
+        second.stderr
+    );
+    let third = run();
+    assert_eq!(third.stdout, "6765\n", "{}", third.stderr);
+    assert!(third.stderr.contains(unchanged), "{}", third.stderr);
+    // Written over in place with another program of the same size (the
+    // base case `n < 3`): the new program runs, not the cached one.
+    let changed = PROGRAM.replacen("(i32.const 2)", "(i32.const 3)", 1);
+    let bytes = wat::parse_str(&changed).unwrap();
+    assert_eq!(bytes.len() as u64, std::fs::metadata(&wasm).unwrap().len());
+    std::fs::write(&wasm, bytes).unwrap();
+    let fourth = run();
+    assert_eq!(fourth.stdout, "10946\n", "{}", fourth.stderr);
+    assert!(!ran_from_the_cache(&fourth), "{}", fourth.stderr);
 }
 
 #[test]

@@ -38,6 +38,53 @@ const SEAL_CONTEXT: &[u8] = b"wasmtier cache entry seal\0";
 const RECORD_CONTEXT: &[u8] = b"wasmtier cache entry passed its seal\0";
 /// Appended to an entry's name for its record ([`TrustedDir::seal_record`]).
 const RECORD_SUFFIX: &str = ".checked";
+const FILE_INDEX_CONTEXT: &[u8] = b"wasmtier cache module file\0";
+/// The suffix of a module file's index ([`TrustedDir::file_index_name`]).
+const FILE_INDEX_SUFFIX: &str = ".file";
+/// How long ago a module file must have last changed for its identity to
+/// stand for its contents: a file changed within the filesystem's clock
+/// tick of an earlier change can keep its change time.
+const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A module file as `stat` sees it: device, inode, size, and the
+/// modification and change times (the change time moves on any write and
+/// cannot be set back by its owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity([i64; 7]);
+
+impl FileIdentity {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        Self([
+            meta.dev() as i64,
+            meta.ino() as i64,
+            meta.size() as i64,
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ])
+    }
+
+    /// Whether the file last changed at least [`SETTLED_AFTER`] ago, so
+    /// that any later change gets another change time.
+    pub fn is_settled(&self) -> bool {
+        let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+            return false;
+        };
+        let settled = now.as_secs() as i64 - SETTLED_AFTER.as_secs() as i64;
+        // Seconds and nanoseconds of the later of the two times.
+        let [.., mtime, mtime_ns, ctime, ctime_ns] = self.0;
+        (mtime, mtime_ns).max((ctime, ctime_ns)).0 < settled
+    }
+
+    fn bytes(&self) -> [u8; 56] {
+        let mut bytes = [0u8; 56];
+        for (chunk, value) in bytes.chunks_exact_mut(8).zip(self.0) {
+            chunk.copy_from_slice(&value.to_le_bytes());
+        }
+        bytes
+    }
+}
 
 /// The lock file of [`TrustedDir::try_lock_filling`]; not an entry name,
 /// so eviction never deletes it.
@@ -155,6 +202,83 @@ impl TrustedDir {
             .map(|b| format!("{b:02x}"))
             .collect();
         format!("{hex}.cwasm")
+    }
+
+    /// The name of the index that leads from a module file, by its
+    /// identity, to its entry for `target` and `wasm_features`: keyed like
+    /// entry names.
+    pub fn file_index_name(
+        &self,
+        file: &FileIdentity,
+        target: &TargetInfo,
+        wasm_features: &str,
+    ) -> String {
+        let mut mac = self.mac(FILE_INDEX_CONTEXT);
+        for part in [
+            &FORMAT_VERSION.to_le_bytes()[..],
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            target.triple.as_bytes(),
+            target.cpu_features.as_bytes(),
+            target.flags.as_bytes(),
+            wasm_features.as_bytes(),
+            &file.bytes(),
+        ] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        let hex: String = mac.finalize().as_bytes()[..NAME_DIGITS / 2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{hex}{FILE_INDEX_SUFFIX}")
+    }
+
+    /// The entry the index `index` leads to from the module file `file`:
+    /// the entry's name, then a MAC under the key over the file's
+    /// identity and that name, so an index is neither forged nor moved to
+    /// another file.
+    pub fn read_file_index(&self, index: &str, file: &FileIdentity) -> Option<String> {
+        let path = self.path.join(index);
+        let mut handle = File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .ok()?;
+        let meta = handle.metadata().ok()?;
+        let len = ENTRY_NAME_LEN + 32;
+        if !meta.is_file() || meta.len() != len as u64 {
+            return None;
+        }
+        check_owner_and_mode(&path, &meta, 0o022).ok()?;
+        let mut bytes = vec![0u8; len];
+        handle.read_exact(&mut bytes).ok()?;
+        let (name, mac) = bytes.split_at(ENTRY_NAME_LEN);
+        let name = std::str::from_utf8(name)
+            .ok()
+            .filter(|n| is_entry_name(n))?;
+        let mac = blake3::Hash::from_bytes(mac.try_into().ok()?);
+        (mac == self.file_index_mac(file, name)).then(|| name.to_string())
+    }
+
+    /// Writes the index `index` from the module file `file` to entry
+    /// `entry`. Best effort, not synced: without it a hit reads the file.
+    pub fn write_file_index(&self, index: &str, file: &FileIdentity, entry: &str) {
+        if entry.len() != ENTRY_NAME_LEN {
+            return;
+        }
+        let mac = self.file_index_mac(file, entry);
+        let _ = write_through_temp(
+            &self.path.join(index),
+            &[entry.as_bytes(), mac.as_bytes()],
+            false,
+        );
+    }
+
+    fn file_index_mac(&self, file: &FileIdentity, entry: &str) -> blake3::Hash {
+        let mut mac = self.mac(FILE_INDEX_CONTEXT);
+        mac.update(&file.bytes());
+        mac.update(entry.as_bytes());
+        mac.finalize()
     }
 
     /// A keyed BLAKE3 hasher for one purpose: names and seals are domains
@@ -317,11 +441,21 @@ impl TrustedDir {
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
-        // A record without its entry is of no use.
+        // A record or file index without its entry is of no use.
+        let leads_to = |name: &str| -> Option<String> {
+            if let Some(entry) = name.strip_suffix(RECORD_SUFFIX) {
+                return Some(entry.to_string());
+            }
+            let stem = name.strip_suffix(FILE_INDEX_SUFFIX)?;
+            (stem.len() == NAME_DIGITS).then_some(())?;
+            let bytes = std::fs::read(self.path.join(name)).ok()?;
+            let entry = std::str::from_utf8(bytes.get(..ENTRY_NAME_LEN)?).ok()?;
+            Some(entry.to_string())
+        };
         for name in &names {
-            if let Some(entry) = name.strip_suffix(RECORD_SUFFIX)
-                && is_entry_name(entry)
-                && !names.iter().any(|n| n == entry)
+            if let Some(entry) = leads_to(name)
+                && is_entry_name(&entry)
+                && !self.path.join(&entry).exists()
                 && own_file(&self.path.join(name)).is_some()
             {
                 let _ = std::fs::remove_file(self.path.join(name));
@@ -369,6 +503,9 @@ impl TrustedDir {
         file.read_to_end(&mut bytes).is_ok() && self.unseal(&bytes).is_some()
     }
 }
+
+/// The length of an entry's name.
+const ENTRY_NAME_LEN: usize = NAME_DIGITS + ".cwasm".len();
 
 /// `<40 hex digits>.cwasm`, as [`TrustedDir::entry_name`] makes them.
 fn is_entry_name(name: &str) -> bool {
@@ -531,6 +668,48 @@ mod tests {
         std::fs::remove_file(dir.path().join(name(2))).unwrap();
         cache.evict(&dir.path().join(name(3)), 0);
         assert!(!record(1).exists() && !record(2).exists());
+    }
+
+    #[test]
+    fn a_file_index_leads_from_that_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TrustedDir::open(dir.path()).unwrap();
+        let target = TargetInfo {
+            triple: "x86_64-unknown-linux-gnu".into(),
+            cpu_features: String::new(),
+            flags: String::new(),
+        };
+        let module = dir.path().join("app.wasm");
+        std::fs::write(&module, b"\0asm").unwrap();
+        let file = FileIdentity::of(&std::fs::metadata(&module).unwrap());
+        // Just written: a change in the same clock tick could keep its times.
+        assert!(!file.is_settled());
+        let index = cache.file_index_name(&file, &target, "simd");
+        assert_ne!(index, cache.file_index_name(&file, &target, "simd,threads"));
+        assert!(cache.read_file_index(&index, &file).is_none());
+        cache.write_file_index(&index, &file, &name(1));
+        assert_eq!(cache.read_file_index(&index, &file), Some(name(1)));
+        // Another file (here: the same one written again) finds nothing,
+        // even through a copy of the index under its own name.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&module, b"\0asm").unwrap();
+        let changed = FileIdentity::of(&std::fs::metadata(&module).unwrap());
+        assert_ne!(changed, file);
+        let other = cache.file_index_name(&changed, &target, "simd");
+        std::fs::copy(dir.path().join(&index), dir.path().join(&other)).unwrap();
+        assert!(cache.read_file_index(&other, &changed).is_none());
+        // Nor does a damaged index.
+        let mut bytes = std::fs::read(dir.path().join(&index)).unwrap();
+        bytes[3] ^= 1;
+        std::fs::write(dir.path().join(&index), bytes).unwrap();
+        assert!(cache.read_file_index(&index, &file).is_none());
+        // Eviction deletes an index whose entry is gone.
+        cache.write_file_index(&index, &file, &name(1));
+        cache.evict(&dir.path().join(name(2)), 0);
+        assert!(!dir.path().join(&index).exists());
+        // Times two seconds and more in the past are settled.
+        let old = FileIdentity([1, 2, 3, 1_000_000_000, 0, 1_000_000_000, 5]);
+        assert!(old.is_settled());
     }
 
     #[test]

@@ -34,7 +34,7 @@ use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::aot::{self as jit, CodeMemory};
 
 pub use artifact::{Artifact, FORMAT_VERSION, Header, MAGIC, is_artifact};
-pub use cache::{FillLock, SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
+pub use cache::{FileIdentity, FillLock, SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
 pub use error::AotError;
 pub use target::{Mismatch, TargetInfo};
 pub use wasmtier_engine_jit::FEATURES;
@@ -165,12 +165,52 @@ impl AotEngine {
     /// version validated them with this engine's Wasm features when it
     /// wrote the entry.
     pub fn cached(&self, bytes: &[u8]) -> Option<Arc<dyn CompiledModule>> {
+        self.cached_entry(bytes).map(|(compiled, _)| compiled)
+    }
+
+    /// [`Self::cached`], and the entry's name.
+    fn cached_entry(&self, bytes: &[u8]) -> Option<(Arc<dyn CompiledModule>, String)> {
         let dir = self.cache_dir()?.ok()?;
         let hash = artifact::source_hash(bytes);
         let features = features_list(self.config.features);
         let name = dir.entry_name(&hash, self.host_target().ok()?, &features);
-        self.load_entry(&dir, &name, Expected::Bytes(bytes), &hash)
-            .ok()
+        let compiled = self
+            .load_entry(&dir, &name, Some(Expected::Bytes(bytes)), Some(&hash))
+            .ok()?;
+        Some((compiled, name))
+    }
+
+    /// On a hit for the module file `file`, known by its identity from an
+    /// earlier hit ([`Self::cached_remembering`]), the compiled module,
+    /// without reading the file: the entry embeds the module.
+    pub fn cached_file(&self, file: &FileIdentity) -> Option<Arc<dyn CompiledModule>> {
+        let dir = self.cache_dir()?.ok()?;
+        let features = features_list(self.config.features);
+        let index = dir.file_index_name(file, self.host_target().ok()?, &features);
+        let entry = dir.read_file_index(&index, file)?;
+        self.load_entry(&dir, &entry, None, None).ok()
+    }
+
+    /// [`Self::cached`] for `bytes`, read from a module file whose identity
+    /// was `file` before the read and is `file` still: on a hit, the file
+    /// is indexed by its identity for [`Self::cached_file`] when it last
+    /// changed long enough ago that a change since would show.
+    pub fn cached_remembering(
+        &self,
+        bytes: &[u8],
+        file: Option<(FileIdentity, FileIdentity)>,
+    ) -> Option<Arc<dyn CompiledModule>> {
+        let (compiled, entry) = self.cached_entry(bytes)?;
+        if let Some((before, after)) = file
+            && before == after
+            && before.is_settled()
+            && let (Some(Ok(dir)), Ok(target)) = (self.cache_dir(), self.host_target())
+        {
+            let features = features_list(self.config.features);
+            let index = dir.file_index_name(&before, target, &features);
+            dir.write_file_index(&index, &before, &entry);
+        }
+        Some(compiled)
     }
 
     /// Loads cache entry `name` if its seal is this cache's and it was made
@@ -180,8 +220,8 @@ impl AotEngine {
         &self,
         dir: &TrustedDir,
         name: &str,
-        expected: Expected<'_>,
-        source_hash: &[u8; 32],
+        expected: Option<Expected<'_>>,
+        source_hash: Option<&[u8; 32]>,
     ) -> Result<Arc<dyn CompiledModule>, AotError> {
         let (path, file) = dir.open_entry(name)?;
         let bytes = map(&file, &path)?;
@@ -201,7 +241,7 @@ impl AotEngine {
             dir.unseal(&bytes).ok_or(AotError::Unsealed)?;
             artifact::parse_sealed(&artifact)?
         };
-        let loaded = self.load_parsed(&file, parsed, Some(expected), Some(source_hash))?;
+        let loaded = self.load_parsed(&file, parsed, expected, source_hash)?;
         // A hit: mark the entry used, for eviction; on the record once
         // there is one, since the record binds the entry's times.
         match record {
@@ -329,8 +369,8 @@ impl AotEngine {
                     self.host_target()?,
                     &features_list(module.features()),
                 );
-                let expected = || Expected::Module(&module);
-                match self.load_entry(&dir, &name, expected(), &source_hash) {
+                let expected = || Some(Expected::Module(&module));
+                match self.load_entry(&dir, &name, expected(), Some(&source_hash)) {
                     Ok(compiled) => return Ok(compiled),
                     // Missing, stale, corrupted or not ours: (re)compile
                     // below and replace it.
@@ -342,7 +382,7 @@ impl AotEngine {
                 let bytes = self.artifact_bytes(&**isa, &module)?;
                 let path = dir.write_entry(&name, &bytes)?;
                 dir.evict(&path, cache::SIZE_LIMIT);
-                self.load_entry(&dir, &name, expected(), &source_hash)
+                self.load_entry(&dir, &name, expected(), Some(&source_hash))
             }
             None => {
                 let bytes = self.artifact_bytes(&**isa, &module)?;
