@@ -122,6 +122,20 @@ fn fib_and_a_cache() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathB
     (dir, wasm, cache)
 }
 
+/// `run -v --cache-dir CACHE WASM --invoke fib N`.
+fn fib_from(wasm: &Path, cache: &Path, n: &str) -> common::Run {
+    wasmtier(&[
+        "run",
+        "-v",
+        "--cache-dir",
+        s(cache),
+        s(wasm),
+        "--invoke",
+        "fib",
+        n,
+    ])
+}
+
 /// Waits (bounded) until the background compile has written an entry
 /// into `cache`.
 fn wait_for_an_entry(cache: &Path) {
@@ -182,18 +196,7 @@ fn an_unchanged_file_is_not_read_again_and_a_changed_one_is() {
     // A file indexed by its identity must have last changed some seconds
     // before: a change within the same clock tick could keep its times.
     std::thread::sleep(Duration::from_millis(3100));
-    let run = || {
-        wasmtier(&[
-            "run",
-            "-v",
-            "--cache-dir",
-            s(&cache),
-            s(&wasm),
-            "--invoke",
-            "fib",
-            "20",
-        ])
-    };
+    let run = || fib_from(&wasm, &cache, "20");
     let unchanged = "the file is unchanged since an earlier hit, so not read";
     let first = run();
     assert_eq!(first.stdout, "6765\n", "{}", first.stderr);
@@ -262,16 +265,7 @@ fn one_background_compile_fills_a_cache_at_a_time() {
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     assert_eq!(entries(&cache), 0);
     // A run says so, and starts none.
-    let run = wasmtier(&[
-        "run",
-        "-v",
-        "--cache-dir",
-        s(&cache),
-        s(&wasm),
-        "--invoke",
-        "fib",
-        "10",
-    ]);
+    let run = fib_from(&wasm, &cache, "10");
     assert_eq!(run.stdout, "55\n", "{}", run.stderr);
     assert!(
         run.stderr

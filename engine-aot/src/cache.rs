@@ -65,7 +65,7 @@ impl FileIdentity {
         ])
     }
 
-    /// Whether the file last changed at least [`SETTLED_AFTER`] ago, so
+    /// Whether the file last changed at least two seconds ago, so
     /// that any later change gets another change time.
     pub fn is_settled(&self) -> bool {
         let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
@@ -183,24 +183,7 @@ impl TrustedDir {
         target: &TargetInfo,
         wasm_features: &str,
     ) -> String {
-        let mut mac = self.mac(NAME_CONTEXT);
-        for part in [
-            &FORMAT_VERSION.to_le_bytes()[..],
-            env!("CARGO_PKG_VERSION").as_bytes(),
-            target.triple.as_bytes(),
-            target.cpu_features.as_bytes(),
-            target.flags.as_bytes(),
-            wasm_features.as_bytes(),
-            source_hash,
-        ] {
-            mac.update(&(part.len() as u64).to_le_bytes());
-            mac.update(part);
-        }
-        let digest = mac.finalize();
-        let hex: String = digest.as_bytes()[..NAME_DIGITS / 2]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = self.keyed_name(NAME_CONTEXT, target, wasm_features, source_hash);
         format!("{hex}.cwasm")
     }
 
@@ -213,7 +196,20 @@ impl TrustedDir {
         target: &TargetInfo,
         wasm_features: &str,
     ) -> String {
-        let mut mac = self.mac(FILE_INDEX_CONTEXT);
+        let hex = self.keyed_name(FILE_INDEX_CONTEXT, target, wasm_features, &file.bytes());
+        format!("{hex}{FILE_INDEX_SUFFIX}")
+    }
+
+    /// The hex digits of a name: a keyed hash, for `context`, over what
+    /// changes the code (format, version, target, features) and `what`.
+    fn keyed_name(
+        &self,
+        context: &[u8],
+        target: &TargetInfo,
+        wasm_features: &str,
+        what: &[u8],
+    ) -> String {
+        let mut mac = self.mac(context);
         for part in [
             &FORMAT_VERSION.to_le_bytes()[..],
             env!("CARGO_PKG_VERSION").as_bytes(),
@@ -221,16 +217,15 @@ impl TrustedDir {
             target.cpu_features.as_bytes(),
             target.flags.as_bytes(),
             wasm_features.as_bytes(),
-            &file.bytes(),
+            what,
         ] {
             mac.update(&(part.len() as u64).to_le_bytes());
             mac.update(part);
         }
-        let hex: String = mac.finalize().as_bytes()[..NAME_DIGITS / 2]
+        mac.finalize().as_bytes()[..NAME_DIGITS / 2]
             .iter()
             .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("{hex}{FILE_INDEX_SUFFIX}")
+            .collect()
     }
 
     /// The entry the index `index` leads to from the module file `file`:
@@ -238,20 +233,7 @@ impl TrustedDir {
     /// identity and that name, so an index is neither forged nor moved to
     /// another file.
     pub fn read_file_index(&self, index: &str, file: &FileIdentity) -> Option<String> {
-        let path = self.path.join(index);
-        let mut handle = File::options()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .ok()?;
-        let meta = handle.metadata().ok()?;
-        let len = ENTRY_NAME_LEN + 32;
-        if !meta.is_file() || meta.len() != len as u64 {
-            return None;
-        }
-        check_owner_and_mode(&path, &meta, 0o022).ok()?;
-        let mut bytes = vec![0u8; len];
-        handle.read_exact(&mut bytes).ok()?;
+        let (_, bytes) = self.read_small_file(index, ENTRY_NAME_LEN + 32)?;
         let (name, mac) = bytes.split_at(ENTRY_NAME_LEN);
         let name = std::str::from_utf8(name)
             .ok()
@@ -383,21 +365,29 @@ impl TrustedDir {
     /// never reached through a link.
     pub fn seal_record(&self, name: &str, entry: &File) -> Option<File> {
         let expected = self.record_of(name, entry)?;
-        let path = self.path.join(format!("{name}{RECORD_SUFFIX}"));
+        let (file, record) = self.read_small_file(&format!("{name}{RECORD_SUFFIX}"), 32)?;
+        // `Hash` compares in constant time.
+        (blake3::Hash::from_bytes(record.try_into().ok()?) == expected).then_some(file)
+    }
+
+    /// The file `name` in the cache and its `len` bytes, if it is this
+    /// user's regular file of that length that no one else may write,
+    /// reached without following a link (as entries are).
+    fn read_small_file(&self, name: &str, len: usize) -> Option<(File, Vec<u8>)> {
+        let path = self.path.join(name);
         let mut file = File::options()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .ok()?;
         let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() != 32 {
+        if !meta.is_file() || meta.len() != len as u64 {
             return None;
         }
         check_owner_and_mode(&path, &meta, 0o022).ok()?;
-        let mut record = [0u8; 32];
-        file.read_exact(&mut record).ok()?;
-        // `Hash` compares in constant time.
-        (blake3::Hash::from_bytes(record) == expected).then_some(file)
+        let mut bytes = vec![0u8; len];
+        file.read_exact(&mut bytes).ok()?;
+        Some((file, bytes))
     }
 
     /// Records that entry `name` (open as `entry`) passed its seal check.
