@@ -68,11 +68,17 @@ fn damaged_artifacts_are_refused() {
 fn other_targets_and_settings_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let engine = AotEngine::new(EngineConfig::default());
-    let arm = dir.path().join("arm.cwasm");
+    // The other of the two targets, whichever this host is.
+    let other = if cfg!(target_arch = "x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    let foreign = dir.path().join("foreign.cwasm");
     engine
-        .compile_to_file(&module(), Some("aarch64-unknown-linux-gnu"), &arm)
+        .compile_to_file(&module(), Some(other), &foreign)
         .unwrap();
-    let err = engine.load_file(&arm).err().unwrap();
+    let err = engine.load_file(&foreign).err().unwrap();
     assert!(matches!(err, AotError::Target { .. }), "{err}");
 
     let (_, path) = compiled_file(dir.path());
