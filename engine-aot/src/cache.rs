@@ -32,60 +32,12 @@ pub const SEAL_LEN: usize = 32;
 const KEY_FILE: &str = "key";
 const KEY_LEN: usize = 32;
 /// Hex digits of an entry name (before `.cwasm`).
-const NAME_DIGITS: usize = 40;
+pub(crate) const NAME_DIGITS: usize = 40;
 const NAME_CONTEXT: &[u8] = b"wasmtier cache entry name\0";
 const SEAL_CONTEXT: &[u8] = b"wasmtier cache entry seal\0";
 const RECORD_CONTEXT: &[u8] = b"wasmtier cache entry passed its seal\0";
 /// Appended to an entry's name for its record ([`TrustedDir::seal_record`]).
 const RECORD_SUFFIX: &str = ".checked";
-const FILE_INDEX_CONTEXT: &[u8] = b"wasmtier cache module file\0";
-/// The suffix of a module file's index ([`TrustedDir::file_index_name`]).
-const FILE_INDEX_SUFFIX: &str = ".file";
-/// How long ago a module file must have last changed for its identity to
-/// stand for its contents: a file changed within the filesystem's clock
-/// tick of an earlier change can keep its change time.
-const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// A module file as `stat` sees it: device, inode, size, and the
-/// modification and change times (the change time moves on any write and
-/// cannot be set back by its owner).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileIdentity([i64; 7]);
-
-impl FileIdentity {
-    pub fn of(meta: &std::fs::Metadata) -> Self {
-        Self([
-            meta.dev() as i64,
-            meta.ino() as i64,
-            meta.size() as i64,
-            meta.mtime(),
-            meta.mtime_nsec(),
-            meta.ctime(),
-            meta.ctime_nsec(),
-        ])
-    }
-
-    /// Whether the file last changed at least two seconds ago, so
-    /// that any later change gets another change time.
-    pub fn is_settled(&self) -> bool {
-        let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
-            return false;
-        };
-        let settled = now.as_secs() as i64 - SETTLED_AFTER.as_secs() as i64;
-        // Seconds and nanoseconds of the later of the two times.
-        let [.., mtime, mtime_ns, ctime, ctime_ns] = self.0;
-        (mtime, mtime_ns).max((ctime, ctime_ns)).0 < settled
-    }
-
-    fn bytes(&self) -> [u8; 56] {
-        let mut bytes = [0u8; 56];
-        for (chunk, value) in bytes.chunks_exact_mut(8).zip(self.0) {
-            chunk.copy_from_slice(&value.to_le_bytes());
-        }
-        bytes
-    }
-}
-
 /// The lock file of [`TrustedDir::try_lock_filling`]; not an entry name,
 /// so eviction never deletes it.
 const FILL_LOCK_FILE: &str = "fill.lock";
@@ -97,7 +49,7 @@ pub struct FillLock(#[allow(dead_code)] File);
 
 /// A cache directory checked to be this user's alone, with its key.
 pub struct TrustedDir {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     key: [u8; KEY_LEN],
 }
 
@@ -187,22 +139,9 @@ impl TrustedDir {
         format!("{hex}.cwasm")
     }
 
-    /// The name of the index that leads from a module file, by its
-    /// identity, to its entry for `target` and `wasm_features`: keyed like
-    /// entry names.
-    pub fn file_index_name(
-        &self,
-        file: &FileIdentity,
-        target: &TargetInfo,
-        wasm_features: &str,
-    ) -> String {
-        let hex = self.keyed_name(FILE_INDEX_CONTEXT, target, wasm_features, &file.bytes());
-        format!("{hex}{FILE_INDEX_SUFFIX}")
-    }
-
     /// The hex digits of a name: a keyed hash, for `context`, over what
     /// changes the code (format, version, target, features) and `what`.
-    fn keyed_name(
+    pub(crate) fn keyed_name(
         &self,
         context: &[u8],
         target: &TargetInfo,
@@ -228,44 +167,9 @@ impl TrustedDir {
             .collect()
     }
 
-    /// The entry the index `index` leads to from the module file `file`:
-    /// the entry's name, then a MAC under the key over the file's
-    /// identity and that name, so an index is neither forged nor moved to
-    /// another file.
-    pub fn read_file_index(&self, index: &str, file: &FileIdentity) -> Option<String> {
-        let (_, bytes) = self.read_small_file(index, ENTRY_NAME_LEN + 32)?;
-        let (name, mac) = bytes.split_at(ENTRY_NAME_LEN);
-        let name = std::str::from_utf8(name)
-            .ok()
-            .filter(|n| is_entry_name(n))?;
-        let mac = blake3::Hash::from_bytes(mac.try_into().ok()?);
-        (mac == self.file_index_mac(file, name)).then(|| name.to_string())
-    }
-
-    /// Writes the index `index` from the module file `file` to entry
-    /// `entry`. Best effort, not synced: without it a hit reads the file.
-    pub fn write_file_index(&self, index: &str, file: &FileIdentity, entry: &str) {
-        if entry.len() != ENTRY_NAME_LEN {
-            return;
-        }
-        let mac = self.file_index_mac(file, entry);
-        let _ = write_through_temp(
-            &self.path.join(index),
-            &[entry.as_bytes(), mac.as_bytes()],
-            false,
-        );
-    }
-
-    fn file_index_mac(&self, file: &FileIdentity, entry: &str) -> blake3::Hash {
-        let mut mac = self.mac(FILE_INDEX_CONTEXT);
-        mac.update(&file.bytes());
-        mac.update(entry.as_bytes());
-        mac.finalize()
-    }
-
     /// A keyed BLAKE3 hasher for one purpose: names and seals are domains
     /// of their own, so a name never passes as a seal.
-    fn mac(&self, context: &[u8]) -> blake3::Hasher {
+    pub(crate) fn mac(&self, context: &[u8]) -> blake3::Hasher {
         let mut hasher = blake3::Hasher::new_keyed(&self.key);
         hasher.update(context);
         hasher
@@ -373,7 +277,7 @@ impl TrustedDir {
     /// The file `name` in the cache and its `len` bytes, if it is this
     /// user's regular file of that length that no one else may write,
     /// reached without following a link (as entries are).
-    fn read_small_file(&self, name: &str, len: usize) -> Option<(File, Vec<u8>)> {
+    pub(crate) fn read_small_file(&self, name: &str, len: usize) -> Option<(File, Vec<u8>)> {
         let path = self.path.join(name);
         let mut file = File::options()
             .read(true)
@@ -436,7 +340,7 @@ impl TrustedDir {
             if let Some(entry) = name.strip_suffix(RECORD_SUFFIX) {
                 return Some(entry.to_string());
             }
-            let stem = name.strip_suffix(FILE_INDEX_SUFFIX)?;
+            let stem = name.strip_suffix(crate::file_index::FILE_INDEX_SUFFIX)?;
             (stem.len() == NAME_DIGITS).then_some(())?;
             let bytes = std::fs::read(self.path.join(name)).ok()?;
             let entry = std::str::from_utf8(bytes.get(..ENTRY_NAME_LEN)?).ok()?;
@@ -495,10 +399,10 @@ impl TrustedDir {
 }
 
 /// The length of an entry's name.
-const ENTRY_NAME_LEN: usize = NAME_DIGITS + ".cwasm".len();
+pub(crate) const ENTRY_NAME_LEN: usize = NAME_DIGITS + ".cwasm".len();
 
 /// `<40 hex digits>.cwasm`, as [`TrustedDir::entry_name`] makes them.
-fn is_entry_name(name: &str) -> bool {
+pub(crate) fn is_entry_name(name: &str) -> bool {
     name.strip_suffix(".cwasm").is_some_and(|stem| {
         stem.len() == NAME_DIGITS && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
@@ -577,7 +481,7 @@ pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), AotError> {
 }
 
 /// [`write_atomically`], synced to disk before the rename or not.
-fn write_through_temp(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), AotError> {
+pub(crate) fn write_through_temp(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), AotError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -612,7 +516,7 @@ pub fn touch(file: &File) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, SystemTime};
@@ -623,7 +527,8 @@ mod tests {
             .unwrap();
     }
 
-    fn name(n: u8) -> String {
+    /// An entry name made of the byte `n`.
+    pub(crate) fn name(n: u8) -> String {
         format!("{}.cwasm", format!("{n:02x}").repeat(NAME_DIGITS / 2))
     }
 
@@ -658,48 +563,6 @@ mod tests {
         std::fs::remove_file(dir.path().join(name(2))).unwrap();
         cache.evict(&dir.path().join(name(3)), 0);
         assert!(!record(1).exists() && !record(2).exists());
-    }
-
-    #[test]
-    fn a_file_index_leads_from_that_file_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = TrustedDir::open(dir.path()).unwrap();
-        let target = TargetInfo {
-            triple: "x86_64-unknown-linux-gnu".into(),
-            cpu_features: String::new(),
-            flags: String::new(),
-        };
-        let module = dir.path().join("app.wasm");
-        std::fs::write(&module, b"\0asm").unwrap();
-        let file = FileIdentity::of(&std::fs::metadata(&module).unwrap());
-        // Just written: a change in the same clock tick could keep its times.
-        assert!(!file.is_settled());
-        let index = cache.file_index_name(&file, &target, "simd");
-        assert_ne!(index, cache.file_index_name(&file, &target, "simd,threads"));
-        assert!(cache.read_file_index(&index, &file).is_none());
-        cache.write_file_index(&index, &file, &name(1));
-        assert_eq!(cache.read_file_index(&index, &file), Some(name(1)));
-        // Another file (here: the same one written again) finds nothing,
-        // even through a copy of the index under its own name.
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(&module, b"\0asm").unwrap();
-        let changed = FileIdentity::of(&std::fs::metadata(&module).unwrap());
-        assert_ne!(changed, file);
-        let other = cache.file_index_name(&changed, &target, "simd");
-        std::fs::copy(dir.path().join(&index), dir.path().join(&other)).unwrap();
-        assert!(cache.read_file_index(&other, &changed).is_none());
-        // Nor does a damaged index.
-        let mut bytes = std::fs::read(dir.path().join(&index)).unwrap();
-        bytes[3] ^= 1;
-        std::fs::write(dir.path().join(&index), bytes).unwrap();
-        assert!(cache.read_file_index(&index, &file).is_none());
-        // Eviction deletes an index whose entry is gone.
-        cache.write_file_index(&index, &file, &name(1));
-        cache.evict(&dir.path().join(name(2)), 0);
-        assert!(!dir.path().join(&index).exists());
-        // Times two seconds and more in the past are settled.
-        let old = FileIdentity([1, 2, 3, 1_000_000_000, 0, 1_000_000_000, 5]);
-        assert!(old.is_settled());
     }
 
     #[test]

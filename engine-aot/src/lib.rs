@@ -18,6 +18,7 @@
 pub mod artifact;
 mod cache;
 mod error;
+mod file_index;
 mod target;
 
 use std::any::Any;
@@ -34,8 +35,9 @@ use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::aot::{self as jit, CodeMemory};
 
 pub use artifact::{Artifact, FORMAT_VERSION, Header, MAGIC, is_artifact};
-pub use cache::{FileIdentity, FillLock, SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
+pub use cache::{FillLock, SEAL_LEN, TrustedDir, default_dir as default_cache_dir};
 pub use error::AotError;
+pub use file_index::FileIdentity;
 pub use target::{Mismatch, TargetInfo};
 pub use wasmtier_engine_jit::FEATURES;
 
