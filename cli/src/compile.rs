@@ -134,6 +134,8 @@ impl Filling {
 
 /// What `--engine auto` found in the cache: the artifact, or (a miss) the
 /// module file's bytes, read once for both.
+// Without the aot engine there is no cache to hit.
+#[cfg_attr(not(wasmtier_aot), allow(dead_code))]
 enum AutoLookup {
     Hit(Prepared),
     Miss(wasmtier_core::input::FileBytes),
