@@ -148,28 +148,38 @@ impl TrustedDir {
         wasm_features: &str,
         what: &[u8],
     ) -> String {
-        let mut mac = self.mac(context);
-        for part in [
-            &FORMAT_VERSION.to_le_bytes()[..],
-            env!("CARGO_PKG_VERSION").as_bytes(),
-            target.triple.as_bytes(),
-            target.cpu_features.as_bytes(),
-            target.flags.as_bytes(),
-            wasm_features.as_bytes(),
-            what,
-        ] {
-            mac.update(&(part.len() as u64).to_le_bytes());
-            mac.update(part);
-        }
-        mac.finalize().as_bytes()[..NAME_DIGITS / 2]
+        let mac = self.mac_of(
+            context,
+            &[
+                &FORMAT_VERSION.to_le_bytes()[..],
+                env!("CARGO_PKG_VERSION").as_bytes(),
+                target.triple.as_bytes(),
+                target.cpu_features.as_bytes(),
+                target.flags.as_bytes(),
+                wasm_features.as_bytes(),
+                what,
+            ],
+        );
+        mac.as_bytes()[..NAME_DIGITS / 2]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
     }
 
+    /// The MAC, for `context`, of `parts`, each prefixed with its length
+    /// so that no two lists of parts hash alike.
+    pub(crate) fn mac_of(&self, context: &[u8], parts: &[&[u8]]) -> blake3::Hash {
+        let mut mac = self.mac(context);
+        for part in parts {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        mac.finalize()
+    }
+
     /// A keyed BLAKE3 hasher for one purpose: names and seals are domains
     /// of their own, so a name never passes as a seal.
-    pub(crate) fn mac(&self, context: &[u8]) -> blake3::Hasher {
+    fn mac(&self, context: &[u8]) -> blake3::Hasher {
         let mut hasher = blake3::Hasher::new_keyed(&self.key);
         hasher.update(context);
         hasher
@@ -246,19 +256,17 @@ impl TrustedDir {
     /// its times, changes its change time.
     fn record_of(&self, name: &str, entry: &File) -> Option<blake3::Hash> {
         let meta = entry.metadata().ok()?;
-        let mut mac = self.mac(RECORD_CONTEXT);
-        for part in [
-            name.as_bytes(),
-            &meta.dev().to_le_bytes(),
-            &meta.ino().to_le_bytes(),
-            &meta.size().to_le_bytes(),
-            &meta.ctime().to_le_bytes(),
-            &meta.ctime_nsec().to_le_bytes(),
-        ] {
-            mac.update(&(part.len() as u64).to_le_bytes());
-            mac.update(part);
-        }
-        Some(mac.finalize())
+        Some(self.mac_of(
+            RECORD_CONTEXT,
+            &[
+                name.as_bytes(),
+                &meta.dev().to_le_bytes(),
+                &meta.ino().to_le_bytes(),
+                &meta.size().to_le_bytes(),
+                &meta.ctime().to_le_bytes(),
+                &meta.ctime_nsec().to_le_bytes(),
+            ],
+        ))
     }
 
     /// The record that entry `name` (open as `entry`) passed its seal
@@ -269,7 +277,7 @@ impl TrustedDir {
     /// never reached through a link.
     pub fn seal_record(&self, name: &str, entry: &File) -> Option<File> {
         let expected = self.record_of(name, entry)?;
-        let (file, record) = self.read_small_file(&format!("{name}{RECORD_SUFFIX}"), 32)?;
+        let (file, record) = self.read_small_file(&record_name(name), 32)?;
         // `Hash` compares in constant time.
         (blake3::Hash::from_bytes(record.try_into().ok()?) == expected).then_some(file)
     }
@@ -302,7 +310,7 @@ impl TrustedDir {
         let Some(record) = self.record_of(name, entry) else {
             return false;
         };
-        let path = self.path.join(format!("{name}{RECORD_SUFFIX}"));
+        let path = self.path.join(record_name(name));
         write_through_temp(&path, &[record.as_bytes()], false).is_ok()
     }
 
@@ -362,7 +370,7 @@ impl TrustedDir {
                 let meta = own_file(&self.path.join(&name))?;
                 // A hit refreshes the record's time once the entry has one
                 // (the entry's own times are bound by the record).
-                let record = own_file(&self.path.join(format!("{name}{RECORD_SUFFIX}")));
+                let record = own_file(&self.path.join(record_name(&name)));
                 let used = record.as_ref().unwrap_or(&meta).modified().ok()?;
                 Some((used, meta.len(), name))
             })
@@ -384,7 +392,7 @@ impl TrustedDir {
             }
             if std::fs::remove_file(&path).is_ok() {
                 total -= len;
-                let _ = std::fs::remove_file(self.path.join(format!("{name}{RECORD_SUFFIX}")));
+                let _ = std::fs::remove_file(self.path.join(record_name(&name)));
             }
         }
     }
@@ -396,6 +404,11 @@ impl TrustedDir {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).is_ok() && self.unseal(&bytes).is_some()
     }
+}
+
+/// The name of entry `entry`'s seal record.
+fn record_name(entry: &str) -> String {
+    format!("{entry}{RECORD_SUFFIX}")
 }
 
 /// The length of an entry's name.
@@ -544,7 +557,7 @@ pub(crate) mod tests {
         assert!(cache.seal_record(&name(1), &open(1)).is_some());
         // Another entry, however alike, has its own record.
         assert!(cache.seal_record(&name(2), &open(2)).is_none());
-        let record = |n: u8| dir.path().join(format!("{}{RECORD_SUFFIX}", name(n)));
+        let record = |n: u8| dir.path().join(record_name(&name(n)));
         std::fs::copy(record(1), record(2)).unwrap();
         assert!(cache.seal_record(&name(2), &open(2)).is_none());
         // A record without the key's MAC.

@@ -99,10 +99,7 @@ impl TrustedDir {
     }
 
     fn file_index_mac(&self, file: &FileIdentity, entry: &str) -> blake3::Hash {
-        let mut mac = self.mac(FILE_INDEX_CONTEXT);
-        mac.update(&file.bytes());
-        mac.update(entry.as_bytes());
-        mac.finalize()
+        self.mac_of(FILE_INDEX_CONTEXT, &[&file.bytes(), entry.as_bytes()])
     }
 }
 

@@ -53,6 +53,11 @@ pub enum CacheMode {
 pub struct AotEngine {
     config: EngineConfig,
     cache: CacheMode,
+    /// The cache directory once checked: a run looks a module up by its
+    /// file, then by its contents, and may write an entry and an index,
+    /// each of which would otherwise check the directory and read its key
+    /// again.
+    opened: std::sync::OnceLock<TrustedDir>,
     /// The host's instruction set, and what it means for artifacts.
     host: Result<(OwnedTargetIsa, TargetInfo), String>,
     /// Stores are the JIT's: loaded code runs exactly like fresh code.
@@ -76,6 +81,7 @@ impl AotEngine {
             jit: JitEngine::new(config.clone()),
             config,
             cache,
+            opened: std::sync::OnceLock::new(),
             host,
         }
     }
@@ -144,12 +150,17 @@ impl AotEngine {
         self.load_mapped(&file, &artifact, None, None)
     }
 
-    /// The cache directory, checked (see `cache.rs`), if this engine has one.
-    fn cache_dir(&self) -> Option<Result<TrustedDir, AotError>> {
-        match &self.cache {
-            CacheMode::Dir(dir) => Some(TrustedDir::open(dir)),
-            CacheMode::Off => None,
+    /// The cache directory, checked (see `cache.rs`) on first use, if
+    /// this engine has one. A directory that fails the check is checked
+    /// again on the next use.
+    fn cache_dir(&self) -> Option<Result<&TrustedDir, AotError>> {
+        let CacheMode::Dir(path) = &self.cache else {
+            return None;
+        };
+        if let Some(dir) = self.opened.get() {
+            return Some(Ok(dir));
         }
+        Some(TrustedDir::open(path).map(|dir| self.opened.get_or_init(|| dir)))
     }
 
     /// The cache's background-compile lock ([`TrustedDir::try_lock_filling`]):
@@ -177,7 +188,7 @@ impl AotEngine {
         let features = features_list(self.config.features);
         let name = dir.entry_name(&hash, self.host_target().ok()?, &features);
         let compiled = self
-            .load_entry(&dir, &name, Some(Expected::Bytes(bytes)), Some(&hash))
+            .load_entry(dir, &name, Some(Expected::Bytes(bytes)), Some(&hash))
             .ok()?;
         Some((compiled, name))
     }
@@ -190,7 +201,7 @@ impl AotEngine {
         let features = features_list(self.config.features);
         let index = dir.file_index_name(file, self.host_target().ok()?, &features);
         let entry = dir.read_file_index(&index, file)?;
-        self.load_entry(&dir, &entry, None, None).ok()
+        self.load_entry(dir, &entry, None, None).ok()
     }
 
     /// [`Self::cached`] for `bytes`, read from a module file whose identity
@@ -372,7 +383,7 @@ impl AotEngine {
                     &features_list(module.features()),
                 );
                 let expected = || Some(Expected::Module(&module));
-                match self.load_entry(&dir, &name, expected(), Some(&source_hash)) {
+                match self.load_entry(dir, &name, expected(), Some(&source_hash)) {
                     Ok(compiled) => return Ok(compiled),
                     // Missing, stale, corrupted or not ours: (re)compile
                     // below and replace it.
@@ -384,7 +395,7 @@ impl AotEngine {
                 let bytes = self.artifact_bytes(&**isa, &module)?;
                 let path = dir.write_entry(&name, &bytes)?;
                 dir.evict(&path, cache::SIZE_LIMIT);
-                self.load_entry(&dir, &name, expected(), Some(&source_hash))
+                self.load_entry(dir, &name, expected(), Some(&source_hash))
             }
             None => {
                 let bytes = self.artifact_bytes(&**isa, &module)?;
