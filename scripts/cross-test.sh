@@ -83,14 +83,14 @@ run_aarch64() {
         -p wasmtier-engine-jit -p wasmtier-cli)
     spec=$(awk '$3 == "spec" { print $2 }' <<< "$binaries")
     phase "aarch64: spec suite, the compiled tiers"
-    # jit and aot. The lazy JIT's configurations (tiered, and baseline-only)
+    # jit and aot. The lazy JIT's configurations (concurrent, tiered, baseline-only)
     # run the suite on x86-64; here the engine's and the CLI's tiering tests
     # cover them, which keeps this step's qemu time down. (What is
     # CPU-specific in them, flushing the instruction cache for code written
     # late, qemu could not show wrong anyway: it retranslates code that is
     # written.) The interpreter, wasmi, has no code of its own per CPU: it
     # runs the suite on x86-64, and on armv7 below, the 32-bit host.
-    (cd spec-tests && SKIP_TRIALS='^(jit-baseline|jit-tiered|interp)::' each_trial "$qemu" "$spec")
+    (cd spec-tests && SKIP_TRIALS='^(jit-concurrent|jit-baseline|jit-tiered|interp)::' each_trial "$qemu" "$spec")
     phase "aarch64: engine and CLI tests"
     if [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
         run_binaries aarch64-linux-gnu "$qemu" "$binaries" engines engine-jit cli

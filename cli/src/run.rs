@@ -72,11 +72,14 @@ pub struct RunArgs {
     /// 2 MiB at a time; the interpreter never asks for them.
     #[arg(long)]
     no_huge_pages: bool,
-    /// When the jit engine compiles: `eager` (every function, optimized,
-    /// before the program starts), `lazy` (each function optimized on its
-    /// first call), or `tiered` (each function on its first call with a
-    /// fast baseline compile; hot ones are optimized on a background
-    /// thread) [default: eager].
+    /// When the jit engine compiles: `concurrent` (every function,
+    /// optimized, on background threads while the program runs; a call to
+    /// one not compiled yet compiles it or waits for it), `eager` (every
+    /// function, optimized, before the program starts), `lazy` (each
+    /// function optimized on its first call), or `tiered` (each function
+    /// on its first call with a fast baseline compile; hot ones are
+    /// optimized on a background thread) [default: concurrent; eager with
+    /// --profile perfmap].
     #[arg(long, value_enum, value_name = "WHEN")]
     compilation: Option<CompilationArg>,
     /// With --compilation tiered: optimize a function once its calls plus
@@ -161,6 +164,7 @@ pub struct RunArgs {
 enum CompilationArg {
     Eager,
     Lazy,
+    Concurrent,
     Tiered,
 }
 
@@ -290,6 +294,7 @@ impl RunArgs {
         match self.effective_compilation() {
             None | Some(CompilationArg::Eager) => Compilation::Eager,
             Some(CompilationArg::Lazy) => Compilation::Lazy,
+            Some(CompilationArg::Concurrent) => Compilation::Concurrent,
             Some(CompilationArg::Tiered) => Compilation::Tiered {
                 tier_up_after: match self.tier_up_after {
                     Some(0) => None,
@@ -301,10 +306,17 @@ impl RunArgs {
         }
     }
 
-    /// `--compilation`, or tiered for `--engine auto`.
+    /// `--compilation`, or the default for the engine: tiered for
+    /// `--engine auto`; for the jit, concurrent (its fastest start: the
+    /// program runs while code it has not reached yet compiles), but
+    /// eager with `--profile perfmap`, since perf reads that map only for
+    /// anonymous memory and code compiled while running lives in a
+    /// `memfd` mapping.
     fn effective_compilation(&self) -> Option<CompilationArg> {
         match self.compilation {
             None if self.is_auto() => Some(CompilationArg::Tiered),
+            None if self.profile == Some(ProfileKind::Perfmap) => Some(CompilationArg::Eager),
+            None => Some(CompilationArg::Concurrent),
             other => other,
         }
     }

@@ -43,7 +43,7 @@ fn a_terminal_sees_the_count_and_then_the_bar_is_cleared() {
     let wasm = write_wasm(dir.path(), "many.wasm", &many_functions());
     // `script` gives the command a terminal and copies what it wrote.
     let command = format!(
-        "{} run --engine jit {}",
+        "{} run --engine jit --compilation eager {}",
         env!("CARGO_BIN_EXE_wasmtier"),
         s(&wasm)
     );

@@ -24,6 +24,7 @@ fn every_compilation_mode_gives_the_same_result() {
     for mode in [
         &["--compilation", "eager"][..],
         &["--compilation", "lazy"],
+        &["--compilation", "concurrent"],
         &["--compilation", "tiered"],
         &["--compilation", "tiered", "--tier-up-after", "1"],
         &["--compilation", "tiered", "--tier-up-after", "0"],
@@ -398,12 +399,46 @@ fn verbose_runs_say_what_each_tier_compiled() {
         "-v",
         "--engine",
         "jit",
+        "--compilation",
+        "eager",
         s(&wasm),
         "--invoke",
         "spin",
         "5",
     ]);
     assert!(!eager.stderr.contains("tiers:"), "{}", eager.stderr);
+}
+
+#[test]
+fn the_jit_compiles_concurrently_unless_profiled_with_a_perf_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = write_wasm(dir.path(), "fib.wasm", PROGRAM);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-v", "--engine", "jit"];
+        args.extend_from_slice(extra);
+        args.extend([s(&wasm), "--invoke", "fib", "20"]);
+        let out = wasmtier(&args);
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (Some(0), "6765\n"),
+            "{extra:?}: {}",
+            out.stderr
+        );
+        out.stderr
+    };
+    // Compiled while running: the run reports what it compiled, all of
+    // it optimized (no baseline tier).
+    for concurrent in [run(&[]), run(&["--compilation", "concurrent"])] {
+        assert!(
+            concurrent.contains("wasmtier: tiers: 0 functions compiled baseline")
+                && concurrent.contains(" optimized;"),
+            "{concurrent}"
+        );
+    }
+    // perf reads a perf map only for anonymous code: eager, all at once,
+    // with nothing left to report per tier.
+    let mapped = run(&["--profile", "perfmap"]);
+    assert!(!mapped.contains("tiers:"), "{mapped}");
 }
 
 #[test]

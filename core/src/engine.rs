@@ -65,6 +65,12 @@ pub enum Compilation {
     Eager,
     /// Each function with the optimizing pipeline on its first call.
     Lazy,
+    /// Every function with the optimizing pipeline, on background threads
+    /// while the program runs: a call to a function not compiled yet
+    /// compiles it on the calling thread, or waits for the thread that
+    /// compiles it. The start no longer waits for code it does not call
+    /// yet (a C program's `printf`, say).
+    Concurrent,
     /// Each function on its first call with a fast baseline compile; a
     /// function whose calls plus loop iterations reach `tier_up_after` is
     /// recompiled with the optimizing pipeline and used from its next call

@@ -180,6 +180,9 @@ impl Engine for JitEngine {
             inner
                 .compile_multi_result_functions()
                 .map_err(to_link_error)?;
+            if self.config.compilation == wasmtier_core::Compilation::Concurrent {
+                inner.compile_all_in_background();
+            }
             return Ok(Arc::new(JitCompiled { module, inner }));
         };
         Ok(Arc::new(JitCompiled {

@@ -109,8 +109,8 @@ pub struct ModuleInfo {
     /// Whether generated code checks the interrupt counter (a timeout is
     /// configured) at function entry and loop headers.
     pub interrupts: bool,
-    /// Whether functions are compiled on first call (`Compilation::Lazy`
-    /// or `Tiered`): calls then go through `VMFuncRef`s whose code may be
+    /// Whether functions are compiled on first call (`Compilation::Lazy`,
+    /// `Concurrent` or `Tiered`): calls then go through `VMFuncRef`s whose code may be
     /// a lazy-compile stub (`translate/tiering.rs`).
     pub lazy_calls: bool,
     /// Whether, compiled lazily, optimized code calls the module's

@@ -25,9 +25,10 @@ fn engine(compilation: Compilation) -> JitEngine {
     })
 }
 
-const ALL: [Compilation; 4] = [
+const ALL: [Compilation; 5] = [
     Compilation::Eager,
     Compilation::Lazy,
+    Compilation::Concurrent,
     Compilation::Tiered {
         tier_up_after: Some(1),
         background: false,

@@ -136,11 +136,13 @@ pub fn check(bytes: &[u8], fuel: Option<u64>) -> Verdict {
             continue;
         };
         let module = Arc::new(module);
-        // The JIT runs twice more: lazily with tier-up after one call (so
-        // baseline and optimized code meet, swapped mid-run), and lazily
-        // with baseline code only.
+        // The JIT runs three times more: concurrently (the CLI's jit
+        // default), lazily with tier-up after one call (so baseline and
+        // optimized code meet, swapped mid-run), and lazily with baseline
+        // code only.
         let mut configurations = vec![(spec.name(), Compilation::Eager)];
         if spec.kind == wasmtier_core::EngineKind::Jit {
+            configurations.push(("jit-concurrent", Compilation::Concurrent));
             configurations.push((
                 "jit-tiered",
                 Compilation::Tiered {

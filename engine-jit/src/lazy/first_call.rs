@@ -94,6 +94,15 @@ impl JitModule {
         Ok(())
     }
 
+    /// Concurrent compilation: the prefetch workers compile every
+    /// function not compiled yet whenever no callee is queued, while the
+    /// program runs (`prefetch.rs`).
+    pub fn compile_all_in_background(self: &Arc<Self>) {
+        let lazy = self.lazy();
+        let count = u32::try_from(lazy.functions.len()).unwrap_or(u32::MAX);
+        lazy.prefetch.sweep(self, count);
+    }
+
     /// Compiles and publishes `defined` unless another thread has started
     /// to (`None`).
     pub(super) fn try_compile_first(

@@ -1,5 +1,7 @@
-//! Lazy and tiered compilation for the JIT (`Compilation::Lazy` and
-//! `Tiered`): a function is compiled on its first call, placed in the
+//! Lazy, concurrent and tiered compilation for the JIT
+//! (`Compilation::Lazy`, `Concurrent` and `Tiered`): a function is
+//! compiled on its first call (concurrent: or by a worker sweeping the
+//! module, whichever comes first), placed in the
 //! module's [`CodeArena`], and published by storing its address in the
 //! code pointer of its `VMFuncRef` in every instance of the module. Until
 //! then that pointer is the function's lazy-compile stub, one per function

@@ -11,8 +11,14 @@
 //! one. So tiered runs start one worker fewer than there are cores and the
 //! guest's thread is the last compiler. Lazily compiled (optimized) code
 //! does not help: one optimized compile can take longer than the wait.
+//!
+//! Concurrent compilation (`Compilation::Concurrent`) adds a sweep: once
+//! nothing is queued, the workers compile every function nobody has, in
+//! index order, so that code the program reaches later (a C program's
+//! `printf` at its end) is compiled on the other core while it runs.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
 use super::COMPILER_STACK;
@@ -30,6 +36,9 @@ struct QueueState {
     /// Defined function indexes, in the order they were queued (the order
     /// of their calls in the caller).
     pending: VecDeque<u32>,
+    /// Defined function indexes still to sweep through when nothing is
+    /// pending (concurrent compilation; empty otherwise).
+    sweep: Range<u32>,
     /// Workers asleep on `work`: a wake-up is a system call, made only
     /// when one is.
     idle: usize,
@@ -69,7 +78,7 @@ impl Queue {
             if state.closed {
                 return None;
             }
-            if let Some(next) = state.pending.pop_front() {
+            if let Some(next) = state.pending.pop_front().or_else(|| state.sweep.next()) {
                 return Some(next);
             }
             state.idle += 1;
@@ -85,34 +94,7 @@ impl Prefetch {
     /// `helps`; see [`workers`]).
     pub fn push(&self, module: &Arc<JitModule>, functions: Vec<u32>, helps: bool) {
         let mut state = self.queue.lock();
-        if !state.started {
-            state.started = true;
-            let mut started = 0;
-            // Asked once, not per push: `available_parallelism` reads
-            // cgroup files (a dozen system calls).
-            for _ in 0..workers(helps) {
-                let module: Weak<JitModule> = Arc::downgrade(module);
-                let queue = self.queue.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("wasmtier-prefetch".into())
-                    .stack_size(COMPILER_STACK)
-                    .spawn(move || {
-                        while let Some(defined) = queue.next() {
-                            let Some(module) = module.upgrade() else {
-                                break;
-                            };
-                            // Errors are left for the call that needs the
-                            // function: it compiles again and reports them.
-                            let _ = module.try_compile_first(defined);
-                        }
-                    });
-                started += usize::from(spawned.is_ok());
-            }
-            if started == 0 {
-                // No thread to compile ahead: calls compile on demand.
-                state.closed = true;
-            }
-        }
+        self.start(&mut state, module, || workers(helps));
         if state.closed {
             return;
         }
@@ -121,6 +103,61 @@ impl Prefetch {
         drop(state);
         for _ in 0..wake {
             self.queue.work.notify_one();
+        }
+    }
+
+    /// Has the workers compile defined functions `0..count` (skipping the
+    /// ones another thread has started) whenever nothing is queued. The
+    /// guest's thread compiles what it reaches first, so one worker fewer
+    /// than there are cores: none on one core, where calls compile on
+    /// demand as in lazy compilation.
+    pub fn sweep(&self, module: &Arc<JitModule>, count: u32) {
+        let mut state = self.queue.lock();
+        self.start(&mut state, module, || cores() - 1);
+        if state.closed {
+            return;
+        }
+        state.sweep = 0..count;
+        let wake = state.idle;
+        drop(state);
+        for _ in 0..wake {
+            self.queue.work.notify_one();
+        }
+    }
+
+    /// Starts `count` workers the first time; with none started, the
+    /// queue is closed and calls compile on demand.
+    fn start(
+        &self,
+        state: &mut QueueState,
+        module: &Arc<JitModule>,
+        count: impl FnOnce() -> usize,
+    ) {
+        if state.started {
+            return;
+        }
+        state.started = true;
+        let mut started = 0;
+        for _ in 0..count() {
+            let module: Weak<JitModule> = Arc::downgrade(module);
+            let queue = self.queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name("wasmtier-prefetch".into())
+                .stack_size(COMPILER_STACK)
+                .spawn(move || {
+                    while let Some(defined) = queue.next() {
+                        let Some(module) = module.upgrade() else {
+                            break;
+                        };
+                        // Errors are left for the call that needs the
+                        // function: it compiles again and reports them.
+                        let _ = module.try_compile_first(defined);
+                    }
+                });
+            started += usize::from(spawned.is_ok());
+        }
+        if started == 0 {
+            state.closed = true;
         }
     }
 
@@ -133,8 +170,15 @@ impl Prefetch {
 /// How many workers compile ahead: one per core, or with the guest's
 /// thread helping (`helps`), one per core but that thread's.
 fn workers(helps: bool) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     if helps { (cores - 1).max(1) } else { cores }
+}
+
+/// Cores this process may run on. Asked once per module, when the
+/// workers start: `available_parallelism` reads cgroup files (a dozen
+/// system calls).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]
@@ -165,5 +209,23 @@ mod tests {
         }
         drop(prefetch);
         assert_eq!(worker.join().unwrap(), [2]);
+    }
+
+    #[test]
+    fn a_sweep_comes_after_what_is_queued_and_ends() {
+        let prefetch = Prefetch::default();
+        {
+            let mut state = prefetch.queue.lock();
+            state.started = true;
+            state.sweep = 0..3;
+            state.pending.extend([7]);
+        }
+        let queue = &prefetch.queue;
+        let taken: Vec<u32> = (0..4).filter_map(|_| queue.next()).collect();
+        assert_eq!(taken, [7, 0, 1, 2]);
+        // Swept through: nothing more, and `take` (which only the guest's
+        // thread calls, tiered) never hands out sweep work.
+        prefetch.queue.lock().sweep = 5..6;
+        assert_eq!(prefetch.take(), None);
     }
 }

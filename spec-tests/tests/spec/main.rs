@@ -105,15 +105,18 @@ fn main() {
     conclusion.exit();
 }
 
-/// What runs the suite: every engine of the registry, and the JIT twice
-/// more compiling lazily: tiered with tier-up forced after one call or
-/// loop iteration (baseline and optimized code mixed, swapped while
-/// running), and baseline code only (never tiering up).
+/// What runs the suite: every engine of the registry, and the JIT three
+/// times more: compiling concurrently (the CLI's jit default: background
+/// threads compile while the script runs), and lazily, tiered with
+/// tier-up forced after one call or loop iteration (baseline and
+/// optimized code mixed, swapped while running), and baseline code only
+/// (never tiering up).
 fn configurations() -> Vec<(&'static str, &'static EngineInfo, Compilation)> {
     let mut all = Vec::new();
     for info in ENGINES {
         all.push((info.name(), info, Compilation::Eager));
         if info.kind == EngineKind::Jit {
+            all.push(("jit-concurrent", info, Compilation::Concurrent));
             all.push((
                 "jit-tiered",
                 info,
