@@ -111,7 +111,20 @@ fn compiling_counts_against_the_timeout() {
     let text = format!(r#"(module {functions} (func (export "_start")))"#);
     let wasm = write_wasm(dir.path(), "big.wasm", &text);
     for engine in ["jit", "aot"].into_iter().filter(|e| ENGINES.contains(e)) {
-        let run = run_on(engine, &["--no-cache", "--timeout", "1ms", s(&wasm)]);
+        // The jit compiles concurrently by default: before the run only
+        // when eager.
+        let eager: &[&str] = if engine == "jit" {
+            &["--compilation", "eager"]
+        } else {
+            &[]
+        };
+        let with = |timeout: &'static str| {
+            let mut args = vec!["--no-cache", "--timeout", timeout];
+            args.extend_from_slice(eager);
+            args.push(s(&wasm));
+            run_on(engine, &args)
+        };
+        let run = with("1ms");
         assert_eq!(run.status, Some(134), "{engine}: {}", run.stderr);
         assert!(
             run.stderr.contains("time limit exceeded while compiling"),
@@ -119,8 +132,21 @@ fn compiling_counts_against_the_timeout() {
             run.stderr
         );
         // The same module runs when the budget allows compiling it.
-        let run = run_on(engine, &["--no-cache", "--timeout", "1m", s(&wasm)]);
+        let run = with("1m");
         assert_eq!(run.status, Some(0), "{engine}: {}", run.stderr);
+    }
+    // Compiled while running, the budget still bounds it: a `_start`
+    // that calls every function stops with the time limit, compiling or
+    // running.
+    if ENGINES.contains(&"jit") {
+        let calls: String = (0..4000)
+            .map(|i| format!("(drop (call {i} (i32.const 1)))"))
+            .collect();
+        let text = format!(r#"(module {functions} (func (export "_start") {calls}))"#);
+        let wasm = write_wasm(dir.path(), "calls.wasm", &text);
+        let run = run_on("jit", &["--timeout", "1ms", s(&wasm)]);
+        assert_eq!(run.status, Some(134), "{}", run.stderr);
+        assert!(run.stderr.contains("time limit exceeded"), "{}", run.stderr);
     }
 }
 

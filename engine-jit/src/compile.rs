@@ -465,33 +465,41 @@ pub(crate) fn compile_defined(
     compile_wasm_function(isa, info, index, tier)
 }
 
-/// A type index with its compiled entry trampoline and host adapter.
-pub(crate) type TrampolinePair = (u32, FunctionCode, FunctionCode);
-
-/// The entry trampolines and host adapters of every signature in use,
-/// compiled: `(type index, entry trampoline, host adapter)`. The types
-/// that share a signature are given by [`trampoline_types`].
-pub(crate) fn compile_trampolines(
-    isa: &dyn TargetIsa,
-    info: &ModuleInfo,
-    config: &EngineConfig,
-) -> Result<(Vec<Option<u32>>, Vec<TrampolinePair>), CompileError> {
-    let serving = trampoline_types(&info.module);
-    let jobs: Vec<Job> = Job::all(&info.module, &serving)
-        .into_iter()
-        .filter(|job| !matches!(job, Job::Defined(_)))
-        .collect();
-    let mut codes = compile_jobs(isa, info, config, &jobs)?.into_iter();
-    let mut pairs = Vec::new();
-    for job in &jobs {
-        if let Job::EntryTrampoline(t) = *job {
-            let entry = codes.next().expect("one code per job");
-            let adapter = codes.next().expect("adapters follow their entry");
-            pairs.push((t, entry, adapter));
-        }
-    }
-    Ok((serving, pairs))
+/// The two trampolines of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trampoline {
+    /// Host → Wasm: `Store::call` enters a function of the type.
+    Entry,
+    /// Wasm → host: a host function imported with the type.
+    HostAdapter,
 }
+
+/// Compiles the `kind` trampoline of type `t` (the lazy JIT compiles each
+/// on first use; eager code compiles them all as jobs).
+pub(crate) fn compile_trampoline(
+    isa: &dyn TargetIsa,
+    module: &ValidatedModule,
+    kind: Trampoline,
+    t: u32,
+) -> Result<FunctionCode, CompileError> {
+    let build = match kind {
+        Trampoline::Entry => entry_trampoline as TrampolineBuilder,
+        Trampoline::HostAdapter => host_adapter as TrampolineBuilder,
+    };
+    let frontend = isa.frontend_config();
+    let func = cranelift_contexts::with_builder(|context| {
+        Ok::<_, CompileError>(build(&module.types()[t as usize], t, context, frontend))
+    })?;
+    compile_function(isa, func)
+}
+
+/// What builds a trampoline's Cranelift function.
+type TrampolineBuilder = fn(
+    &wasmtier_core::FuncType,
+    u32,
+    &mut cranelift_frontend::FunctionBuilderContext,
+    cranelift_codegen::isa::TargetFrontendConfig,
+) -> Function;
 
 /// One unit of compilation: a defined function, or one of the two
 /// trampolines of a type.
@@ -584,22 +592,13 @@ fn compile_jobs(
                 Err(e) => return Err(e.clone().into()),
             };
         }
-        let frontend = isa.frontend_config();
         let code = match job {
             Job::Defined(defined) => {
                 let index = module.num_imported_funcs() + defined;
                 compile_wasm_function(isa, info, index, CodeTier::Optimized)?
             }
-            Job::EntryTrampoline(t) | Job::HostAdapter(t) => {
-                let build = match job {
-                    Job::EntryTrampoline(_) => entry_trampoline,
-                    _ => host_adapter,
-                };
-                let func = cranelift_contexts::with_builder(|context| {
-                    Ok::<_, CompileError>(build(&module.types()[t as usize], t, context, frontend))
-                })?;
-                compile_function(isa, func)?
-            }
+            Job::EntryTrampoline(t) => compile_trampoline(isa, module, Trampoline::Entry, t)?,
+            Job::HostAdapter(t) => compile_trampoline(isa, module, Trampoline::HostAdapter, t)?,
         };
         report();
         Ok(code)

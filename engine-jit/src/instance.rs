@@ -190,7 +190,10 @@ impl Instance {
                 }
                 (Extern::HostFunc { func, .. }, _) => {
                     let type_index = type_of(funcs.len())?;
-                    let adapter = module.host_adapter(type_index).ok_or_else(outside)?;
+                    let adapter = module
+                        .host_adapter(type_index)
+                        .map_err(|e| LinkError::Engine(e.to_string()))?
+                        .ok_or_else(outside)?;
                     funcs.push(VMFuncRef {
                         code: adapter as *const u8,
                         vmctx: func.cast(),

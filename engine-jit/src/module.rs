@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use wasmtier_core::{CompiledModule, TrapCode, ValidatedModule};
 
-use crate::compile::CompiledCode;
+use crate::compile::{CompileError, CompiledCode};
 use crate::exception_table::ExceptionTable;
 use crate::lazy::LazyCode;
 use crate::module_info::ModuleInfo;
@@ -104,23 +104,25 @@ impl JitModule {
         self.with_code_at(pc, |at| at.func).flatten()
     }
 
-    /// Address of the entry trampoline for type `type_index`.
-    pub fn entry_trampoline(&self, type_index: usize) -> Option<usize> {
+    /// Address of the entry trampoline for type `type_index` (`None` if
+    /// no function has that type); lazy code compiles it on first use.
+    pub fn entry_trampoline(&self, type_index: usize) -> Result<Option<usize>, CompileError> {
         match &self.code {
-            ModuleCode::Eager(code) => code
+            ModuleCode::Eager(code) => Ok(code
                 .entry_trampoline(type_index)
-                .map(|offset| code.memory.base() + offset as usize),
-            ModuleCode::Lazy(lazy) => lazy.entry_trampoline(type_index),
+                .map(|offset| code.memory.base() + offset as usize)),
+            ModuleCode::Lazy(lazy) => lazy.entry_trampoline(&self.info, type_index),
         }
     }
 
-    /// Address of the host adapter for type `type_index`.
-    pub fn host_adapter(&self, type_index: usize) -> Option<usize> {
+    /// Address of the host adapter for type `type_index` (`None` if no
+    /// function has that type); lazy code compiles it on first use.
+    pub fn host_adapter(&self, type_index: usize) -> Result<Option<usize>, CompileError> {
         match &self.code {
-            ModuleCode::Eager(code) => code
+            ModuleCode::Eager(code) => Ok(code
                 .host_adapter(type_index)
-                .map(|offset| code.memory.base() + offset as usize),
-            ModuleCode::Lazy(lazy) => lazy.host_adapter(type_index),
+                .map(|offset| code.memory.base() + offset as usize)),
+            ModuleCode::Lazy(lazy) => lazy.host_adapter(&self.info, type_index),
         }
     }
 }

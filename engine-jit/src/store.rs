@@ -250,7 +250,9 @@ impl JitStore {
                 .map_err(|e| compile_trap(&e))? as *const u8;
         }
         // Every function's type index was checked at instantiation, and
-        // every trampoline offset when the code was loaded.
+        // every trampoline offset when the code was loaded; lazy code
+        // compiles its trampoline here the first time, where a failure
+        // is a trap with no frames.
         let type_index = module
             .info
             .module
@@ -258,7 +260,8 @@ impl JitStore {
             .expect("checked at instantiation") as usize;
         let trampoline = module
             .entry_trampoline(type_index)
-            .expect("checked at instantiation");
+            .map_err(|e| compile_trap(&e))?
+            .expect("the function has this type, so a trampoline serves it");
         let caller = &instance.vmctx as *const _ as usize;
         let limit = signals::stack_limit(self.config.max_stack, HOST_STACK_RESERVE);
         // SAFETY: the runtime and the instances are live; no Wasm is

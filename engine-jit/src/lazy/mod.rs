@@ -144,8 +144,17 @@ pub(crate) struct LazyCode {
     /// Everything placed, sorted by address (the start kept beside each,
     /// so a search reads no `Placed`: each is a cache miss).
     placed: CachePadded<RwLock<PlacedList>>,
-    entry_trampolines: Vec<usize>,
-    host_adapters: Vec<usize>,
+    /// Per type index, the type whose trampolines serve it
+    /// (`compile::trampoline_types`).
+    serving: Vec<Option<u32>>,
+    /// Per serving type, its entry trampoline and host adapter, 0 until
+    /// compiled: each on first use, since a program uses few of them (a
+    /// C program: `_start`'s entry and its WASI imports' adapters, of
+    /// two for every signature in the module).
+    entry_trampolines: Vec<AtomicUsize>,
+    host_adapters: Vec<AtomicUsize>,
+    /// Held while compiling a trampoline, so each is compiled once.
+    trampolines_compiling: Mutex<()>,
     /// The first defined function's `VMFuncRef` of every live instance.
     instances: CachePadded<Mutex<Vec<usize>>>,
     /// Signalled whenever a function's compilation ends and a thread
@@ -213,8 +222,8 @@ pub(crate) fn direct_calls_fit(module: &wasmtier_core::ValidatedModule) -> bool 
 }
 
 impl LazyCode {
-    /// Sets up the arena and compiles the trampolines (few: one pair per
-    /// signature in use); functions wait for their first call.
+    /// Sets up the arena and the stubs; functions wait for their first
+    /// call, and trampolines for their first use.
     pub fn new(
         optimizing: OwnedTargetIsa,
         info: &ModuleInfo,
@@ -249,8 +258,14 @@ impl LazyCode {
                 .collect(),
             counters: (0..defined).map(|_| AtomicI32::new(start)).collect(),
             placed: CachePadded::new(RwLock::new(Vec::new())),
-            entry_trampolines: vec![0; info.module.types().len()],
-            host_adapters: vec![0; info.module.types().len()],
+            serving: compile::trampoline_types(&info.module),
+            entry_trampolines: (0..info.module.types().len())
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+            host_adapters: (0..info.module.types().len())
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+            trampolines_compiling: Mutex::new(()),
             instances: CachePadded::new(Mutex::new(Vec::new())),
             compiled: CachePadded::new((Mutex::new(()), Condvar::new())),
             waiting: AtomicUsize::new(0),
@@ -277,19 +292,6 @@ impl LazyCode {
             let table = CallTable::new(&code.arena, count, |d| code.lazy_stub(d))?;
             code.call_table = Some(table);
         }
-        let (serving, pairs) = compile::compile_trampolines(&*code.optimizing, info, config)?;
-        for (t, entry, adapter) in pairs {
-            code.entry_trampolines[t as usize] =
-                code.place(None, CodeVersion::Compiled, entry)?.start;
-            code.host_adapters[t as usize] =
-                code.place(None, CodeVersion::Compiled, adapter)?.start;
-        }
-        for (t, serving) in serving.iter().enumerate() {
-            if let Some(serving) = *serving {
-                code.entry_trampolines[t] = code.entry_trampolines[serving as usize];
-                code.host_adapters[t] = code.host_adapters[serving as usize];
-            }
-        }
         Ok(code)
     }
 
@@ -311,20 +313,54 @@ impl LazyCode {
         }
     }
 
-    /// Entry trampoline address for type `type_index`, if some function
-    /// has that type.
-    pub fn entry_trampoline(&self, type_index: usize) -> Option<usize> {
-        self.entry_trampolines
-            .get(type_index)
-            .copied()
-            .filter(|&a| a != 0)
+    /// The entry trampoline for type `type_index` (`None` if no function
+    /// has that type), compiled and placed on first use.
+    pub fn entry_trampoline(
+        &self,
+        info: &ModuleInfo,
+        type_index: usize,
+    ) -> Result<Option<usize>, CompileError> {
+        self.trampoline(info, type_index, compile::Trampoline::Entry)
     }
 
-    pub fn host_adapter(&self, type_index: usize) -> Option<usize> {
-        self.host_adapters
-            .get(type_index)
-            .copied()
-            .filter(|&a| a != 0)
+    /// The host adapter for type `type_index` (`None` if no function has
+    /// that type), compiled and placed on first use.
+    pub fn host_adapter(
+        &self,
+        info: &ModuleInfo,
+        type_index: usize,
+    ) -> Result<Option<usize>, CompileError> {
+        self.trampoline(info, type_index, compile::Trampoline::HostAdapter)
+    }
+
+    fn trampoline(
+        &self,
+        info: &ModuleInfo,
+        type_index: usize,
+        kind: compile::Trampoline,
+    ) -> Result<Option<usize>, CompileError> {
+        let Some(&Some(serving)) = self.serving.get(type_index) else {
+            return Ok(None);
+        };
+        let slot = match kind {
+            compile::Trampoline::Entry => &self.entry_trampolines[serving as usize],
+            compile::Trampoline::HostAdapter => &self.host_adapters[serving as usize],
+        };
+        let placed = || Some(slot.load(Ordering::Acquire)).filter(|&at| at != 0);
+        if let Some(at) = placed() {
+            return Ok(Some(at));
+        }
+        let _compiling = self
+            .trampolines_compiling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = placed() {
+            return Ok(Some(at));
+        }
+        let code = compile::compile_trampoline(&*self.optimizing, &info.module, kind, serving)?;
+        let at = self.place(None, CodeVersion::Compiled, code)?.start;
+        slot.store(at, Ordering::Release);
+        Ok(Some(at))
     }
 
     /// Current code of defined function `defined` (0: not compiled yet).
