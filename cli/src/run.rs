@@ -137,10 +137,11 @@ pub struct RunArgs {
           value_parser = wasmtime_opts::parse_codegen)]
     codegen_options: Vec<CodegenOpt>,
     /// Tell `perf` the names of the module's functions (jit and aot
-    /// engines): `perfmap` writes /tmp/perf-<pid>.map; `jitdump` writes
-    /// ./jit-<pid>.dump for `perf inject --jit` (record with `perf record
-    /// -k mono`), which also covers lazily compiled code (`--compilation
-    /// lazy|tiered`, `--engine auto`), where perf does not read the map.
+    /// engines): `perfmap` writes `/tmp/perf-<pid>.map`; `jitdump` writes
+    /// `./jit-<pid>.dump` for `perf inject --jit` (record with `perf record
+    /// -k mono`), which also covers code compiled while running
+    /// (`--compilation concurrent|lazy|tiered`, `--engine auto`), where
+    /// perf does not read the map.
     #[arg(long, value_enum, value_name = "STRATEGY")]
     profile: Option<ProfileKind>,
     /// Run FILE even if it is a precompiled `.cwasm` artifact. An artifact
