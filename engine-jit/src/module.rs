@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use wasmtier_core::{CompiledModule, TrapCode, ValidatedModule};
 
-use crate::compile::{CompileError, CompiledCode};
+use crate::compile::{CompileError, CompiledCode, Trampoline};
 use crate::exception_table::ExceptionTable;
 use crate::lazy::LazyCode;
 use crate::module_info::ModuleInfo;
@@ -111,7 +111,7 @@ impl JitModule {
             ModuleCode::Eager(code) => Ok(code
                 .entry_trampoline(type_index)
                 .map(|offset| code.memory.base() + offset as usize)),
-            ModuleCode::Lazy(lazy) => lazy.entry_trampoline(&self.info, type_index),
+            ModuleCode::Lazy(lazy) => lazy.trampoline(&self.info, type_index, Trampoline::Entry),
         }
     }
 
@@ -122,7 +122,9 @@ impl JitModule {
             ModuleCode::Eager(code) => Ok(code
                 .host_adapter(type_index)
                 .map(|offset| code.memory.base() + offset as usize)),
-            ModuleCode::Lazy(lazy) => lazy.host_adapter(&self.info, type_index),
+            ModuleCode::Lazy(lazy) => {
+                lazy.trampoline(&self.info, type_index, Trampoline::HostAdapter)
+            }
         }
     }
 }

@@ -313,27 +313,9 @@ impl LazyCode {
         }
     }
 
-    /// The entry trampoline for type `type_index` (`None` if no function
+    /// The `kind` trampoline for type `type_index` (`None` if no function
     /// has that type), compiled and placed on first use.
-    pub fn entry_trampoline(
-        &self,
-        info: &ModuleInfo,
-        type_index: usize,
-    ) -> Result<Option<usize>, CompileError> {
-        self.trampoline(info, type_index, compile::Trampoline::Entry)
-    }
-
-    /// The host adapter for type `type_index` (`None` if no function has
-    /// that type), compiled and placed on first use.
-    pub fn host_adapter(
-        &self,
-        info: &ModuleInfo,
-        type_index: usize,
-    ) -> Result<Option<usize>, CompileError> {
-        self.trampoline(info, type_index, compile::Trampoline::HostAdapter)
-    }
-
-    fn trampoline(
+    pub fn trampoline(
         &self,
         info: &ModuleInfo,
         type_index: usize,

@@ -223,8 +223,13 @@ mod tests {
         let queue = &prefetch.queue;
         let taken: Vec<u32> = (0..4).filter_map(|_| queue.next()).collect();
         assert_eq!(taken, [7, 0, 1, 2]);
-        // Swept through: nothing more, and `take` (which only the guest's
-        // thread calls, tiered) never hands out sweep work.
+        // Swept through: nothing is left to hand out.
+        {
+            let state = prefetch.queue.lock();
+            assert!(state.pending.is_empty() && state.sweep.is_empty());
+        }
+        // `take` (which only the guest's thread calls, tiered) never hands
+        // out sweep work.
         prefetch.queue.lock().sweep = 5..6;
         assert_eq!(prefetch.take(), None);
     }
