@@ -27,6 +27,9 @@ ls /usr/lib/llvm-14/lib/clang/14*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/n
 # links libseccomp; the end-to-end test runs Debian's containerd.
 command -v protoc >/dev/null || need_pkgs+=(protobuf-compiler)
 [ -f /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
+# libseccomp's build script asks pkg-config for the library's version;
+# without it libcontainer fails to compile (`get_notify_fd` not found).
+command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
 command -v containerd >/dev/null || need_pkgs+=(containerd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"
