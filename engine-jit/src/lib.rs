@@ -91,7 +91,8 @@ pub mod aot {
         config: &EngineConfig,
     ) -> Result<CodeImage, CompileError> {
         let config = &eager(config);
-        let info = ModuleInfo::new(module.clone(), config)?;
+        let mut info = ModuleInfo::new(module.clone(), config)?;
+        info.loop_unrolling = crate::translate::LoopUnrolling::AHEAD_OF_TIME;
         compile::compile_image(isa, &info, config)
     }
 

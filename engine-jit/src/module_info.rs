@@ -15,6 +15,7 @@ use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType,
 
 use crate::gc::layout::Layout;
 use crate::memory_strategy::MemoryStrategy;
+use crate::translate::LoopUnrolling;
 
 /// Why constant expressions or segments could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,6 +117,9 @@ pub struct ModuleInfo {
     /// Whether, compiled lazily, optimized code calls the module's
     /// functions directly (`lazy/call_table.rs`).
     pub lazy_direct_calls: bool,
+    /// How far optimized code unrolls innermost loops: the JIT's setting,
+    /// unless compiled ahead of time.
+    pub loop_unrolling: LoopUnrolling,
 }
 
 impl ModuleInfo {
@@ -198,6 +202,7 @@ impl ModuleInfo {
             interrupts: config.timeout.is_some(),
             lazy_calls,
             lazy_direct_calls,
+            loop_unrolling: LoopUnrolling::JIT,
         })
     }
 }

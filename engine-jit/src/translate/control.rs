@@ -51,7 +51,7 @@ impl Frame {
         }
     }
 
-    fn branch_target(&self) -> Block {
+    pub(super) fn branch_target(&self) -> Block {
         self.header.unwrap_or(self.next)
     }
 }

@@ -22,6 +22,7 @@ mod simd_arith;
 mod stack_check;
 mod tables_refs;
 mod tiering;
+mod unroll;
 
 use cranelift_codegen::ir::{
     self, AbiParam, ArgumentPurpose, Block, BlockArg, Function, InstBuilder, Signature, Type,
@@ -38,6 +39,7 @@ pub use dispatch::Proposal;
 use func_env::FuncEnv;
 pub use stack_check::{MAX_FRAME_BELOW_LIMIT, StackCheck};
 pub use tiering::{MAX_OSR_LOCALS, count_loops, loops_around};
+pub use unroll::LoopUnrolling;
 
 use crate::gc::layout::is_traced_type;
 use crate::module_info::ModuleInfo;
@@ -251,8 +253,25 @@ pub fn translate_function(
     t.count_for_tier_up();
 
     let mut reader = body.get_operators_reader()?;
+    // Loops are unrolled in optimized code only: baseline code is
+    // compiled for speed of compiling, and an on-stack-replacement entry
+    // must find the loop it was asked for. Fuel is charged operator by
+    // operator in `operator()`, which an unrolled loop's walk bypasses at
+    // the loop's boundaries.
+    let unrolling = if tier == CodeTier::Optimized && !module_info.fuel {
+        module_info.loop_unrolling
+    } else {
+        LoopUnrolling::NONE
+    };
     while !reader.eof() {
         let op = reader.read()?;
+        if let Operator::Loop { blockty } = op
+            && t.reachable
+            && let Some(copies) = unrolling.copies(&reader)?
+        {
+            t.unrolled_loop(blockty, &mut reader, copies)?;
+            continue;
+        }
         t.operator(&op)?;
     }
     if let Some(osr) = &t.osr_entry
