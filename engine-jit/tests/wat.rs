@@ -160,30 +160,52 @@ fn memory_accesses_fault_past_the_end_and_grow() {
 
 #[test]
 fn call_indirect_checks_null_type_and_bounds() {
-    let wat = r#"(module
-        (type $ii (func (param i32) (result i32)))
-        (table 3 funcref)
-        (elem (i32.const 0) $double $other)
-        (func $double (type $ii) (i32.mul (local.get 0) (i32.const 2)))
-        (func $other (result i64) (i64.const 1))
-        (func (export "call") (param i32 i32) (result i32)
-          (call_indirect (type $ii) (local.get 1) (local.get 0))))"#;
-    assert_eq!(
-        run(wat, "call", &[Val::I32(0), Val::I32(21)]).unwrap(),
-        [Val::I32(42)]
-    );
-    assert_eq!(
-        trap_code(run(wat, "call", &[Val::I32(1), Val::I32(0)])),
-        TrapCode::IndirectCallTypeMismatch
-    );
-    assert_eq!(
-        trap_code(run(wat, "call", &[Val::I32(2), Val::I32(0)])),
-        TrapCode::IndirectCallToNull
-    );
-    assert_eq!(
-        trap_code(run(wat, "call", &[Val::I32(3), Val::I32(0)])),
-        TrapCode::TableOutOfBounds
-    );
+    // A table that may grow, and one whose maximum is its minimum (its
+    // length a constant in the code, its base hoisted).
+    for (table, grown) in [("(table 3 funcref)", 3), ("(table 3 3 funcref)", -1)] {
+        let wat = format!(
+            r#"(module
+            (type $ii (func (param i32) (result i32)))
+            {table}
+            (elem (i32.const 0) $double $other)
+            (func $double (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+            (func $other (result i64) (i64.const 1))
+            (func (export "call") (param i32 i32) (result i32)
+              (call_indirect (type $ii) (local.get 1) (local.get 0)))
+            (func (export "grow") (result i32 i32)
+              (table.grow (ref.null func) (i32.const 1))
+              (table.size)))"#
+        );
+        let run = |export, args: &[Val]| run(&wat, export, args);
+        assert_eq!(
+            run("call", &[Val::I32(0), Val::I32(21)]).unwrap(),
+            [Val::I32(42)],
+            "{table}"
+        );
+        assert_eq!(
+            trap_code(run("call", &[Val::I32(1), Val::I32(0)])),
+            TrapCode::IndirectCallTypeMismatch,
+            "{table}"
+        );
+        assert_eq!(
+            trap_code(run("call", &[Val::I32(2), Val::I32(0)])),
+            TrapCode::IndirectCallToNull,
+            "{table}"
+        );
+        for index in [3, -1] {
+            assert_eq!(
+                trap_code(run("call", &[Val::I32(index), Val::I32(0)])),
+                TrapCode::TableOutOfBounds,
+                "{table}[{index}]"
+            );
+        }
+        let size = if grown < 0 { 3 } else { 4 };
+        assert_eq!(
+            run("grow", &[]).unwrap(),
+            [Val::I32(grown), Val::I32(size)],
+            "{table}"
+        );
+    }
 }
 
 #[test]

@@ -355,32 +355,47 @@ impl<'a> FuncEnv<'a> {
     }
 
     /// Pointer to table `index`'s `VMTable`.
-    pub fn table(&self, b: &mut FunctionBuilder, index: u32) -> Value {
+    fn table(&self, b: &mut FunctionBuilder, index: u32) -> Value {
         self.array_entry(b, offsets::VMCTX_TABLES, index)
     }
 
-    /// Address of element `index` (an `i64`) of the table at `table`; the
-    /// caller has checked the index.
-    pub fn table_element(&self, b: &mut FunctionBuilder, table: Value, index: Value) -> Value {
-        let base = self.table_base(b, table);
+    /// The length of table `index` if it can never change: a table whose
+    /// type's maximum is its minimum. Such a table's elements never move
+    /// either (`Table::grow` refuses before touching them), and an import
+    /// of that type matches only tables that cannot grow past it nor be
+    /// smaller.
+    fn fixed_table_length(&self, index: u32) -> Option<u64> {
+        let ty = self.table_type(index);
+        (ty.maximum == Some(ty.minimum)).then_some(ty.minimum)
+    }
+
+    /// Address of element `index` (an `i64`) of table `table`; the caller
+    /// has checked the index.
+    pub fn table_element(&self, b: &mut FunctionBuilder, table: u32, index: Value) -> Value {
+        // A fixed table's base is loaded like the VM context's own fields,
+        // so that Cranelift may hoist it out of loops and share it across
+        // calls (qsort's comparator calls: two loads fewer per call).
+        let flags = if self.fixed_table_length(table).is_some() {
+            immutable()
+        } else {
+            MemFlagsData::trusted()
+        };
+        let t = self.table(b, table);
+        let base = b.ins().load(types::I64, flags, t, offsets::TABLE_BASE);
         let offset = b.ins().imul_imm_s(index, offsets::TABLE_ELEMENT_SIZE);
         b.ins().iadd(base, offset)
     }
 
-    fn table_base(&self, b: &mut FunctionBuilder, table: Value) -> Value {
+    /// Table `table`'s current length, as an `i64`.
+    pub fn table_length(&self, b: &mut FunctionBuilder, table: u32) -> Value {
+        if let Some(length) = self.fixed_table_length(table) {
+            return b.ins().iconst(types::I64, length as i64);
+        }
+        let t = self.table(b, table);
         b.ins().load(
             types::I64,
             MemFlagsData::trusted(),
-            table,
-            offsets::TABLE_BASE,
-        )
-    }
-
-    pub fn table_length(&self, b: &mut FunctionBuilder, table: Value) -> Value {
-        b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            table,
+            t,
             offsets::TABLE_LENGTH,
         )
     }

@@ -51,8 +51,7 @@ impl Translator<'_, '_> {
                     .store(MemFlagsData::trusted(), value, address, 0);
             }
             Operator::TableSize { table } => {
-                let t = self.env.table(&mut self.b, table);
-                let length = self.env.table_length(&mut self.b, t);
+                let length = self.env.table_length(&mut self.b, table);
                 let v = self.table_index_result(table, length);
                 self.push(v);
             }
@@ -138,13 +137,12 @@ impl Translator<'_, '_> {
         trap: TrapCode,
     ) -> Value {
         let index = self.table_index_arg(table, index);
-        let t = self.env.table(&mut self.b, table);
-        let length = self.env.table_length(&mut self.b, t);
+        let length = self.env.table_length(&mut self.b, table);
         let out = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
         self.b.ins().trapnz(out, trap);
-        self.env.table_element(&mut self.b, t, index)
+        self.env.table_element(&mut self.b, table, index)
     }
 }

@@ -235,7 +235,7 @@ impl Translator<'_, '_> {
     /// pure value where it is first used, so this copy's arithmetic (a dot
     /// product's multiplications) would move into the copies after it,
     /// keeping all their operands live at once (CoreMark's matrix loop:
-    /// spilled, and 1.09× the time of the loop not unrolled). Used by this
+    /// spilled, and 1.10× the time of the loop not unrolled). Used by this
     /// branch, they are computed in the copy.
     fn exit_or_next_copy(&mut self) {
         let frame = self.frames.last().expect("the loop's frame");
