@@ -259,7 +259,7 @@ pub fn translate_function(
     // operator in `operator()`, which an unrolled loop's walk bypasses at
     // the loop's boundaries.
     let unrolling = if tier == CodeTier::Optimized && !module_info.fuel {
-        module_info.loop_unrolling
+        module_info.loop_unrolling.for_body(range.len())
     } else {
         LoopUnrolling::NONE
     };
