@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtier_core::{
-    CallError, CompiledModule, Engine, EngineConfig, Features, Trap, TrapCode, Val, ValidatedModule,
+    CallError, Engine, EngineConfig, Features, InstanceId, Store, Trap, TrapCode, Val,
+    ValidatedModule,
 };
 use wasmtier_engine_jit::JitEngine;
 use wasmtier_engine_jit::aot::{CodeMemory, compile_image, host_isa, load};
@@ -122,10 +123,12 @@ fn table(n: i32) -> i32 {
 /// What a loop export computes from its trip count.
 type Reference = fn(i32) -> i32;
 
-fn config() -> EngineConfig {
+/// With `timeout`, code checks for interrupts (at the first copy's header
+/// only, in an unrolled loop).
+fn config(timeout: Option<Duration>) -> EngineConfig {
     EngineConfig {
         features: Features::finished(),
-        timeout: Some(Duration::from_millis(300)),
+        timeout,
         ..EngineConfig::default()
     }
 }
@@ -136,25 +139,41 @@ fn module() -> Arc<ValidatedModule> {
     Arc::new(module)
 }
 
-/// The module as the JIT compiles it, and as `wasmtier compile` does.
-fn both_tiers() -> Vec<(&'static str, Arc<dyn CompiledModule>)> {
-    let engine = JitEngine::new(config());
+/// An instance of the module as the JIT compiles it, and one as `wasmtier
+/// compile` does, each in its own store: one per tier, reused across calls
+/// (under qemu, each instance's memory reservation costs a quarter second).
+fn both_tiers(timeout: Option<Duration>) -> Vec<(&'static str, Tier)> {
+    let config = config(timeout);
+    let engine = JitEngine::new(config.clone());
     let jit = engine.compile(module()).expect("compiles");
     let isa = host_isa().expect("host ISA");
-    let image = compile_image(&*isa, &module(), &config()).expect("compiles ahead of time");
+    let image = compile_image(&*isa, &module(), &config).expect("compiles ahead of time");
     let memory = CodeMemory::new(&image.code).expect("maps the code");
-    let aot = load(module(), &config(), memory, image.layout.tables()).expect("loads");
-    vec![("jit", jit), ("aot", aot)]
+    let aot = load(module(), &config, memory, image.layout.tables()).expect("loads");
+    [("jit", jit), ("aot", aot)]
+        .into_iter()
+        .map(|(name, compiled)| {
+            let mut store = engine.new_store(Box::new(()));
+            let instance = store.instantiate(&*compiled).expect("instantiates");
+            (name, Tier { store, instance })
+        })
+        .collect()
 }
 
-fn call(compiled: &dyn CompiledModule, export: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
-    let engine = JitEngine::new(config());
-    let mut store = engine.new_store(Box::new(()));
-    let id = store.instantiate(compiled).expect("instantiates");
-    store.call(id, export, args).map_err(|e| match e {
-        CallError::Trap(trap) => trap,
-        other => panic!("call failed: {other}"),
-    })
+struct Tier {
+    store: Box<dyn Store>,
+    instance: InstanceId,
+}
+
+impl Tier {
+    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        self.store
+            .call(self.instance, export, args)
+            .map_err(|e| match e {
+                CallError::Trap(trap) => trap,
+                other => panic!("call failed: {other}"),
+            })
+    }
 }
 
 #[test]
@@ -165,12 +184,13 @@ fn every_trip_count_leaves_with_the_values_of_a_loop_run_once_per_iteration() {
         ("params", params),
         ("table", table),
     ];
-    for (tier, compiled) in both_tiers() {
+    for (tier, mut code) in both_tiers(None) {
         for (export, expected) in reference {
             // 0 to 12 iterations end in every copy of four, at least
             // three times each.
             for n in 0..=12 {
-                let got = call(&*compiled, export, &[Val::I32(n)])
+                let got = code
+                    .call(export, &[Val::I32(n)])
                     .unwrap_or_else(|trap| panic!("{tier} {export}({n}) trapped: {trap}"));
                 assert_eq!(got, [Val::I32(expected(n))], "{tier} {export}({n})");
             }
@@ -180,9 +200,10 @@ fn every_trip_count_leaves_with_the_values_of_a_loop_run_once_per_iteration() {
 
 #[test]
 fn a_trap_in_any_copy_is_the_same_trap() {
-    for (tier, compiled) in both_tiers() {
+    for (tier, mut code) in both_tiers(None) {
         for at in 0..9 {
-            let trap = call(&*compiled, "trap_at", &[Val::I32(20), Val::I32(at)])
+            let trap = code
+                .call("trap_at", &[Val::I32(20), Val::I32(at)])
                 .expect_err("the access past the memory traps");
             assert_eq!(
                 trap.trap_code(),
@@ -191,7 +212,7 @@ fn a_trap_in_any_copy_is_the_same_trap() {
             );
         }
         assert_eq!(
-            call(&*compiled, "trap_at", &[Val::I32(9), Val::I32(9)]).unwrap(),
+            code.call("trap_at", &[Val::I32(9), Val::I32(9)]).unwrap(),
             [Val::I32(9)],
             "{tier}: the loop ends before the trapping iteration"
         );
@@ -200,8 +221,8 @@ fn a_trap_in_any_copy_is_the_same_trap() {
 
 #[test]
 fn an_unrolled_endless_loop_is_still_interrupted() {
-    for (tier, compiled) in both_tiers() {
-        let trap = call(&*compiled, "spin", &[Val::I32(0)]).expect_err("interrupted");
+    for (tier, mut code) in both_tiers(Some(Duration::from_millis(300))) {
+        let trap = code.call("spin", &[Val::I32(0)]).expect_err("interrupted");
         assert_eq!(trap.trap_code(), Some(TrapCode::Interrupted), "{tier}");
     }
 }
