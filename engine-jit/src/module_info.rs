@@ -117,8 +117,9 @@ pub struct ModuleInfo {
     /// Whether, compiled lazily, optimized code calls the module's
     /// functions directly (`lazy/call_table.rs`).
     pub lazy_direct_calls: bool,
-    /// How far optimized code unrolls innermost loops: the JIT's setting,
-    /// unless compiled ahead of time.
+    /// How far optimized code unrolls innermost loops: the JIT's setting
+    /// (without its function-size limit when tiered), unless compiled
+    /// ahead of time.
     pub loop_unrolling: LoopUnrolling,
 }
 
@@ -202,7 +203,12 @@ impl ModuleInfo {
             interrupts: config.timeout.is_some(),
             lazy_calls,
             lazy_direct_calls,
-            loop_unrolling: LoopUnrolling::JIT,
+            // Tiered, a function gets optimized code only once it is hot,
+            // so its size is no reason to spare the compile.
+            loop_unrolling: match config.compilation {
+                wasmtier_core::Compilation::Tiered { .. } => LoopUnrolling::JIT_HOT,
+                _ => LoopUnrolling::JIT,
+            },
         })
     }
 }

@@ -49,6 +49,12 @@ impl LoopUnrolling {
         max_operators: 200,
         max_function_bytes: 1024,
     };
+    /// The tiered JIT's, whose optimized code is for hot functions only:
+    /// the JIT's copies in functions of any size.
+    pub const JIT_HOT: Self = Self {
+        max_function_bytes: usize::MAX,
+        ..Self::JIT
+    };
     /// `wasmtier compile`'s, where compile time matters less: up to four
     /// copies, 400 operators, in every function.
     pub const AHEAD_OF_TIME: Self = Self {
@@ -273,7 +279,7 @@ mod tests {
 
     use cranelift_codegen::ir::Opcode;
     use cranelift_frontend::FunctionBuilderContext;
-    use wasmtier_core::{EngineConfig, Features, ValidatedModule};
+    use wasmtier_core::{Compilation, EngineConfig, Features, ValidatedModule};
 
     use super::LoopUnrolling;
     use crate::compile::host_isa;
@@ -355,7 +361,33 @@ mod tests {
         );
         let optimized = |unrolling| branches(&text, 0, unrolling, CodeTier::Optimized);
         assert_eq!(optimized(LoopUnrolling::JIT), 1);
+        assert_eq!(optimized(LoopUnrolling::JIT_HOT), 2);
         assert_eq!(optimized(LoopUnrolling::AHEAD_OF_TIME), 4);
+    }
+
+    #[test]
+    fn tiered_optimized_code_is_unrolled_whatever_the_function_size() {
+        let module = Arc::new(
+            ValidatedModule::new(&wat::parse_str("(module)").unwrap(), Features::default())
+                .unwrap(),
+        );
+        let setting = |compilation| {
+            let config = EngineConfig {
+                compilation,
+                ..EngineConfig::default()
+            };
+            ModuleInfo::new(module.clone(), &config)
+                .unwrap()
+                .loop_unrolling
+        };
+        assert_eq!(setting(Compilation::tiered()), LoopUnrolling::JIT_HOT);
+        for compilation in [
+            Compilation::Eager,
+            Compilation::Lazy,
+            Compilation::Concurrent,
+        ] {
+            assert_eq!(setting(compilation), LoopUnrolling::JIT, "{compilation:?}");
+        }
     }
 
     #[test]
