@@ -345,8 +345,14 @@ impl Translator<'_, '_> {
             self.reachable = false;
             return;
         }
+        self.go_on_after(frame.next, exit_reachable);
+    }
+
+    /// In a block's continuation `next` (current and sealed): its results
+    /// on the stack when something reaches it (`exit_reachable`).
+    pub(super) fn go_on_after(&mut self, next: Block, exit_reachable: bool) {
         if exit_reachable {
-            let results = self.b.block_params(frame.next).to_vec();
+            let results = self.b.block_params(next).to_vec();
             self.stack.extend(results);
             self.reachable = true;
         } else {

@@ -18,7 +18,6 @@ use wasmparser::{BlockType, Operator, OperatorsReader};
 use super::control::{Frame, FrameKind};
 use super::dispatch::{Family, family_of};
 use super::{TranslateError, Translator};
-use crate::traps;
 
 /// How far innermost loops are unrolled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,14 +211,7 @@ impl Translator<'_, '_> {
         self.b.seal_block(headers[0]);
         self.b.switch_to_block(next);
         self.b.seal_block(next);
-        if exit_reachable {
-            let values = self.b.block_params(next).to_vec();
-            self.stack.extend(values);
-            self.reachable = true;
-        } else {
-            self.b.ins().trap(traps::UNREACHABLE);
-            self.reachable = false;
-        }
+        self.go_on_after(next, exit_reachable);
         Ok(())
     }
 
