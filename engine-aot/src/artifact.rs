@@ -25,7 +25,9 @@
 use std::ops::Range;
 
 use wasmtier_core::{PerFunction, SharedBytes, U32Rows};
-use wasmtier_engine_jit::aot::{CodeImage, CodeTables, ExceptionTable, StackMapTable};
+use wasmtier_engine_jit::aot::{
+    CodeImage, CodeTables, ExceptionTable, InlinedSites, StackMapTable,
+};
 
 use crate::error::AotError;
 use crate::target::TargetInfo;
@@ -38,8 +40,9 @@ pub const MAGIC: [u8; 8] = *b"\0wtier\r\n";
 /// BLAKE3 (four times faster than SHA-256 here, and a cache hit hashes the
 /// whole module). 4: exception call sites and handlers. 5: the type
 /// section's shape (rec groups, supertypes, finality), which
-/// `call_indirect` code relies on.
-pub const FORMAT_VERSION: u32 = 6;
+/// `call_indirect` code relies on. 6: GC stack maps. 7: the sites inside function bodies
+/// inlined into themselves, which backtraces count twice.
+pub const FORMAT_VERSION: u32 = 7;
 /// Code starts at, and is padded to, a multiple of this: the largest page
 /// size of the hosts we target (64 KiB aarch64 kernels), so an artifact
 /// maps on any of them.
@@ -84,10 +87,13 @@ pub enum Section {
     StackMapSites,
     /// `[stack offset]` of each slot holding a GC reference, by site.
     StackMapSlots,
+    /// `[code offset]` of each trap site and return address inside a body
+    /// inlined into itself, sorted.
+    InlinedSites,
 }
 
 impl Section {
-    pub const ALL: [Section; 13] = [
+    pub const ALL: [Section; 14] = [
         Self::Wasm,
         Self::FuncTypes,
         Self::FuncBodies,
@@ -101,6 +107,7 @@ impl Section {
         Self::TypeShapes,
         Self::StackMapSites,
         Self::StackMapSlots,
+        Self::InlinedSites,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,6 +125,7 @@ impl Section {
             Self::TypeShapes => "type shapes",
             Self::StackMapSites => "stack map sites",
             Self::StackMapSlots => "stack map slots",
+            Self::InlinedSites => "inlined sites",
         }
     }
 }
@@ -194,6 +202,7 @@ pub fn write(
         Section::TypeShapes => type_shapes.as_bytes(),
         Section::StackMapSites => tables.stack_maps.sites.as_bytes(),
         Section::StackMapSlots => tables.stack_maps.slots.as_bytes(),
+        Section::InlinedSites => tables.inlined.rows().as_bytes(),
     });
     let metadata: usize = sections.iter().map(|s| s.len() + SECTION_ALIGN).sum();
     let mut out = Vec::with_capacity(metadata + image.code.len() + 2 * CODE_ALIGN as usize);
@@ -406,6 +415,7 @@ fn decode(file: &SharedBytes) -> Result<Artifact, AotError> {
             entry_trampolines: rows(Section::EntryTrampolines, view(Section::EntryTrampolines)?)?,
             host_adapters: rows(Section::HostAdapters, view(Section::HostAdapters)?)?,
             traps: rows(Section::Traps, view(Section::Traps)?)?,
+            inlined: InlinedSites::new(rows(Section::InlinedSites, view(Section::InlinedSites)?)?),
             exceptions: ExceptionTable {
                 call_sites: rows(Section::CallSites, view(Section::CallSites)?)?,
                 handlers: rows(Section::Handlers, view(Section::Handlers)?)?,
@@ -487,6 +497,7 @@ mod tests {
                 entry_trampolines: vec![48],
                 host_adapters: vec![64],
                 traps: vec![(3, 1), (20, 7)],
+                inlined: vec![1, 20],
                 call_sites: vec![],
                 stack_maps: vec![StackMapSite {
                     ret: 12,
@@ -525,6 +536,8 @@ mod tests {
         assert_eq!(functions, vec![[0, 10], [16, 40]]);
         let traps: Vec<_> = artifact.code_tables.traps.iter().collect();
         assert_eq!(traps, vec![[3, 1], [20, 7]]);
+        let inlined = &artifact.code_tables.inlined;
+        assert!(inlined.contains(1) && inlined.contains(20) && !inlined.contains(3));
         let (frame_size, slots) = artifact.code_tables.stack_maps.lookup(12).unwrap();
         assert_eq!((frame_size, slots.collect::<Vec<_>>()), (32, vec![0, 8]));
         assert_eq!(artifact.header.wasmtier_version, env!("CARGO_PKG_VERSION"));

@@ -7,11 +7,11 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use cranelift_codegen::FinalizedRelocTarget;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{ExternalName, Function, UserExternalName};
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{FinalizedRelocTarget, MachDebugTagPos};
 use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::call_profile::{MAX_OPTIMIZED_CALLS, call_profile};
@@ -20,12 +20,17 @@ use crate::cranelift_contexts;
 use crate::error::LayoutError;
 pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
+use crate::inlined_sites::InlinedSites;
 use crate::loop_placement::HotLoops;
 use crate::module_info::ModuleInfo;
 use crate::relocs::CallReloc;
 use crate::stack_maps::{self, StackMapSite, StackMapTable};
 use crate::trampolines::{entry_trampoline, host_adapter};
-use crate::translate::{CodeTier, MAX_FRAME_BELOW_LIMIT, StackCheck, translate_function};
+use crate::translate::{
+    CodeTier, INLINED_CALL, INLINED_EXIT_PC, MAX_FRAME_BELOW_LIMIT, SelfCalls, StackCheck,
+    mark_inlined_body, translate_function,
+};
+use crate::traps;
 use crate::traps::TrapTable;
 
 /// Functions start at multiples of this: a whole fetch line, so a call
@@ -145,6 +150,7 @@ pub struct CompiledCode {
     pub memory: CodeMemory,
     tables: CodeTables,
     traps: TrapTable,
+    inlined: InlinedSites,
     exceptions: ExceptionTable,
     stack_maps: StackMapTable,
 }
@@ -161,6 +167,8 @@ pub struct CodeLayout {
     pub host_adapters: Vec<u32>,
     /// `(offset, raw Cranelift trap code)`, sorted by offset.
     pub traps: Vec<(u32, u8)>,
+    /// Trap sites and return addresses inside inlined bodies, sorted.
+    pub inlined: Vec<u32>,
     /// Call sites with exception handlers, sorted by return address.
     pub call_sites: Vec<CallSite>,
     /// Call sites where GC references are live, sorted by return address.
@@ -176,6 +184,7 @@ impl CodeLayout {
             entry_trampolines: U32Rows::from_rows(self.entry_trampolines.iter().map(|&o| [o])),
             host_adapters: U32Rows::from_rows(self.host_adapters.iter().map(|&o| [o])),
             traps: U32Rows::from_rows(self.traps.iter().map(|&(o, code)| [o, code.into()])),
+            inlined: InlinedSites::from_offsets(&self.inlined),
             exceptions: ExceptionTable::from_sites(&self.call_sites),
             stack_maps: StackMapTable::from_sites(&self.stack_maps),
         }
@@ -196,6 +205,8 @@ pub struct CodeTables {
     pub host_adapters: U32Rows<1>,
     /// `[offset, raw Cranelift trap code]`, sorted by offset.
     pub traps: U32Rows<2>,
+    /// Where a frame holds two activations (a body inlined into itself).
+    pub inlined: InlinedSites,
     /// Call sites with exception handlers and their handlers.
     pub exceptions: ExceptionTable,
     /// Where GC references live at each call site that has any.
@@ -240,6 +251,7 @@ impl CompiledCode {
         Ok(Self {
             memory,
             traps: TrapTable::new(tables.traps.clone()),
+            inlined: tables.inlined.clone(),
             exceptions: tables.exceptions.clone(),
             stack_maps: tables.stack_maps.clone(),
             tables,
@@ -283,6 +295,10 @@ impl CompiledCode {
         &self.traps
     }
 
+    pub fn inlined(&self) -> &InlinedSites {
+        &self.inlined
+    }
+
     pub fn exceptions(&self) -> &ExceptionTable {
         &self.exceptions
     }
@@ -297,6 +313,9 @@ pub(crate) struct FunctionCode {
     pub bytes: Vec<u8>,
     /// `(offset, raw Cranelift trap code)` relative to the function.
     pub traps: Vec<(u32, u8)>,
+    /// Trap sites and return addresses inside inlined bodies, relative to
+    /// the function, sorted.
+    pub inlined: Vec<u32>,
     /// `(offset, callee function index, addend, kind)` of calls (and of a
     /// function's references to its own address).
     pub calls: Vec<(u32, u32, i64, CallReloc)>,
@@ -317,6 +336,7 @@ impl FunctionCode {
         FunctionCode {
             bytes,
             traps,
+            inlined: Vec::new(),
             calls: Vec::new(),
             hot_loops: HotLoops::default(),
             call_sites: Vec::new(),
@@ -335,7 +355,7 @@ impl FunctionCode {
 /// Compiles a translated function (a Wasm function, trampoline or host
 /// adapter), in this thread's reused Cranelift context.
 fn compile_function(isa: &dyn TargetIsa, func: Function) -> Result<FunctionCode, CompileError> {
-    Ok(compile_with_frame(isa, func)?.0)
+    Ok(compile_with_frame(isa, func, None)?.0)
 }
 
 /// Bodies longer than this (in bytes of Wasm) get Cranelift's stack check
@@ -368,13 +388,42 @@ fn compile_wasm_function(
         .checked_sub(info.module.num_imported_funcs())
         .and_then(|defined| info.module.func_body(defined))
         .is_some_and(|body| body.len() > MAX_BODY_FOR_CHECK_AFTER_PROLOGUE);
+    let translate_error = |source| CompileError::Translate {
+        func: index,
+        source,
+    };
+    let inlined_body = if tier == CodeTier::Optimized
+        && info
+            .recursion_inlining
+            .applies(info, index)
+            .map_err(translate_error)?
+    {
+        let mut body = translate(StackCheck::InCaller)?;
+        mark_inlined_body(&mut body).map_err(translate_error)?;
+        Some(body)
+    } else {
+        None
+    };
+    let self_calls = inlined_body.as_ref().map(|body| SelfCalls {
+        func_index: index,
+        body,
+    });
     if !long {
-        let (code, below_caller) = compile_with_frame(isa, translate(StackCheck::AfterPrologue)?)?;
+        let (code, below_caller) = compile_with_frame(
+            isa,
+            translate(StackCheck::AfterPrologue)?,
+            self_calls.as_ref(),
+        )?;
         if below_caller <= MAX_FRAME_BELOW_LIMIT {
             return Ok(code);
         }
     }
-    compile_function(isa, translate(StackCheck::BeforeFrame)?)
+    Ok(compile_with_frame(
+        isa,
+        translate(StackCheck::BeforeFrame)?,
+        self_calls.as_ref(),
+    )?
+    .0)
 }
 
 /// Compiles `func`, returning its code and how many bytes of stack its
@@ -382,10 +431,19 @@ fn compile_wasm_function(
 fn compile_with_frame(
     isa: &dyn TargetIsa,
     func: Function,
+    self_calls: Option<&SelfCalls>,
 ) -> Result<(FunctionCode, usize), CompileError> {
     let name = func.name.to_string();
     cranelift_contexts::with_codegen(|context| {
         context.func = func;
+        if let Some(self_calls) = self_calls {
+            context
+                .inline(SelfCalls { ..*self_calls })
+                .map_err(|e| CompileError::Codegen {
+                    name: name.clone(),
+                    message: format!("{e:?}"),
+                })?;
+        }
         context
             .compile(isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen {
@@ -400,7 +458,12 @@ fn compile_with_frame(
                 .buffer
                 .frame_layout()
                 .map_or(usize::MAX / 2, |layout| layout.frame_to_fp_offset as usize);
-        let code = finish_code(name, compiled, &context.func)?;
+        let mut code = finish_code(name, compiled, &context.func)?;
+        if self_calls.is_some() {
+            // Where the inlined body's builtin calls record their exit.
+            code.inlined.insert(0, INLINED_EXIT_PC);
+            code.inlined.dedup();
+        }
         Ok((code, frame))
     })
 }
@@ -411,12 +474,31 @@ fn finish_code(
     compiled: &cranelift_codegen::CompiledCode,
     func: &Function,
 ) -> Result<FunctionCode, CompileError> {
+    let mut inlined = Vec::new();
     let traps = compiled
         .buffer
         .traps()
         .iter()
-        .map(|trap| (trap.offset, trap.code.as_raw().get()))
+        .map(|trap| {
+            let code = match traps::from_inlined(trap.code) {
+                Some(original) => {
+                    inlined.push(trap.offset);
+                    original
+                }
+                None => trap.code,
+            };
+            (trap.offset, code.as_raw().get())
+        })
         .collect();
+    inlined.extend(
+        compiled
+            .buffer
+            .debug_tags()
+            .filter(|list| list.pos == MachDebugTagPos::Post && list.tags.contains(&INLINED_CALL))
+            .map(|list| list.offset),
+    );
+    inlined.sort_unstable();
+    inlined.dedup();
     let call_sites = exception_table::call_sites(&name, &compiled.buffer)?;
     let stack_maps = stack_maps::sites(&name, &compiled.buffer)?;
     let relocs = compiled.buffer.relocs().to_vec();
@@ -442,6 +524,7 @@ fn finish_code(
     Ok(FunctionCode {
         bytes,
         traps,
+        inlined,
         calls,
         hot_loops,
         call_sites,
@@ -643,6 +726,7 @@ struct Layout {
     /// `(site, callee function index, addend, kind)`.
     relocs: Vec<(usize, u32, i64, CallReloc)>,
     traps: Vec<(u32, u8)>,
+    inlined: Vec<u32>,
     call_sites: Vec<CallSite>,
     stack_maps: Vec<StackMapSite>,
 }
@@ -664,6 +748,8 @@ impl Layout {
                 .iter()
                 .map(|&(offset, code)| (base + offset, code)),
         );
+        self.inlined
+            .extend(function.inlined.iter().map(|offset| base + offset));
         self.call_sites
             .extend(function.call_sites.iter().map(|site| site.placed_at(base)));
         self.stack_maps
@@ -725,6 +811,7 @@ pub fn compile_image(
             host_adapters,
             traps,
             // Functions are placed in order, each one's sites in order.
+            inlined: layout.inlined,
             call_sites: layout.call_sites,
             stack_maps: layout.stack_maps,
         },

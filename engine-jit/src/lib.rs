@@ -29,6 +29,7 @@ mod error;
 mod exception_table;
 mod exceptions;
 pub(crate) mod gc;
+mod inlined_sites;
 mod instance;
 mod interrupt;
 mod lazy;
@@ -77,6 +78,7 @@ pub mod aot {
     pub use crate::compile::{CodeImage, CodeLayout, CodeTables, host_isa, target_isa};
     pub use crate::error::{CompileError, IsaError, LayoutError, LoadError, ModuleInfoError};
     pub use crate::exception_table::{CallSite, ExceptionTable, HandlerEntry};
+    pub use crate::inlined_sites::InlinedSites;
     pub use crate::stack_maps::{StackMapSite, StackMapTable};
     pub use crate::translate::{Proposal, TranslateError};
 

@@ -9,6 +9,7 @@ use wasmtier_core::{CompiledModule, TrapCode, ValidatedModule};
 
 use crate::compile::{CompileError, CompiledCode, Trampoline};
 use crate::exception_table::ExceptionTable;
+use crate::inlined_sites::InlinedSites;
 use crate::lazy::LazyCode;
 use crate::module_info::ModuleInfo;
 use crate::stack_maps::StackMapTable;
@@ -40,6 +41,7 @@ pub(crate) struct CodeAt<'a> {
     /// Where a handler may resume: the code `base` belongs to.
     pub code: std::ops::Range<usize>,
     pub traps: &'a TrapTable,
+    pub inlined: &'a InlinedSites,
     pub exceptions: &'a ExceptionTable,
     pub stack_maps: &'a StackMapTable,
     /// The Wasm function (index with imports first) whose code holds the
@@ -74,6 +76,7 @@ impl JitModule {
                     base: range.start,
                     code: range,
                     traps: code.traps(),
+                    inlined: code.inlined(),
                     exceptions: code.exceptions(),
                     stack_maps: code.stack_maps(),
                     func,
@@ -85,6 +88,7 @@ impl JitModule {
                     base: placed.start,
                     code: placed.start..placed.end,
                     traps: &placed.traps,
+                    inlined: &placed.inlined,
                     exceptions: &placed.exceptions,
                     stack_maps: &placed.stack_maps,
                     func: placed.func,
@@ -97,6 +101,14 @@ impl JitModule {
     pub fn trap_at(&self, pc: usize) -> Option<TrapCode> {
         self.with_code_at(pc, |at| at.traps.lookup((pc - at.base) as u32))
             .flatten()
+    }
+
+    /// How many activations of its function the frame at `pc` (a trap
+    /// site or a return address) holds: 2 inside a body inlined into
+    /// itself, 1 elsewhere.
+    pub fn activations_at(&self, pc: usize) -> usize {
+        let inlined = self.with_code_at(pc, |at| at.inlined.contains((pc - at.base) as u32));
+        1 + usize::from(inlined == Some(true))
     }
 
     /// The Wasm function whose code contains `pc`.

@@ -290,16 +290,18 @@ impl JitStore {
                 .pcs
                 .iter()
                 .enumerate()
-                .filter_map(|(depth, pc)| {
+                .filter_map(|(depth, &pc)| {
                     // Return addresses point after the call instruction.
-                    let pc = if depth == 0 { *pc } else { pc - 1 };
-                    let module = self.code.find(pc)?;
-                    let func_index = module.func_at(pc)?;
-                    Some(Frame {
+                    let inside = if depth == 0 { pc } else { pc - 1 };
+                    let module = self.code.find(inside)?;
+                    let func_index = module.func_at(inside)?;
+                    let frame = Frame {
                         func_index,
                         name: module.info.module.func_name(func_index).map(str::to_string),
-                    })
+                    };
+                    Some(std::iter::repeat_n(frame, module.activations_at(pc)))
                 })
+                .flatten()
                 .collect();
             trap
         })

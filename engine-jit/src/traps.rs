@@ -23,8 +23,9 @@ pub const CAST_FAILURE: ir::TrapCode = ir::TrapCode::unwrap_user(13);
 pub const ARRAY_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::unwrap_user(14);
 pub const HEAP_OUT_OF_BOUNDS: ir::TrapCode = ir::TrapCode::HEAP_OUT_OF_BOUNDS;
 
-/// Every trap code of ours (Cranelift's "user" codes).
-const USER_CODES: [ir::TrapCode; 14] = [
+/// Every code generated code may trap with: ours (Cranelift's "user"
+/// codes), then Cranelift's own.
+const ALL_CODES: [ir::TrapCode; 19] = [
     UNREACHABLE,
     TABLE_OUT_OF_BOUNDS,
     INDIRECT_CALL_TO_NULL,
@@ -39,7 +40,36 @@ const USER_CODES: [ir::TrapCode; 14] = [
     NULL_I31,
     CAST_FAILURE,
     ARRAY_OUT_OF_BOUNDS,
+    ir::TrapCode::STACK_OVERFLOW,
+    ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+    ir::TrapCode::INTEGER_OVERFLOW,
+    ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+    ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
 ];
+
+/// User codes from here on stand for the codes of `ALL_CODES` in a body
+/// inlined into its caller (`translate/recursion.rs`): they only mark trap
+/// sites until the function is compiled, and `compile.rs` records the
+/// original code with the site.
+const INLINED_BASE: u8 = 128;
+
+/// `code` as marked in an inlined body.
+pub fn inlined(code: ir::TrapCode) -> ir::TrapCode {
+    let position = ALL_CODES
+        .iter()
+        .position(|&c| c == code)
+        .expect("a trap code generated code uses");
+    ir::TrapCode::unwrap_user(INLINED_BASE + position as u8)
+}
+
+/// The original code of a code marked by [`inlined`]; `None` for any
+/// other.
+pub fn from_inlined(code: ir::TrapCode) -> Option<ir::TrapCode> {
+    let raw = code.as_raw().get();
+    let position = raw.checked_sub(INLINED_BASE)?;
+    let original = *ALL_CODES.get(usize::from(position))?;
+    (code == ir::TrapCode::unwrap_user(raw)).then_some(original)
+}
 
 /// The Wasm trap a Cranelift trap code stands for.
 pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
@@ -72,14 +102,7 @@ pub fn to_wasm(code: ir::TrapCode) -> TrapCode {
 /// if it is one we emit.
 pub fn from_raw(raw: u8) -> Option<TrapCode> {
     let code = ir::TrapCode::from_raw(std::num::NonZeroU8::new(raw)?);
-    let builtin = [
-        ir::TrapCode::STACK_OVERFLOW,
-        ir::TrapCode::HEAP_OUT_OF_BOUNDS,
-        ir::TrapCode::INTEGER_OVERFLOW,
-        ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
-        ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
-    ];
-    (builtin.contains(&code) || USER_CODES.contains(&code)).then(|| to_wasm(code))
+    ALL_CODES.contains(&code).then(|| to_wasm(code))
 }
 
 /// `[code offset, raw Cranelift trap code]` for every trapping instruction
@@ -127,9 +150,18 @@ mod tests {
     }
 
     #[test]
-    fn user_codes_map_to_distinct_wasm_traps() {
-        let codes = USER_CODES;
-        let mapped: std::collections::HashSet<_> = codes.iter().map(|c| to_wasm(*c)).collect();
-        assert_eq!(mapped.len(), codes.len());
+    fn codes_map_to_distinct_wasm_traps() {
+        let mapped: std::collections::HashSet<_> = ALL_CODES.iter().map(|c| to_wasm(*c)).collect();
+        assert_eq!(mapped.len(), ALL_CODES.len());
+    }
+
+    #[test]
+    fn inlined_codes_are_distinct_and_come_back() {
+        for code in ALL_CODES {
+            let marked = inlined(code);
+            assert!(!ALL_CODES.contains(&marked), "{code:?}");
+            assert_eq!(from_inlined(marked), Some(code));
+            assert_eq!(from_inlined(code), None);
+        }
     }
 }

@@ -48,6 +48,7 @@ use crate::code_map::{CodeVersion, CodeWatcher};
 use crate::compile::{self, CompileError, FunctionCode};
 use crate::error::LayoutError;
 use crate::exception_table::ExceptionTable;
+use crate::inlined_sites::InlinedSites;
 use crate::module_info::ModuleInfo;
 use crate::stack_maps::StackMapTable;
 use crate::translate::CodeTier;
@@ -101,6 +102,7 @@ pub(crate) struct Placed {
     /// Which of the function's versions this is (unused for trampolines).
     pub version: CodeVersion,
     pub traps: TrapTable,
+    pub inlined: InlinedSites,
     pub exceptions: ExceptionTable,
     pub stack_maps: StackMapTable,
 }
@@ -547,6 +549,7 @@ impl LazyCode {
             traps: TrapTable::new(U32Rows::from_rows(
                 code.traps.iter().map(|&(o, c)| [o, u32::from(c)]),
             )),
+            inlined: InlinedSites::from_offsets(&code.inlined),
             exceptions: ExceptionTable::from_sites(&code.call_sites),
             stack_maps: StackMapTable::from_sites(&code.stack_maps),
         });

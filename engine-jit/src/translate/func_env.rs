@@ -123,6 +123,10 @@ pub fn call_host(b: &mut FunctionBuilder, host_func: Value, caller_vmctx: Value,
         .call_indirect(host_sig, host_call, &[host_func, caller_vmctx, values]);
 }
 
+/// Where a builtin called from an inlined body records its exit: this
+/// many bytes into the function.
+pub const INLINED_EXIT_PC: u32 = 1;
+
 /// Flags for a pointer that never changes once the instance exists.
 fn immutable() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly().with_can_move()
@@ -138,6 +142,10 @@ pub(crate) struct FuncEnv<'a> {
     builtins: HashMap<i32, SigRef>,
     /// Which code this is (`CodeTier`).
     pub tier: super::CodeTier,
+    /// Whether this is a body to inline into itself (`recursion.rs`): its
+    /// builtin calls then record their exit one byte into the function,
+    /// not at its start (see `call_builtin`).
+    pub inlined_body: bool,
 }
 
 impl<'a> FuncEnv<'a> {
@@ -150,6 +158,7 @@ impl<'a> FuncEnv<'a> {
             signatures: HashMap::new(),
             builtins: HashMap::new(),
             tier,
+            inlined_body: false,
         }
     }
 
@@ -512,8 +521,16 @@ impl<'a> FuncEnv<'a> {
             store,
             offsets::STORE_LAST_EXIT_FP,
         );
+        // The function's start stands for its outer body; one byte into
+        // it, for an inlined body (one activation deeper), which
+        // `compile.rs` records as an inlined site. That byte is inside
+        // the prologue's first instruction or the second's start, never a
+        // trap site or a return address.
         let this = self.direct_callee(b, self.func_index);
-        let pc = b.ins().func_addr(types::I64, this);
+        let mut pc = b.ins().func_addr(types::I64, this);
+        if self.inlined_body {
+            pc = b.ins().iadd_imm_s(pc, i64::from(INLINED_EXIT_PC));
+        }
         b.ins().store(
             MemFlagsData::trusted(),
             pc,

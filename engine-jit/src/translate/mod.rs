@@ -17,6 +17,7 @@ mod gc;
 mod locals_globals;
 mod memory;
 mod numeric;
+mod recursion;
 mod simd;
 mod simd_arith;
 mod stack_check;
@@ -37,6 +38,9 @@ use control::Frame;
 use dispatch::Family;
 pub use dispatch::Proposal;
 use func_env::FuncEnv;
+pub(crate) use func_env::INLINED_EXIT_PC;
+pub use recursion::RecursionInlining;
+pub(crate) use recursion::{INLINED_CALL, SelfCalls, mark_inlined_body};
 pub use stack_check::{MAX_FRAME_BELOW_LIMIT, StackCheck};
 pub use tiering::{MAX_OSR_LOCALS, count_loops, loops_around};
 pub use unroll::LoopUnrolling;
@@ -113,6 +117,9 @@ pub enum TranslateError {
     /// does not have, or that cannot take one.
     #[error("no on-stack-replacement entry at loop {0}")]
     NoOsrEntry(u32),
+    /// More distinct memory-access flags than Cranelift can number.
+    #[error("too many distinct memory-access flags")]
+    TooManyMemFlags,
 }
 
 impl From<wasmparser::BinaryReaderError> for TranslateError {
@@ -203,6 +210,7 @@ pub fn translate_function(
         osr_entry: None,
         calls: Default::default(),
     };
+    t.env.inlined_body = stack_check == StackCheck::InCaller;
     let pending_check = (stack_check == StackCheck::AfterPrologue).then(|| t.check_stack());
     for ty in &local_types {
         let var = t.b.declare_var(ir_type(*ty));

@@ -32,6 +32,9 @@ pub enum StackCheck {
     /// long body (`compile.rs`), or a function whose frame turned out
     /// larger than [`MAX_FRAME_BELOW_LIMIT`].
     BeforeFrame,
+    /// None: the body is a copy inlined into a function that checks (see
+    /// `recursion.rs`); it adds no frame of its own.
+    InCaller,
 }
 
 /// The instructions of a function's check, to take out again when the
