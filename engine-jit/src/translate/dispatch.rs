@@ -33,6 +33,24 @@ pub(super) enum Family {
     Unsupported(Proposal),
 }
 
+impl Family {
+    /// Straight computation: control flow, locals and globals, memory,
+    /// arithmetic, conversions, SIMD. No call, table, reference,
+    /// exception, atomic or GC operator: what loop unrolling copies and
+    /// recursive inlining inlines (besides the calls it is about).
+    pub(super) fn is_computation(self) -> bool {
+        matches!(
+            self,
+            Family::Control
+                | Family::LocalsGlobals
+                | Family::Memory
+                | Family::Numeric
+                | Family::Conversions
+                | Family::Simd
+        )
+    }
+}
+
 /// A proposal whose operators this translator refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proposal {

@@ -17,7 +17,7 @@ use cranelift_codegen::ir::{self, DebugTag, ExternalName, Function, UserExternal
 use wasmparser::{FunctionBody, Operator};
 
 use super::TranslateError;
-use super::dispatch::{Family, family_of};
+use super::dispatch::family_of;
 use crate::module_info::ModuleInfo;
 use crate::traps;
 
@@ -96,15 +96,7 @@ impl RecursionInlining {
                 | Operator::I64TruncF64S
                 | Operator::I64TruncF64U => return Ok(false),
                 _ => {
-                    let computation = matches!(
-                        family_of(&op),
-                        Family::Control
-                            | Family::LocalsGlobals
-                            | Family::Memory
-                            | Family::Numeric
-                            | Family::Conversions
-                            | Family::Simd
-                    );
+                    let computation = family_of(&op).is_computation();
                     if !computation {
                         return Ok(false);
                     }

@@ -16,7 +16,7 @@ use cranelift_codegen::ir::{Block, BlockArg, InstBuilder};
 use wasmparser::{BlockType, Operator, OperatorsReader};
 
 use super::control::{Frame, FrameKind};
-use super::dispatch::{Family, family_of};
+use super::dispatch::family_of;
 use super::{TranslateError, Translator};
 
 /// How far innermost loops are unrolled.
@@ -92,15 +92,7 @@ impl LoopUnrolling {
         loop {
             let op = reader.read()?;
             operators += 1;
-            let computation = matches!(
-                family_of(&op),
-                Family::Control
-                    | Family::LocalsGlobals
-                    | Family::Memory
-                    | Family::Numeric
-                    | Family::Conversions
-                    | Family::Simd
-            );
+            let computation = family_of(&op).is_computation();
             if operators > limit || !computation {
                 return Ok(None);
             }
