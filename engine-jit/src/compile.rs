@@ -9,18 +9,19 @@ use std::sync::Arc;
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{ExternalName, Function, UserExternalName};
-use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
-use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{FinalizedRelocTarget, MachDebugTagPos};
 use wasmtier_core::{EngineConfig, U32Rows, ValidatedModule};
 
 use crate::call_profile::{MAX_OPTIMIZED_CALLS, call_profile};
 use crate::code_memory::CodeMemory;
 use crate::cranelift_contexts;
+pub use crate::error::CompileError;
 use crate::error::LayoutError;
-pub use crate::error::{CompileError, IsaError};
 use crate::exception_table::{self, CallSite, ExceptionTable};
 use crate::inlined_sites::InlinedSites;
+use crate::isa::baseline_like;
+pub use crate::isa::{baseline_isa, host_isa, target_isa};
 use crate::loop_placement::HotLoops;
 use crate::module_info::ModuleInfo;
 use crate::relocs::CallReloc;
@@ -37,113 +38,6 @@ use crate::traps::TrapTable;
 /// lands at the start of one (measured: `recursion` 1.26× the cycles with
 /// 16-byte alignment on the Zen 5 benchmark machine).
 const FUNCTION_ALIGNMENT: usize = 64;
-
-/// The host's instruction set with the flags every tier shares.
-pub fn host_isa() -> Result<OwnedTargetIsa, IsaError> {
-    target_isa(None)
-}
-
-/// The instruction set for `triple` (the host's, with the host CPU's
-/// features, when `None`; the triple's baseline features otherwise) with
-/// the flags every tier shares.
-pub fn target_isa(triple: Option<&str>) -> Result<OwnedTargetIsa, IsaError> {
-    isa_for(triple, Pipeline::Optimizing)
-}
-
-/// The host's instruction set for the tiered JIT's first compile of each
-/// function: no mid-end optimizations and the single-pass register
-/// allocator (on the benches' generated module: 10× less compile time
-/// than the optimizing pipeline, see `RATIONALE.md`).
-pub fn baseline_isa() -> Result<OwnedTargetIsa, IsaError> {
-    isa_for(None, Pipeline::Baseline)
-}
-
-/// The baseline pipeline for the target of `isa` (the host's, with its
-/// CPU features, when `isa` is the host's).
-fn baseline_like(isa: &dyn TargetIsa) -> Result<OwnedTargetIsa, IsaError> {
-    if *isa.triple() == target_lexicon::Triple::host() {
-        baseline_isa()
-    } else {
-        isa_for(Some(&isa.triple().to_string()), Pipeline::Baseline)
-    }
-}
-
-/// Cranelift's settings for one tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pipeline {
-    Optimizing,
-    Baseline,
-}
-
-fn isa_for(triple: Option<&str>, pipeline: Pipeline) -> Result<OwnedTargetIsa, IsaError> {
-    let mut flags = settings::builder();
-    let set = |flags: &mut settings::Builder, name: &'static str, value: &'static str| {
-        flags.set(name, value).map_err(|e| IsaError::Flag {
-            name,
-            value,
-            message: e.to_string(),
-        })
-    };
-    match pipeline {
-        Pipeline::Optimizing => set(&mut flags, "opt_level", "speed")?,
-        Pipeline::Baseline => {
-            set(&mut flags, "opt_level", "none")?;
-            set(&mut flags, "regalloc_algorithm", "single_pass")?;
-        }
-    }
-    // Frame pointers let the signal handler walk Wasm frames for backtraces.
-    set(&mut flags, "preserve_frame_pointers", "true")?;
-    // More results than registers go through a hidden return area.
-    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-    // Block offsets and edges, to place each function's hot loop well.
-    set(&mut flags, "machine_code_cfg_info", "true")?;
-    set(
-        &mut flags,
-        "enable_verifier",
-        if cfg!(debug_assertions) {
-            "true"
-        } else {
-            "false"
-        },
-    )?;
-    let builder = match triple {
-        None => cranelift_native::builder().map_err(|e| IsaError::Host(e.to_string()))?,
-        Some(name) => {
-            let triple =
-                name.parse::<target_lexicon::Triple>()
-                    .map_err(|e| IsaError::UnknownTarget {
-                        name: name.to_string(),
-                        message: e.to_string(),
-                    })?;
-            let supported = |triple: &target_lexicon::Triple| {
-                crate::arch::TARGETS.iter().any(|t| {
-                    t.parse::<target_lexicon::Triple>().is_ok_and(|t| {
-                        t.architecture == triple.architecture
-                            && t.operating_system == triple.operating_system
-                    })
-                })
-            };
-            if !supported(&triple) {
-                // Cranelift may well generate the code; our runtime (trap
-                // handling, unwinding, trampolines) exists for these only.
-                return Err(IsaError::UnsupportedTarget {
-                    name: name.to_string(),
-                    message: format!(
-                        "the compiled tiers run on {}",
-                        crate::arch::TARGETS.join(" and ")
-                    ),
-                });
-            }
-            cranelift_codegen::isa::lookup(triple).map_err(|e| IsaError::UnsupportedTarget {
-                name: name.to_string(),
-                message: e.to_string(),
-            })?
-        }
-    };
-    builder
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| IsaError::Flags(e.to_string()))
-}
 
 /// A module's code and the tables to run it.
 pub struct CompiledCode {
@@ -368,7 +262,9 @@ const MAX_BODY_FOR_CHECK_AFTER_PROLOGUE: usize = 4096;
 /// Translates and compiles Wasm function `index` to `tier`, checking the
 /// stack after the prologue unless its body is long or its frame turns
 /// out too big for that (`translate::stack_check`): the latter is
-/// translated again with Cranelift's check before the frame.
+/// translated again with Cranelift's check before the frame. Optimized
+/// code of a small recursive function has a copy of its body inlined in
+/// place of each call to itself (`translate/recursion.rs`).
 fn compile_wasm_function(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
@@ -431,14 +327,14 @@ fn compile_wasm_function(
 fn compile_with_frame(
     isa: &dyn TargetIsa,
     func: Function,
-    self_calls: Option<&SelfCalls>,
+    self_calls: Option<&SelfCalls<'_>>,
 ) -> Result<(FunctionCode, usize), CompileError> {
     let name = func.name.to_string();
     cranelift_contexts::with_codegen(|context| {
         context.func = func;
         if let Some(self_calls) = self_calls {
             context
-                .inline(SelfCalls { ..*self_calls })
+                .inline(*self_calls)
                 .map_err(|e| CompileError::Codegen {
                     name: name.clone(),
                     message: format!("{e:?}"),

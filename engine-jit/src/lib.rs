@@ -32,6 +32,7 @@ pub(crate) mod gc;
 mod inlined_sites;
 mod instance;
 mod interrupt;
+mod isa;
 mod lazy;
 mod linear_memory;
 mod loop_placement;

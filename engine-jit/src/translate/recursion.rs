@@ -110,6 +110,7 @@ impl RecursionInlining {
 /// Directs Cranelift's inliner to put `body` (the function translated
 /// without its stack check) in place of each direct call to `func_index`
 /// in the function being compiled, which is that function.
+#[derive(Clone, Copy)]
 pub(crate) struct SelfCalls<'a> {
     pub func_index: u32,
     pub body: &'a Function,
