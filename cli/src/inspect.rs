@@ -57,12 +57,13 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     let code_len = header.code.end - header.code.start;
     writeln!(
         out,
-        "size:             {} bytes (module {} bytes, code {} bytes at offset {:#x}, {} trap sites)",
+        "size:             {} bytes (module {} bytes, code {} bytes at offset {:#x}, {} trap sites, {} sites in inlined recursion)",
         header.file_len,
         artifact.wasm.len(),
         code_len,
         header.code.start,
-        artifact.code_tables.traps.len()
+        artifact.code_tables.traps.len(),
+        artifact.code_tables.inlined.len()
     )?;
     let features = Features::parse_list(&header.wasm_features).unwrap_or_else(|_| Features::all());
     let functions = artifact.code_tables.functions.clone();

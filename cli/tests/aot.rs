@@ -139,6 +139,8 @@ fn inspect_prints_the_header_and_functions() {
         "(ok)",
         "functions:        1",
         "main",
+        // Nothing recursive to inline.
+        "trap sites, 0 sites in inlined recursion)",
     ] {
         assert!(
             run.stdout.contains(needle),

@@ -21,6 +21,14 @@ impl InlinedSites {
         Self::new(U32Rows::from_rows(offsets.iter().map(|&o| [o])))
     }
 
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
     pub fn rows(&self) -> &U32Rows<1> {
         &self.offsets
     }
