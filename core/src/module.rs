@@ -443,6 +443,12 @@ impl ValidatedModule {
         Some(start as usize..end as usize)
     }
 
+    /// The byte range of function `index`'s body (imports first), `None`
+    /// for an import.
+    pub fn body_of(&self, index: u32) -> Option<Range<usize>> {
+        self.func_body(index.checked_sub(self.num_imported_funcs())?)
+    }
+
     pub fn features(&self) -> Features {
         self.features
     }

@@ -280,9 +280,9 @@ fn compile_wasm_function(
             source,
         })
     };
-    let long = index
-        .checked_sub(info.module.num_imported_funcs())
-        .and_then(|defined| info.module.func_body(defined))
+    let long = info
+        .module
+        .body_of(index)
         .is_some_and(|body| body.len() > MAX_BODY_FOR_CHECK_AFTER_PROLOGUE);
     let translate_error = |source| CompileError::Translate {
         func: index,

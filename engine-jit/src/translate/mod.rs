@@ -160,9 +160,8 @@ pub fn translate_function(
 ) -> Result<Function, TranslateError> {
     let module = &*module_info.module;
     let ty = module.func_type(func_index);
-    let range = func_index
-        .checked_sub(module.num_imported_funcs())
-        .and_then(|defined| module.func_body(defined))
+    let range = module
+        .body_of(func_index)
         .ok_or(TranslateError::NotDefined)?;
     let code = module
         .bytes()

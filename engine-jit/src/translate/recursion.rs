@@ -55,10 +55,7 @@ impl RecursionInlining {
             return Ok(false);
         }
         let module = &*info.module;
-        let Some(range) = func_index
-            .checked_sub(module.num_imported_funcs())
-            .and_then(|defined| module.func_body(defined))
-        else {
+        let Some(range) = module.body_of(func_index) else {
             return Ok(false);
         };
         if range.len() > self.max_body_bytes {
