@@ -103,12 +103,20 @@ impl JitModule {
             .flatten()
     }
 
-    /// How many activations of its function the frame at `pc` (a trap
-    /// site or a return address) holds: 2 inside a body inlined into
-    /// itself, 1 elsewhere.
-    pub fn activations_at(&self, pc: usize) -> usize {
-        let inlined = self.with_code_at(pc, |at| at.inlined.contains((pc - at.base) as u32));
-        1 + usize::from(inlined == Some(true))
+    /// The Wasm function of a backtrace's frame and how many activations
+    /// of it the frame holds (2 where the site lies in a body inlined into
+    /// itself, 1 elsewhere), in one lookup. `site` is the frame's trap site
+    /// or return address, `inside` an address inside its code (a return
+    /// address may be the end of it).
+    pub fn frame_at(&self, inside: usize, site: usize) -> Option<(u32, usize)> {
+        self.with_code_at(inside, |at| {
+            let inlined = site
+                .checked_sub(at.base)
+                .and_then(|offset| u32::try_from(offset).ok())
+                .is_some_and(|offset| at.inlined.contains(offset));
+            Some((at.func?, 1 + usize::from(inlined)))
+        })
+        .flatten()
     }
 
     /// The Wasm function whose code contains `pc`.

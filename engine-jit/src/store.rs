@@ -294,12 +294,12 @@ impl JitStore {
                     // Return addresses point after the call instruction.
                     let inside = if depth == 0 { pc } else { pc - 1 };
                     let module = self.code.find(inside)?;
-                    let func_index = module.func_at(inside)?;
+                    let (func_index, activations) = module.frame_at(inside, pc)?;
                     let frame = Frame {
                         func_index,
                         name: module.info.module.func_name(func_index).map(str::to_string),
                     };
-                    Some(std::iter::repeat_n(frame, module.activations_at(pc)))
+                    Some(std::iter::repeat_n(frame, activations))
                 })
                 .flatten()
                 .collect();
