@@ -28,8 +28,8 @@ use crate::relocs::CallReloc;
 use crate::stack_maps::{self, StackMapSite, StackMapTable};
 use crate::trampolines::{entry_trampoline, host_adapter};
 use crate::translate::{
-    CodeTier, INLINED_CALL, INLINED_EXIT_PC, MAX_FRAME_BELOW_LIMIT, SelfCalls, StackCheck,
-    mark_inlined_body, translate_function,
+    CodeTier, INLINED_CALL, INLINED_EXIT_PC, MAX_FRAME_BELOW_LIMIT, RecursionInlining, SelfCalls,
+    StackCheck, mark_inlined_body, translate_function,
 };
 use crate::traps;
 use crate::traps::TrapTable;
@@ -289,8 +289,7 @@ fn compile_wasm_function(
         source,
     };
     let inlined_body = if tier == CodeTier::Optimized
-        && info
-            .recursion_inlining
+        && RecursionInlining::OPTIMIZED
             .applies(info, index)
             .map_err(translate_error)?
     {

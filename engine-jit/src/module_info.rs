@@ -15,7 +15,7 @@ use wasmtier_core::{EngineConfig, ExternType, GlobalType, MemoryType, TableType,
 
 use crate::gc::layout::Layout;
 use crate::memory_strategy::MemoryStrategy;
-use crate::translate::{LoopUnrolling, RecursionInlining};
+use crate::translate::LoopUnrolling;
 
 /// Why constant expressions or segments could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,8 +121,6 @@ pub struct ModuleInfo {
     /// (without its function-size limit when tiered), unless compiled
     /// ahead of time.
     pub loop_unrolling: LoopUnrolling,
-    /// Which recursive functions optimized code inlines into themselves.
-    pub recursion_inlining: RecursionInlining,
 }
 
 impl ModuleInfo {
@@ -211,7 +209,6 @@ impl ModuleInfo {
                 wasmtier_core::Compilation::Tiered { .. } => LoopUnrolling::JIT_HOT,
                 _ => LoopUnrolling::JIT,
             },
-            recursion_inlining: RecursionInlining::OPTIMIZED,
         })
     }
 }
