@@ -4,6 +4,8 @@
 //! the trap is: in the outer body or the inlined copy, at a trapping
 //! instruction, in a builtin, or in a function called from either.
 
+mod common;
+
 use std::sync::Arc;
 
 use wasmtier_core::{
@@ -71,17 +73,7 @@ fn config(compilation: Compilation) -> EngineConfig {
 /// (eager, lazy, concurrent, and tiered straight to optimized code) and
 /// `wasmtier compile`'s.
 fn every_tier() -> Vec<(String, Box<dyn Store>, wasmtier_core::InstanceId)> {
-    let jit = [
-        Compilation::Eager,
-        Compilation::Lazy,
-        Compilation::Concurrent,
-        Compilation::Tiered {
-            tier_up_after: Some(1),
-            background: false,
-        },
-    ]
-    .into_iter()
-    .map(|compilation| {
+    let jit = common::OPTIMIZING.into_iter().map(|compilation| {
         let engine = JitEngine::new(config(compilation));
         let compiled = engine.compile(module()).expect("compiles");
         (format!("{compilation:?}"), engine, compiled)

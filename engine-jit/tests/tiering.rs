@@ -1,6 +1,8 @@
 //! Lazy and tiered compilation: what a program sees must not depend on
 //! when (or how well) its functions were compiled.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,14 +27,13 @@ fn engine(compilation: Compilation) -> JitEngine {
     })
 }
 
+/// Every compilation: the optimizing ones, and tiered code that never
+/// leaves its baseline.
 const ALL: [Compilation; 5] = [
-    Compilation::Eager,
-    Compilation::Lazy,
-    Compilation::Concurrent,
-    Compilation::Tiered {
-        tier_up_after: Some(1),
-        background: false,
-    },
+    common::OPTIMIZING[0],
+    common::OPTIMIZING[1],
+    common::OPTIMIZING[2],
+    common::OPTIMIZING[3],
     Compilation::Tiered {
         tier_up_after: None,
         background: false,
