@@ -17,8 +17,7 @@ use crate::module::{JitModule, ModuleCode};
 use crate::module_info::{ConstExpr, ConstOp, ElementMode};
 use crate::runtime::StoreRuntime;
 use crate::vmcontext::{
-    INLINE_GLOBALS, VMBuiltins, VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory,
-    VMStoreContext, VMTable, globals_inline,
+    VMBuiltins, VMContext, VMFuncRef, VMGlobal, VMHostFunc, VMMemory, VMStoreContext, VMTable,
 };
 
 /// Something an instance can import.
@@ -139,16 +138,6 @@ impl Drop for Instance {
 }
 
 impl Instance {
-    /// Storage of defined global `defined`: in the VM context when the
-    /// module's globals fit there, else in their own array.
-    fn defined_global(&mut self, defined: usize) -> *mut VMGlobal {
-        if globals_inline(&self.module.info.module) {
-            &mut self.vmctx.inline_globals[defined]
-        } else {
-            &mut self.defined_globals[defined]
-        }
-    }
-
     /// The `VMFuncRef` of the first defined function (the array the lazy
     /// JIT keeps up to date).
     fn defined_funcs_ptr(&mut self) -> *mut VMFuncRef {
@@ -301,18 +290,13 @@ impl Instance {
                 memory0_base: std::ptr::null_mut(),
                 instance: std::ptr::null_mut(),
                 stack_limit: 0,
-                inline_globals: [VMGlobal::default(); INLINE_GLOBALS],
             },
             module: module.clone(),
             funcs: funcs.into_boxed_slice(),
             memories: memories.into_boxed_slice(),
             tables: tables.into_boxed_slice(),
             globals: Box::new([]),
-            defined_globals: if globals_inline(wasm) {
-                Box::new([])
-            } else {
-                vec![VMGlobal::default(); wasm.globals().len()].into_boxed_slice()
-            },
+            defined_globals: vec![VMGlobal::default(); wasm.globals().len()].into_boxed_slice(),
             sig_ids: sig_ids.into_boxed_slice(),
             tags: tags.into_boxed_slice(),
             data: Vec::new(),
@@ -329,10 +313,8 @@ impl Instance {
         let imported_globals = wasm.num_imported_globals() as usize;
         for (defined, init) in info.global_inits.iter().enumerate() {
             let value = instance.eval(init).map_err(instantiation_trap)?;
-            let ptr: *mut VMGlobal = instance.defined_global(defined);
-            // SAFETY: `defined_global` points into this instance's own
-            // storage, which nothing else uses yet.
-            unsafe { ptr.write(VMGlobal::from_bits(value)) };
+            instance.defined_globals[defined] = VMGlobal::from_bits(value);
+            let ptr: *mut VMGlobal = &mut instance.defined_globals[defined];
             globals.push(ptr);
             instance.globals = globals.clone().into_boxed_slice();
             if gc::runtime::is_root_type(info.global_types[imported_globals + defined].content) {
@@ -360,11 +342,7 @@ impl Instance {
         instance.vmctx.tables = instance.tables.as_ptr();
         instance.vmctx.globals = instance.globals.as_ptr();
         instance.vmctx.sig_ids = instance.sig_ids.as_ptr();
-        instance.vmctx.defined_globals = if globals_inline(wasm) {
-            instance.vmctx.inline_globals.as_mut_ptr()
-        } else {
-            instance.defined_globals.as_mut_ptr()
-        };
+        instance.vmctx.defined_globals = instance.defined_globals.as_mut_ptr();
         if let (Some(memory), Some(MemoryStrategy::Reserved { .. })) =
             (instance.memories.first(), info.memory_strategies.first())
         {

@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicU64;
 /// Bumped whenever a layout here (or anything else generated code assumes
 /// about the runtime) changes; AOT artifacts record it and are refused by a
 /// build with another value.
-pub const VM_LAYOUT_VERSION: u32 = 10;
+pub const VM_LAYOUT_VERSION: u32 = 9;
 
 /// State shared by every instance of one store.
 #[repr(C)]
@@ -301,21 +301,6 @@ pub struct VMContext {
     /// at each entry into Wasm: the stack check in every function that
     /// calls is then one load from the context it already has.
     pub stack_limit: usize,
-    /// An instance's own globals when it has at most [`INLINE_GLOBALS`]
-    /// (`defined_globals` then points here): optimized code reads them at
-    /// a fixed offset from the context it already holds, so no function
-    /// keeps a pointer to them live across its body.
-    pub inline_globals: [VMGlobal; INLINE_GLOBALS],
-}
-
-/// How many defined globals fit in the VM context itself. C and Rust
-/// programs define one to three (the C stack pointer first).
-pub const INLINE_GLOBALS: usize = 8;
-
-/// Whether `module`'s own globals live in its instances' VM contexts
-/// (`VMContext::inline_globals`) rather than in an array of their own.
-pub fn globals_inline(module: &wasmtier_core::ValidatedModule) -> bool {
-    module.globals().len() <= INLINE_GLOBALS
 }
 
 /// Byte offsets generated code uses, in one place.
@@ -344,7 +329,6 @@ pub mod offsets {
     pub const VMCTX_DEFINED_GLOBALS: i32 = offset_of!(VMContext, defined_globals) as i32;
     pub const VMCTX_MEMORY0_BASE: i32 = offset_of!(VMContext, memory0_base) as i32;
     pub const VMCTX_STACK_LIMIT: i32 = offset_of!(VMContext, stack_limit) as i32;
-    pub const VMCTX_INLINE_GLOBALS: i32 = offset_of!(VMContext, inline_globals) as i32;
 
     pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
     pub const MEMORY_LENGTH: i32 = offset_of!(VMMemory, length) as i32;
@@ -381,8 +365,7 @@ mod tests {
         assert_eq!(VMCTX_MEMORY0_BASE, 64);
         assert_eq!(offset_of!(VMContext, instance), 72);
         assert_eq!(VMCTX_STACK_LIMIT, 80);
-        assert_eq!(VMCTX_INLINE_GLOBALS, 96);
-        assert_eq!(size_of::<VMContext>(), 96 + 16 * INLINE_GLOBALS);
+        assert_eq!(size_of::<VMContext>(), 88);
     }
 
     #[test]

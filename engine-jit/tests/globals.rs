@@ -1,7 +1,7 @@
-//! Globals on either side of the VM-context limit: an instance keeps up to
-//! `INLINE_GLOBALS` (8) of its own globals in its VM context and more in an
-//! array of their own. Both must read, write, export and import alike, in
-//! optimized code and in baseline code.
+//! Globals read, written, exported and imported in every compilation,
+//! by instances with few and with many globals of their own (1 to 30, the
+//! C stack pointer alone to a generated module's worth), in optimized code
+//! and in baseline code.
 
 mod common;
 
@@ -96,7 +96,7 @@ fn call(store: &mut dyn Store, id: InstanceId, export: &str, args: &[Val]) -> Ve
 }
 
 #[test]
-fn globals_read_write_export_and_import_on_both_sides_of_the_inline_limit() {
+fn globals_read_write_export_and_import_in_every_compilation() {
     for compilation in compilations() {
         for defined in [1, 7, 8, 9, 30] {
             let what = format!("{defined} globals, {compilation:?}");

@@ -19,8 +19,8 @@ use wasmtier_core::{ValType, ValidatedModule};
 use super::wasm_signature;
 use crate::memory_strategy::MemoryStrategy;
 use crate::module_info::ModuleInfo;
+use crate::vmcontext::offsets;
 use crate::vmcontext::{Builtin, foreach_builtin};
-use crate::vmcontext::{globals_inline, offsets};
 
 /// The platform convention builtins and trampolines use.
 pub const HOST_CALL_CONV: CallConv = CallConv::SystemV;
@@ -352,25 +352,15 @@ impl<'a> FuncEnv<'a> {
         )
     }
 
-    /// Where global `index`'s storage is: a pointer and a byte offset
-    /// from it. A defined global in the VM context is at a fixed offset
-    /// from `vmctx`, which the function holds anyway.
-    pub fn global(&self, b: &mut FunctionBuilder, index: u32) -> (Value, i32) {
+    /// Address of global `index`'s storage.
+    pub fn global(&self, b: &mut FunctionBuilder, index: u32) -> Value {
         let imported = self.module().num_imported_globals();
         if index < imported {
-            return (self.array_entry(b, offsets::VMCTX_GLOBALS, index), 0);
+            return self.array_entry(b, offsets::VMCTX_GLOBALS, index);
         }
-        let defined = i64::from(index - imported);
-        if globals_inline(self.module()) {
-            let offset = i64::from(offsets::VMCTX_INLINE_GLOBALS) + defined * offsets::GLOBAL_SIZE;
-            let offset = i32::try_from(offset).expect("inline globals are at small offsets");
-            return (self.vmctx, offset);
-        }
-        let globals = self.vmctx_field(b, offsets::VMCTX_DEFINED_GLOBALS);
-        (
-            b.ins().iadd_imm_s(globals, defined * offsets::GLOBAL_SIZE),
-            0,
-        )
+        let defined = self.vmctx_field(b, offsets::VMCTX_DEFINED_GLOBALS);
+        let offset = i64::from(index - imported) * offsets::GLOBAL_SIZE;
+        b.ins().iadd_imm_s(defined, offset)
     }
 
     /// Pointer to table `index`'s `VMTable`.

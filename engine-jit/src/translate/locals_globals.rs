@@ -26,20 +26,20 @@ impl Translator<'_, '_> {
             }
             Operator::GlobalGet { global_index } => {
                 let ty = self.env.global_type(global_index);
-                let (base, offset) = self.env.global(&mut self.b, global_index);
+                let address = self.env.global(&mut self.b, global_index);
                 let value = self
                     .b
                     .ins()
-                    .load(ir_type(ty), MemFlagsData::trusted(), base, offset);
+                    .load(ir_type(ty), MemFlagsData::trusted(), address, 0);
                 let value = self.traced(value, ty);
                 self.push(value);
             }
             Operator::GlobalSet { global_index } => {
                 let value = self.pop();
-                let (base, offset) = self.env.global(&mut self.b, global_index);
+                let address = self.env.global(&mut self.b, global_index);
                 self.b
                     .ins()
-                    .store(MemFlagsData::trusted(), value, base, offset);
+                    .store(MemFlagsData::trusted(), value, address, 0);
             }
             Operator::Drop => {
                 self.pop();
