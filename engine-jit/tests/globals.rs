@@ -37,31 +37,24 @@ fn module_with(defined: usize) -> String {
     let mut bump =
         String::from("(global.set $shared (i64.add (global.get $shared) (i64.const 10)))");
     for k in 1..defined {
-        let (ty, init, read, add) = match k % 3 {
-            0 => (
-                "i64",
-                format!("(i64.const {k})"),
-                "f64.convert_i64_s",
-                "i64",
-            ),
-            1 => ("f64", format!("(f64.const {k})"), "", "f64"),
-            _ => (
-                "i32",
-                format!("(i32.const {k})"),
-                "f64.convert_i32_s",
-                "i32",
-            ),
+        // The global's type, and how `sum` turns its value into an f64.
+        let (ty, to_f64) = match k % 3 {
+            0 => ("i64", "f64.convert_i64_s"),
+            1 => ("f64", ""),
+            _ => ("i32", "f64.convert_i32_s"),
         };
-        wat.push_str(&format!("        (global $g{k} (mut {ty}) {init})\n"));
+        wat.push_str(&format!(
+            "        (global $g{k} (mut {ty}) ({ty}.const {k}))\n"
+        ));
         let get = format!("(global.get $g{k})");
-        let value = if read.is_empty() {
+        let value = if to_f64.is_empty() {
             get.clone()
         } else {
-            format!("({read} {get})")
+            format!("({to_f64} {get})")
         };
         sum = format!("(f64.add {sum} {value})");
         bump.push_str(&format!(
-            " (global.set $g{k} ({add}.add {get} ({add}.const 10)))"
+            " (global.set $g{k} ({ty}.add {get} ({ty}.const 10)))"
         ));
     }
     wat.push_str(&format!(
