@@ -271,23 +271,20 @@ fn compile_wasm_function(
     index: u32,
     tier: CodeTier,
 ) -> Result<FunctionCode, CompileError> {
+    let translate_error = |source| CompileError::Translate {
+        func: index,
+        source,
+    };
     let translate = |check| {
         cranelift_contexts::with_builder(|context| {
             translate_function(info, index, context, isa.frontend_config(), tier, check)
         })
-        .map_err(|source| CompileError::Translate {
-            func: index,
-            source,
-        })
+        .map_err(translate_error)
     };
     let long = info
         .module
         .body_of(index)
         .is_some_and(|body| body.len() > MAX_BODY_FOR_CHECK_AFTER_PROLOGUE);
-    let translate_error = |source| CompileError::Translate {
-        func: index,
-        source,
-    };
     let inlined_body = if tier == CodeTier::Optimized
         && RecursionInlining::OPTIMIZED
             .applies(info, index)
