@@ -443,6 +443,16 @@ impl ValidatedModule {
         Some(start as usize..end as usize)
     }
 
+    /// Defined function `defined`'s body, to read its locals and operators
+    /// (with offsets into the whole module, as validation reported them).
+    pub fn func_body_reader(&self, defined: u32) -> Option<wasmparser::FunctionBody<'_>> {
+        let range = self.func_body(defined)?;
+        let code = self.bytes().get(range.clone())?;
+        Some(wasmparser::FunctionBody::new(
+            wasmparser::BinaryReader::new(code, range.start),
+        ))
+    }
+
     /// The byte range of function `index`'s body (imports first), `None`
     /// for an import.
     pub fn body_of(&self, index: u32) -> Option<Range<usize>> {

@@ -29,13 +29,9 @@ pub struct CallProfile {
 
 pub fn call_profile(info: &ModuleInfo, defined: u32) -> CallProfile {
     let mut profile = CallProfile::default();
-    let Some(range) = info.module.func_body(defined) else {
+    let Some(body) = info.module.func_body_reader(defined) else {
         return profile;
     };
-    let Some(code) = info.module.bytes().get(range.clone()) else {
-        return profile;
-    };
-    let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(code, range.start));
     let Ok(mut reader) = body.get_operators_reader() else {
         return profile;
     };

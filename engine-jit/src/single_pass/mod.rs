@@ -49,11 +49,7 @@ impl Request<'_> {
     }
 
     fn body(&self) -> Option<wasmparser::FunctionBody<'_>> {
-        let range = self.info.module.func_body(self.defined)?;
-        let code = self.info.module.bytes().get(range.clone())?;
-        Some(wasmparser::FunctionBody::new(
-            wasmparser::BinaryReader::new(code, range.start),
-        ))
+        self.info.module.func_body_reader(self.defined)
     }
 }
 

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, DebugTag, ExternalName, Function, UserExternalName};
-use wasmparser::{FunctionBody, Operator};
+use wasmparser::Operator;
 
 use super::TranslateError;
 use super::dispatch::family_of;
@@ -55,16 +55,15 @@ impl RecursionInlining {
             return Ok(false);
         }
         let module = &*info.module;
-        let Some(range) = module.body_of(func_index) else {
+        let Some(body) = func_index
+            .checked_sub(module.num_imported_funcs())
+            .and_then(|defined| module.func_body_reader(defined))
+        else {
             return Ok(false);
         };
-        if range.len() > self.max_body_bytes {
+        if body.range().len() > self.max_body_bytes {
             return Ok(false);
         }
-        let Some(code) = module.bytes().get(range.clone()) else {
-            return Ok(false);
-        };
-        let body = FunctionBody::new(wasmparser::BinaryReader::new(code, range.start));
         let mut reader = body.get_operators_reader()?;
         let mut self_calls = 0usize;
         while !reader.eof() {

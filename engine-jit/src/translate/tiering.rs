@@ -235,9 +235,7 @@ pub fn count_loops(info: &ModuleInfo, defined: u32) -> usize {
 }
 
 fn body_operators(info: &ModuleInfo, defined: u32) -> Option<wasmparser::OperatorsReader<'_>> {
-    let range = info.module.func_body(defined)?;
-    let code = info.module.bytes().get(range.clone())?;
-    let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(code, range.start));
+    let body = info.module.func_body_reader(defined)?;
     body.get_operators_reader().ok()
 }
 
