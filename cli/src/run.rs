@@ -74,7 +74,8 @@ pub struct RunArgs {
     no_huge_pages: bool,
     /// When the jit engine compiles: `concurrent` (every function,
     /// optimized, on background threads while the program runs; a call to
-    /// one not compiled yet compiles it or waits for it), `eager` (every
+    /// one not compiled yet compiles it or waits for it; one of over 4 KiB
+    /// of Wasm starts in baseline code and is optimized when hot), `eager` (every
     /// function, optimized, before the program starts), `lazy` (each
     /// function optimized on its first call), or `tiered` (each function
     /// on its first call with a fast baseline compile; hot ones are

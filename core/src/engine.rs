@@ -69,7 +69,10 @@ pub enum Compilation {
     /// while the program runs: a call to a function not compiled yet
     /// compiles it on the calling thread, or waits for the thread that
     /// compiles it. The start no longer waits for code it does not call
-    /// yet (a C program's `printf`, say).
+    /// yet (a C program's `printf`, say). A large function (over 4 KiB of
+    /// Wasm) starts in baseline code and tiers up as in `Tiered` with the
+    /// default count: optimizing it takes milliseconds, and most run a
+    /// few times.
     Concurrent,
     /// Each function on its first call with a fast baseline compile; a
     /// function whose calls plus loop iterations reach `tier_up_after` is

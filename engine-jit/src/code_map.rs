@@ -20,9 +20,10 @@ pub struct CodeMap<'a> {
 pub enum CodeVersion {
     /// The function's one version (eager, AOT, or lazy without tiers).
     Compiled,
-    /// Tiered: the fast first compile, until the function tiers up.
+    /// Tiered (or a large function compiled concurrently): the fast first
+    /// compile, until the function tiers up.
     Baseline,
-    /// Tiered: the optimized code that replaced the baseline code.
+    /// The optimized code that replaced the baseline code.
     Optimized,
     /// Tiered: the optimized code entered at a loop by on-stack
     /// replacement (its `loop_index`-th `loop` in body order).

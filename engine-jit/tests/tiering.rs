@@ -11,7 +11,7 @@ use wasmtier_core::{
     ValidatedModule,
 };
 use wasmtier_engine_jit::JitEngine;
-use wasmtier_engine_jit::code_map::CodeMap;
+use wasmtier_engine_jit::code_map::{CodeMap, CodeVersion};
 
 fn compiled(engine: &JitEngine, wat: &str) -> Arc<dyn CompiledModule> {
     let module = ValidatedModule::from_bytes_or_text(wat.as_bytes(), Features::finished())
@@ -402,4 +402,100 @@ fn optimized_code_reaches_each_version_of_callees_compiled_after_it() {
     assert_eq!(trap.trap_code(), Some(TrapCode::IntegerDivideByZero));
     let frames: Vec<u32> = trap.backtrace.iter().map(|f| f.func_index).collect();
     assert_eq!(frames, [0, 2]);
+}
+
+/// A function with a body of `straight` additions before a loop of `n`
+/// iterations (its parameter): compiled concurrently, one of over 4 KiB
+/// starts in baseline code.
+fn large_function(straight: usize) -> String {
+    let mut body = String::new();
+    for k in 0..straight {
+        body.push_str(&format!(
+            "(local.set $acc (i32.add (local.get $acc) (i32.xor (local.get $n) (i32.const {k}))))\n"
+        ));
+    }
+    format!(
+        r#"(module
+    (func (export "small") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+    (func (export "large") (param $n i32) (result i32) (local $acc i32) (local $i i32)
+      {body}
+      (block $done
+        (br_if $done (i32.eqz (local.get $n)))
+        (loop $next
+          (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $i) (i32.const 3))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))
+      (local.get $acc)))"#
+    )
+}
+
+fn large_result(straight: usize, n: i32) -> i32 {
+    let straight = (0..straight as i32).fold(0i32, |acc, k| acc.wrapping_add(n ^ k));
+    (0..n).fold(straight, |acc, i| acc.wrapping_add(i.wrapping_mul(3)))
+}
+
+/// Waits until `module` has a version of function `index` that `wanted`
+/// accepts.
+fn wait_for_version(
+    module: &dyn CompiledModule,
+    index: u32,
+    what: &str,
+    wanted: impl Fn(CodeVersion) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !CodeMap::of(module)
+        .unwrap()
+        .functions()
+        .iter()
+        .any(|f| f.index == index && wanted(f.version))
+    {
+        assert!(Instant::now() < deadline, "function {index}: no {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn compiled_concurrently_a_large_function_starts_in_baseline_code_and_tiers_up_when_hot() {
+    const STRAIGHT: usize = 600;
+    let engine = engine(Compilation::Concurrent);
+    let module = compiled(&engine, &large_function(STRAIGHT));
+    let mut store = engine.new_store(Box::new(()));
+    let id = store.instantiate(&*module).expect("instantiates");
+    let mut large = |n: i32| store.call(id, "large", &[Val::I32(n)]).unwrap();
+    assert_eq!(large(3), [Val::I32(large_result(STRAIGHT, 3))]);
+    let code = CodeMap::of(&*module).unwrap().functions();
+    let version_of = |index| code.iter().find(|f| f.index == index).map(|f| f.version);
+    assert_eq!(version_of(1), Some(CodeVersion::Baseline), "large");
+    // The background sweep compiles the small one, optimized.
+    wait_for_version(&*module, 0, "code", |_| true);
+    let small = CodeMap::of(&*module).unwrap().functions();
+    assert_eq!(
+        small.iter().find(|f| f.index == 0).map(|f| f.version),
+        Some(CodeVersion::Compiled),
+        "small"
+    );
+    // Called often, it is optimized in the background; the results stay.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while versions(&*module).get(&1) == Some(&1) {
+        assert_eq!(large(5), [Val::I32(large_result(STRAIGHT, 5))]);
+        assert!(Instant::now() < deadline, "large never tiered up");
+    }
+    wait_for_version(&*module, 1, "optimized code", |v| {
+        v == CodeVersion::Optimized
+    });
+    assert_eq!(large(7), [Val::I32(large_result(STRAIGHT, 7))]);
+
+    // In a fresh module, one call looping long asks for an entry at its
+    // loop, and ends with the same result.
+    let module = compiled(&engine, &large_function(STRAIGHT));
+    let mut store = engine.new_store(Box::new(()));
+    let id = store.instantiate(&*module).expect("instantiates");
+    let n = 20_000_000;
+    assert_eq!(
+        store.call(id, "large", &[Val::I32(n)]).unwrap(),
+        [Val::I32(large_result(STRAIGHT, n))]
+    );
+    wait_for_version(&*module, 1, "loop entry", |v| {
+        matches!(v, CodeVersion::LoopEntry { .. })
+    });
 }

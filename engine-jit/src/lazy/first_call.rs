@@ -136,7 +136,7 @@ impl JitModule {
     }
 
     /// Queues `callees` (defined indexes) for compiling ahead.
-    fn prefetch(self: &Arc<Self>, callees: Vec<u32>) {
+    pub(super) fn prefetch(self: &Arc<Self>, callees: Vec<u32>) {
         let lazy = self.lazy();
         let pending: Vec<u32> = callees
             .into_iter()

@@ -58,6 +58,14 @@ use crate::vmcontext::VMFuncRef;
 /// Functions start at multiples of this, as in eager code.
 const FUNCTION_ALIGNMENT: usize = 64;
 
+/// Compiling concurrently, a function whose body has more bytes of Wasm
+/// than this starts in baseline code and tiers up when hot, as every
+/// function does when tiered. Optimizing such a function takes
+/// milliseconds (musl's `printf_core`, 9 KB: 14 ms; `dlmalloc`, 7 KB:
+/// 6.7 ms), and a C program calls both before its main loop, mostly a
+/// few times (`RATIONALE.md`, "Lazy and tiered compilation").
+const CONCURRENT_BASELINE_ABOVE: usize = 4096;
+
 /// Compiling on the thread that called needs this much stack left;
 /// otherwise a helper thread with its own stack compiles.
 const INLINE_COMPILE_STACK: usize = 2 << 20;
@@ -130,6 +138,9 @@ pub(crate) struct LazyCode {
     baseline: OwnedTargetIsa,
     /// First compiles use the baseline pipeline.
     tiered: bool,
+    /// First compiles of functions with bodies larger than this use the
+    /// baseline pipeline (concurrent compilation).
+    baseline_above: Option<usize>,
     /// Baseline code comes from the single-pass compiler where it supports
     /// the function (`single_pass`), else from Cranelift.
     single_pass: bool,
@@ -236,6 +247,8 @@ impl LazyCode {
                 tier_up_after,
                 background,
             } => (true, tier_up_after, background),
+            // Its large functions tier up (`CONCURRENT_BASELINE_ABOVE`).
+            Compilation::Concurrent => (false, Some(Compilation::TIER_UP_AFTER), true),
             _ => (false, None, true),
         };
         let defined = info.module.num_defined_funcs() as usize;
@@ -245,6 +258,8 @@ impl LazyCode {
             optimizing,
             baseline: compile::baseline_isa()?,
             tiered,
+            baseline_above: (config.compilation == Compilation::Concurrent)
+                .then_some(CONCURRENT_BASELINE_ABOVE),
             single_pass: config.baseline == wasmtier_core::BaselineCompiler::SinglePass,
             // A run's one budget (`timeout_start`, the CLI) bounds
             // compiling too; per-store budgets are the stores' own (their
@@ -579,8 +594,20 @@ impl LazyCode {
         Ok(placed)
     }
 
+    /// Whether the first compile of `defined` is baseline code: every
+    /// function's when tiered, a large one's when concurrent.
+    fn starts_in_baseline(&self, info: &ModuleInfo, defined: u32) -> bool {
+        self.tiered
+            || self.baseline_above.is_some_and(|limit| {
+                info.module
+                    .func_body(defined)
+                    .is_some_and(|body| body.len() > limit)
+            })
+    }
+
     /// Compiles and places `defined`, with the optimizing pipeline or
-    /// (first compiles when tiered, and huge functions) the baseline one,
+    /// (first compiles when tiered or large, and huge functions) the
+    /// baseline one,
     /// catching a compiler panic as an error. Returns the code's address,
     /// the function's calls, and whether the code counts towards tier-up.
     fn compile(
@@ -601,7 +628,8 @@ impl LazyCode {
         //   its first call: an activation of it would never leave the
         //   code it started in, and one call may run the whole program
         //   (measured in `RATIONALE.md`).
-        if self.tiered
+        let starts_in_baseline = self.starts_in_baseline(info, defined);
+        if starts_in_baseline
             && self.single_pass
             && !optimized
             && let Some(done) = self.compile_single_pass(info, defined)
@@ -610,7 +638,7 @@ impl LazyCode {
         }
         let profile = call_profile(info, defined);
         let huge = profile.sites > MAX_OPTIMIZED_CALLS;
-        let first_optimized = !self.tiered || (self.tiers_up && profile.osr_blocked);
+        let first_optimized = !starts_in_baseline || (self.tiers_up && profile.osr_blocked);
         let (isa, tier) = if huge {
             (
                 &self.baseline,
@@ -634,7 +662,7 @@ impl LazyCode {
         );
         // Lazily compiled (not tiered), a huge function's baseline code.
         let single_pass = match tier {
-            CodeTier::Baseline { tier_up_counter } if self.single_pass && !self.tiered => {
+            CodeTier::Baseline { tier_up_counter } if self.single_pass && !starts_in_baseline => {
                 baseline::single_pass_code(info, defined, tier_up_counter).map(|(code, _)| code)
             }
             _ => None,
@@ -655,7 +683,7 @@ impl LazyCode {
         let func = info.module.num_imported_funcs() + defined;
         let version = match tier {
             CodeTier::Baseline { .. } => CodeVersion::Baseline,
-            _ if self.tiered => CodeVersion::Optimized,
+            _ if starts_in_baseline => CodeVersion::Optimized,
             _ => CodeVersion::Compiled,
         };
         let start = self.place(Some(func), version, code)?.start;

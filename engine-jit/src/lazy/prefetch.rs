@@ -15,7 +15,10 @@
 //! Concurrent compilation (`Compilation::Concurrent`) adds a sweep: once
 //! nothing is queued, the workers compile every function nobody has, in
 //! index order, so that code the program reaches later (a C program's
-//! `printf` at its end) is compiled on the other core while it runs.
+//! `printf` at its end) is compiled on the other core while it runs. A
+//! worker then queues the callees of what it compiles as well: the sweep
+//! runs ahead of the program in call order, and reaches what `main`
+//! calls before what its index comes after.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -39,6 +42,10 @@ struct QueueState {
     /// Defined function indexes still to sweep through when nothing is
     /// pending (concurrent compilation; empty otherwise).
     sweep: Range<u32>,
+    /// A worker queues the callees of what it compiles (concurrent
+    /// compilation, where every function is compiled anyway and only the
+    /// order is chosen).
+    follow_calls: bool,
     /// Workers asleep on `work`: a wake-up is a system call, made only
     /// when one is.
     idle: usize,
@@ -118,6 +125,7 @@ impl Prefetch {
             return;
         }
         state.sweep = 0..count;
+        state.follow_calls = true;
         let wake = state.idle;
         drop(state);
         for _ in 0..wake {
@@ -151,7 +159,11 @@ impl Prefetch {
                         };
                         // Errors are left for the call that needs the
                         // function: it compiles again and reports them.
-                        let _ = module.try_compile_first(defined);
+                        if let Some(Ok((_, profile))) = module.try_compile_first(defined)
+                            && queue.lock().follow_calls
+                        {
+                            module.prefetch(profile.callees);
+                        }
                     }
                 });
             started += usize::from(spawned.is_ok());
