@@ -490,7 +490,7 @@ fn compiled_concurrently_a_large_function_starts_in_baseline_code_and_tiers_up_w
     let module = compiled(&engine, &large_function(STRAIGHT));
     let mut store = engine.new_store(Box::new(()));
     let id = store.instantiate(&*module).expect("instantiates");
-    let n = 20_000_000;
+    let n = 2_000_000;
     assert_eq!(
         store.call(id, "large", &[Val::I32(n)]).unwrap(),
         [Val::I32(large_result(STRAIGHT, n))]
